@@ -1,0 +1,33 @@
+/** A place the CLI writes text to (stdout, stderr, or a buffer in tests). */
+export interface TextSink {
+  write(text: string): unknown;
+  /** True when a person is watching: enables colours, spinners and live progress. */
+  readonly isTTY?: boolean;
+}
+
+/** Everything a command touches outside itself, injected so tests run commands in-process. */
+export interface CliIo {
+  readonly stdout: TextSink;
+  readonly stderr: TextSink;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Aborted when the command should stop (SIGINT/SIGTERM in the real process, the test's
+   * AbortController otherwise). Long-running commands (`emulator`, `start --keep`) wait on it.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** The real process: stdout, stderr, environment, and SIGINT/SIGTERM as an abort signal. */
+export function processIo(): CliIo {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
+}
+
+/** Resolves when `signal` is aborted (at once if it already is). */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
