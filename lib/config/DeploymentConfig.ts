@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { RotatorError } from '../../lambdas/core/errors.js';
+import { ClientIdSchema, ClientKindSchema } from '../../lambdas/core/model.js';
+import { ClientPolicySchema } from '../../lambdas/core/policy.js';
+import { isKnownTimeZone, scheduleExpressionProblem } from './scheduleExpression.js';
+
+const SECRETS_MANAGER_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+
+const ScheduleSchema = z.strictObject({
+  /** `rate(30 days)` or `cron(0 3 1 * ? *)`, as EventBridge Scheduler takes them. */
+  expression: z.string().superRefine((expression, context) => {
+    const problem = scheduleExpressionProblem(expression);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  }),
+  /** IANA time zone the cron is evaluated in. */
+  timeZone: z
+    .string()
+    .default('UTC')
+    .superRefine((zone, context) => {
+      if (!isKnownTimeZone(zone))
+        context.addIssue({ code: 'custom', message: `unknown time zone "${zone}"` });
+    }),
+  /** Minutes Scheduler may delay the start, so a fleet does not rotate in the same second. */
+  flexibleWindowMinutes: z.number().int().min(1).max(1440).optional(),
+});
+
+const ManagedClientSchema = z.strictObject({
+  clientId: ClientIdSchema,
+  kind: ClientKindSchema.default('m2m'),
+  /** Omit for a client that rotates only on leaks and by hand. */
+  schedule: ScheduleSchema.optional(),
+  policy: ClientPolicySchema.default({ expectedConsumers: [] }),
+});
+
+/** The deployment config file: which clients the rotator manages, and how. */
+export const DeploymentConfigSchema = z
+  .strictObject({
+    stytch: z.strictObject({
+      /** Secrets Manager secret holding `{"project_id","secret"}` of the Stytch project. */
+      projectCredentialsSecretArn: z
+        .string()
+        .regex(SECRETS_MANAGER_ARN, 'must be a Secrets Manager secret ARN'),
+    }),
+    /** Managed secrets are named `<secretPrefix>/<client_id>`. */
+    secretPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9/_+=.@-]{1,200}$/, 'must be 1-200 characters valid in a secret name')
+      .refine((prefix) => !prefix.endsWith('/'), 'must not end with "/"')
+      .default('stytch/m2m'),
+    clients: z.array(ManagedClientSchema).min(1, 'must list at least one managed client').max(500),
+  })
+  .superRefine((config, context) => {
+    const seen = new Map<string, number>();
+    config.clients.forEach((client, index) => {
+      const first = seen.get(client.clientId);
+      if (first !== undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['clients', index, 'clientId'],
+          message: `"${client.clientId}" is already managed at clients[${first}]`,
+        });
+      } else {
+        seen.set(client.clientId, index);
+      }
+    });
+  });
+
+export type DeploymentConfig = z.infer<typeof DeploymentConfigSchema>;
+export type ManagedClient = DeploymentConfig['clients'][number];
+
+/** A deployment config that failed validation; `issues` holds every problem with its path. */
+export class DeploymentConfigError extends RotatorError {
+  public readonly issues: readonly string[];
+
+  public constructor(source: string, issues: readonly string[], options?: ErrorOptions) {
+    super(`Invalid deployment config ${source}:\n- ${issues.join('\n- ')}`, options);
+    this.name = 'DeploymentConfigError';
+    this.issues = issues;
+  }
+}
+
+/** Validates a parsed config, reporting every problem at once. */
+export function parseDeploymentConfig(value: unknown, source = '(inline)'): DeploymentConfig {
+  const result = DeploymentConfigSchema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  throw new DeploymentConfigError(source, issues, { cause: result.error });
+}
+
+/** Reads and validates a JSON config file. */
+export function loadDeploymentConfig(path: string): DeploymentConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new DeploymentConfigError(
+      path,
+      [`cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`],
+      {
+        cause: error,
+      },
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new DeploymentConfigError(path, [`is not valid JSON: ${(error as Error).message}`], {
+      cause: error,
+    });
+  }
+  return parseDeploymentConfig(value, path);
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path
+    .map((key, index) => (typeof key === 'number' ? `[${key}]` : `${index === 0 ? '' : '.'}${String(key)}`))
+    .join('');
+}
