@@ -1,0 +1,350 @@
+import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
+import { z } from 'zod';
+import { Secret } from '#core/secret.js';
+import packageJson from '../../../package.json' with { type: 'json' };
+import {
+  StytchApiError,
+  type StytchError,
+  StytchNetworkError,
+  StytchRateLimitedError,
+  StytchResponseValidationError,
+  StytchTimeoutError,
+} from './errors.js';
+import type { RetryPolicy } from './options.js';
+import { backoffDelayMs, parseRetryAfterMs } from './retry.js';
+import type { StytchLogger } from './types.js';
+
+/** HTTP methods the Stytch routes use. */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** A request body: JSON for management routes, a form for the token endpoint. */
+export type RequestBody = { readonly json: unknown } | { readonly form: URLSearchParams };
+
+/** One logical call; the transport may send it several times. */
+export interface TransportRequest {
+  readonly method: HttpMethod;
+  /** Route template for logs and errors, e.g. `GET /v1/m2m/clients/{client_id}`. */
+  readonly route: string;
+  /** The path with encoded parameters, appended to the base URL. */
+  readonly path: string;
+  /** `project` sends Basic project credentials; `none` sends no Authorization header at all. */
+  readonly auth: 'project' | 'none';
+  readonly body?: RequestBody;
+  /**
+   * Whether sending twice is harmless. Only idempotent calls are retried after a timeout or a
+   * reset, when the first attempt may already have taken effect.
+   */
+  readonly idempotent: boolean;
+  /** Secret values the request carries, scrubbed from any text Stytch sends back. */
+  readonly secrets?: readonly Secret[];
+}
+
+/** A 2xx answer with its parsed JSON body (not yet validated). */
+export interface TransportResponse {
+  readonly statusCode: number;
+  readonly body: unknown;
+}
+
+/** What the transport needs; see {@link ResolvedOptions} for the meaning of each. */
+export interface TransportConfig {
+  readonly baseUrl: string;
+  readonly projectId: string;
+  readonly secret: Secret;
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+  readonly dispatcher: Dispatcher | undefined;
+  readonly logger: StytchLogger;
+  readonly random: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => number;
+}
+
+/** The User-Agent of every request. */
+export const USER_AGENT = `stytch-m2m-rotator/${packageJson.version}`;
+
+const REDACTED = '[redacted]';
+const MAX_SERVER_TEXT = 500;
+const MIN_SCRUB_LENGTH = 4;
+
+// Connection errors raised before any byte of the request left the process: safe to retry on
+// every route, and the operation certainly did not happen.
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_NONAME',
+  'EAI_NODATA',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+// The dispatcher was closed: a programming error no retry fixes.
+const CLOSED_CODES = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+// Both Stytch error shapes in one loose schema; every field optional because a proxy or load
+// balancer may answer instead of Stytch.
+const errorBodySchema = z.object({
+  error_type: z.string().optional(),
+  error_message: z.string().optional(),
+  error: z.string().optional(),
+  error_description: z.string().optional(),
+  request_id: z.string().optional(),
+});
+
+type AttemptOutcome =
+  | {
+      readonly kind: 'response';
+      readonly statusCode: number;
+      readonly headers: Dispatcher.ResponseData['headers'];
+      readonly text: string;
+    }
+  | { readonly kind: 'failure'; readonly error: StytchError; readonly sent: boolean };
+
+/**
+ * Sends Stytch requests over one undici dispatcher with per-attempt timeouts and bounded,
+ * jittered retries, and turns every failure into a typed {@link StytchError}.
+ */
+export class Transport {
+  readonly #config: TransportConfig;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  // Kept as Secrets so inspecting the transport never shows the credentials.
+  readonly #authorization: Secret;
+  // Every form of the project credentials a server could reflect back: the secret, the base64
+  // credentials and the whole header value.
+  readonly #projectSecrets: readonly Secret[];
+  #closed = false;
+
+  public constructor(config: TransportConfig) {
+    this.#config = config;
+    this.#ownsDispatcher = config.dispatcher === undefined;
+    this.#dispatcher =
+      config.dispatcher ??
+      new Agent({ keepAliveTimeout: 4_000, connections: 16, connect: { timeout: config.timeoutMs } });
+    const credentials = new Secret(
+      Buffer.from(`${config.projectId}:${config.secret.reveal()}`).toString('base64'),
+    );
+    this.#authorization = new Secret(`Basic ${credentials.reveal()}`);
+    this.#projectSecrets = [config.secret, credentials, this.#authorization];
+  }
+
+  /**
+   * Sends the request, retrying as the policy allows, and returns the 2xx answer's JSON body.
+   * @throws {StytchError} a subclass describing the last failure
+   */
+  public async send(request: TransportRequest): Promise<TransportResponse> {
+    const { maxAttempts } = this.#config.retry;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.#attempt(request, attempt);
+      if (outcome.kind === 'response' && outcome.statusCode >= 200 && outcome.statusCode < 300) {
+        return { statusCode: outcome.statusCode, body: parseSuccessBody(request.route, outcome) };
+      }
+      const error = outcome.kind === 'response' ? this.#apiError(request, outcome) : outcome.error;
+      if (attempt >= maxAttempts || !this.#shouldRetry(request, outcome, error)) {
+        throw error;
+      }
+      const delayMs = this.#retryDelay(request, attempt, error);
+      this.#config.logger.warn('Stytch request failed; retrying', {
+        route: request.route,
+        attempt,
+        maxAttempts,
+        delayMs,
+        error: error.name,
+        ...(error instanceof StytchApiError
+          ? { statusCode: error.statusCode, errorType: error.errorType }
+          : {}),
+        ...(error instanceof StytchNetworkError ? { code: error.code } : {}),
+      });
+      await this.#config.sleep(delayMs);
+    }
+  }
+
+  /**
+   * Closes the dispatcher if the transport created it; an injected one is the caller's. Calling
+   * it again does nothing.
+   */
+  public async close(): Promise<void> {
+    if (this.#ownsDispatcher && !this.#closed) {
+      this.#closed = true;
+      await this.#dispatcher.close();
+    }
+  }
+
+  #shouldRetry(request: TransportRequest, outcome: AttemptOutcome, error: StytchError): boolean {
+    if (outcome.kind === 'response') {
+      return outcome.statusCode === 429 || outcome.statusCode >= 500;
+    }
+    if (!error.retryable) {
+      return false;
+    }
+    // A request that may have reached Stytch is repeated only when repeating is harmless: a
+    // second rotate/start would replace the one-time next secret we never received.
+    return !outcome.sent || request.idempotent;
+  }
+
+  /** Backoff for the next attempt; a 429's Retry-After sets a floor, or ends the call if too long. */
+  #retryDelay(request: TransportRequest, attempt: number, error: StytchError): number {
+    const backoff = backoffDelayMs(attempt, this.#config.retry, this.#config.random);
+    if (!(error instanceof StytchRateLimitedError) || error.retryAfterMs === null) {
+      return backoff;
+    }
+    if (error.retryAfterMs > this.#config.retry.maxRetryAfterMs) {
+      this.#config.logger.warn('Stytch Retry-After exceeds the cap; not retrying', {
+        route: request.route,
+        attempt,
+        retryAfterMs: error.retryAfterMs,
+        maxRetryAfterMs: this.#config.retry.maxRetryAfterMs,
+      });
+      throw error;
+    }
+    return Math.max(backoff, error.retryAfterMs);
+  }
+
+  async #attempt(request: TransportRequest, attempt: number): Promise<AttemptOutcome> {
+    const { timeoutMs } = this.#config;
+    const controller = new AbortController();
+    let timedOut = false;
+    // One deadline for headers and body together; undici's own timeouts only bound each phase.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    try {
+      const response = await undiciRequest(`${this.#config.baseUrl}${request.path}`, {
+        dispatcher: this.#dispatcher,
+        method: request.method,
+        headers: this.#headers(request),
+        body: serializeBody(request.body),
+        signal: controller.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const text = await response.body.text();
+      this.#config.logger.debug('Stytch response', {
+        route: request.route,
+        attempt,
+        statusCode: response.statusCode,
+      });
+      return { kind: 'response', statusCode: response.statusCode, headers: response.headers, text };
+    } catch (cause) {
+      return this.#failure(request, attempt, cause, timedOut);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #headers(request: TransportRequest): Record<string, string> {
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
+    if (request.body !== undefined) {
+      headers['content-type'] =
+        'json' in request.body ? 'application/json' : 'application/x-www-form-urlencoded';
+    }
+    if (request.auth === 'project') {
+      headers.authorization = this.#authorization.reveal();
+    }
+    return headers;
+  }
+
+  #failure(request: TransportRequest, attempts: number, cause: unknown, timedOut: boolean): AttemptOutcome {
+    const code = errorCode(cause);
+    const { route } = request;
+    if (timedOut || (code !== null && TIMEOUT_CODES.has(code))) {
+      // Only a connect timeout proves nothing was sent; any later timeout may follow a request
+      // Stytch received and acted on.
+      const sent = code !== 'UND_ERR_CONNECT_TIMEOUT';
+      const error = new StytchTimeoutError(
+        { route, attempts, outcomeUnknown: sent, retryable: true, timeoutMs: this.#config.timeoutMs },
+        { cause },
+      );
+      return { kind: 'failure', error, sent };
+    }
+    if (code !== null && CLOSED_CODES.has(code)) {
+      const error = new StytchNetworkError(
+        { route, attempts, outcomeUnknown: false, retryable: false, code },
+        { cause },
+      );
+      return { kind: 'failure', error, sent: false };
+    }
+    const sent = code === null || !NOT_SENT_CODES.has(code);
+    const error = new StytchNetworkError(
+      { route, attempts, outcomeUnknown: sent, retryable: true, code },
+      { cause },
+    );
+    return { kind: 'failure', error, sent };
+  }
+
+  #apiError(
+    request: TransportRequest,
+    outcome: Extract<AttemptOutcome, { kind: 'response' }>,
+  ): StytchApiError {
+    const scrub = (text: string): string => this.#scrub(text, request.secrets);
+    const parsed = errorBodySchema.safeParse(safeJsonParse(outcome.text));
+    const body = parsed.success ? parsed.data : {};
+    const details = {
+      route: request.route,
+      statusCode: outcome.statusCode,
+      errorType: scrub(body.error ?? body.error_type ?? 'unknown_error'),
+      requestId: body.request_id === undefined ? null : scrub(body.request_id),
+      errorMessage: scrub(
+        body.error_description ??
+          body.error_message ??
+          (parsed.success ? 'no error message' : 'non-JSON error response'),
+      ),
+    };
+    if (outcome.statusCode === 429) {
+      const retryAfterMs = parseRetryAfterMs(outcome.headers['retry-after'], this.#config.now());
+      return new StytchRateLimitedError({ ...details, retryAfterMs });
+    }
+    return new StytchApiError(details);
+  }
+
+  /**
+   * Removes every secret the request carried from text Stytch sent back, so an error message can
+   * never echo one, and bounds its length (an HTML error page is not a message).
+   */
+  #scrub(text: string, secrets: readonly Secret[] = []): string {
+    let result = text;
+    for (const secret of [...this.#projectSecrets, ...secrets]) {
+      const value = secret.reveal();
+      // Real secrets are long; scrubbing a 1-3 character test value would only mangle the text.
+      if (value.length >= MIN_SCRUB_LENGTH) result = result.split(value).join(REDACTED);
+    }
+    return result.length > MAX_SERVER_TEXT ? `${result.slice(0, MAX_SERVER_TEXT)}…` : result;
+  }
+}
+
+function serializeBody(body: RequestBody | undefined): string | undefined {
+  if (body === undefined) return undefined;
+  return 'json' in body ? JSON.stringify(body.json) : body.form.toString();
+}
+
+function parseSuccessBody(route: string, outcome: Extract<AttemptOutcome, { kind: 'response' }>): unknown {
+  const body = safeJsonParse(outcome.text);
+  if (body === undefined) {
+    throw new StytchResponseValidationError(route, outcome.statusCode, ['(body): invalid_json']);
+  }
+  return body;
+}
+
+function safeJsonParse(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `code` of a system or undici error, looking inside an AggregateError (happy eyeballs). */
+function errorCode(error: unknown): string | null {
+  if (typeof error !== 'object' || error === null) return null;
+  if ('code' in error && typeof error.code === 'string') return error.code;
+  if (error instanceof AggregateError) {
+    for (const inner of error.errors) {
+      const code = errorCode(inner);
+      if (code !== null) return code;
+    }
+  }
+  return null;
+}
