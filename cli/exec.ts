@@ -22,7 +22,7 @@ export async function exec(argv: readonly string[], io: CliIo = processIo()): Pr
     .description(
       'Rotate Stytch M2M client secrets without downtime.\n\n' +
         'Commands reach AWS through the standard SDK configuration (AWS_ENDPOINT_URL points them at\n' +
-        'the sandbox) and never print a secret.',
+        'the sandbox) and never print a secret (the emulator prints its own made-up credentials).',
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
