@@ -1,0 +1,51 @@
+import { RotatorError } from './errors.js';
+
+/**
+ * Errors of the rotation steps. Their `name`s are what the state machine's Retry/Catch match:
+ * retryable ones are retried with backoff, permanent ones go straight to the cancel path.
+ */
+
+/** Stytch already has a rotation pending for this client. */
+export class AlreadyRotatingError extends RotatorError {
+  public constructor(clientId: string, options: ErrorOptions = {}) {
+    super(`Stytch already has a secret rotation pending for client ${clientId}`, options);
+    this.name = 'AlreadyRotatingError';
+  }
+}
+
+/** Stytch has no rotation pending for this client. */
+export class NotRotatingError extends RotatorError {
+  public constructor(clientId: string, options: ErrorOptions = {}) {
+    super(`Stytch has no secret rotation pending for client ${clientId}`, options);
+    this.name = 'NotRotatingError';
+  }
+}
+
+/** Another rotation of the same client holds the lock. Permanent: one rotation per client. */
+export class RotationInProgressError extends RotatorError {
+  public readonly clientId: string;
+  public readonly heldBy: string;
+
+  public constructor(clientId: string, heldBy: string) {
+    super(`Rotation ${heldBy} of client ${clientId} is still in progress; one rotation per client at a time`);
+    this.name = 'RotationInProgressError';
+    this.clientId = clientId;
+    this.heldBy = heldBy;
+  }
+}
+
+/** The new secret was stored but does not mint a verifiable token. Permanent: cancel. */
+export class SelfTestFailedError extends RotatorError {
+  public constructor(clientId: string, lastFour: string, options: ErrorOptions = {}) {
+    super(`The pending secret …${lastFour} of client ${clientId} failed its self-test`, options);
+    this.name = 'SelfTestFailedError';
+  }
+}
+
+/** Stytch and Secrets Manager disagree in a way no step can repair alone. Permanent. */
+export class InconsistentStateError extends RotatorError {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'InconsistentStateError';
+  }
+}
