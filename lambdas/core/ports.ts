@@ -79,3 +79,114 @@ export interface EventBusPort {
 export interface Clock {
   now(): Date;
 }
+
+/** Where a rotation is in its life; terminal states never change again. */
+export const ROTATION_STATUSES = ['started', 'pending', 'completed', 'cancelled', 'failed'] as const;
+export type RotationStatus = (typeof ROTATION_STATUSES)[number];
+
+/** One consumer's report on the pending secret. */
+export interface ConsumerReport {
+  readonly healthy: boolean;
+  readonly detail?: string;
+  readonly reportedAt: string;
+}
+
+/** The ledger's item for one rotation: the audit trail (who, why, when, what each consumer said). */
+export interface RotationRecord {
+  readonly clientId: string;
+  readonly rotationId: string;
+  readonly clientKind: ClientKind;
+  readonly trigger: 'schedule' | 'leak' | 'manual';
+  readonly reason?: string;
+  readonly requestedBy?: string;
+  readonly executionId: string;
+  readonly status: RotationStatus;
+  /** ISO timestamps per step, e.g. `{ started, pending, awaiting, completed }`. */
+  readonly steps: Readonly<Record<string, string>>;
+  readonly deadline?: string;
+  readonly pendingVersionId?: string;
+  readonly pendingLastFour?: string;
+  readonly previousLastFour?: string;
+  readonly expectedConsumers: readonly string[];
+  readonly reports: Readonly<Record<string, ConsumerReport>>;
+  /** The AwaitConsumers task token, once the workflow waits. */
+  readonly taskToken?: string;
+  /** Set once, by whoever first decides the wait (the aggregator or the waiter): makes the decision race-free. */
+  readonly decidedAt?: string;
+  readonly outcomeReason?: string;
+  readonly error?: { readonly name: string; readonly message: string };
+}
+
+/** The fields a step may change on a rotation record. */
+export type RotationPatch = Partial<
+  Pick<
+    RotationRecord,
+    | 'status'
+    | 'deadline'
+    | 'pendingVersionId'
+    | 'pendingLastFour'
+    | 'previousLastFour'
+    | 'taskToken'
+    | 'outcomeReason'
+    | 'error'
+  >
+> & {
+  /** Step timestamps to add (merged into `steps`). */
+  readonly steps?: Readonly<Record<string, string>>;
+};
+
+/** The per-client lock: who holds it and until when (a crashed rotation's lock expires). */
+export interface RotationLock {
+  readonly clientId: string;
+  readonly rotationId: string;
+  readonly expiresAt: string;
+}
+
+/** The outcome of asking for the lock. */
+export type LockResult =
+  | { readonly acquired: true }
+  | { readonly acquired: false; readonly heldBy: RotationLock };
+
+/**
+ * The DynamoDB ledger, as the rotation sees it. Every write that two actors could race on is a
+ * conditional write in the adapter; the port's contract says which.
+ */
+export interface LedgerPort {
+  /**
+   * Takes the client's lock for `rotationId` unless another unexpired rotation holds it. Taking
+   * a lock already held by the same rotation succeeds (a retried step).
+   */
+  acquireLock(lock: RotationLock, now: Date): Promise<LockResult>;
+  /** Releases the lock if `rotationId` holds it; otherwise does nothing. */
+  releaseLock(clientId: string, rotationId: string): Promise<void>;
+  getLock(clientId: string): Promise<RotationLock | null>;
+  /** Creates the record unless it exists; returns the stored record either way. */
+  createRotation(record: RotationRecord): Promise<RotationRecord>;
+  getRotation(clientId: string, rotationId: string): Promise<RotationRecord | null>;
+  /** Applies `patch` and returns the new record; fails if the record does not exist. */
+  updateRotation(clientId: string, rotationId: string, patch: RotationPatch): Promise<RotationRecord>;
+  /**
+   * Records one consumer's report atomically (concurrent reports of different consumers all
+   * land) while the rotation is `pending`; returns the new record, or null when the rotation is
+   * not pending any more (the report is then ignored).
+   */
+  recordReport(
+    clientId: string,
+    rotationId: string,
+    consumer: string,
+    report: ConsumerReport,
+  ): Promise<RotationRecord | null>;
+  /**
+   * Marks the wait as decided if nobody has yet; true for exactly one caller, whoever comes
+   * first, so the task token is answered once.
+   */
+  claimDecision(clientId: string, rotationId: string, decidedAt: string): Promise<boolean>;
+  /** The client's rotations, newest first. */
+  listRotations(clientId: string, limit: number): Promise<readonly RotationRecord[]>;
+}
+
+/** Answers a waiting Step Functions task (SendTaskSuccess/SendTaskFailure). */
+export interface TaskCallbackPort {
+  succeed(taskToken: string, output: unknown): Promise<void>;
+  fail(taskToken: string, error: string, cause: string): Promise<void>;
+}
