@@ -48,6 +48,9 @@ export interface ManagedSecretValue {
   readonly tokenUrl: string;
 }
 
+/** The standard staging labels, as AWS's native rotation uses them. */
+export type VersionStage = 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS';
+
 /** Which versions carry the standard staging labels. */
 export interface SecretVersions {
   readonly currentVersionId: string | null;
@@ -61,7 +64,7 @@ export interface SecretStorePort {
   secretIdOf(client: ClientRef): string;
   versions(client: ClientRef): Promise<SecretVersions>;
   /** Reads the version with `stage`, or null when no version carries it. */
-  read(client: ClientRef, stage: 'AWSCURRENT' | 'AWSPENDING'): Promise<ManagedSecretValue | null>;
+  read(client: ClientRef, stage: VersionStage): Promise<ManagedSecretValue | null>;
   /** Stores `value` as version `versionId` labelled AWSPENDING; a retry with the same id is a no-op. */
   putPending(client: ClientRef, versionId: string, value: ManagedSecretValue): Promise<void>;
   /** Moves AWSCURRENT to `versionId` (AWSPREVIOUS follows) and removes AWSPENDING from it. */

@@ -49,3 +49,40 @@ export class InconsistentStateError extends RotatorError {
     this.name = 'InconsistentStateError';
   }
 }
+
+/** Input that does not match its schema. Permanent. */
+export class InvalidInputError extends RotatorError {
+  public readonly issues: readonly string[];
+
+  public constructor(what: string, issues: readonly string[]) {
+    super(`Invalid ${what}: ${issues.join('; ')}`);
+    this.name = 'InvalidInputError';
+    this.issues = issues;
+  }
+}
+
+/** The client is not managed by this deployment. Permanent. */
+export class UnknownClientError extends RotatorError {
+  public constructor(clientId: string) {
+    super(`Client ${clientId} is not managed by this deployment (not in the deployment config)`);
+    this.name = 'UnknownClientError';
+  }
+}
+
+/** The client's secret has no AWSCURRENT value in the rotator's format yet. Permanent. */
+export class NotEnrolledError extends RotatorError {
+  public constructor(clientId: string, secretId: string) {
+    super(`Client ${clientId} is not enrolled: secret ${secretId} has no valid AWSCURRENT value`);
+    this.name = 'NotEnrolledError';
+  }
+}
+
+/** After completion Stytch still accepts the previous secret. Retryable: Stytch may lag. */
+export class OldSecretStillValidError extends RotatorError {
+  public constructor(clientId: string, lastFour: string) {
+    super(`Stytch still accepts the previous secret …${lastFour} of client ${clientId} after completion`, {
+      retryable: true,
+    });
+    this.name = 'OldSecretStillValidError';
+  }
+}

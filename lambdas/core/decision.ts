@@ -1,0 +1,59 @@
+import type { Clock, LedgerPort, RotationRecord, TaskCallbackPort } from './ports.js';
+import type { AwaitResult } from './state.js';
+
+/** What the consumer reports so far say about the pending secret. */
+export type WaitDecision =
+  | { readonly kind: 'waiting' }
+  | { readonly kind: 'healthy'; readonly result: AwaitResult }
+  | { readonly kind: 'unhealthy'; readonly consumer: string; readonly detail: string | undefined };
+
+/**
+ * Decides the wait from a rotation record: the first unhealthy report of an expected consumer
+ * decides "unhealthy"; healthy reports from every expected consumer decide "healthy"; no expected
+ * consumers at all decides "healthy" at once.
+ */
+export function decideWait(record: RotationRecord): WaitDecision {
+  if (record.expectedConsumers.length === 0) {
+    return { kind: 'healthy', result: { reason: 'no_consumers_expected' } };
+  }
+  const unhealthy = record.expectedConsumers
+    .map((consumer) => ({ consumer, report: record.reports[consumer] }))
+    .filter(({ report }) => report !== undefined && !report.healthy)
+    .sort((a, b) => (a.report?.reportedAt ?? '').localeCompare(b.report?.reportedAt ?? ''))[0];
+  if (unhealthy !== undefined) {
+    return { kind: 'unhealthy', consumer: unhealthy.consumer, detail: unhealthy.report?.detail };
+  }
+  const allHealthy = record.expectedConsumers.every((consumer) => record.reports[consumer]?.healthy === true);
+  return allHealthy ? { kind: 'healthy', result: { reason: 'all_consumers_healthy' } } : { kind: 'waiting' };
+}
+
+/** The error name AwaitConsumers fails with when a consumer reports unhealthy (matched by Catch). */
+export const CONSUMER_UNHEALTHY_ERROR = 'ConsumerUnhealthy';
+
+/**
+ * Answers the waiting task once a decision exists, exactly once across every racer (the waiter
+ * and each report): only the caller that claims the decision sends the callback.
+ */
+export async function answerWaitIfDecided(
+  deps: { readonly ledger: LedgerPort; readonly callbacks: TaskCallbackPort; readonly clock: Clock },
+  record: RotationRecord,
+): Promise<WaitDecision> {
+  const decision = decideWait(record);
+  if (decision.kind === 'waiting' || record.taskToken === undefined) return decision;
+  const claimed = await deps.ledger.claimDecision(
+    record.clientId,
+    record.rotationId,
+    deps.clock.now().toISOString(),
+  );
+  if (!claimed) return decision;
+  if (decision.kind === 'healthy') {
+    await deps.callbacks.succeed(record.taskToken, decision.result);
+  } else {
+    await deps.callbacks.fail(
+      record.taskToken,
+      CONSUMER_UNHEALTHY_ERROR,
+      JSON.stringify({ consumer: decision.consumer, detail: decision.detail ?? 'no detail' }),
+    );
+  }
+  return decision;
+}

@@ -1,0 +1,86 @@
+import type { StepDeps } from '../deps.js';
+import type { ClientRef } from '../ports.js';
+import { InconsistentStateError, NotRotatingError, OldSecretStillValidError } from '../rotationErrors.js';
+import { CompleteInputSchema, type Outcome } from '../state.js';
+import { parseOrThrow } from '../validate.js';
+
+/**
+ * Step 4, CompleteRotation: move AWSCURRENT to the pending version first (readers now get the new
+ * secret, which already works), then complete at Stytch (the old secret stops working), then prove
+ * the old secret is rejected; record, release the lock, announce.
+ *
+ * Idempotent: a re-run after a crash at any point finds the labels already moved or Stytch already
+ * completed, checks that the result is the one intended, and carries on.
+ */
+export async function completeRotation(deps: StepDeps, raw: unknown): Promise<Outcome> {
+  const { rotation, completion } = parseOrThrow(CompleteInputSchema, raw, 'CompleteRotation input');
+  const client: ClientRef = { clientId: rotation.clientId, kind: rotation.clientKind };
+
+  const versions = await deps.secrets.versions(client);
+  if (versions.currentVersionId !== rotation.pendingVersionId) {
+    if (versions.pendingVersionId !== rotation.pendingVersionId) {
+      throw new InconsistentStateError(
+        `Cannot complete rotation ${rotation.rotationId} of ${rotation.clientId}: its pending version is gone`,
+      );
+    }
+    await deps.secrets.promotePending(client, rotation.pendingVersionId);
+  }
+
+  try {
+    await deps.stytch.completeRotation(client);
+  } catch (error) {
+    if (!(error instanceof NotRotatingError)) throw error;
+    // A re-run after Stytch completed: fine if the secret Stytch now has is ours.
+    const state = await deps.stytch.getSecretState(client);
+    if (state.currentLastFour !== rotation.pendingLastFour || state.nextLastFour !== null) {
+      throw new InconsistentStateError(
+        `Stytch has no rotation pending for ${rotation.clientId} and its secret …${state.currentLastFour} ` +
+          `is not the pending …${rotation.pendingLastFour}`,
+      );
+    }
+  }
+
+  // Prove the containment: the previous secret no longer mints. Connected Apps have no
+  // client-credentials endpoint here, so the adapter cannot test them; Stytch's state is the proof.
+  if (client.kind === 'm2m') {
+    const previous = await deps.secrets.read(client, 'AWSPREVIOUS');
+    if (previous !== null && (await deps.stytch.authenticates(client, previous.clientSecret))) {
+      throw new OldSecretStillValidError(client.clientId, previous.clientSecret.lastFour);
+    }
+  }
+
+  const now = deps.clock.now();
+  await deps.ledger.updateRotation(client.clientId, rotation.rotationId, {
+    status: 'completed',
+    outcomeReason: completion.reason,
+    steps: { completed: now.toISOString() },
+  });
+  await deps.ledger.releaseLock(client.clientId, rotation.rotationId);
+  await deps.events.publish({
+    detailType: 'Rotation Completed',
+    detail: {
+      rotationId: rotation.rotationId,
+      clientId: client.clientId,
+      clientKind: client.kind,
+      trigger: rotation.trigger,
+      reason: completion.reason,
+      currentVersionId: rotation.pendingVersionId,
+      currentLastFour: rotation.pendingLastFour,
+      previousLastFour: rotation.previousLastFour,
+      completedAt: now.toISOString(),
+      durationMs: Math.max(0, now.getTime() - Date.parse(rotation.startedAt)),
+    },
+  });
+  deps.logger.info('Rotation completed', {
+    clientId: client.clientId,
+    rotationId: rotation.rotationId,
+    reason: completion.reason,
+    currentLastFour: rotation.pendingLastFour,
+  });
+  return {
+    outcome: 'completed',
+    reason: completion.reason,
+    rotationId: rotation.rotationId,
+    clientId: client.clientId,
+  };
+}

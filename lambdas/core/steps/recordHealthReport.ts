@@ -1,0 +1,59 @@
+import { answerWaitIfDecided, type WaitDecision } from '../decision.js';
+import type { StepDeps } from '../deps.js';
+import { ConsumerHealthReportedDetailSchema } from '../events.js';
+import { parseOrThrow } from '../validate.js';
+
+/** Why a well-formed report was not counted. */
+export type ReportRejection =
+  | 'unknown_rotation'
+  | 'not_pending'
+  | 'wrong_client'
+  | 'wrong_version'
+  | 'unexpected_consumer';
+
+/** The aggregator's verdict on one report. */
+export type ReportResult =
+  | { readonly accepted: true; readonly decision: WaitDecision['kind'] }
+  | { readonly accepted: false; readonly rejection: ReportRejection };
+
+/**
+ * The health aggregator: records one `Consumer Health Reported` event and answers the waiting
+ * workflow when the reports decide it. A report for another rotation, another version, or a
+ * consumer the policy does not expect changes nothing; a malformed one is an error (so the event
+ * lands in the dead-letter queue).
+ */
+export async function recordHealthReport(deps: StepDeps, detail: unknown): Promise<ReportResult> {
+  const report = parseOrThrow(ConsumerHealthReportedDetailSchema, detail, 'Consumer Health Reported event');
+  const reject = (rejection: ReportRejection): ReportResult => {
+    deps.logger.warn('Consumer health report rejected', {
+      rejection,
+      clientId: report.clientId,
+      rotationId: report.rotationId,
+      consumer: report.consumer,
+    });
+    return { accepted: false, rejection };
+  };
+
+  const record = await deps.ledger.getRotation(report.clientId, report.rotationId);
+  if (record === null) return reject('unknown_rotation');
+  if (record.clientId !== report.clientId) return reject('wrong_client');
+  if (record.status !== 'pending') return reject('not_pending');
+  if (record.pendingVersionId !== report.pendingVersionId) return reject('wrong_version');
+  if (!record.expectedConsumers.includes(report.consumer)) return reject('unexpected_consumer');
+
+  const updated = await deps.ledger.recordReport(report.clientId, report.rotationId, report.consumer, {
+    healthy: report.healthy,
+    reportedAt: deps.clock.now().toISOString(),
+    ...(report.detail === undefined ? {} : { detail: report.detail }),
+  });
+  if (updated === null) return reject('not_pending');
+  const decision = await answerWaitIfDecided(deps, updated);
+  deps.logger.info('Consumer health report recorded', {
+    clientId: report.clientId,
+    rotationId: report.rotationId,
+    consumer: report.consumer,
+    healthy: report.healthy,
+    decision: decision.kind,
+  });
+  return { accepted: true, decision: decision.kind };
+}
