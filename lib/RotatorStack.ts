@@ -1,9 +1,12 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { DeploymentConfig } from './config/DeploymentConfig.js';
 import { StytchM2MRotator } from './StytchM2MRotator.js';
 
 /** Props of {@link RotatorStack}. */
 export interface RotatorStackProps extends StackProps {
+  /** The validated deployment config. */
+  readonly config: DeploymentConfig;
   /**
    * Name of the rotator's event bus.
    * @default 'stytch-m2m-rotator'
@@ -15,18 +18,38 @@ export interface RotatorStackProps extends StackProps {
 export class RotatorStack extends Stack {
   public readonly rotator: StytchM2MRotator;
 
-  public constructor(scope: Construct, id: string, props: RotatorStackProps = {}) {
+  public constructor(scope: Construct, id: string, props: RotatorStackProps) {
     super(scope, id, props);
     this.rotator = new StytchM2MRotator(this, 'Rotator', {
+      config: props.config,
       ...(props.eventBusName === undefined ? {} : { eventBusName: props.eventBusName }),
     });
-    new CfnOutput(this, 'EventBusName', {
-      value: this.rotator.eventBus.eventBusName,
-      description: 'Event bus for Rotation Pending, Consumer Health Reported and Secret Leak Detected',
-    });
-    new CfnOutput(this, 'EncryptionKeyArn', {
-      value: this.rotator.encryptionKey.keyArn,
-      description: 'KMS key that encrypts the managed secrets (consumers need kms:Decrypt on it)',
-    });
+    const outputs: Record<string, { value: string; description: string }> = {
+      StateMachineArn: {
+        value: this.rotator.stateMachine.stateMachineArn,
+        description: 'The rotation workflow (rotator rotate/cancel start and stop executions here)',
+      },
+      EventBusName: {
+        value: this.rotator.eventBus.eventBusName,
+        description: 'Event bus for Rotation Pending, Consumer Health Reported and Secret Leak Detected',
+      },
+      LedgerTableName: {
+        value: this.rotator.ledger.tableName,
+        description: 'Rotation ledger (rotator status/history read it)',
+      },
+      SecretPrefix: {
+        value: props.config.secretPrefix,
+        description: 'Managed secrets are named <prefix>/<client_id>',
+      },
+      EncryptionKeyArn: {
+        value: this.rotator.encryptionKey.keyArn,
+        description: 'KMS key that encrypts the managed secrets (consumers need kms:Decrypt on it)',
+      },
+      DeadLetterQueueUrl: {
+        value: this.rotator.deadLetterQueue.queueUrl,
+        description: 'Events and schedules that could not be delivered',
+      },
+    };
+    for (const [id, output] of Object.entries(outputs)) new CfnOutput(this, id, output);
   }
 }

@@ -1,10 +1,25 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { DeploymentConfig } from './config/DeploymentConfig.js';
+import { RotationStateMachine } from './RotationStateMachine.js';
+import { RotatorFunction } from './RotatorFunction.js';
 
 /** Props of {@link StytchM2MRotator}. */
 export interface StytchM2MRotatorProps {
+  /** The validated deployment config: managed clients, their schedules and policies, the Stytch credentials. */
+  readonly config: DeploymentConfig;
   /**
    * The customer-managed key that encrypts the managed secrets, the ledger and the event bus.
    * @default - a new key with yearly automatic rotation
@@ -16,31 +31,49 @@ export interface StytchM2MRotatorProps {
    */
   readonly eventBusName?: string;
   /**
-   * What happens to the key when the stack is deleted. Secrets encrypted with it become
-   * unreadable once it is gone, so it is retained by default.
+   * What happens to the key, the ledger and the managed secrets when the stack is deleted.
+   * Secrets encrypted with the key become unreadable once it is gone, so all are kept by default.
    * @default RemovalPolicy.RETAIN
    */
-  readonly keyRemovalPolicy?: RemovalPolicy;
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Log retention of every function and of the state machine's execution log.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 const EVENT_BUS_NAME_PATTERN = /^[A-Za-z0-9._-]{1,256}$/;
+/** Lambda's environment is 4 KB in all; leave room for the other variables. */
+const MAX_CLIENTS_ENV_BYTES = 3000;
 
 /**
  * The rotation service of stytch-m2m-rotator: everything needed to rotate Stytch M2M client
- * secrets without downtime, in one construct usable by any CDK app.
- *
- * Today it holds the shared foundations (the encryption key and the event bus); the rotation
- * state machine, ledger, triggers and monitoring are added to it (issue 5).
+ * secrets without downtime, in one construct usable by any CDK app. See DESIGN.md.
  */
 export class StytchM2MRotator extends Construct {
   /** The key that encrypts the managed secrets, the ledger and the events. */
   public readonly encryptionKey: kms.IKey;
   /** The custom event bus for `Rotation *`, `Consumer Health Reported` and `Secret Leak Detected`. */
   public readonly eventBus: events.EventBus;
+  /** The ledger: one lock item per client, one item per rotation. */
+  public readonly ledger: dynamodb.Table;
+  /** One secret per managed client, by client id. */
+  public readonly managedSecrets: ReadonlyMap<string, secretsmanager.Secret>;
+  /** The rotation workflow. */
+  public readonly stateMachine: sfn.StateMachine;
+  /** Receives `Consumer Health Reported` events and answers the waiting workflow. */
+  public readonly healthAggregator: lambda.IFunction;
+  /** Events and schedules that could not be delivered to their target. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** Every function of the rotator, by step name. */
+  public readonly functions: ReadonlyMap<string, RotatorFunction>;
 
-  public constructor(scope: Construct, id: string, props: StytchM2MRotatorProps = {}) {
+  public constructor(scope: Construct, id: string, props: StytchM2MRotatorProps) {
     super(scope, id);
-    validateProps(props);
+    const clientsJson = validateProps(props);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const { config } = props;
 
     this.encryptionKey =
       props.encryptionKey ??
@@ -48,7 +81,7 @@ export class StytchM2MRotator extends Construct {
         description: 'stytch-m2m-rotator: managed client secrets, ledger and events',
         enableKeyRotation: true,
         rotationPeriod: Duration.days(365),
-        removalPolicy: props.keyRemovalPolicy ?? RemovalPolicy.RETAIN,
+        removalPolicy,
       });
 
     this.eventBus = new events.EventBus(this, 'EventBus', {
@@ -56,11 +89,251 @@ export class StytchM2MRotator extends Construct {
       kmsKey: this.encryptionKey,
       description: 'Rotation lifecycle, consumer health reports and leak alerts',
     });
+
+    this.ledger = new dynamodb.Table(this, 'Ledger', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.encryptionKey,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy,
+    });
+    this.ledger.addLocalSecondaryIndex({
+      indexName: 'byStartedAt',
+      sortKey: { name: 'startedAt', type: dynamodb.AttributeType.STRING },
+    });
+
+    const secrets = new Map<string, secretsmanager.Secret>();
+    config.clients.forEach((client, index) => {
+      const secret = new secretsmanager.Secret(this, `ManagedSecret${index}`, {
+        secretName: `${config.secretPrefix}/${client.clientId}`,
+        description: `Stytch ${client.kind} client ${client.clientId}: AWSCURRENT is what consumers use`,
+        encryptionKey: this.encryptionKey,
+        // A placeholder until the client is enrolled: never the real secret, which must not be in
+        // the template. StartRotation refuses a client whose AWSCURRENT is not a managed value.
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ enrolled: false }),
+          generateStringKey: 'placeholder',
+        },
+        removalPolicy,
+      });
+      secrets.set(client.clientId, secret);
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          "This secret is rotated by the rotator's own Step Functions workflow (schedules per client, leak " +
+          'alerts, the CLI), not by a Secrets Manager rotation Lambda: Stytch issues the next secret, so ' +
+          'Secrets Manager cannot generate it.',
+      });
+    });
+    this.managedSecrets = secrets;
+
+    const stytchCredentials = secretsmanager.Secret.fromSecretCompleteArn(
+      this,
+      'StytchProjectCredentials',
+      config.stytch.projectCredentialsSecretArn,
+    );
+
+    const environment = {
+      ROTATOR_TABLE_NAME: this.ledger.tableName,
+      ROTATOR_EVENT_BUS_NAME: this.eventBus.eventBusName,
+      ROTATOR_SECRET_PREFIX: config.secretPrefix,
+      ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: config.stytch.projectCredentialsSecretArn,
+      ROTATOR_CLIENTS: clientsJson,
+    };
+    const fn = (id: string, handlerFile: string, description: string): RotatorFunction =>
+      new RotatorFunction(this, id, {
+        handlerFile,
+        description,
+        environment,
+        ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+        ...(props.removalPolicy === undefined ? {} : { logRemovalPolicy: props.removalPolicy }),
+      });
+    const functions = new Map<string, RotatorFunction>([
+      [
+        'StartRotation',
+        fn('StartRotationFunction', 'startRotation', 'Starts a rotation at Stytch and stores AWSPENDING'),
+      ],
+      [
+        'PublishPending',
+        fn('PublishPendingFunction', 'publishPending', 'Announces the pending secret to consumers'),
+      ],
+      [
+        'AwaitConsumers',
+        fn('AwaitConsumersFunction', 'awaitConsumers', 'Keeps the task token while consumers report'),
+      ],
+      [
+        'CompleteRotation',
+        fn('CompleteRotationFunction', 'completeRotation', 'Promotes AWSPENDING and completes at Stytch'),
+      ],
+      [
+        'CancelRotation',
+        fn('CancelRotationFunction', 'cancelRotation', 'Drops AWSPENDING and cancels at Stytch'),
+      ],
+      [
+        'RecordFailure',
+        fn('RecordFailureFunction', 'recordFailure', 'Records a rotation that could not end cleanly'),
+      ],
+      [
+        'HealthAggregator',
+        fn('HealthAggregatorFunction', 'healthAggregator', 'Records consumer health reports'),
+      ],
+    ]);
+    this.functions = functions;
+    const lambdaOf = (name: string): lambda.IFunction => {
+      const found = functions.get(name);
+      if (!found) throw new Error(`no function ${name}`);
+      return found.function;
+    };
+
+    // Least privilege, per function: named ARNs only.
+    for (const rotatorFunction of functions.values()) {
+      this.ledger.grantReadWriteData(rotatorFunction.function);
+      Validations.of(rotatorFunction.function).acknowledge(
+        {
+          id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.ledger.node.defaultChild as dynamodb.CfnTable)}.Arn>/index/*]`,
+          reason:
+            "The ledger's only index is byStartedAt (history, newest first); the wildcard covers it and nothing else.",
+        },
+        {
+          id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+          reason:
+            "Granted by DynamoDB's grant for a table encrypted with the rotator's own key, on that one key ARN only.",
+        },
+        {
+          id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+          reason:
+            "Granted by DynamoDB's grant for a table encrypted with the rotator's own key, on that one key ARN only.",
+        },
+      );
+    }
+    for (const name of [
+      'StartRotation',
+      'PublishPending',
+      'CompleteRotation',
+      'CancelRotation',
+      'RecordFailure',
+    ]) {
+      this.eventBus.grantPutEventsTo(lambdaOf(name));
+      this.encryptionKey.grant(lambdaOf(name), 'kms:GenerateDataKey', 'kms:Decrypt');
+    }
+    for (const name of ['StartRotation', 'CompleteRotation', 'CancelRotation']) {
+      const grantee = lambdaOf(name);
+      stytchCredentials.grantRead(grantee);
+      for (const secret of secrets.values()) {
+        secret.grantRead(grantee);
+        secret.grantWrite(grantee);
+      }
+      grantee.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:UpdateSecretVersionStage'],
+          resources: [...secrets.values()].map((secret) => secret.secretArn),
+        }),
+      );
+    }
+
+    this.stateMachine = new RotationStateMachine(this, 'Workflow', {
+      functions: {
+        startRotation: lambdaOf('StartRotation'),
+        publishPending: lambdaOf('PublishPending'),
+        awaitConsumers: lambdaOf('AwaitConsumers'),
+        completeRotation: lambdaOf('CompleteRotation'),
+        cancelRotation: lambdaOf('CancelRotation'),
+        recordFailure: lambdaOf('RecordFailure'),
+      },
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+    }).stateMachine;
+
+    // Task responses are granted in their own policy: in the role's default policy they would
+    // make each function depend on the state machine, which depends on the functions.
+    for (const name of ['AwaitConsumers', 'HealthAggregator']) {
+      const role = lambdaOf(name).role;
+      if (!role) throw new Error(`function ${name} has no role`);
+      new iam.Policy(this, `${name}TaskResponsePolicy`, {
+        roles: [role],
+        statements: [
+          new iam.PolicyStatement({
+            actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+            resources: [this.stateMachine.stateMachineArn],
+          }),
+        ],
+      });
+    }
+    this.healthAggregator = lambdaOf('HealthAggregator');
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter queue of the EventBridge rule targets and the Scheduler targets; ' +
+        'cdk-nag recognises only SQS redrive as DLQ use. Nothing consumes it automatically, so it needs no DLQ.',
+    });
+
+    new events.Rule(this, 'LeakRule', {
+      eventBus: this.eventBus,
+      description: 'Secret Leak Detected for a managed client starts an emergency (leak) rotation',
+      eventPattern: {
+        detailType: ['Secret Leak Detected'],
+        detail: { clientId: config.clients.map((client) => client.clientId) },
+      },
+      targets: [
+        new eventTargets.SfnStateMachine(this.stateMachine, {
+          input: events.RuleTargetInput.fromObject({
+            clientId: events.EventField.fromPath('$.detail.clientId'),
+            trigger: 'leak',
+            requestedBy: events.EventField.fromPath('$.source'),
+          }),
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 3,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
+    });
+    new events.Rule(this, 'HealthRule', {
+      eventBus: this.eventBus,
+      description: 'Consumer Health Reported goes to the health aggregator',
+      eventPattern: { detailType: ['Consumer Health Reported'] },
+      targets: [
+        new eventTargets.LambdaFunction(this.healthAggregator, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 3,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
+    });
+
+    config.clients.forEach((client, index) => {
+      if (client.schedule === undefined) return;
+      const { expression, timeZone, flexibleWindowMinutes } = client.schedule;
+      new scheduler.Schedule(this, `Schedule${index}`, {
+        description: `Scheduled rotation of ${client.clientId}`,
+        schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(timeZone)),
+        timeWindow:
+          flexibleWindowMinutes === undefined
+            ? scheduler.TimeWindow.off()
+            : scheduler.TimeWindow.flexible(Duration.minutes(flexibleWindowMinutes)),
+        target: new schedulerTargets.StepFunctionsStartExecution(this.stateMachine, {
+          input: scheduler.ScheduleTargetInput.fromObject({
+            clientId: client.clientId,
+            trigger: 'schedule',
+            requestedBy: 'eventbridge-scheduler',
+          }),
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 3,
+        }),
+      });
+    });
   }
 }
 
-/** Checks every prop and throws once, listing every problem. */
-function validateProps(props: StytchM2MRotatorProps): void {
+/** Checks every prop and throws once, listing every problem; returns the clients' JSON for the functions. */
+function validateProps(props: StytchM2MRotatorProps): string {
   const problems: string[] = [];
   if (props.eventBusName !== undefined && !EVENT_BUS_NAME_PATTERN.test(props.eventBusName)) {
     problems.push(`eventBusName "${props.eventBusName}" must be 1-256 characters of A-Z a-z 0-9 . _ -`);
@@ -68,12 +341,18 @@ function validateProps(props: StytchM2MRotatorProps): void {
   if (props.eventBusName === 'default') {
     problems.push('eventBusName must not be "default": the rotator needs its own bus');
   }
-  if (props.encryptionKey !== undefined && props.keyRemovalPolicy !== undefined) {
+  const clients = Object.fromEntries(
+    props.config.clients.map((client) => [client.clientId, { kind: client.kind, policy: client.policy }]),
+  );
+  const clientsJson = JSON.stringify(clients);
+  if (Buffer.byteLength(clientsJson) > MAX_CLIENTS_ENV_BYTES) {
     problems.push(
-      'keyRemovalPolicy applies only to a key the construct creates; drop it or drop encryptionKey',
+      `config.clients describe ${Buffer.byteLength(clientsJson)} bytes of policy; a Lambda environment holds ` +
+        `at most ${MAX_CLIENTS_ENV_BYTES} here: split the clients over several deployments`,
     );
   }
   if (problems.length > 0) {
     throw new Error(`Invalid StytchM2MRotator props:\n- ${problems.join('\n- ')}`);
   }
+  return clientsJson;
 }

@@ -44,8 +44,8 @@ export class SelfTestFailedError extends RotatorError {
 
 /** Stytch and Secrets Manager disagree in a way no step can repair alone. Permanent. */
 export class InconsistentStateError extends RotatorError {
-  public constructor(message: string) {
-    super(message);
+  public constructor(message: string, options: ErrorOptions = {}) {
+    super(message, options);
     this.name = 'InconsistentStateError';
   }
 }

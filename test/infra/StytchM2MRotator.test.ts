@@ -1,88 +1,336 @@
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type DeploymentConfig, loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { RotatorStack } from '../../lib/RotatorStack.js';
 import { StytchM2MRotator } from '../../lib/StytchM2MRotator.js';
 
-function synthStack(): { app: App; template: Template } {
-  // Skip asset bundling: these tests are about the template, not the bundles.
+const samplePath = fileURLToPath(new URL('../../config/rotator.sample.json', import.meta.url));
+
+function synth(config: DeploymentConfig = loadDeploymentConfig(samplePath)): {
+  app: App;
+  stack: RotatorStack;
+} {
+  // Skip asset bundling: these tests are about the template, not the bundles (one test below bundles).
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new RotatorStack(app, 'TestRotator');
-  return { app, template: Template.fromStack(stack) };
+  return { app, stack: new RotatorStack(app, 'TestRotator', { config }) };
+}
+
+/** The state machine's ASL, with CloudFormation tokens left as they are. */
+function definitionOf(
+  template: Template,
+): Record<string, unknown> & { States: Record<string, Record<string, unknown>> } {
+  const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+  const parts = (machine?.Properties?.DefinitionString?.['Fn::Join']?.[1] ?? []) as unknown[];
+  // Tokens (partition, function ARNs) sit inside JSON strings: a placeholder keeps the JSON valid.
+  return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join(''));
 }
 
 describe('Construct: StytchM2MRotator', () => {
-  it('creates a customer-managed key with automatic rotation, retained on delete', () => {
-    // Act
-    const { template } = synthStack();
+  let template: Template;
+  let app: App;
 
-    // Assess
+  beforeAll(() => {
+    const synthesized = synth();
+    app = synthesized.app;
+    template = Template.fromStack(synthesized.stack);
+  });
+
+  it('creates a customer-managed key with automatic rotation, retained on delete', () => {
     template.hasResource('AWS::KMS::Key', {
       Properties: Match.objectLike({ EnableKeyRotation: true, RotationPeriodInDays: 365 }),
       DeletionPolicy: 'Retain',
-      UpdateReplacePolicy: 'Retain',
     });
   });
 
   it('creates a custom event bus encrypted with that key', () => {
-    // Act
-    const { template } = synthStack();
-
-    // Assess
     template.hasResourceProperties('AWS::Events::EventBus', {
       Name: 'stytch-m2m-rotator',
       KmsKeyIdentifier: { 'Fn::GetAtt': [Match.stringLikeRegexp('EncryptionKey'), 'Arn'] },
     });
   });
 
-  it('uses a key it is given instead of creating one', () => {
-    // Prepare
-    const stack = new Stack(new App(), 'Given');
-    const key = new kms.Key(stack, 'MyKey', { enableKeyRotation: true });
-
-    // Act
-    const rotator = new StytchM2MRotator(stack, 'Rotator', { encryptionKey: key });
-
-    // Assess
-    expect(rotator.encryptionKey).toBe(key);
-    Template.fromStack(stack).resourceCountIs('AWS::KMS::Key', 1);
+  it('creates the ledger with point-in-time recovery, the key, and the byStartedAt index', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: Match.objectLike({
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: Match.objectLike({ SSEEnabled: true, SSEType: 'KMS' }),
+        LocalSecondaryIndexes: [Match.objectLike({ IndexName: 'byStartedAt' })],
+      }),
+      DeletionPolicy: 'Retain',
+    });
   });
 
-  it('names the event bus and key in the stack outputs', () => {
-    // Act
-    const { template } = synthStack();
-
-    // Assess
-    template.hasOutput('EventBusName', { Value: Match.anyValue() });
-    template.hasOutput('EncryptionKeyArn', { Value: Match.anyValue() });
+  it('creates one secret per managed client, named <prefix>/<client_id>, with a placeholder value', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'stytch/m2m/m2m-client-test-billing-worker',
+      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('EncryptionKey'), 'Arn'] },
+      GenerateSecretString: { SecretStringTemplate: '{"enrolled":false}', GenerateStringKey: 'placeholder' },
+    });
   });
 
-  it('reports every invalid prop at once', () => {
-    // Prepare
-    const stack = new Stack(new App(), 'Bad');
-    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+  it('never puts the Stytch project secret in the template: only the ARN of the secret holding it', () => {
+    // Assess: the credentials ARN is passed by reference, and no function environment holds a secret value.
+    const functions = template.findResources('AWS::Lambda::Function');
+    for (const fn of Object.values(functions)) {
+      const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
+      expect(Object.keys(variables).sort()).toEqual([
+        'NODE_OPTIONS',
+        'POWERTOOLS_METRICS_NAMESPACE',
+        'POWERTOOLS_SERVICE_NAME',
+        'ROTATOR_CLIENTS',
+        'ROTATOR_EVENT_BUS_NAME',
+        'ROTATOR_SECRET_PREFIX',
+        'ROTATOR_STYTCH_CREDENTIALS_SECRET_ID',
+        'ROTATOR_TABLE_NAME',
+      ]);
+      expect(variables.ROTATOR_STYTCH_CREDENTIALS_SECRET_ID).toMatch(/^arn:aws:secretsmanager:/);
+    }
+  });
 
-    // Act & Assess
-    expect(
-      () =>
-        new StytchM2MRotator(stack, 'Rotator', {
-          eventBusName: 'has spaces',
-          encryptionKey: key,
-          keyRemovalPolicy: RemovalPolicy.DESTROY,
+  it('runs every function on Node.js 24, ARM64, traced, with its own log group', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 7);
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: Match.objectLike({ LogFormat: 'JSON', LogGroup: Match.anyValue() }),
+    });
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 8);
+  });
+
+  it('builds a Standard JSONPath state machine whose tasks retry transient errors with jitter', () => {
+    // Prepare
+    const definition = definitionOf(template);
+
+    // Assess
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+    });
+    expect(definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
+    expect(definition.StartAt).toBe('Prepare');
+    for (const name of [
+      'StartRotation',
+      'PublishPending',
+      'CompleteRotation',
+      'CancelRotation',
+      'RecordFailure',
+    ]) {
+      expect(definition.States[name]?.Retry).toEqual([
+        expect.objectContaining({
+          ErrorEquals: expect.arrayContaining(['TransientError']),
+          BackoffRate: 2,
+          JitterStrategy: 'FULL',
+          MaxDelaySeconds: 60,
         }),
-    ).toThrow(/eventBusName "has spaces"[\s\S]*keyRemovalPolicy applies only/);
+      ]);
+    }
+  });
+
+  it('waits for consumers with a task token and the rotation deadline, and decides by policy when it passes', () => {
+    // Prepare
+    const definition = definitionOf(template);
+    const wait = definition.States.AwaitConsumers;
+
+    // Assess
+    expect(wait?.Resource).toMatch(/lambda:invoke\.waitForTaskToken/);
+    expect(wait?.TimeoutSecondsPath).toBe('$.rotation.policy.deadlineSeconds');
+    expect(wait?.Parameters).toMatchObject({
+      Payload: { 'taskToken.$': '$$.Task.Token', 'rotation.$': '$.rotation' },
+    });
+    expect(wait?.Catch).toEqual([
+      { ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: 'DeadlinePassed' },
+      { ErrorEquals: ['ConsumerUnhealthy'], ResultPath: '$.error', Next: 'Cancel: consumer_unhealthy' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Cancel: error' },
+    ]);
+    expect(definition.States.DeadlinePassed).toMatchObject({
+      Type: 'Choice',
+      Choices: [
+        {
+          Variable: '$.rotation.policy.onDeadline',
+          StringEquals: 'complete',
+          Next: 'Complete: deadline_fail_secure',
+        },
+      ],
+      Default: 'Cancel: deadline_fail_safe',
+    });
+  });
+
+  it('has a terminal state per outcome; a request that cannot start is failed without cancelling anything', () => {
+    // Prepare
+    const definition = definitionOf(template);
+
+    // Assess
+    expect(definition.States.Completed).toMatchObject({ Type: 'Succeed' });
+    expect(definition.States.Cancelled).toMatchObject({ Type: 'Succeed' });
+    expect(definition.States.Failed).toMatchObject({ Type: 'Fail', Error: 'RotationFailed' });
+    expect(definition.States.Rejected).toMatchObject({ Type: 'Fail', Error: 'RotationInProgressError' });
+    expect(definition.States.InvalidRequest).toMatchObject({ Type: 'Fail', Error: 'InvalidRequest' });
+    expect(definition.States.StartRotation?.Catch).toEqual([
+      { ErrorEquals: ['RotationInProgressError'], ResultPath: '$.error', Next: 'Rejected' },
+      {
+        ErrorEquals: ['InvalidInputError', 'UnknownClientError', 'NotEnrolledError'],
+        ResultPath: '$.error',
+        Next: 'InvalidRequest',
+      },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Cancel: error' },
+    ]);
+  });
+
+  it('starts leak rotations from Secret Leak Detected for managed clients only, with a DLQ', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'detail-type': ['Secret Leak Detected'],
+        detail: {
+          clientId: [
+            'm2m-client-test-billing-worker',
+            'm2m-client-test-reporting',
+            'connected-app-test-partner-portal',
+          ],
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: Match.stringLikeRegexp('StateMachine') },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] } },
+          InputTransformer: Match.objectLike({
+            InputPathsMap: { 'detail-clientId': '$.detail.clientId', source: '$.source' },
+          }),
+        }),
+      ],
+    });
+  });
+
+  it('routes Consumer Health Reported to the health aggregator, with a DLQ', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'detail-type': ['Consumer Health Reported'] },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('HealthAggregatorFunction'), 'Arn'] },
+          DeadLetterConfig: Match.anyValue(),
+        }),
+      ],
+    });
+  });
+
+  it('schedules each client with a schedule: expression, time zone, flexible window, DLQ', () => {
+    template.resourceCountIs('AWS::Scheduler::Schedule', 3);
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 3 ? * MON *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+      FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 30 },
+      Target: Match.objectLike({
+        Arn: { Ref: Match.stringLikeRegexp('StateMachine') },
+        Input:
+          '{"clientId":"m2m-client-test-reporting","trigger":"schedule","requestedBy":"eventbridge-scheduler"}',
+        DeadLetterConfig: Match.anyValue(),
+      }),
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(90 days)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+    });
+  });
+
+  it('lets only the waiter and the aggregator answer task tokens, on this state machine only', () => {
+    template.resourcePropertiesCountIs(
+      'AWS::IAM::Policy',
+      {
+        PolicyDocument: {
+          Statement: [
+            {
+              Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+              Effect: 'Allow',
+              Resource: { Ref: Match.stringLikeRegexp('StateMachine') },
+            },
+          ],
+        },
+      },
+      2,
+    );
+  });
+
+  it('names what a CLI and consumers need in the stack outputs', () => {
+    for (const output of [
+      'StateMachineArn',
+      'EventBusName',
+      'LedgerTableName',
+      'SecretPrefix',
+      'EncryptionKeyArn',
+      'DeadLetterQueueUrl',
+    ]) {
+      template.hasOutput(output, { Value: Match.anyValue() });
+    }
   });
 
   it('passes cdk-nag AwsSolutions with no unacknowledged finding', () => {
-    // Prepare
-    const { app } = synthStack();
-
     // Act
     const report = new AwsSolutionsChecks(app).validateScope(app);
 
     // Assess
     expect(report.violations.map((v) => `${v.ruleName}: ${v.description}`)).toEqual([]);
+  });
+
+  it('reports every invalid prop at once', () => {
+    // Prepare
+    const stack = new Stack(new App(), 'Bad');
+    const config = loadDeploymentConfig(samplePath);
+    const many = {
+      ...config,
+      clients: Array.from({ length: 60 }, (_, i) => ({
+        ...config.clients[0],
+        clientId: `m2m-client-test-${i}`,
+      })) as DeploymentConfig['clients'],
+    };
+
+    // Act & Assess
+    expect(
+      () => new StytchM2MRotator(stack, 'Rotator', { config: many, eventBusName: 'has spaces' }),
+    ).toThrow(/eventBusName "has spaces"[\s\S]*split the clients over several deployments/);
+  });
+
+  it('uses a key it is given instead of creating one', () => {
+    // Prepare
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Given');
+    const key = new kms.Key(stack, 'MyKey', { enableKeyRotation: true });
+
+    // Act
+    const rotator = new StytchM2MRotator(stack, 'Rotator', {
+      config: loadDeploymentConfig(samplePath),
+      encryptionKey: key,
+    });
+
+    // Assess
+    expect(rotator.encryptionKey).toBe(key);
+    Template.fromStack(stack).resourceCountIs('AWS::KMS::Key', 1);
+  });
+});
+
+describe('Bundling', () => {
+  it('bundles every handler with the local esbuild (no Docker)', () => {
+    // Act: a real bundling synth.
+    const app = new App();
+    const stack = new RotatorStack(app, 'Bundled', { config: loadDeploymentConfig(samplePath) });
+    const assembly = app.synth();
+
+    // Assess: one bundle per function, each an ESM entry point.
+    const bundles = readdirSync(assembly.directory).filter((entry) => entry.startsWith('asset.'));
+    expect(stack.rotator.functions.size).toBe(7);
+    expect(bundles).toHaveLength(7);
+    for (const bundle of bundles) {
+      expect(readdirSync(join(assembly.directory, bundle))).toContain('index.mjs');
+    }
   });
 });

@@ -34,6 +34,11 @@ export async function startRotation(deps: StepDeps, raw: unknown): Promise<Rotat
   const now = deps.clock.now();
   const deadline = new Date(now.getTime() + policy.deadlineSeconds * 1000);
 
+  // Checked before the lock: a request that cannot start takes nothing it would have to give back.
+  const secretId = deps.secrets.secretIdOf(client);
+  const current = await deps.secrets.read(client, 'AWSCURRENT');
+  if (current === null) throw new NotEnrolledError(client.clientId, secretId);
+
   const lock = await deps.ledger.acquireLock(
     {
       clientId: client.clientId,
@@ -44,13 +49,13 @@ export async function startRotation(deps: StepDeps, raw: unknown): Promise<Rotat
   );
   if (!lock.acquired) throw new RotationInProgressError(client.clientId, lock.heldBy.rotationId);
 
-  // Only the first attempt of an execution creates the record and announces the start.
-  const existing = await deps.ledger.getRotation(client.clientId, rotationId);
-  const record =
-    existing ??
-    (await deps.ledger.createRotation(newRecord(input, client, rotationId, executionId, policy, now)));
+  // The first attempt creates the record; `Rotation Started` goes out until one attempt has
+  // recorded that it did (at least once, like every event: consumers dedupe by rotationId).
+  const record = await deps.ledger.createRotation(
+    newRecord(input, client, rotationId, executionId, policy, now),
+  );
   const startedAt = record.steps.started ?? now.toISOString();
-  if (existing === null) {
+  if (record.steps.announced === undefined) {
     const started: RotationStartedDetail = {
       rotationId,
       clientId: client.clientId,
@@ -61,11 +66,10 @@ export async function startRotation(deps: StepDeps, raw: unknown): Promise<Rotat
       ...(input.requestedBy === undefined ? {} : { requestedBy: input.requestedBy }),
     };
     await deps.events.publish({ detailType: 'Rotation Started', detail: started });
+    await deps.ledger.updateRotation(client.clientId, rotationId, {
+      steps: { announced: deps.clock.now().toISOString() },
+    });
   }
-
-  const secretId = deps.secrets.secretIdOf(client);
-  const current = await deps.secrets.read(client, 'AWSCURRENT');
-  if (current === null) throw new NotEnrolledError(client.clientId, secretId);
 
   const nextSecret =
     (await reusablePending(deps, client, rotationId)) ?? (await startAtStytch(deps, client, rotationId));

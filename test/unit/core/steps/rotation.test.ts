@@ -179,7 +179,8 @@ describe('Steps: publishPending, awaitConsumers, recordHealthReport', () => {
     // Assess
     expect(t.callbacks.calls).toHaveLength(1);
     expect(t.callbacks.calls[0]).toMatchObject({ kind: 'fail', payload: { error: 'ConsumerUnhealthy' } });
-    expect(JSON.parse((t.callbacks.calls[0]?.payload as { cause: string }).cause)).toEqual({
+    const failure = t.callbacks.calls[0]?.payload as { cause: string } | undefined;
+    expect(JSON.parse(failure?.cause ?? '{}')).toEqual({
       consumer: 'invoice-worker',
       detail: 'invoice-worker: token rejected',
     });

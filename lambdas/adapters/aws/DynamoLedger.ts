@@ -1,0 +1,426 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { ClientKindSchema, TriggerSchema } from '#core/model.js';
+import {
+  type ConsumerReport,
+  type LedgerPort,
+  type LockResult,
+  ROTATION_STATUSES,
+  type RotationLock,
+  type RotationPatch,
+  type RotationRecord,
+} from '#core/ports.js';
+import {
+  AwsAdapterError,
+  awsErrorCode,
+  issueSummaries,
+  LedgerItemFormatError,
+  RotationNotFoundError,
+  wrapAwsError,
+} from './errors.js';
+
+/** Sort key of a client's lock item. */
+export const LOCK_SK = 'LOCK';
+/** Sort-key prefix of rotation items: `ROTATION#<rotationId>`. */
+export const ROTATION_SK_PREFIX = 'ROTATION#';
+/** The local secondary index (pk + startedAt) that lists a client's rotations by start time. */
+export const BY_STARTED_AT_INDEX = 'byStartedAt';
+
+/**
+ * The ledger table, as CreateTable input: `pk` (the client id) + `sk` (`LOCK` or
+ * `ROTATION#<id>`), the `byStartedAt` LSI, on-demand billing. Tests and the sandbox create
+ * exactly this table; the CDK app declares the same keys and index.
+ */
+export function ledgerTableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+      { AttributeName: 'startedAt', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    LocalSecondaryIndexes: [
+      {
+        IndexName: BY_STARTED_AT_INDEX,
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'startedAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  };
+}
+
+/** Props of {@link DynamoLedger}. */
+export interface DynamoLedgerProps {
+  /**
+   * A document client, built once per container. Build it with
+   * `marshallOptions: { removeUndefinedValues: true }` or not: the ledger never writes undefined.
+   */
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+}
+
+const LockItemSchema = z.object({
+  pk: z.string(),
+  rotationId: z.string(),
+  expiresAt: z.string(),
+});
+
+const ReportSchema = z.object({
+  healthy: z.boolean(),
+  detail: z.string().optional(),
+  reportedAt: z.string(),
+});
+
+const RotationItemSchema = z.object({
+  clientId: z.string(),
+  rotationId: z.string(),
+  clientKind: ClientKindSchema,
+  trigger: TriggerSchema,
+  reason: z.string().optional(),
+  requestedBy: z.string().optional(),
+  executionId: z.string(),
+  status: z.enum(ROTATION_STATUSES),
+  steps: z.record(z.string(), z.string()),
+  deadline: z.string().optional(),
+  pendingVersionId: z.string().optional(),
+  pendingLastFour: z.string().optional(),
+  previousLastFour: z.string().optional(),
+  expectedConsumers: z.array(z.string()),
+  reports: z.record(z.string(), ReportSchema),
+  taskToken: z.string().optional(),
+  decidedAt: z.string().optional(),
+  outcomeReason: z.string().optional(),
+  error: z.object({ name: z.string(), message: z.string() }).optional(),
+});
+
+// Attempts of acquireLock when the holder vanishes between the failed put and the read.
+const LOCK_ATTEMPTS = 3;
+
+/**
+ * {@link LedgerPort} over one DynamoDB table. Every write two actors could race on is a single
+ * conditional write, so the lock, the consumer reports and the wait's decision are race-free
+ * without transactions:
+ *
+ * - lock: `pk=<clientId>, sk=LOCK` with `rotationId`, `expiresAt` (ISO) and `expiresAtMs`
+ *   (epoch ms, what the condition compares, so timestamps in other offsets compare right);
+ * - rotation: `pk=<clientId>, sk=ROTATION#<rotationId>`, the record's fields as attributes, and
+ *   `startedAt` (= `steps.started`), the sort key of the `byStartedAt` LSI.
+ *
+ * Reads after a conditional failure are strongly consistent.
+ */
+export class DynamoLedger implements LedgerPort {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #tableName: string;
+
+  public constructor(props: DynamoLedgerProps) {
+    this.#client = props.client;
+    this.#tableName = props.tableName;
+  }
+
+  /**
+   * One conditional PutItem: succeeds when there is no lock, the lock is ours already (a retried
+   * step: the expiry is renewed), or the holder's lock has expired.
+   */
+  public async acquireLock(lock: RotationLock, now: Date): Promise<LockResult> {
+    const expiresAtMs = Date.parse(lock.expiresAt);
+    if (Number.isNaN(expiresAtMs)) {
+      throw new LedgerItemFormatError(`lock of ${lock.clientId}`, ['expiresAt: invalid_date']);
+    }
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.#client.send(
+          new PutCommand({
+            TableName: this.#tableName,
+            Item: {
+              pk: lock.clientId,
+              sk: LOCK_SK,
+              rotationId: lock.rotationId,
+              expiresAt: lock.expiresAt,
+              expiresAtMs,
+            },
+            ConditionExpression: 'attribute_not_exists(pk) OR rotationId = :me OR expiresAtMs < :now',
+            ExpressionAttributeValues: { ':me': lock.rotationId, ':now': now.getTime() },
+          }),
+        );
+        return { acquired: true };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw this.#wrap(error, 'PutItem', `${lock.clientId}/LOCK`);
+      }
+      const heldBy = await this.getLock(lock.clientId);
+      if (heldBy !== null) return { acquired: false, heldBy };
+      // Released between our put and our read: try again (the race is over in one round trip).
+      if (attempt >= LOCK_ATTEMPTS) {
+        throw new AwsAdapterError(`The lock of client ${lock.clientId} kept changing hands; try again`, {
+          retryable: true,
+        });
+      }
+    }
+  }
+
+  public async releaseLock(clientId: string, rotationId: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new DeleteCommand({
+          TableName: this.#tableName,
+          Key: { pk: clientId, sk: LOCK_SK },
+          ConditionExpression: 'rotationId = :me',
+          ExpressionAttributeValues: { ':me': rotationId },
+        }),
+      );
+    } catch (error) {
+      // Not held, or held by another rotation: nothing of ours to release.
+      if (!isConditionFailure(error)) throw this.#wrap(error, 'DeleteItem', `${clientId}/LOCK`);
+    }
+  }
+
+  public async getLock(clientId: string): Promise<RotationLock | null> {
+    const item = await this.#get(clientId, LOCK_SK);
+    if (item === undefined) return null;
+    const parsed = LockItemSchema.safeParse(item);
+    if (!parsed.success) {
+      throw new LedgerItemFormatError(`${clientId}/LOCK`, issueSummaries(parsed.error.issues));
+    }
+    return { clientId, rotationId: parsed.data.rotationId, expiresAt: parsed.data.expiresAt };
+  }
+
+  /** Conditional PutItem (`attribute_not_exists(sk)`); on conflict, the stored record wins. */
+  public async createRotation(record: RotationRecord): Promise<RotationRecord> {
+    const item = toItem(record);
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
+      return toRecord(item);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw this.#wrap(error, 'PutItem', describeKey(record));
+    }
+    const stored = await this.getRotation(record.clientId, record.rotationId);
+    // Deleted between our put and our read: only an operator does that.
+    if (stored === null) throw new RotationNotFoundError(record.clientId, record.rotationId);
+    return stored;
+  }
+
+  public async getRotation(clientId: string, rotationId: string): Promise<RotationRecord | null> {
+    const item = await this.#get(clientId, rotationSk(rotationId));
+    return item === undefined ? null : toRecord(item);
+  }
+
+  /**
+   * One UpdateItem: `SET` per patched field and `SET steps.#k` per step timestamp (merged into
+   * the map created with the record), conditional on the record existing.
+   * @throws {RotationNotFoundError} when the record does not exist (permanent)
+   */
+  public async updateRotation(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
+  ): Promise<RotationRecord> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    let n = 0;
+    const { steps, ...fields } = patch;
+    for (const [field, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      n += 1;
+      names[`#f${n}`] = field;
+      values[`:v${n}`] = value;
+      sets.push(`#f${n} = :v${n}`);
+    }
+    for (const [step, at] of Object.entries(steps ?? {})) {
+      n += 1;
+      names[`#s${n}`] = step;
+      values[`:v${n}`] = at;
+      sets.push(`steps.#s${n} = :v${n}`);
+    }
+    if (sets.length === 0) {
+      const stored = await this.getRotation(clientId, rotationId);
+      if (stored === null) throw new RotationNotFoundError(clientId, rotationId);
+      return stored;
+    }
+    try {
+      const { Attributes } = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: { pk: clientId, sk: rotationSk(rotationId) },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_exists(sk)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toRecord(Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailure(error)) throw new RotationNotFoundError(clientId, rotationId, { cause: error });
+      throw this.#wrap(error, 'UpdateItem', `${clientId}/${rotationSk(rotationId)}`);
+    }
+  }
+
+  /**
+   * `SET reports.#consumer = :report` while `status = pending`: each consumer writes only its own
+   * map entry, so concurrent reports all land. Null when the rotation is not pending (or absent).
+   */
+  public async recordReport(
+    clientId: string,
+    rotationId: string,
+    consumer: string,
+    report: ConsumerReport,
+  ): Promise<RotationRecord | null> {
+    const stored: Record<string, unknown> = { healthy: report.healthy, reportedAt: report.reportedAt };
+    if (report.detail !== undefined) stored.detail = report.detail;
+    try {
+      const { Attributes } = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: { pk: clientId, sk: rotationSk(rotationId) },
+          UpdateExpression: 'SET reports.#consumer = :report',
+          ConditionExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#consumer': consumer, '#status': 'status' },
+          ExpressionAttributeValues: { ':report': stored, ':pending': 'pending' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toRecord(Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw this.#wrap(error, 'UpdateItem', `${clientId}/${rotationSk(rotationId)}`);
+    }
+  }
+
+  /**
+   * `SET decidedAt` unless it is set: true for exactly one caller.
+   * @throws {RotationNotFoundError} when the record does not exist (the condition also requires
+   *   it, so an UpdateItem never creates a stub record)
+   */
+  public async claimDecision(clientId: string, rotationId: string, decidedAt: string): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: { pk: clientId, sk: rotationSk(rotationId) },
+          UpdateExpression: 'SET decidedAt = :t',
+          ConditionExpression: 'attribute_exists(sk) AND attribute_not_exists(decidedAt)',
+          ExpressionAttributeValues: { ':t': decidedAt },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error))
+        throw this.#wrap(error, 'UpdateItem', `${clientId}/${rotationSk(rotationId)}`);
+    }
+    if ((await this.#get(clientId, rotationSk(rotationId))) === undefined) {
+      throw new RotationNotFoundError(clientId, rotationId);
+    }
+    return false;
+  }
+
+  /** Queries the `byStartedAt` LSI backwards: newest first. */
+  public async listRotations(clientId: string, limit: number): Promise<readonly RotationRecord[]> {
+    const records: RotationRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    while (records.length < limit) {
+      let page: { Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> };
+      try {
+        page = await this.#client.send(
+          new QueryCommand({
+            TableName: this.#tableName,
+            IndexName: BY_STARTED_AT_INDEX,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': clientId },
+            ScanIndexForward: false,
+            Limit: limit - records.length,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+      } catch (error) {
+        throw this.#wrap(error, 'Query', `${clientId}@${BY_STARTED_AT_INDEX}`);
+      }
+      for (const item of page.Items ?? []) records.push(toRecord(item));
+      startKey = page.LastEvaluatedKey;
+      if (startKey === undefined) break;
+    }
+    return records;
+  }
+
+  async #get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      const { Item } = await this.#client.send(
+        new GetCommand({ TableName: this.#tableName, Key: { pk, sk }, ConsistentRead: true }),
+      );
+      return Item;
+    } catch (error) {
+      throw this.#wrap(error, 'GetItem', `${pk}/${sk}`);
+    }
+  }
+
+  #wrap(error: unknown, operation: string, key: string) {
+    return wrapAwsError(error, { service: 'DynamoDB', operation, resource: `${this.#tableName}/${key}` });
+  }
+}
+
+function rotationSk(rotationId: string): string {
+  return `${ROTATION_SK_PREFIX}${rotationId}`;
+}
+
+function describeKey(record: RotationRecord): string {
+  return `${record.clientId}/${rotationSk(record.rotationId)}`;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return awsErrorCode(error) === 'ConditionalCheckFailedException';
+}
+
+/** A record as a table item: its fields, the keys and the LSI sort key; no undefined values. */
+function toItem(record: RotationRecord): Record<string, unknown> {
+  const startedAt = record.steps.started;
+  if (startedAt === undefined) {
+    throw new LedgerItemFormatError(describeKey(record), ['steps.started: required']);
+  }
+  const fields = Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
+  return {
+    ...fields,
+    steps: { ...record.steps },
+    reports: { ...record.reports },
+    expectedConsumers: [...record.expectedConsumers],
+    pk: record.clientId,
+    sk: rotationSk(record.rotationId),
+    startedAt,
+  };
+}
+
+function toRecord(item: Record<string, unknown>): RotationRecord {
+  const { pk: _pk, sk, startedAt: _startedAt, ...fields } = item;
+  const parsed = RotationItemSchema.safeParse(fields);
+  if (!parsed.success) {
+    throw new LedgerItemFormatError(
+      `${String(item.clientId ?? _pk)}/${String(sk)}`,
+      issueSummaries(parsed.error.issues),
+    );
+  }
+  // zod drops keys it does not know, so the record holds exactly the port's fields.
+  const record: Record<string, unknown> = Object.fromEntries(
+    Object.entries(parsed.data).filter(([, value]) => value !== undefined),
+  );
+  return record as unknown as RotationRecord;
+}

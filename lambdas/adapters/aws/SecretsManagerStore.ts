@@ -1,0 +1,292 @@
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  type SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import type { ClientRef, ManagedSecretValue, SecretStorePort, SecretVersions } from '#core/ports.js';
+import { Secret } from '#core/secret.js';
+import {
+  type AwsCallContext,
+  awsErrorCode,
+  issueSummaries,
+  SecretValueFormatError,
+  SecretVersionConflictError,
+  SecretVersionNotFoundError,
+  wrapAwsError,
+} from './errors.js';
+
+/** The staging labels the rotation uses, exactly as AWS's native rotation does. */
+export const STAGES = {
+  current: 'AWSCURRENT',
+  pending: 'AWSPENDING',
+  previous: 'AWSPREVIOUS',
+} as const;
+
+/** Default name prefix: secrets are `stytch/m2m/<client_id>`. */
+export const DEFAULT_SECRET_PREFIX = 'stytch/m2m';
+
+/** Props of {@link SecretsManagerStore}. */
+export interface SecretsManagerStoreProps {
+  /** Built once per container by the handler. */
+  readonly client: SecretsManagerClient;
+  /**
+   * Secret names are `<prefix>/<clientId>`; a trailing `/` is ignored.
+   * @default 'stytch/m2m'
+   */
+  readonly prefix?: string;
+}
+
+/**
+ * The `SecretString` of a managed secret: exactly these four snake_case keys, nothing else (an
+ * unknown key is an error, so no other secret material can ride along).
+ */
+const ManagedSecretJsonSchema = z.strictObject({
+  project_id: z.string().min(1),
+  client_id: z.string().min(1),
+  client_secret: z.string().min(1),
+  token_url: z.url(),
+});
+
+type VersionMap = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * {@link SecretStorePort} over AWS Secrets Manager: one secret per managed client, versions
+ * labelled `AWSCURRENT` / `AWSPENDING` / `AWSPREVIOUS`.
+ *
+ * Every value read names its `VersionStage` explicitly (AWS defaults to AWSCURRENT, moto does
+ * not). Every write is idempotent: each method first reads the labels (DescribeSecret) and
+ * changes only what is not already as wanted, so a retry after a crash at any point converges.
+ * The caller holds the client's rotation lock, so no two rotations move labels at once.
+ */
+export class SecretsManagerStore implements SecretStorePort {
+  readonly #client: SecretsManagerClient;
+  readonly #prefix: string;
+
+  public constructor(props: SecretsManagerStoreProps) {
+    this.#client = props.client;
+    this.#prefix = (props.prefix ?? DEFAULT_SECRET_PREFIX).replace(/\/+$/, '');
+  }
+
+  public secretIdOf(client: ClientRef): string {
+    return `${this.#prefix}/${client.clientId}`;
+  }
+
+  public async versions(client: ClientRef): Promise<SecretVersions> {
+    const map = await this.#describe(this.secretIdOf(client));
+    return {
+      currentVersionId: holderOf(map, STAGES.current),
+      pendingVersionId: holderOf(map, STAGES.pending),
+      previousVersionId: holderOf(map, STAGES.previous),
+    };
+  }
+
+  public async read(
+    client: ClientRef,
+    stage: 'AWSCURRENT' | 'AWSPENDING',
+  ): Promise<ManagedSecretValue | null> {
+    const secretId = this.secretIdOf(client);
+    const context: AwsCallContext = {
+      service: 'SecretsManager',
+      operation: 'GetSecretValue',
+      resource: secretId,
+    };
+    let secretString: string | undefined;
+    try {
+      ({ SecretString: secretString } = await this.#client.send(
+        new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }),
+      ));
+    } catch (error) {
+      // AWS answers ResourceNotFoundException both for a missing secret and for a stage no version
+      // carries: DescribeSecret tells them apart (and throws for a missing secret).
+      if (awsErrorCode(error) !== 'ResourceNotFoundException') throw wrapAwsError(error, context);
+      const holder = holderOf(await this.#describe(secretId), stage);
+      if (holder === null) return null;
+      // The label arrived between the two calls: read the version that has it now.
+      try {
+        ({ SecretString: secretString } = await this.#client.send(
+          new GetSecretValueCommand({ SecretId: secretId, VersionId: holder, VersionStage: stage }),
+        ));
+      } catch (retryError) {
+        throw wrapAwsError(retryError, context);
+      }
+    }
+    return parseSecretString(secretString, secretId, stage, client.clientId);
+  }
+
+  /**
+   * Stores `value` as version `versionId` labelled AWSPENDING. Idempotent: when that version
+   * already carries AWSPENDING (or AWSCURRENT: it was promoted already) nothing is written.
+   *
+   * A different version holding AWSPENDING is a stale pending secret (a rotation that crashed
+   * before cancelling). Its label is removed first, explicitly: AWS would also move the label on
+   * PutSecretValue, but removing it ourselves keeps the transition visible and does not depend on
+   * that implicit move. Readers then see no pending version, which is safe: the current secret
+   * still works. The stale version stays, unlabelled, for AWS to clean up.
+   *
+   * @throws {SecretVersionConflictError} when `versionId` already holds a different value
+   *   (AWS's ResourceExistsException): permanent
+   * @throws {SecretValueFormatError} when `value` names another client, before any call
+   */
+  public async putPending(client: ClientRef, versionId: string, value: ManagedSecretValue): Promise<void> {
+    const secretId = this.secretIdOf(client);
+    if (value.clientId !== client.clientId) {
+      // Another client's credentials under this client's name would break every consumer.
+      throw new SecretValueFormatError(secretId, STAGES.pending, ['client_id: does_not_match_secret_name']);
+    }
+    const map = await this.#describe(secretId);
+    const existing = map[versionId];
+    if (existing?.includes(STAGES.pending) || existing?.includes(STAGES.current)) return;
+
+    const stale = holderOf(map, STAGES.pending);
+    if (stale !== null) await this.#removeLabel(secretId, STAGES.pending, stale);
+
+    try {
+      await this.#client.send(
+        new PutSecretValueCommand({
+          SecretId: secretId,
+          ClientRequestToken: versionId,
+          SecretString: serialize(value),
+          VersionStages: [STAGES.pending],
+        }),
+      );
+    } catch (error) {
+      if (awsErrorCode(error) === 'ResourceExistsException') {
+        throw new SecretVersionConflictError(secretId, versionId, { cause: error });
+      }
+      throw wrapAwsError(error, {
+        service: 'SecretsManager',
+        operation: 'PutSecretValue',
+        resource: secretId,
+      });
+    }
+
+    if (existing !== undefined) {
+      // The version existed without labels (its pending label was removed earlier). AWS ignores a
+      // PutSecretValue that repeats a version's value, labels included, so attach the label here.
+      const after = await this.#describe(secretId);
+      if (!after[versionId]?.includes(STAGES.pending)) {
+        await this.#update(secretId, {
+          VersionStage: STAGES.pending,
+          MoveToVersionId: versionId,
+          ...removeFrom(holderOf(after, STAGES.pending)),
+        });
+      }
+    }
+  }
+
+  /**
+   * Moves AWSCURRENT to `versionId` (AWS moves AWSPREVIOUS to the old current version), then
+   * removes AWSPENDING from it. Each step is skipped when already done, so a re-run after a crash
+   * between them finishes the job.
+   * @throws {SecretVersionNotFoundError} (permanent) when `versionId` is not a version of the secret
+   */
+  public async promotePending(client: ClientRef, versionId: string): Promise<void> {
+    const secretId = this.secretIdOf(client);
+    const map = await this.#describe(secretId);
+    const stages = map[versionId];
+    if (stages === undefined) throw new SecretVersionNotFoundError(secretId, versionId);
+    if (!stages.includes(STAGES.current)) {
+      await this.#update(secretId, {
+        VersionStage: STAGES.current,
+        MoveToVersionId: versionId,
+        ...removeFrom(holderOf(map, STAGES.current)),
+      });
+    }
+    if (stages.includes(STAGES.pending)) {
+      await this.#removeLabel(secretId, STAGES.pending, versionId);
+    }
+  }
+
+  public async removePending(client: ClientRef, versionId: string): Promise<void> {
+    const secretId = this.secretIdOf(client);
+    const map = await this.#describe(secretId);
+    if (map[versionId]?.includes(STAGES.pending)) {
+      await this.#removeLabel(secretId, STAGES.pending, versionId);
+    }
+  }
+
+  async #describe(secretId: string): Promise<VersionMap> {
+    try {
+      const { VersionIdsToStages } = await this.#client.send(
+        new DescribeSecretCommand({ SecretId: secretId }),
+      );
+      return VersionIdsToStages ?? {};
+    } catch (error) {
+      throw wrapAwsError(error, {
+        service: 'SecretsManager',
+        operation: 'DescribeSecret',
+        resource: secretId,
+      });
+    }
+  }
+
+  #removeLabel(secretId: string, stage: string, versionId: string): Promise<void> {
+    return this.#update(secretId, { VersionStage: stage, RemoveFromVersionId: versionId });
+  }
+
+  async #update(
+    secretId: string,
+    input: { VersionStage: string; MoveToVersionId?: string; RemoveFromVersionId?: string },
+  ): Promise<void> {
+    try {
+      await this.#client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, ...input }));
+    } catch (error) {
+      throw wrapAwsError(error, {
+        service: 'SecretsManager',
+        operation: 'UpdateSecretVersionStage',
+        resource: secretId,
+      });
+    }
+  }
+}
+
+/** The version carrying `stage`, or null. */
+function holderOf(map: VersionMap, stage: string): string | null {
+  for (const [versionId, stages] of Object.entries(map)) {
+    if (stages.includes(stage)) return versionId;
+  }
+  return null;
+}
+
+function removeFrom(versionId: string | null): { RemoveFromVersionId?: string } {
+  return versionId === null ? {} : { RemoveFromVersionId: versionId };
+}
+
+function serialize(value: ManagedSecretValue): string {
+  return JSON.stringify({
+    project_id: value.projectId,
+    client_id: value.clientId,
+    client_secret: value.clientSecret.reveal(),
+    token_url: value.tokenUrl,
+  });
+}
+
+function parseSecretString(
+  secretString: string | undefined,
+  secretId: string,
+  stage: string,
+  clientId: string,
+): ManagedSecretValue {
+  if (secretString === undefined) throw new SecretValueFormatError(secretId, stage, ['(root): not_a_string']);
+  let json: unknown;
+  try {
+    json = JSON.parse(secretString);
+  } catch {
+    // Not wrapped: a SyntaxError's message quotes the text it failed on, which is the secret.
+    throw new SecretValueFormatError(secretId, stage, ['(root): invalid_json']);
+  }
+  const parsed = ManagedSecretJsonSchema.safeParse(json);
+  if (!parsed.success) throw new SecretValueFormatError(secretId, stage, issueSummaries(parsed.error.issues));
+  if (parsed.data.client_id !== clientId) {
+    throw new SecretValueFormatError(secretId, stage, ['client_id: does_not_match_secret_name']);
+  }
+  return {
+    projectId: parsed.data.project_id,
+    clientId: parsed.data.client_id,
+    clientSecret: new Secret(parsed.data.client_secret),
+    tokenUrl: parsed.data.token_url,
+  };
+}

@@ -1,0 +1,114 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import {
+  DynamoLedger,
+  EventBridgePublisher,
+  SecretsManagerStore,
+  SfnTaskCallbacks,
+} from '#adapters/aws/index.js';
+import { StytchClient } from '#adapters/stytch/index.js';
+import { StytchRotationAdapter } from '#adapters/stytch/StytchRotationAdapter.js';
+import type { StepDeps, StepLogger } from '#core/deps.js';
+import { RotatorError } from '#core/errors.js';
+import type { StytchPort } from '#core/ports.js';
+import { Secret } from '#core/secret.js';
+import type { RotatorEnv } from './env.js';
+
+/**
+ * Builds the real StepDeps of a Lambda container: SDK clients built once (they honour the
+ * standard configuration, so `AWS_ENDPOINT_URL` points them at the sandbox), and the Stytch
+ * client built from the project credentials read from Secrets Manager at run time, on first use.
+ */
+export function createStepDeps(env: RotatorEnv, logger: StepLogger): StepDeps {
+  const secretsManager = new SecretsManagerClient({});
+  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const clients = env.ROTATOR_CLIENTS;
+  return {
+    stytch: lazyStytch(async () => {
+      const credentials = await readStytchCredentials(
+        secretsManager,
+        env.ROTATOR_STYTCH_CREDENTIALS_SECRET_ID,
+      );
+      const stytch = new StytchClient({
+        projectId: credentials.projectId,
+        secret: credentials.secret,
+        ...(env.ROTATOR_STYTCH_BASE_URL === undefined ? {} : { baseUrl: env.ROTATOR_STYTCH_BASE_URL }),
+        logger: { debug: () => undefined, warn: (message, attributes) => logger.warn(message, attributes) },
+      });
+      return new StytchRotationAdapter({ stytch });
+    }),
+    secrets: new SecretsManagerStore({ client: secretsManager, prefix: env.ROTATOR_SECRET_PREFIX }),
+    ledger: new DynamoLedger({ client: dynamo, tableName: env.ROTATOR_TABLE_NAME }),
+    events: new EventBridgePublisher({
+      client: new EventBridgeClient({}),
+      eventBusName: env.ROTATOR_EVENT_BUS_NAME,
+    }),
+    callbacks: new SfnTaskCallbacks({ client: new SFNClient({}) }),
+    clock: { now: () => new Date() },
+    clients: { find: (clientId) => clients[clientId] },
+    logger,
+  };
+}
+
+/**
+ * A StytchPort that reads the project credentials on first use: only the functions that talk to
+ * Stytch (start, complete, cancel) need, and are granted, read access to them.
+ */
+function lazyStytch(build: () => Promise<StytchPort>): StytchPort {
+  let port: Promise<StytchPort> | undefined;
+  const get = (): Promise<StytchPort> => {
+    port ??= build().catch((error: unknown) => {
+      port = undefined; // a throttled read may succeed on the next call
+      throw error;
+    });
+    return port;
+  };
+  return {
+    startRotation: async (client) => (await get()).startRotation(client),
+    completeRotation: async (client) => (await get()).completeRotation(client),
+    cancelRotation: async (client) => (await get()).cancelRotation(client),
+    getSecretState: async (client) => (await get()).getSecretState(client),
+    selfTest: async (client, secret) => (await get()).selfTest(client, secret),
+    authenticates: async (client, secret) => (await get()).authenticates(client, secret),
+  };
+}
+
+const StytchCredentialsSchema = z.object({ project_id: z.string().min(1), secret: z.string().min(1) });
+
+/** The Stytch project credentials secret could not be read or is malformed. Permanent. */
+export class StytchCredentialsError extends RotatorError {
+  public constructor(secretId: string, problem: string, options: ErrorOptions = {}) {
+    super(`Stytch project credentials in ${secretId}: ${problem}`, options);
+    this.name = 'StytchCredentialsError';
+  }
+}
+
+async function readStytchCredentials(
+  client: SecretsManagerClient,
+  secretId: string,
+): Promise<{ projectId: string; secret: Secret }> {
+  let text: string | undefined;
+  try {
+    ({ SecretString: text } = await client.send(
+      new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
+    ));
+  } catch (error) {
+    const name = error instanceof Error ? error.name : 'error';
+    throw new StytchCredentialsError(secretId, `cannot be read (${name})`, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text ?? '');
+  } catch {
+    throw new StytchCredentialsError(secretId, 'is not JSON {"project_id","secret"}');
+  }
+  const parsed = StytchCredentialsSchema.safeParse(json);
+  if (!parsed.success) throw new StytchCredentialsError(secretId, 'must be JSON {"project_id","secret"}');
+  return { projectId: parsed.data.project_id, secret: new Secret(parsed.data.secret) };
+}

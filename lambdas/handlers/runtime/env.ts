@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { RotatorError } from '#core/errors.js';
+import { ClientIdSchema, ClientKindSchema } from '#core/model.js';
+import { ClientPolicySchema } from '#core/policy.js';
+
+/**
+ * The one place that reads the Lambda environment. Every variable is validated at cold start,
+ * and every problem is reported at once; nothing else in the handlers reads `process.env`.
+ * The Stytch project secret is NOT here: only the ARN of the secret that holds it.
+ */
+const RotatorEnvSchema = z.object({
+  ROTATOR_TABLE_NAME: z.string().min(1),
+  ROTATOR_EVENT_BUS_NAME: z.string().min(1),
+  ROTATOR_SECRET_PREFIX: z.string().min(1).default('stytch/m2m'),
+  ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: z.string().min(1),
+  /** JSON: `{ "<clientId>": { "kind": "m2m", "policy": {...} } }`, written by the CDK app from the config. */
+  ROTATOR_CLIENTS: z
+    .string()
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'is not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(ClientIdSchema, z.strictObject({ kind: ClientKindSchema, policy: ClientPolicySchema }))),
+  /** Overrides Stytch's base URL (the sandbox's emulator); unset in a deployment. */
+  ROTATOR_STYTCH_BASE_URL: z.url().optional(),
+});
+export type RotatorEnv = z.infer<typeof RotatorEnvSchema>;
+
+/** A missing or malformed environment variable: the function cannot start. */
+export class EnvironmentError extends RotatorError {
+  public readonly issues: readonly string[];
+
+  public constructor(issues: readonly string[]) {
+    super(`Invalid Lambda environment: ${issues.join('; ')}`);
+    this.name = 'EnvironmentError';
+    this.issues = issues;
+  }
+}
+
+/** Reads and validates the environment; throws {@link EnvironmentError} naming every problem. */
+export function readRotatorEnv(env: Readonly<Record<string, string | undefined>> = process.env): RotatorEnv {
+  const result = RotatorEnvSchema.safeParse(env);
+  if (result.success) return result.data;
+  throw new EnvironmentError(
+    result.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
+  );
+}

@@ -1,0 +1,52 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { StepDeps } from '#core/deps.js';
+import { createStepDeps } from './composition.js';
+import { readRotatorEnv } from './env.js';
+import { toLambdaError } from './lambdaError.js';
+
+/** The state that flows through the state machine: an object of named parts. */
+export type WorkflowState = Record<string, unknown>;
+
+/** A step as a Lambda handler sees it: the deps and the event, in; the new state, out. */
+export type StepBody<E, R> = (deps: StepDeps, event: E) => Promise<R>;
+
+const powertools = new Logger({ serviceName: 'stytch-m2m-rotator' });
+// Powertools takes the attributes as a second argument of its own type; adapt once here.
+const logger = {
+  info: (message: string, attributes: Record<string, unknown> = {}) => powertools.info(message, attributes),
+  warn: (message: string, attributes: Record<string, unknown> = {}) => powertools.warn(message, attributes),
+};
+
+let containerDepsCache: StepDeps | undefined;
+
+/**
+ * The container's StepDeps, built once, on the first invocation: the environment is read and
+ * validated then (a broken one fails loudly), and importing a handler has no side effects, so the
+ * local executor can bind the same handlers to sandbox deps.
+ */
+function containerDeps(): Promise<StepDeps> {
+  containerDepsCache ??= createStepDeps(readRotatorEnv(), logger);
+  return Promise.resolve(containerDepsCache);
+}
+
+/**
+ * Wraps a step as a Lambda handler: parse nothing here (the core validates), call the step, and
+ * map what it throws to what the state machine's Retry/Catch expect ({@link toLambdaError}).
+ * `deps` may be given (the local executor binds the same handlers to sandbox deps).
+ */
+export function lambdaHandler<E, R>(
+  stepName: string,
+  body: StepBody<E, R>,
+  deps?: () => Promise<StepDeps>,
+): (event: E) => Promise<R> {
+  return async (event: E): Promise<R> => {
+    const resolved = await (deps ?? containerDeps)();
+    try {
+      return await body(resolved, event);
+    } catch (error) {
+      const mapped = toLambdaError(error);
+      resolved.logger.warn(`${stepName} failed`, { error: mapped.name, message: mapped.message });
+      throw mapped;
+    }
+  };
+}

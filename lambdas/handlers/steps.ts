@@ -1,0 +1,46 @@
+import { awaitConsumers } from '#core/steps/awaitConsumers.js';
+import { cancelRotation } from '#core/steps/cancelRotation.js';
+import { completeRotation } from '#core/steps/completeRotation.js';
+import { publishPending } from '#core/steps/publishPending.js';
+import { recordFailure } from '#core/steps/recordFailure.js';
+import { recordHealthReport } from '#core/steps/recordHealthReport.js';
+import { startRotation } from '#core/steps/startRotation.js';
+import type { StepBody, WorkflowState } from './runtime/runStep.js';
+
+/**
+ * The body of each Lambda: call one core step with the state, and shape the output. Every
+ * workflow Lambda receives the whole state (`$`) and returns it with its part added, so the state
+ * machine needs no ResultPath juggling and a missing part (no `rotation` after a failed start) is
+ * never a JSONPath error.
+ */
+export const STEP_BODIES = {
+  StartRotation: (async (deps, state) => ({
+    ...state,
+    rotation: await startRotation(deps, state),
+  })) satisfies StepBody<WorkflowState, WorkflowState>,
+  PublishPending: (async (deps, state) => {
+    await publishPending(deps, state);
+    return state;
+  }) satisfies StepBody<WorkflowState, WorkflowState>,
+  AwaitConsumers: (async (deps, payload) => awaitConsumers(deps, payload)) satisfies StepBody<
+    WorkflowState,
+    unknown
+  >,
+  CompleteRotation: (async (deps, state) => ({
+    ...state,
+    outcome: await completeRotation(deps, state),
+  })) satisfies StepBody<WorkflowState, WorkflowState>,
+  CancelRotation: (async (deps, state) => ({
+    ...state,
+    outcome: await cancelRotation(deps, state),
+  })) satisfies StepBody<WorkflowState, WorkflowState>,
+  RecordFailure: (async (deps, state) => ({
+    ...state,
+    outcome: await recordFailure(deps, state),
+  })) satisfies StepBody<WorkflowState, WorkflowState>,
+  /** The health aggregator: an EventBridge target receiving `Consumer Health Reported` events. */
+  HealthAggregator: (async (deps, event: { detail?: unknown }) =>
+    recordHealthReport(deps, event.detail)) satisfies StepBody<{ detail?: unknown }, unknown>,
+} as const;
+
+export type StepName = keyof typeof STEP_BODIES;

@@ -1,0 +1,201 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+/** The Lambda behind each task of the workflow. */
+export interface RotationFunctions {
+  readonly startRotation: lambda.IFunction;
+  readonly publishPending: lambda.IFunction;
+  readonly awaitConsumers: lambda.IFunction;
+  readonly completeRotation: lambda.IFunction;
+  readonly cancelRotation: lambda.IFunction;
+  readonly recordFailure: lambda.IFunction;
+}
+
+/** Props of {@link RotationStateMachine}. */
+export interface RotationStateMachineProps {
+  readonly functions: RotationFunctions;
+  /**
+   * Log retention of the execution log group (execution data is logged: it never holds a secret).
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Error names the tasks retry (see lambdas/handlers/runtime/lambdaError.ts) plus Lambda's own transient faults. */
+export const RETRYABLE_ERRORS = [
+  'TransientError',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;
+
+/**
+ * The rotation workflow of DESIGN.md as a Standard state machine (JSONPath; the local executor
+ * cannot evaluate JSONata). Every Lambda gets the whole state and returns it with its part added.
+ */
+export class RotationStateMachine extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+
+  public constructor(scope: Construct, id: string, props: RotationStateMachineProps) {
+    super(scope, id);
+    const f = props.functions;
+
+    const retry = (task: sfn.TaskStateBase): void => {
+      task.addRetry({
+        errors: [...RETRYABLE_ERRORS],
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: 6,
+        maxDelay: Duration.seconds(60),
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+    };
+    const invoke = (stateName: string, fn: lambda.IFunction): tasks.LambdaInvoke => {
+      const task = new tasks.LambdaInvoke(this, stateName, {
+        stateName,
+        lambdaFunction: fn,
+        payload: sfn.TaskInput.fromJsonPathAt('$'),
+        outputPath: '$.Payload',
+        retryOnServiceExceptions: false,
+        taskTimeout: sfn.Timeout.duration(Duration.minutes(5)),
+      });
+      retry(task);
+      return task;
+    };
+
+    const completed = new sfn.Succeed(this, 'Completed', { stateName: 'Completed', outputPath: '$.outcome' });
+    const cancelled = new sfn.Succeed(this, 'Cancelled', { stateName: 'Cancelled', outputPath: '$.outcome' });
+    const rejected = new sfn.Fail(this, 'Rejected', {
+      stateName: 'Rejected',
+      error: 'RotationInProgressError',
+      cause: 'Another rotation of this client is in progress',
+    });
+    const invalidRequest = new sfn.Fail(this, 'InvalidRequest', {
+      stateName: 'InvalidRequest',
+      error: 'InvalidRequest',
+      cause:
+        'The input is malformed, or names a client that is not managed or not enrolled; nothing was changed ' +
+        '(the StartRotation failure in the execution history says which)',
+    });
+    const failed = new sfn.Fail(this, 'Failed', {
+      stateName: 'Failed',
+      error: 'RotationFailed',
+      cause: 'The rotation could not be completed or cancelled; see the ledger and the Rotation Failed event',
+    });
+
+    const recordFailure = invoke('RecordFailure', f.recordFailure).next(failed);
+    const failureIn = (stateName: string): sfn.IChainable =>
+      new sfn.Pass(this, `FailureIn${stateName}`, {
+        stateName: `FailureIn${stateName}`,
+        result: sfn.Result.fromString(stateName),
+        resultPath: '$.failedState',
+      }).next(recordFailure);
+
+    const cancelRotation = invoke('CancelRotation', f.cancelRotation);
+    cancelRotation.addCatch(failureIn('CancelRotation'), { errors: ['States.ALL'], resultPath: '$.error' });
+    cancelRotation.next(cancelled);
+    const cancelBecause = (reason: string): sfn.IChainable =>
+      new sfn.Pass(this, `CancelBecause_${reason}`, {
+        stateName: `Cancel: ${reason}`,
+        result: sfn.Result.fromObject({ reason }),
+        resultPath: '$.cancellation',
+      }).next(cancelRotation);
+    const cancelOnError = cancelBecause('error');
+
+    const completeRotation = invoke('CompleteRotation', f.completeRotation);
+    // A completion that cannot finish goes to the cancel path, which refuses (and records a
+    // failure) if AWSCURRENT already moved: cancelling then would revoke what readers use.
+    completeRotation.addCatch(cancelOnError, { errors: ['States.ALL'], resultPath: '$.error' });
+    completeRotation.next(completed);
+    const completeBecause = (id: string, reason: sfn.Result): sfn.IChainable =>
+      new sfn.Pass(this, id, { stateName: id, result: reason, resultPath: '$.completion' }).next(
+        completeRotation,
+      );
+
+    const prepare = new sfn.Pass(this, 'Prepare', {
+      stateName: 'Prepare',
+      parameters: { 'input.$': '$', 'executionId.$': '$$.Execution.Id' },
+    });
+    const startRotation = invoke('StartRotation', f.startRotation);
+    startRotation.addCatch(rejected, { errors: ['RotationInProgressError'], resultPath: '$.error' });
+    startRotation.addCatch(invalidRequest, {
+      errors: ['InvalidInputError', 'UnknownClientError', 'NotEnrolledError'],
+      resultPath: '$.error',
+    });
+    startRotation.addCatch(cancelOnError, { errors: ['States.ALL'], resultPath: '$.error' });
+    const publishPending = invoke('PublishPending', f.publishPending);
+    publishPending.addCatch(cancelOnError, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    const awaitConsumers = new tasks.LambdaInvoke(this, 'AwaitConsumers', {
+      stateName: 'AwaitConsumers',
+      lambdaFunction: f.awaitConsumers,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: sfn.TaskInput.fromObject({
+        taskToken: sfn.JsonPath.taskToken,
+        rotation: sfn.JsonPath.objectAt('$.rotation'),
+      }),
+      // The deadline StartRotation fixed for this rotation, in seconds from now.
+      taskTimeout: sfn.Timeout.at('$.rotation.policy.deadlineSeconds'),
+      resultPath: '$.await',
+      retryOnServiceExceptions: false,
+    });
+    retry(awaitConsumers);
+    const onDeadline = new sfn.Choice(this, 'DeadlinePassed', { stateName: 'DeadlinePassed' })
+      .when(
+        sfn.Condition.stringEquals('$.rotation.policy.onDeadline', 'complete'),
+        completeBecause(
+          'Complete: deadline_fail_secure',
+          sfn.Result.fromObject({ reason: 'deadline_fail_secure' }),
+        ),
+      )
+      .otherwise(cancelBecause('deadline_fail_safe'));
+    awaitConsumers.addCatch(onDeadline, { errors: ['States.Timeout'], resultPath: '$.error' });
+    awaitConsumers.addCatch(cancelBecause('consumer_unhealthy'), {
+      errors: ['ConsumerUnhealthy'],
+      resultPath: '$.error',
+    });
+    awaitConsumers.addCatch(cancelOnError, { errors: ['States.ALL'], resultPath: '$.error' });
+    awaitConsumers.next(
+      new sfn.Pass(this, 'Complete: consumers', {
+        stateName: 'Complete: consumers',
+        parameters: { 'reason.$': '$.await.reason' },
+        resultPath: '$.completion',
+      }).next(completeRotation),
+    );
+
+    const definition = prepare.next(startRotation).next(publishPending).next(awaitConsumers);
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      queryLanguage: sfn.QueryLanguage.JSON_PATH,
+      tracingEnabled: true,
+      timeout: Duration.days(8),
+      logs: {
+        destination: new logs.LogGroup(this, 'ExecutionLogs', {
+          retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
+    });
+    const stack = Stack.of(this);
+    Validations.of(this.stateMachine).acknowledge(
+      ...Object.values(f).map((fn: lambda.IFunction) => ({
+        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+        reason: 'Lets the state machine invoke versions and aliases of its own named function, nothing else.',
+      })),
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Execution logging (logs:CreateLogDelivery and friends) and X-Ray (xray:PutTraceSegments) support no ' +
+          'resource-level permissions, so their resource must be *.',
+      },
+    );
+  }
+}

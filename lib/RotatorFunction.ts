@@ -1,0 +1,95 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/** Props of {@link RotatorFunction}. */
+export interface RotatorFunctionProps {
+  /** Handler file under `lambdas/handlers/`, without extension, e.g. `startRotation`. */
+  readonly handlerFile: string;
+  /** What the function does (the Lambda description). */
+  readonly description: string;
+  /** Environment variables (never a secret value: ARNs and names only). */
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Log retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the log group when the stack is deleted.
+   * @default RemovalPolicy.RETAIN - the audit trail outlives the stack
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Timeout of one invocation.
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+}
+
+/**
+ * The one Lambda construct of the project: Node.js 24 on ARM64, bundled with a local esbuild (no
+ * Docker), ESM with source maps, X-Ray tracing, Powertools settings, and its own log group with
+ * retention. Every function of the rotator is one of these, so none repeats the options.
+ */
+export class RotatorFunction extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly logGroup: logs.LogGroup;
+
+  public constructor(scope: Construct, id: string, props: RotatorFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: `${REPO_ROOT}lambdas/handlers/${props.handlerFile}.ts`,
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'stytch-m2m-rotator',
+        POWERTOOLS_METRICS_NAMESPACE: 'StytchM2MRotator',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        // ESM bundles need a `require` for the CommonJS dependencies they inline.
+        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        mainFields: ['module', 'main'],
+        forceDockerBundling: false,
+      },
+    });
+    Validations.of(this.function).acknowledge(
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          'AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup/CreateLogStream/PutLogEvents, which every ' +
+          'function needs to write its own log group; no data access comes with it.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level ' +
+          'permissions (Service Authorization Reference), so their resource must be *.',
+      },
+    );
+  }
+}
