@@ -1,0 +1,332 @@
+import { inspect } from 'node:util';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { ledgerTableDefinition } from '#adapters/aws/DynamoLedger.js';
+import { StytchClient } from '#adapters/stytch/index.js';
+import type { StepDeps } from '#core/deps.js';
+import { RotatorError } from '#core/errors.js';
+import type { RotatorEvent } from '#core/events.js';
+import type { ClientPolicy } from '#core/policy.js';
+import type { TaskCallbackPort } from '#core/ports.js';
+import { Secret } from '#core/secret.js';
+import { createStepDeps } from '#handlers/runtime/composition.js';
+import { readRotatorEnv } from '#handlers/runtime/env.js';
+import { lambdaHandler } from '#handlers/runtime/runStep.js';
+import { STEP_BODIES, type StepName } from '#handlers/steps.js';
+import { LocalExecutor } from '#sandbox/localExecutor/index.js';
+import { StytchEmulator } from '#sandbox/stytch-emulator/index.js';
+import { parseDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
+import { RotatorStack } from '../../../lib/RotatorStack.js';
+import { type MotoServer, startMoto } from '../../support/moto.js';
+
+/**
+ * One workflow world per test file: moto_server (Secrets Manager, DynamoDB, EventBridge), the
+ * Stytch emulator, and the state machine `cdk synth` produces, run by the local executor with
+ * each Lambda task bound to the deployed handler code (`lambdaHandler` + `STEP_BODIES`) over the
+ * real adapters. Nothing here re-states the workflow.
+ */
+
+const TABLE = 'rotator-ledger';
+const BUS = 'stytch-m2m-rotator';
+const PREFIX = 'stytch/m2m';
+const CREDENTIALS_SECRET = 'stytch/project-credentials';
+
+/** A managed client the world creates at the emulator and enrols in Secrets Manager. */
+export interface WorldClient {
+  readonly clientId: string;
+  readonly policy?: ClientPolicy;
+}
+
+export interface World {
+  readonly emulator: StytchEmulator;
+  readonly moto: MotoServer;
+  readonly executor: LocalExecutor;
+  readonly stytch: StytchClient;
+  readonly deps: StepDeps;
+  readonly events: RotatorEvent[];
+  readonly logs: string[];
+  /** Every secret value the world created (initial and rotated), for leak scans. */
+  readonly secrets: Secret[];
+  readonly template: unknown;
+  /** Starts an execution and waits for its end; returns the description. */
+  run(input: unknown): Promise<Awaited<ReturnType<LocalExecutor['waitForExecution']>>>;
+  /** Sends a consumer's health report through the health aggregator's handler, as EventBridge would. */
+  report(detail: Record<string, unknown>): Promise<unknown>;
+  /** Everything observable outside the secret store, as text: histories, events, logs, ledger, template. */
+  captured(): Promise<string>;
+  /**
+   * The invariants every test ends with: AWSCURRENT authenticates; Stytch has a rotation pending
+   * exactly when AWSPENDING exists (and it is the same secret); AWSPREVIOUS no longer
+   * authenticates; and no secret value appears in anything captured. Throws on the first breach.
+   */
+  assertInvariants(clientIds: readonly string[]): Promise<void>;
+  /**
+   * Arms a one-shot crash: the `nth` call (1-based, counted from now) of `port.method` for
+   * `clientId` does its work and then fails as a crashed Lambda would (a retryable error), so the
+   * state machine re-runs the step from the start.
+   */
+  crashAfter(point: CrashPoint): void;
+  /** Whether the armed crash has happened. */
+  crashed(): boolean;
+  stop(): Promise<void>;
+}
+
+/** A place to crash: a port method of the steps' deps. */
+export interface CrashPoint {
+  readonly port: 'stytch' | 'secrets' | 'ledger' | 'events';
+  readonly method: string;
+  readonly nth?: number;
+}
+
+/** A crash after a side effect, as Step Functions sees a Lambda that died: retryable. */
+class SimulatedCrashError extends RotatorError {
+  public constructor(point: CrashPoint) {
+    super(`simulated crash after ${point.port}.${point.method}`, { retryable: true });
+    this.name = 'SimulatedCrashError';
+  }
+}
+
+/** Builds a world with `clients` enrolled. Call `stop()` in afterAll. */
+export async function createWorld(
+  clients: readonly WorldClient[],
+  options: { readonly emulatorSeed?: number } = {},
+): Promise<World> {
+  const moto = await startMoto();
+  const emulator = await StytchEmulator.start({ seed: options.emulatorSeed ?? 1 });
+  const stytch = new StytchClient({
+    projectId: emulator.projectId,
+    secret: emulator.projectSecret,
+    baseUrl: emulator.url,
+    retry: { maxAttempts: 1 },
+  });
+  const secrets: Secret[] = [new Secret(emulator.projectSecret)];
+  const sm = moto.clients.secretsManager();
+  const tokenUrl = `${emulator.url}/v1/public/${emulator.projectId}/oauth2/token`;
+
+  await moto.clients.dynamoDb().send(new CreateTableCommand(ledgerTableDefinition(TABLE)));
+  await moto.clients.eventBridge().send(new CreateEventBusCommand({ Name: BUS }));
+  const credentials = await sm.send(
+    new CreateSecretCommand({
+      Name: CREDENTIALS_SECRET,
+      SecretString: JSON.stringify({ project_id: emulator.projectId, secret: emulator.projectSecret }),
+    }),
+  );
+  for (const client of clients) {
+    const created = await stytch.m2m.create({ clientId: client.clientId, scopes: ['read:invoices'] });
+    secrets.push(created.clientSecret);
+    await sm.send(
+      new CreateSecretCommand({
+        Name: `${PREFIX}/${client.clientId}`,
+        SecretString: JSON.stringify({
+          project_id: emulator.projectId,
+          client_id: client.clientId,
+          client_secret: created.clientSecret.reveal(),
+          token_url: tokenUrl,
+        }),
+      }),
+    );
+  }
+
+  const config = parseDeploymentConfig({
+    stytch: { projectCredentialsSecretArn: credentials.ARN },
+    secretPrefix: PREFIX,
+    clients: clients.map((client) => ({ clientId: client.clientId, policy: client.policy ?? {} })),
+  });
+  // Path metadata as `cdk synth` writes it, so handlers are matched by construct path as in the sandbox.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } });
+  const template = Template.fromStack(new RotatorStack(app, 'World', { config })).toJSON();
+
+  // The handlers' composition reads the standard AWS configuration and the rotator's variables,
+  // exactly as in Lambda; here they point at moto and the emulator.
+  const env = {
+    AWS_ENDPOINT_URL: moto.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    ROTATOR_TABLE_NAME: TABLE,
+    ROTATOR_EVENT_BUS_NAME: BUS,
+    ROTATOR_SECRET_PREFIX: PREFIX,
+    ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: CREDENTIALS_SECRET,
+    ROTATOR_STYTCH_BASE_URL: emulator.url,
+    ROTATOR_CLIENTS: JSON.stringify(
+      Object.fromEntries(config.clients.map((c) => [c.clientId, { kind: c.kind, policy: c.policy }])),
+    ),
+  };
+  Object.assign(process.env, env);
+
+  const events: RotatorEvent[] = [];
+  const logs: string[] = [];
+  const logger = {
+    info: (message: string, attributes: Record<string, unknown> = {}) =>
+      logs.push(JSON.stringify({ level: 'INFO', message, ...attributes })),
+    warn: (message: string, attributes: Record<string, unknown> = {}) =>
+      logs.push(JSON.stringify({ level: 'WARN', message, ...attributes })),
+  };
+  const real = createStepDeps(readRotatorEnv(process.env), logger);
+  let executor: LocalExecutor | undefined;
+  // Step Functions' task-token API is the executor's (the sandbox gateway will serve it over HTTP).
+  const callbacks: TaskCallbackPort = {
+    succeed: async (token, output) => executor?.sendTaskSuccess(token, JSON.stringify(output)),
+    fail: async (token, error, cause) => executor?.sendTaskFailure(token, error, cause),
+  };
+  let crashPlan: { point: CrashPoint; remaining: number; done: boolean } | undefined;
+  /** Wraps every method of a port so the armed crash can strike after it. */
+  const crashable = <T extends object>(port: CrashPoint['port'], target: T): T =>
+    new Proxy(target, {
+      get(object, property, receiver) {
+        const value = Reflect.get(object, property, receiver);
+        if (typeof value !== 'function') return value;
+        const strike = (): void => {
+          const plan = crashPlan;
+          if (plan && !plan.done && plan.point.port === port && plan.point.method === property) {
+            plan.remaining -= 1;
+            if (plan.remaining === 0) {
+              plan.done = true;
+              throw new SimulatedCrashError(plan.point);
+            }
+          }
+        };
+        return (...args: unknown[]) => {
+          const result: unknown = (value as (...a: unknown[]) => unknown).apply(object, args);
+          // Synchronous methods (secretIdOf) stay synchronous; only async calls can "crash".
+          if (!(result instanceof Promise)) return result;
+          return result.then((resolved) => {
+            strike();
+            return resolved;
+          });
+        };
+      },
+    });
+  const deps: StepDeps = {
+    ...real,
+    secrets: crashable('secrets', real.secrets),
+    ledger: crashable('ledger', real.ledger),
+    // Remember every next secret Stytch hands the workflow, for the leak scan.
+    stytch: crashable('stytch', {
+      ...real.stytch,
+      startRotation: async (client) => {
+        const started = await real.stytch.startRotation(client);
+        secrets.push(started.nextSecret);
+        return started;
+      },
+    }),
+    callbacks,
+    events: crashable('events', {
+      publish: async (...published: RotatorEvent[]) => {
+        await real.events.publish(...published);
+        events.push(...published);
+      },
+    }),
+  };
+  const bind = (name: StepName) => lambdaHandler(name, STEP_BODIES[name] as never, async () => deps);
+  executor = LocalExecutor.fromTemplate(template, {
+    handlers: {
+      'StartRotationFunction/Function': bind('StartRotation'),
+      'PublishPendingFunction/Function': bind('PublishPending'),
+      'AwaitConsumersFunction/Function': bind('AwaitConsumers'),
+      'CompleteRotationFunction/Function': bind('CompleteRotation'),
+      'CancelRotationFunction/Function': bind('CancelRotation'),
+      'RecordFailureFunction/Function': bind('RecordFailure'),
+      'HealthAggregatorFunction/Function': bind('HealthAggregator'),
+    },
+    retryIntervalScale: 0.001,
+    waitTimeScale: 0.001,
+  });
+  const boundExecutor = executor;
+  const aggregator = bind('HealthAggregator');
+
+  const captured = async (): Promise<string> => {
+    const histories = boundExecutor
+      .listExecutions()
+      .map((execution) => JSON.stringify(boundExecutor.getExecutionHistory(execution.executionArn)));
+    const ledger = await moto.clients.dynamoDbDocument().send(new ScanCommand({ TableName: TABLE }));
+    return [
+      ...histories,
+      JSON.stringify(events),
+      logs.join('\n'),
+      JSON.stringify(ledger.Items ?? []),
+      JSON.stringify(template),
+      JSON.stringify(emulator.requestLog()),
+      inspect(boundExecutor.definition, { depth: Infinity }),
+    ].join('\n');
+  };
+
+  return {
+    emulator,
+    moto,
+    executor: boundExecutor,
+    stytch,
+    deps,
+    events,
+    logs,
+    secrets,
+    template,
+    async run(input) {
+      const { executionArn } = boundExecutor.startExecution({ input });
+      return boundExecutor.waitForExecution(executionArn);
+    },
+    report: (detail) =>
+      aggregator({ 'detail-type': 'Consumer Health Reported', source: 'test-consumer', detail } as never),
+    captured,
+    crashAfter(point) {
+      crashPlan = { point, remaining: point.nth ?? 1, done: false };
+    },
+    crashed: () => crashPlan?.done ?? false,
+    async assertInvariants(clientIds) {
+      for (const clientId of clientIds) {
+        const ref = { clientId, kind: 'm2m' } as const;
+        const current = await deps.secrets.read(ref, 'AWSCURRENT');
+        const pending = await deps.secrets.read(ref, 'AWSPENDING');
+        const previous = await deps.secrets.read(ref, 'AWSPREVIOUS');
+        const atStytch = await stytch.m2m.get(clientId);
+        if (current === null) throw new Error(`${clientId}: no AWSCURRENT`);
+        if (!(await mints(stytch, clientId, current.clientSecret))) {
+          throw new Error(`${clientId}: AWSCURRENT …${current.clientSecret.lastFour} does not authenticate`);
+        }
+        if (atStytch.clientSecretLastFour !== current.clientSecret.lastFour) {
+          throw new Error(
+            `${clientId}: Stytch's current …${atStytch.clientSecretLastFour} is not AWSCURRENT`,
+          );
+        }
+        if ((atStytch.nextClientSecretLastFour === null) !== (pending === null)) {
+          throw new Error(
+            `${clientId}: pending at Stytch (${atStytch.nextClientSecretLastFour}) but AWSPENDING is ${pending === null ? 'absent' : 'present'}`,
+          );
+        }
+        if (pending !== null && atStytch.nextClientSecretLastFour !== pending.clientSecret.lastFour) {
+          throw new Error(`${clientId}: AWSPENDING is not the secret Stytch has pending`);
+        }
+        if (previous !== null && (await mints(stytch, clientId, previous.clientSecret))) {
+          throw new Error(`${clientId}: AWSPREVIOUS …${previous.clientSecret.lastFour} still authenticates`);
+        }
+      }
+      const text = await captured();
+      const leaked = secrets.filter((secret) => text.includes(secret.reveal()));
+      if (leaked.length > 0) {
+        throw new Error(
+          `secret values found in captured output: ${leaked.map((s) => `…${s.lastFour}`).join(', ')}`,
+        );
+      }
+    },
+    async stop() {
+      await boundExecutor.close();
+      await stytch.close();
+      await emulator.stop();
+      await moto.stop();
+    },
+  };
+}
+
+async function mints(stytch: StytchClient, clientId: string, secret: Secret): Promise<boolean> {
+  try {
+    await stytch.token({ clientId, clientSecret: secret });
+    return true;
+  } catch (error) {
+    if ((error as { errorType?: string }).errorType === 'invalid_client') return false;
+    throw error;
+  }
+}
