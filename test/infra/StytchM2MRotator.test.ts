@@ -1,5 +1,3 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -315,22 +313,5 @@ describe('Construct: StytchM2MRotator', () => {
     // Assess
     expect(rotator.encryptionKey).toBe(key);
     Template.fromStack(stack).resourceCountIs('AWS::KMS::Key', 1);
-  });
-});
-
-describe('Bundling', () => {
-  it('bundles every handler with the local esbuild (no Docker)', () => {
-    // Act: a real bundling synth.
-    const app = new App();
-    const stack = new RotatorStack(app, 'Bundled', { config: loadDeploymentConfig(samplePath) });
-    const assembly = app.synth();
-
-    // Assess: one bundle per function, each an ESM entry point.
-    const bundles = readdirSync(assembly.directory).filter((entry) => entry.startsWith('asset.'));
-    expect(stack.rotator.functions.size).toBe(7);
-    expect(bundles).toHaveLength(7);
-    for (const bundle of bundles) {
-      expect(readdirSync(join(assembly.directory, bundle))).toContain('index.mjs');
-    }
   });
 });

@@ -37,7 +37,10 @@ const CREDENTIALS_SECRET = 'stytch/project-credentials';
 
 /** A managed client the world creates at the emulator and enrols in Secrets Manager. */
 export interface WorldClient {
+  /** The M2M client's id; for a Connected App, a label (Stytch chooses its id: see `World.ids`). */
   readonly clientId: string;
+  /** @default 'm2m' */
+  readonly kind?: 'm2m' | 'connected_app';
   readonly policy?: ClientPolicy;
 }
 
@@ -52,6 +55,8 @@ export interface World {
   /** Every secret value the world created (initial and rotated), for leak scans. */
   readonly secrets: Secret[];
   readonly template: unknown;
+  /** The real client id of each WorldClient, by its `clientId` (the same for M2M clients). */
+  readonly ids: Readonly<Record<string, string>>;
   /** Starts an execution and waits for its end; returns the description. */
   run(input: unknown): Promise<Awaited<ReturnType<LocalExecutor['waitForExecution']>>>;
   /** Sends a consumer's health report through the health aggregator's handler, as EventBridge would. */
@@ -115,15 +120,25 @@ export async function createWorld(
       SecretString: JSON.stringify({ project_id: emulator.projectId, secret: emulator.projectSecret }),
     }),
   );
+  const ids: Record<string, string> = {};
+  const kinds = new Map<string, 'm2m' | 'connected_app'>();
   for (const client of clients) {
-    const created = await stytch.m2m.create({ clientId: client.clientId, scopes: ['read:invoices'] });
+    const created =
+      client.kind === 'connected_app'
+        ? await createConnectedApp(emulator)
+        : await stytch.m2m.create({ clientId: client.clientId, scopes: ['read:invoices'] }).then((c) => ({
+            clientId: c.client.clientId,
+            clientSecret: c.clientSecret,
+          }));
+    ids[client.clientId] = created.clientId;
+    kinds.set(created.clientId, client.kind ?? 'm2m');
     secrets.push(created.clientSecret);
     await sm.send(
       new CreateSecretCommand({
-        Name: `${PREFIX}/${client.clientId}`,
+        Name: `${PREFIX}/${created.clientId}`,
         SecretString: JSON.stringify({
           project_id: emulator.projectId,
-          client_id: client.clientId,
+          client_id: created.clientId,
           client_secret: created.clientSecret.reveal(),
           token_url: tokenUrl,
         }),
@@ -134,7 +149,11 @@ export async function createWorld(
   const config = parseDeploymentConfig({
     stytch: { projectCredentialsSecretArn: credentials.ARN },
     secretPrefix: PREFIX,
-    clients: clients.map((client) => ({ clientId: client.clientId, policy: client.policy ?? {} })),
+    clients: clients.map((client) => ({
+      clientId: ids[client.clientId],
+      kind: client.kind ?? 'm2m',
+      policy: client.policy ?? {},
+    })),
   });
   // Path metadata as `cdk synth` writes it, so handlers are matched by construct path as in the sandbox.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } });
@@ -265,6 +284,7 @@ export async function createWorld(
     logs,
     secrets,
     template,
+    ids,
     async run(input) {
       const { executionArn } = boundExecutor.startExecution({ input });
       return boundExecutor.waitForExecution(executionArn);
@@ -278,13 +298,16 @@ export async function createWorld(
     crashed: () => crashPlan?.done ?? false,
     async assertInvariants(clientIds) {
       for (const clientId of clientIds) {
-        const ref = { clientId, kind: 'm2m' } as const;
+        const kind = kinds.get(clientId) ?? 'm2m';
+        const ref = { clientId, kind };
         const current = await deps.secrets.read(ref, 'AWSCURRENT');
         const pending = await deps.secrets.read(ref, 'AWSPENDING');
         const previous = await deps.secrets.read(ref, 'AWSPREVIOUS');
-        const atStytch = await stytch.m2m.get(clientId);
+        const atStytch =
+          kind === 'm2m' ? await stytch.m2m.get(clientId) : await stytch.connectedApps.get(clientId);
         if (current === null) throw new Error(`${clientId}: no AWSCURRENT`);
-        if (!(await mints(stytch, clientId, current.clientSecret))) {
+        // Connected Apps have no client-credentials endpoint here: Stytch's last four are the proof.
+        if (kind === 'm2m' && !(await mints(stytch, clientId, current.clientSecret))) {
           throw new Error(`${clientId}: AWSCURRENT …${current.clientSecret.lastFour} does not authenticate`);
         }
         if (atStytch.clientSecretLastFour !== current.clientSecret.lastFour) {
@@ -300,7 +323,7 @@ export async function createWorld(
         if (pending !== null && atStytch.nextClientSecretLastFour !== pending.clientSecret.lastFour) {
           throw new Error(`${clientId}: AWSPENDING is not the secret Stytch has pending`);
         }
-        if (previous !== null && (await mints(stytch, clientId, previous.clientSecret))) {
+        if (kind === 'm2m' && previous !== null && (await mints(stytch, clientId, previous.clientSecret))) {
           throw new Error(`${clientId}: AWSPREVIOUS …${previous.clientSecret.lastFour} still authenticates`);
         }
       }
@@ -329,4 +352,24 @@ async function mints(stytch: StytchClient, clientId: string, secret: Secret): Pr
     if ((error as { errorType?: string }).errorType === 'invalid_client') return false;
     throw error;
   }
+}
+
+/** Creates a confidential (first-party) Connected App at the emulator; the client has no create for them. */
+async function createConnectedApp(
+  emulator: StytchEmulator,
+): Promise<{ clientId: string; clientSecret: Secret }> {
+  const response = await fetch(`${emulator.url}/v1/connected_apps/clients`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${emulator.projectId}:${emulator.projectSecret}`).toString('base64')}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ client_type: 'first_party', client_name: 'partner portal' }),
+  });
+  const body = (await response.json()) as { connected_app?: { client_id?: string; client_secret?: string } };
+  const app = body.connected_app;
+  if (!response.ok || app?.client_id === undefined || app.client_secret === undefined) {
+    throw new Error(`creating a Connected App failed: HTTP ${response.status}`);
+  }
+  return { clientId: app.client_id, clientSecret: new Secret(app.client_secret) };
 }
