@@ -70,7 +70,7 @@ describe('Construct: StytchM2MRotator', () => {
   });
 
   it('creates one secret per managed client, named <prefix>/<client_id>, with a placeholder value', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 5);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       Name: 'stytch/m2m/m2m-client-test-billing-worker',
       KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('EncryptionKey'), 'Arn'] },
@@ -195,6 +195,8 @@ describe('Construct: StytchM2MRotator', () => {
           clientId: [
             'm2m-client-test-billing-worker',
             'm2m-client-test-reporting',
+            'm2m-client-test-payments',
+            'm2m-client-test-search-indexer',
             'connected-app-test-partner-portal',
           ],
         },
@@ -224,7 +226,7 @@ describe('Construct: StytchM2MRotator', () => {
   });
 
   it('schedules each client with a schedule: expression, time zone, flexible window, DLQ', () => {
-    template.resourceCountIs('AWS::Scheduler::Schedule', 3);
+    template.resourceCountIs('AWS::Scheduler::Schedule', 5);
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'cron(0 3 ? * MON *)',
       ScheduleExpressionTimezone: 'Europe/Berlin',

@@ -1,11 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { startMotoServer } from '#sandbox/motoServer.js';
 
 /**
  * A `moto_server` (Python moto, every AWS service on one port) for one test file, plus SDK v3
@@ -84,97 +82,13 @@ export function motoClients(endpoint: string): MotoClients {
 }
 
 /**
- * Starts `moto_server -H 127.0.0.1 -p <free port>` and resolves once it answers HTTP.
+ * Starts `moto_server -H 127.0.0.1 -p <free port>` (see sandbox/motoServer.ts) and resolves once it
+ * answers HTTP, with SDK v3 clients bound to it.
  * @throws {Error} naming the command when moto_server is not installed or never answers
  */
 export async function startMoto(options: StartMotoOptions = {}): Promise<MotoServer> {
-  const command = options.command ?? 'moto_server';
-  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
-  const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
-
-  const child = spawn(command, ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  // Keep the tail of stderr for a useful message if the server never comes up.
-  let stderrTail = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    stderrTail = (stderrTail + chunk).slice(-2000);
-  });
-  const exited = new Promise<{ code: number | null; error?: Error }>((resolve) => {
-    child.once('error', (error) => resolve({ code: null, error }));
-    child.once('exit', (code) => resolve({ code }));
-  });
-
-  const stop = once(() => kill(child, exited));
-
-  const deadline = Date.now() + readyTimeoutMs;
-  let ready = false;
-  while (!ready) {
-    const early = await Promise.race([exited, sleep(100).then(() => null)]);
-    if (early !== null) {
-      const { code, error } = early;
-      if (error !== undefined && (error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new Error(
-          `${command} was not found on PATH: install moto with its server extra ` +
-            `(pip install 'moto[server]') to run the AWS integration tests`,
-        );
-      }
-      throw new Error(
-        `${command} exited before answering (exit code ${code ?? 'none'}${error ? `, ${error.message}` : ''}): ${stderrTail}`,
-      );
-    }
-    ready = await answers(endpoint);
-    if (!ready && Date.now() > deadline) {
-      await stop();
-      throw new Error(`${command} did not answer on ${endpoint} within ${readyTimeoutMs} ms: ${stderrTail}`);
-    }
-  }
-
-  return { endpoint, clients: motoClients(endpoint), stop };
-}
-
-/** A port that was free a moment ago: bind port 0, read what the OS chose, release it. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('could not find a free port');
-  return address.port;
-}
-
-async function answers(endpoint: string): Promise<boolean> {
-  try {
-    // moto's dashboard answers any GET; any HTTP answer at all means the server is up.
-    const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) });
-    await response.body?.cancel();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function kill(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const stopped = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-  if (!stopped) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
-
-function once(fn: () => Promise<void>): () => Promise<void> {
-  let running: Promise<void> | null = null;
-  return () => {
-    running ??= fn();
-    return running;
-  };
+  const server = await startMotoServer(options);
+  return { endpoint: server.endpoint, clients: motoClients(server.endpoint), stop: () => server.stop() };
 }
 
 /**

@@ -20,8 +20,8 @@ describe('Function: loadDeploymentConfig', () => {
 
     // Assess
     expect(config.secretPrefix).toBe('stytch/m2m');
-    expect(config.clients.map((c) => c.kind)).toEqual(['m2m', 'm2m', 'connected_app']);
-    expect(config.clients[2]?.schedule?.timeZone).toBe('UTC');
+    expect(config.clients.map((c) => c.kind)).toEqual(['m2m', 'm2m', 'm2m', 'm2m', 'connected_app']);
+    expect(config.clients[3]?.schedule?.timeZone).toBe('UTC');
   });
 
   it('names the file and the reason when it is not JSON', () => {

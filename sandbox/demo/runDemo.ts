@@ -1,0 +1,480 @@
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { StytchApiError, StytchClient } from '#adapters/stytch/index.js';
+import { type CliIo, untilAborted } from '#cli/io.js';
+import type { RotatorEvent } from '#core/events.js';
+import { Secret } from '#core/secret.js';
+import { type DeploymentConfig, loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { templateSchedules } from '../gateway/index.js';
+import { type ConsumerBehaviour, type ConsumerNote, DemoConsumer } from '../world/DemoConsumer.js';
+import { type ExternalStytch, Sandbox } from '../world/Sandbox.js';
+import { scanForSecrets } from './leakScan.js';
+
+const SAMPLE_CONFIG = fileURLToPath(new URL('../../config/rotator.sample.json', import.meta.url));
+
+/** Options of {@link runDemo} (`npm start`). */
+export interface DemoOptions {
+  /** One JSON document on stdout; progress on stderr. */
+  readonly json: boolean;
+  /** Keep the sandbox running afterwards until `signal` aborts. */
+  readonly keep: boolean;
+  /** An already-running Stytch (emulator or a real test project). */
+  readonly stytch?: ExternalStytch;
+  /** An already-running moto server. */
+  readonly awsEndpoint?: string;
+  /** Aborted by SIGINT/SIGTERM. */
+  readonly signal: AbortSignal;
+  /** The leak scenario's deadline, shortened from the config's so the demo does not wait minutes. @default 6 */
+  readonly leakDeadlineSeconds?: number;
+}
+
+type ScenarioId = 'a' | 'b' | 'c' | 'd';
+type Outcome = 'completed' | 'cancelled' | 'failed';
+
+interface Scenario {
+  readonly id: ScenarioId;
+  readonly title: string;
+  /** The config's client id. */
+  readonly configClientId: string;
+  readonly trigger: 'schedule' | 'leak';
+  readonly consumers: Readonly<Record<string, ConsumerBehaviour>>;
+  readonly expected: Outcome;
+  /** Needs the emulator's fault injection. */
+  readonly needsFaults?: boolean;
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  {
+    id: 'a',
+    title: 'schedule, every consumer healthy',
+    configClientId: 'm2m-client-test-billing-worker',
+    trigger: 'schedule',
+    consumers: { 'billing-api': 'healthy', 'invoice-worker': 'healthy' },
+    expected: 'completed',
+  },
+  {
+    id: 'b',
+    title: 'schedule, one consumer unhealthy',
+    configClientId: 'm2m-client-test-reporting',
+    trigger: 'schedule',
+    consumers: { 'reporting-job': 'healthy', 'audit-export': 'unhealthy' },
+    expected: 'cancelled',
+  },
+  {
+    id: 'd',
+    title: 'schedule, Stytch loses the rotate/start response',
+    configClientId: 'm2m-client-test-search-indexer',
+    trigger: 'schedule',
+    consumers: { indexer: 'healthy' },
+    expected: 'completed',
+    needsFaults: true,
+  },
+  {
+    id: 'c',
+    title: 'leak event, one consumer never reports',
+    configClientId: 'm2m-client-test-payments',
+    trigger: 'leak',
+    consumers: { 'payments-api': 'healthy', 'fraud-scorer': 'silent' },
+    expected: 'completed',
+  },
+];
+
+/** One rotation in the JSON document (the shape the README documents). */
+export interface RotationReport {
+  readonly scenario: ScenarioId;
+  readonly clientId: string;
+  readonly trigger: 'schedule' | 'leak';
+  readonly outcome: Outcome;
+  readonly steps: { readonly name: string; readonly ms: number }[];
+  readonly consumers: { readonly name: string; readonly healthy: boolean }[];
+}
+
+/** The JSON document `npm start -- --json` prints. */
+export interface DemoReport {
+  readonly rotations: RotationReport[];
+  readonly tokens: { readonly requests: number; readonly failed: number };
+  readonly leakScan: { readonly scannedBytes: number; readonly secretHits: number };
+  /** Every behaviour check the run made; the run fails when one fails. */
+  readonly checks: { readonly scenario: ScenarioId; readonly check: string; readonly ok: boolean }[];
+  /** Figures of the run: wall time, state transitions per execution. */
+  readonly figures: {
+    readonly wallMs: number;
+    readonly transitions: Readonly<Record<string, number>>;
+  };
+  readonly skipped?: { readonly scenario: ScenarioId; readonly reason: string }[];
+  readonly endpoints?: { readonly aws: string; readonly stytch: string };
+}
+
+/**
+ * `npm start`: the whole system on one machine (see Sandbox), four rotations through the state
+ * machine `cdk synth` produced, demo consumers minting tokens throughout, a leak scan of everything
+ * the run captured. Returns the exit code: 0 when every check held and no secret leaked.
+ */
+export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> {
+  const wallStart = performance.now();
+  const progress = options.json ? io.stderr : io.stdout;
+  const printed: string[] = [];
+  const say = (line: string): void => {
+    printed.push(line);
+    progress.write(`${line}\n`);
+  };
+  const elapsed = (): string => `${((performance.now() - wallStart) / 1000).toFixed(2)}s`.padStart(7);
+  const timeline = (clientId: string, text: string): void =>
+    say(`${elapsed()}  ${clientId.padEnd(34)} ${text}`);
+
+  const leakDeadline = options.leakDeadlineSeconds ?? 6;
+  const config = demoConfig(loadDeploymentConfig(SAMPLE_CONFIG), leakDeadline);
+  const suffix = options.stytch === undefined ? '' : `-${Date.now().toString(36)}`;
+
+  const consumers: DemoConsumer[] = [];
+  const pendingWork = new Set<Promise<unknown>>();
+  const notes: ConsumerNote[] = [];
+  const onRotatorEvent = (event: RotatorEvent): void => {
+    const detail = event.detail as Record<string, unknown>;
+    const clientId = typeof detail.clientId === 'string' ? detail.clientId : '?';
+    timeline(clientId, describeEvent(event));
+    for (const consumer of consumers) {
+      const work = consumer.onEvent(event).catch(() => undefined);
+      pendingWork.add(work);
+      void work.finally(() => pendingWork.delete(work));
+    }
+  };
+
+  say('Starting the sandbox: moto_server, the Stytch emulator, the state machine from cdk synth');
+  const sandbox = await Sandbox.start({
+    config,
+    ...(options.stytch === undefined ? {} : { stytch: options.stytch }),
+    ...(options.awsEndpoint === undefined ? {} : { awsEndpoint: options.awsEndpoint }),
+    clientIdSuffix: suffix,
+    say,
+    onRotatorEvent,
+  });
+  let stopped = false;
+  const stopSandbox = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    for (const consumer of consumers) await consumer.stop().catch(() => undefined);
+    await sandbox.stop();
+  };
+
+  try {
+    say(`Time is compressed: the leak scenario's deadline is ${leakDeadline} s (the config says 300 s);`);
+    say('schedules fire when their scenario starts instead of at their rate/cron; retry waits run at 1/100.');
+    const stytch = new StytchClient({
+      projectId: sandbox.stytch.projectId,
+      secret: sandbox.stytch.projectSecret,
+      baseUrl: sandbox.stytch.url,
+    });
+    const sm = sandbox.aws.secretsManager;
+    const idOf = (configClientId: string): string =>
+      sandbox.clientIdMap.get(configClientId) ?? configClientId;
+
+    for (const scenario of SCENARIOS) {
+      for (const [name, behaviour] of Object.entries(scenario.consumers)) {
+        const clientId = idOf(scenario.configClientId);
+        const consumer = new DemoConsumer({
+          name,
+          clientId,
+          secretId: `${config.secretPrefix}/${clientId}`,
+          behaviour,
+          secretsManager: sm,
+          eventBridge: sandbox.aws.eventBridge,
+          eventBusName: sandbox.eventBusName,
+          intervalMs: 100,
+          note: (note) => {
+            notes.push(note);
+            if (note.kind === 'reported') {
+              timeline(
+                note.clientId,
+                `consumer ${note.consumer} reported ${note.healthy ? 'healthy' : 'UNHEALTHY'}`,
+              );
+            } else if (note.kind === 'recovered') {
+              timeline(
+                note.clientId,
+                `consumer ${note.consumer} re-read AWSCURRENT after invalid_client (…${note.lastFour})`,
+              );
+            }
+          },
+        });
+        await consumer.start();
+        consumers.push(consumer);
+      }
+    }
+    say(`${consumers.length} demo consumers are minting tokens every 100 ms`);
+
+    const rotations: RotationReport[] = [];
+    const checks: DemoReport['checks'] = [];
+    const transitions: Record<string, number> = {};
+    const skipped: { scenario: ScenarioId; reason: string }[] = [];
+
+    const authenticates = async (clientId: string, secret: Secret): Promise<boolean> => {
+      try {
+        await stytch.token({ clientId, clientSecret: secret });
+        return true;
+      } catch (error) {
+        if (error instanceof StytchApiError && error.errorType === 'invalid_client') return false;
+        throw error;
+      }
+    };
+    const readSecret = async (secretId: string, stage: string): Promise<Secret> => {
+      const { SecretString } = await sm.send(
+        new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }),
+      );
+      return new Secret(
+        String((JSON.parse(SecretString ?? '{}') as { client_secret?: unknown }).client_secret),
+      );
+    };
+
+    for (const scenario of SCENARIOS) {
+      const clientId = idOf(scenario.configClientId);
+      const secretId = `${config.secretPrefix}/${clientId}`;
+      if (scenario.needsFaults === true && sandbox.emulator === undefined) {
+        const reason = 'needs the Stytch emulator’s fault injection; an outside Stytch was given';
+        skipped.push({ scenario: scenario.id, reason });
+        say(`scenario ${scenario.id} (${scenario.title}): skipped, ${reason}`);
+        continue;
+      }
+      say('');
+      say(`── scenario ${scenario.id}: ${scenario.title} (${clientId})`);
+      const check = (name: string, ok: boolean): void => {
+        checks.push({ scenario: scenario.id, check: name, ok });
+        timeline(clientId, `${ok ? 'check ok  ' : 'CHECK FAILED'} ${name}`);
+      };
+      const before = await readSecret(secretId, 'AWSCURRENT');
+      if (scenario.needsFaults === true) {
+        sandbox.emulator?.faults.dropResponseNext('m2m.secrets.rotateStart');
+        timeline(clientId, 'fault armed: the emulator commits the next rotate/start and drops its response');
+      }
+
+      let executionArn: string;
+      if (scenario.trigger === 'schedule') {
+        const schedule = templateSchedules(sandbox.template).find(
+          (candidate) => (JSON.parse(candidate.input) as { clientId?: string }).clientId === clientId,
+        );
+        if (schedule === undefined) throw new Error(`the template has no schedule for ${clientId}`);
+        timeline(
+          clientId,
+          `schedule ${schedule.expression} (${schedule.timeZone}) fires now (time compressed)`,
+        );
+        // What EventBridge Scheduler does: StartExecution with the schedule's input, through the AWS endpoint.
+        const started = await sandbox.aws.sfn.send(
+          new StartExecutionCommand({
+            stateMachineArn: sandbox.executor.stateMachineArn,
+            input: schedule.input,
+          }),
+        );
+        executionArn = started.executionArn ?? '';
+      } else {
+        timeline(clientId, 'a scanner puts Secret Leak Detected on the bus');
+        const delivered = sandbox.gatewayDeliveries.length;
+        await sandbox.aws.eventBridge.send(
+          new PutEventsCommand({
+            Entries: [
+              {
+                EventBusName: sandbox.eventBusName,
+                Source: 'sandbox.secret-scanner',
+                DetailType: 'Secret Leak Detected',
+                Detail: JSON.stringify({ clientId, source: 'sandbox.secret-scanner', reference: 'demo' }),
+              },
+            ],
+          }),
+        );
+        const started = sandbox.gatewayDeliveries.slice(delivered).find((d) => d.executionArn !== undefined);
+        if (started?.executionArn === undefined) throw new Error('the leak rule did not start an execution');
+        timeline(clientId, `the leak rule ${started.rule} started an execution`);
+        executionArn = started.executionArn;
+      }
+
+      const t0 = performance.now();
+      const description = await sandbox.executor.waitForExecution(executionArn);
+      await sandbox.settle();
+      while (pendingWork.size > 0) await Promise.allSettled([...pendingWork]);
+      const history = sandbox.executor.getExecutionHistory(executionArn).events;
+      transitions[scenario.id] = history.filter((event) => event.type.endsWith('StateEntered')).length;
+      const outcomeEvent = sandbox.events
+        .filter((event) => (event.detail as { clientId?: string }).clientId === clientId)
+        .map((event) => event.detailType)
+        .filter(
+          (type) =>
+            type === 'Rotation Completed' || type === 'Rotation Cancelled' || type === 'Rotation Failed',
+        )
+        .at(-1);
+      const outcome: Outcome =
+        outcomeEvent === 'Rotation Completed'
+          ? 'completed'
+          : outcomeEvent === 'Rotation Cancelled'
+            ? 'cancelled'
+            : 'failed';
+      timeline(
+        clientId,
+        `execution ${description.status} in ${Math.round(performance.now() - t0)} ms: ${outcome} (${transitions[scenario.id]} state transitions)`,
+      );
+
+      const after = await readSecret(secretId, 'AWSCURRENT');
+      check(`outcome is ${scenario.expected}`, outcome === scenario.expected);
+      if (scenario.expected === 'completed') {
+        check('AWSCURRENT holds a new secret', after.reveal() !== before.reveal());
+        check('the new secret authenticates', await authenticates(clientId, after));
+        check('the old secret is rejected (invalid_client)', !(await authenticates(clientId, before)));
+      } else {
+        check('AWSCURRENT is unchanged', after.reveal() === before.reveal());
+        check('the old secret still works', await authenticates(clientId, before));
+      }
+      const { VersionIdsToStages = {} } = await sm.send(new DescribeSecretCommand({ SecretId: secretId }));
+      check(
+        'no AWSPENDING is left',
+        !Object.values(VersionIdsToStages).some((stages) => stages.includes('AWSPENDING')),
+      );
+      if (scenario.needsFaults === true && sandbox.emulator !== undefined) {
+        const routes = sandbox.emulator
+          .requestLog()
+          .filter((entry) => entry.path.includes(`/${clientId}/`))
+          .map((entry) => `${entry.route ?? ''}${entry.fault === 'dropped' ? ':dropped' : ''}`);
+        check(
+          'recovered: rotate/start lost, then rotate/cancel and rotate/start again',
+          routes.includes('m2m.secrets.rotateStart:dropped') &&
+            routes.includes('m2m.secrets.rotateCancel') &&
+            routes.filter((route) => route === 'm2m.secrets.rotateStart').length >= 1,
+        );
+      }
+
+      rotations.push({
+        scenario: scenario.id,
+        clientId,
+        trigger: scenario.trigger,
+        outcome,
+        steps: stepTimings(history),
+        consumers: Object.keys(scenario.consumers).map((name) => ({
+          name,
+          healthy: notes.some(
+            (note) =>
+              note.kind === 'reported' &&
+              note.clientId === clientId &&
+              note.consumer === name &&
+              note.healthy,
+          ),
+        })),
+      });
+    }
+
+    for (const consumer of consumers) await consumer.stop();
+    const tokens = consumers.reduce(
+      (sum, consumer) => ({
+        requests: sum.requests + consumer.stats.requests,
+        failed: sum.failed + consumer.stats.failed,
+      }),
+      { requests: 0, failed: 0 },
+    );
+
+    const captured = await sandbox.captured();
+    captured.push({ source: 'timeline', text: printed.join('\n') });
+    captured.push({ source: 'consumer notes', text: JSON.stringify(notes) });
+    const report: DemoReport = {
+      rotations,
+      tokens,
+      leakScan: { scannedBytes: 0, secretHits: 0 },
+      checks,
+      figures: { wallMs: 0, transitions },
+      ...(skipped.length === 0 ? {} : { skipped }),
+      ...(options.keep ? { endpoints: { aws: sandbox.awsEndpoint, stytch: sandbox.stytch.url } } : {}),
+    };
+    captured.push({ source: 'report', text: JSON.stringify(report) });
+    const scan = scanForSecrets(captured, sandbox.secrets);
+    const finalReport: DemoReport = {
+      ...report,
+      leakScan: { scannedBytes: scan.scannedBytes, secretHits: scan.secretHits },
+      figures: { wallMs: Math.round(performance.now() - wallStart), transitions },
+    };
+
+    const failedChecks = checks.filter((c) => !c.ok);
+    say('');
+    printSummary(say, finalReport, scan.hitSources);
+    const ok = failedChecks.length === 0 && scan.secretHits === 0 && tokens.failed === 0;
+
+    if (options.json) io.stdout.write(`${JSON.stringify(finalReport)}\n`);
+    if (options.keep) {
+      say('');
+      say(`The sandbox keeps running. AWS endpoint (AWS_ENDPOINT_URL): ${sandbox.awsEndpoint}`);
+      say(`Stytch: ${sandbox.stytch.url} (project ${sandbox.stytch.projectId})`);
+      say(`State machine: ${sandbox.executor.stateMachineArn}; event bus: ${sandbox.eventBusName}`);
+      say('Press Ctrl-C to stop it.');
+      await untilAborted(options.signal);
+    }
+    return ok ? 0 : 1;
+  } finally {
+    await stopSandbox();
+  }
+}
+
+/** The sample config with the leak deadline shortened (said on screen) so the demo does not wait minutes. */
+function demoConfig(config: DeploymentConfig, leakDeadlineSeconds: number): DeploymentConfig {
+  return {
+    ...config,
+    clients: config.clients.map((client) => ({
+      ...client,
+      policy: { ...client.policy, leak: { ...client.policy.leak, deadlineSeconds: leakDeadlineSeconds } },
+    })),
+  };
+}
+
+/** Time in each Task and Choice-free state, from the execution history, in order. */
+function stepTimings(
+  history: readonly { type: string; timestamp: Date; stateEnteredEventDetails?: { name?: string } }[],
+): { name: string; ms: number }[] {
+  const steps: { name: string; ms: number }[] = [];
+  const open = new Map<string, Date>();
+  for (const event of history) {
+    const enteredName = event.stateEnteredEventDetails?.name;
+    if (event.type.endsWith('StateEntered') && enteredName !== undefined)
+      open.set(enteredName, event.timestamp);
+    const exited = (event as { stateExitedEventDetails?: { name?: string } }).stateExitedEventDetails?.name;
+    if (event.type === 'TaskStateExited' && exited !== undefined) {
+      const entered = open.get(exited);
+      if (entered !== undefined)
+        steps.push({ name: exited, ms: event.timestamp.getTime() - entered.getTime() });
+    }
+  }
+  return steps;
+}
+
+function describeEvent(event: RotatorEvent): string {
+  const d = event.detail as Record<string, unknown>;
+  switch (event.detailType) {
+    case 'Rotation Started':
+      return `Rotation Started (${String(d.trigger)})`;
+    case 'Rotation Pending':
+      return `Rotation Pending: AWSPENDING …${String(d.pendingLastFour)} stored and self-tested, deadline ${String(d.deadline)}`;
+    case 'Rotation Completed':
+      return `Rotation Completed (${String(d.reason)}): AWSCURRENT …${String(d.currentLastFour)}, …${String(d.previousLastFour)} revoked`;
+    case 'Rotation Cancelled':
+      return `Rotation Cancelled (${String(d.reason)}): the current secret stays`;
+    case 'Rotation Failed':
+      return `Rotation Failed in ${String(d.state)}`;
+    default:
+      return event.detailType;
+  }
+}
+
+function printSummary(say: (line: string) => void, report: DemoReport, hitSources: readonly string[]): void {
+  say('scenario  client                             trigger   outcome    steps (ms)');
+  for (const rotation of report.rotations) {
+    say(
+      `${rotation.scenario.padEnd(9)} ${rotation.clientId.padEnd(34)} ${rotation.trigger.padEnd(9)} ${rotation.outcome.padEnd(10)} ${rotation.steps
+        .map((step) => `${step.name} ${step.ms}`)
+        .join(', ')}`,
+    );
+  }
+  for (const skipped of report.skipped ?? []) say(`${skipped.scenario.padEnd(9)} skipped: ${skipped.reason}`);
+  const failed = report.checks.filter((c) => !c.ok);
+  say(`checks: ${report.checks.length - failed.length}/${report.checks.length} held`);
+  for (const c of failed) say(`  FAILED (${c.scenario}): ${c.check}`);
+  say(`tokens: ${report.tokens.requests} requests, ${report.tokens.failed} failed`);
+  say(
+    `leak scan: ${report.leakScan.scannedBytes} bytes scanned, ${report.leakScan.secretHits} secret hits` +
+      (hitSources.length === 0 ? '' : ` (in ${hitSources.join(', ')})`),
+  );
+  say(`wall time: ${(report.figures.wallMs / 1000).toFixed(1)} s`);
+}

@@ -1,0 +1,229 @@
+/**
+ * Routes EventBridge events by the template's own rules, with moto's pattern matcher: each rule of
+ * the template is created in moto on the sandbox bus with one SQS queue as its only target. moto
+ * matches a `PutEvents` entry against the patterns and delivers it to the queues before it answers,
+ * so right after forwarding a `PutEvents` the router drains the queues and hands each matched event
+ * to the rule's real targets (the state machine, a Lambda handler), with the target's input built
+ * as EventBridge builds it (`Input`, `InputPath`, `InputTransformer`).
+ */
+import type { Dispatcher } from 'undici';
+import type { LocalExecutor, LocalLambdaHandler } from '../localExecutor/index.js';
+import { callAwsJson } from './awsJson.js';
+import { buildTargetInput, type TemplateRule, templateRules } from './templateTriggers.js';
+
+/** A delivery that did not happen: on AWS it would land in the target's dead-letter queue. */
+export interface UndeliveredEvent {
+  readonly rule: string;
+  readonly target: string;
+  readonly reason: string;
+  readonly detailType: string;
+}
+
+/** A delivery that happened (for the timeline and tests). */
+export interface DeliveredEvent {
+  readonly rule: string;
+  readonly target: string;
+  readonly detailType: string;
+  /** For a state machine target, the execution it started. */
+  readonly executionArn?: string;
+}
+
+export interface EventRouterOptions {
+  readonly moto: { readonly endpoint: string; readonly region: string; readonly dispatcher: Dispatcher };
+  readonly executor: LocalExecutor;
+  readonly template: unknown;
+  /** The bus the template's own `AWS::Events::EventBus` is, by name (rules on it are created there). */
+  readonly eventBusName: string;
+  /**
+   * Lambda targets' handlers, keyed by a `/`-separated tail of the function's construct path (as the
+   * local executor's `handlers`), e.g. `HealthAggregatorFunction/Function`.
+   */
+  readonly lambdaTargets: Readonly<Record<string, LocalLambdaHandler>>;
+  /** Attempts per Lambda delivery (asynchronous invocation: 1 + 2 retries on AWS). @default 3 */
+  readonly lambdaAttempts?: number;
+  readonly onDelivered?: (delivery: DeliveredEvent) => void;
+  readonly onUndelivered?: (failure: UndeliveredEvent) => void;
+}
+
+interface RouteQueue {
+  readonly rule: TemplateRule;
+  readonly queueUrl: string;
+}
+
+const QUEUE_PREFIX = 'sandbox-route-';
+
+export class EventRouter {
+  readonly #options: EventRouterOptions;
+  readonly #queues: RouteQueue[];
+  readonly #inFlight = new Set<Promise<void>>();
+  #draining: Promise<void> = Promise.resolve();
+  public readonly delivered: DeliveredEvent[] = [];
+  public readonly undelivered: UndeliveredEvent[] = [];
+
+  private constructor(options: EventRouterOptions, queues: RouteQueue[]) {
+    this.#options = options;
+    this.#queues = queues;
+  }
+
+  /** Creates the template's rules (on the sandbox bus) and their route queues in moto. */
+  public static async create(options: EventRouterOptions): Promise<EventRouter> {
+    const { moto } = options;
+    const queues: RouteQueue[] = [];
+    for (const rule of templateRules(options.template)) {
+      // Rules on another bus of the template (none today) would need that bus; the default bus is not ours.
+      const queueName = `${QUEUE_PREFIX}${rule.logicalId}`.slice(0, 80);
+      const { QueueUrl } = await callAwsJson<{ QueueUrl: string }>(moto, 'sqs', 'AmazonSQS.CreateQueue', {
+        QueueName: queueName,
+      });
+      const queueArn = `arn:aws:sqs:${moto.region}:123456789012:${queueName}`;
+      await callAwsJson(
+        moto,
+        'events',
+        'AWSEvents.PutRule',
+        {
+          Name: rule.logicalId,
+          EventBusName: options.eventBusName,
+          EventPattern: JSON.stringify(rule.eventPattern),
+          State: rule.enabled ? 'ENABLED' : 'DISABLED',
+          Description: 'sandbox route of the template rule of the same name',
+        },
+        'application/x-amz-json-1.1',
+      );
+      await callAwsJson(
+        moto,
+        'events',
+        'AWSEvents.PutTargets',
+        {
+          Rule: rule.logicalId,
+          EventBusName: options.eventBusName,
+          Targets: [{ Id: 'sandbox-route', Arn: queueArn }],
+        },
+        'application/x-amz-json-1.1',
+      );
+      // moto delivers to the targets of disabled rules too; a disabled template rule routes nothing.
+      if (rule.enabled) queues.push({ rule, queueUrl: QueueUrl });
+    }
+    return new EventRouter(options, queues);
+  }
+
+  /** The template rules being routed (logical ids). */
+  public get rules(): readonly string[] {
+    return this.#queues.map((queue) => queue.rule.logicalId);
+  }
+
+  /**
+   * Takes what moto delivered to the route queues and dispatches it. Called after every `PutEvents`
+   * moto accepted; drains are serialised so each event is dispatched once, in order.
+   */
+  public drain(): Promise<void> {
+    this.#draining = this.#draining.then(() => this.#drainAll()).catch(() => undefined);
+    return this.#draining;
+  }
+
+  /** Resolves when every dispatched delivery (Lambda invocations included) has finished. */
+  public async idle(): Promise<void> {
+    await this.#draining;
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  async #drainAll(): Promise<void> {
+    for (const queue of this.#queues) {
+      for (;;) {
+        const { Messages = [] } = await callAwsJson<{ Messages?: { Body: string; ReceiptHandle: string }[] }>(
+          this.#options.moto,
+          'sqs',
+          'AmazonSQS.ReceiveMessage',
+          { QueueUrl: queue.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300 },
+        );
+        if (Messages.length === 0) break;
+        for (const message of Messages) {
+          await callAwsJson(this.#options.moto, 'sqs', 'AmazonSQS.DeleteMessage', {
+            QueueUrl: queue.queueUrl,
+            ReceiptHandle: message.ReceiptHandle,
+          });
+          this.#dispatch(queue.rule, JSON.parse(message.Body) as Record<string, unknown>);
+        }
+      }
+    }
+  }
+
+  #dispatch(rule: TemplateRule, event: Record<string, unknown>): void {
+    const detailType = typeof event['detail-type'] === 'string' ? event['detail-type'] : '';
+    for (const { id, target, input } of rule.targets) {
+      const fail = (reason: string): void => {
+        const failure = { rule: rule.logicalId, target: id, reason, detailType };
+        this.undelivered.push(failure);
+        this.#options.onUndelivered?.(failure);
+      };
+      let payload: unknown;
+      try {
+        payload = buildTargetInput(input, event);
+      } catch (error) {
+        fail(
+          `the target input could not be built: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        continue;
+      }
+      if (target.kind === 'stateMachine') {
+        try {
+          const { executionArn } = this.#options.executor.startExecution({ input: payload });
+          this.#record({ rule: rule.logicalId, target: id, detailType, executionArn });
+        } catch (error) {
+          fail(
+            `StartExecution: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+          );
+        }
+        continue;
+      }
+      if (target.kind === 'lambda') {
+        const handler = this.#lambdaHandler(target.constructPath);
+        if (handler === undefined) {
+          fail(`no local handler is bound to ${target.constructPath ?? target.logicalId}`);
+          continue;
+        }
+        const invocation = this.#invoke(handler, payload, target.logicalId).then(
+          () => this.#record({ rule: rule.logicalId, target: id, detailType }),
+          (error: unknown) =>
+            fail(`Lambda ${target.logicalId}: ${error instanceof Error ? error.name : 'error'}`),
+        );
+        this.#inFlight.add(invocation);
+        void invocation.finally(() => this.#inFlight.delete(invocation));
+        continue;
+      }
+      fail(`the sandbox cannot deliver to ${target.description}`);
+    }
+  }
+
+  async #invoke(handler: LocalLambdaHandler, payload: unknown, functionName: string): Promise<void> {
+    const attempts = this.#options.lambdaAttempts ?? 3;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt += 1) {
+      try {
+        // A JSON copy, as Lambda would deserialise it.
+        await handler(JSON.parse(JSON.stringify(payload)), {
+          functionName,
+          executionArn: '',
+          stateName: '',
+        });
+        return;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  #lambdaHandler(constructPath: string | undefined): LocalLambdaHandler | undefined {
+    if (constructPath === undefined) return undefined;
+    for (const [key, handler] of Object.entries(this.#options.lambdaTargets)) {
+      const trimmed = key.replace(/^\/+|\/+$/g, '');
+      if (constructPath === trimmed || constructPath.endsWith(`/${trimmed}`)) return handler;
+    }
+    return undefined;
+  }
+
+  #record(delivery: DeliveredEvent): void {
+    this.delivered.push(delivery);
+    this.#options.onDelivered?.(delivery);
+  }
+}

@@ -1,0 +1,194 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'undici';
+import type { LocalExecutor, LocalLambdaHandler } from '../localExecutor/index.js';
+import { LocalSfnApiError } from '../localExecutor/index.js';
+import { AwsJsonError, amzTarget, parseJsonBody, readBody, sendError, sendJson } from './awsJson.js';
+import { type DeliveredEvent, EventRouter, type UndeliveredEvent } from './EventRouter.js';
+import { callStepFunctions } from './stepFunctionsApi.js';
+
+/** Options of {@link SandboxGateway.start}. */
+export interface SandboxGatewayOptions {
+  /** The moto server every call that is not Step Functions goes to. */
+  readonly motoEndpoint: string;
+  /** Serves the Step Functions API. */
+  readonly executor: LocalExecutor;
+  /** The synthesized template: its EventBridge rules route `PutEvents`. */
+  readonly template: unknown;
+  /** The name of the template's event bus in moto. */
+  readonly eventBusName: string;
+  /** Handlers of the rules' Lambda targets, keyed by a construct path tail (as the executor's `handlers`). */
+  readonly lambdaTargets: Readonly<Record<string, LocalLambdaHandler>>;
+  /** @default 'us-east-1' */
+  readonly region?: string;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 0 (a free port) */
+  readonly port?: number;
+  /** Each routed delivery, as it happens. */
+  readonly onDelivered?: (delivery: DeliveredEvent) => void;
+  /** Each delivery that failed (what would reach a target's dead-letter queue on AWS). */
+  readonly onUndelivered?: (failure: UndeliveredEvent) => void;
+}
+
+// Hop-by-hop headers are the proxy's own; everything else goes to moto and back as it is.
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+]);
+
+/**
+ * The sandbox's one AWS endpoint, a loopback HTTP server: Step Functions calls are served by the local
+ * executor; EventBridge `PutEvents` goes to moto and is then routed by the template's rules to their
+ * targets; every other call is passed to moto unchanged. Any SDK, boto3 or the AWS CLI can use it
+ * (`AWS_ENDPOINT_URL`).
+ */
+export class SandboxGateway {
+  public readonly url: string;
+  public readonly router: EventRouter;
+  readonly #server: Server;
+  readonly #moto: Pool;
+  #stopped: Promise<void> | undefined;
+
+  private constructor(url: string, server: Server, moto: Pool, router: EventRouter) {
+    this.url = url;
+    this.#server = server;
+    this.#moto = moto;
+    this.router = router;
+  }
+
+  /** Creates the template's routes in moto and listens. Rejects (closing what it opened) on any failure. */
+  public static async start(options: SandboxGatewayOptions): Promise<SandboxGateway> {
+    const region = options.region ?? 'us-east-1';
+    const moto = new Pool(options.motoEndpoint, { connections: 32, pipelining: 1 });
+    let server: Server | undefined;
+    try {
+      const router = await EventRouter.create({
+        moto: { endpoint: options.motoEndpoint, region, dispatcher: moto },
+        executor: options.executor,
+        template: options.template,
+        eventBusName: options.eventBusName,
+        lambdaTargets: options.lambdaTargets,
+        ...(options.onDelivered === undefined ? {} : { onDelivered: options.onDelivered }),
+        ...(options.onUndelivered === undefined ? {} : { onUndelivered: options.onUndelivered }),
+      });
+      const createdAt = new Date();
+      const listening = createServer((request, response) => {
+        handle(request, response, { executor: options.executor, moto, router, createdAt }).catch((error) => {
+          if (!response.headersSent) {
+            sendError(
+              response,
+              'application/x-amz-json-1.0',
+              new AwsJsonError(
+                'InternalFailure',
+                error instanceof Error ? error.message : 'gateway failure',
+                500,
+              ),
+            );
+          } else {
+            response.destroy();
+          }
+        });
+      });
+      server = listening;
+      await new Promise<void>((resolve, reject) => {
+        listening.once('error', reject);
+        listening.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+      });
+      const address = listening.address() as AddressInfo;
+      return new SandboxGateway(`http://${address.address}:${address.port}`, listening, moto, router);
+    } catch (error) {
+      server?.close();
+      await moto.close();
+      throw error;
+    }
+  }
+
+  /** Resolves when every routed delivery has finished (executions started, Lambda targets returned). */
+  public idle(): Promise<void> {
+    return this.router.idle();
+  }
+
+  /** Stops listening and closes its connections to moto. Idempotent. */
+  public stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      await new Promise<void>((resolve) => {
+        this.#server.close(() => resolve());
+        this.#server.closeAllConnections();
+      });
+      await this.router.idle().catch(() => undefined);
+      await this.#moto.close();
+    })();
+    return this.#stopped;
+  }
+}
+
+interface GatewayParts {
+  readonly executor: LocalExecutor;
+  readonly moto: Pool;
+  readonly router: EventRouter;
+  readonly createdAt: Date;
+}
+
+async function handle(
+  request: IncomingMessage,
+  response: ServerResponse,
+  parts: GatewayParts,
+): Promise<void> {
+  const target = amzTarget(request);
+  const body = await readBody(request);
+  if (target?.service === 'AWSStepFunctions') {
+    const contentType = 'application/x-amz-json-1.0';
+    try {
+      const answer = callStepFunctions(parts.executor, target.action, parseJsonBody(body), parts.createdAt);
+      sendJson(response, contentType, answer);
+    } catch (error) {
+      if (error instanceof AwsJsonError) return sendError(response, contentType, error);
+      if (error instanceof LocalSfnApiError) {
+        return sendError(
+          response,
+          contentType,
+          new AwsJsonError(error.code, error.message, error.statusCode),
+        );
+      }
+      throw error;
+    }
+    return;
+  }
+  const forwarded = await forward(request, body, parts.moto);
+  if (target?.service === 'AWSEvents' && target.action === 'PutEvents' && forwarded.statusCode === 200) {
+    // moto has delivered the entries to the route queues; dispatch before answering so a caller that
+    // sees the answer can rely on its events having been routed (the targets themselves run on).
+    await parts.router.drain();
+  }
+  response.writeHead(forwarded.statusCode, forwarded.headers);
+  response.end(forwarded.body);
+}
+
+async function forward(
+  request: IncomingMessage,
+  body: Buffer,
+  moto: Pool,
+): Promise<{ statusCode: number; headers: Record<string, string | string[]>; body: Buffer }> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+  }
+  const answer = await moto.request({
+    path: request.url ?? '/',
+    method: (request.method ?? 'GET') as 'GET',
+    headers,
+    body: body.length === 0 ? null : body,
+  });
+  const answerBody = Buffer.from(await answer.body.arrayBuffer());
+  const answerHeaders: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(answer.headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) answerHeaders[name] = value;
+  }
+  answerHeaders['content-length'] = String(answerBody.length);
+  return { statusCode: answer.statusCode, headers: answerHeaders, body: answerBody };
+}

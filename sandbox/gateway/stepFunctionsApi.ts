@@ -1,0 +1,178 @@
+/**
+ * The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Action>`) served from the
+ * local executor: request fields as the SDK sends them, answers as AWS gives them.
+ */
+import type { ExecutionStatus, LocalExecutor } from '../localExecutor/index.js';
+import { AwsJsonError } from './awsJson.js';
+
+const EXECUTION_STATUSES = new Set([
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'ABORTED',
+  'PENDING_REDRIVE',
+]);
+
+function requiredString(body: Record<string, unknown>, field: string): string {
+  const value = body[field];
+  if (typeof value !== 'string' || value === '') {
+    throw new AwsJsonError('ValidationException', `1 validation error detected: '${field}' must not be null`);
+  }
+  return value;
+}
+
+function optionalString(body: Record<string, unknown>, field: string): string | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new AwsJsonError('ValidationException', `'${field}' must be a string`);
+  return value;
+}
+
+function optionalInteger(body: Record<string, unknown>, field: string, max: number): number | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new AwsJsonError('ValidationException', `'${field}' must be an integer from 0 to ${max}`);
+  }
+  return value;
+}
+
+function checkStateMachine(executor: LocalExecutor, arn: string): void {
+  if (arn !== executor.stateMachineArn) {
+    throw new AwsJsonError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+  }
+}
+
+/** Paginates a list with an opaque token (the next index), as the executor's own pages do. */
+function page<T>(items: readonly T[], maxResults: number | undefined, nextToken: string | undefined) {
+  const start =
+    nextToken === undefined ? 0 : Number.parseInt(Buffer.from(nextToken, 'base64').toString(), 10);
+  if (!Number.isInteger(start) || start < 0 || start > items.length) {
+    throw new AwsJsonError('InvalidToken', 'Invalid Token');
+  }
+  const size = maxResults === undefined || maxResults === 0 ? 100 : maxResults;
+  const slice = items.slice(start, start + size);
+  const next = start + size < items.length ? Buffer.from(String(start + size)).toString('base64') : undefined;
+  return { slice, next };
+}
+
+/** The actions served; anything else is `UnknownOperationException`, as AWS answers. */
+export const STEP_FUNCTIONS_ACTIONS = [
+  'StartExecution',
+  'DescribeExecution',
+  'ListExecutions',
+  'GetExecutionHistory',
+  'StopExecution',
+  'SendTaskSuccess',
+  'SendTaskFailure',
+  'SendTaskHeartbeat',
+  'DescribeStateMachine',
+  'ListStateMachines',
+] as const;
+
+/** Runs one Step Functions action against the executor; throws {@link AwsJsonError} or the executor's API errors. */
+export function callStepFunctions(
+  executor: LocalExecutor,
+  action: string,
+  body: Record<string, unknown>,
+  createdAt: Date,
+): unknown {
+  switch (action) {
+    case 'StartExecution': {
+      checkStateMachine(executor, requiredString(body, 'stateMachineArn'));
+      const inputText = optionalString(body, 'input') ?? '{}';
+      let input: unknown;
+      try {
+        input = JSON.parse(inputText);
+      } catch {
+        throw new AwsJsonError(
+          'InvalidExecutionInput',
+          'Invalid State Machine Execution Input: the input is not JSON',
+        );
+      }
+      const name = optionalString(body, 'name');
+      return executor.startExecution({ input, ...(name === undefined ? {} : { name }) });
+    }
+    case 'DescribeExecution':
+      return executor.describeExecution(requiredString(body, 'executionArn'));
+    case 'ListExecutions': {
+      const arn = optionalString(body, 'stateMachineArn');
+      if (arn !== undefined) checkStateMachine(executor, arn);
+      const statusFilter = optionalString(body, 'statusFilter');
+      if (statusFilter !== undefined && !EXECUTION_STATUSES.has(statusFilter)) {
+        throw new AwsJsonError(
+          'ValidationException',
+          `'statusFilter' must be one of ${[...EXECUTION_STATUSES]}`,
+        );
+      }
+      const executions = executor.listExecutions(
+        statusFilter === undefined ? {} : { statusFilter: statusFilter as ExecutionStatus },
+      );
+      const { slice, next } = page(
+        executions,
+        optionalInteger(body, 'maxResults', 1000),
+        optionalString(body, 'nextToken'),
+      );
+      return { executions: slice, ...(next === undefined ? {} : { nextToken: next }) };
+    }
+    case 'GetExecutionHistory': {
+      const maxResults = optionalInteger(body, 'maxResults', 1000);
+      const nextToken = optionalString(body, 'nextToken');
+      return executor.getExecutionHistory(requiredString(body, 'executionArn'), {
+        reverseOrder: body.reverseOrder === true,
+        includeExecutionData: body.includeExecutionData !== false,
+        ...(maxResults === undefined || maxResults === 0 ? {} : { maxResults }),
+        ...(nextToken === undefined ? {} : { nextToken }),
+      });
+    }
+    case 'StopExecution': {
+      const error = optionalString(body, 'error');
+      const cause = optionalString(body, 'cause');
+      return executor.stopExecution(requiredString(body, 'executionArn'), {
+        ...(error === undefined ? {} : { error }),
+        ...(cause === undefined ? {} : { cause }),
+      });
+    }
+    case 'SendTaskSuccess':
+      executor.sendTaskSuccess(requiredString(body, 'taskToken'), requiredString(body, 'output'));
+      return {};
+    case 'SendTaskFailure':
+      executor.sendTaskFailure(
+        requiredString(body, 'taskToken'),
+        optionalString(body, 'error'),
+        optionalString(body, 'cause'),
+      );
+      return {};
+    case 'SendTaskHeartbeat':
+      executor.sendTaskHeartbeat(requiredString(body, 'taskToken'));
+      return {};
+    case 'DescribeStateMachine':
+      checkStateMachine(executor, requiredString(body, 'stateMachineArn'));
+      return {
+        stateMachineArn: executor.stateMachineArn,
+        name: executor.stateMachineName,
+        status: 'ACTIVE',
+        type: 'STANDARD',
+        definition: JSON.stringify(executor.definition),
+        roleArn: `arn:aws:iam::123456789012:role/${executor.stateMachineName}Role`,
+        creationDate: createdAt,
+      };
+    case 'ListStateMachines':
+      return {
+        stateMachines: [
+          {
+            stateMachineArn: executor.stateMachineArn,
+            name: executor.stateMachineName,
+            type: 'STANDARD',
+            creationDate: createdAt,
+          },
+        ],
+      };
+    default:
+      throw new AwsJsonError(
+        'UnknownOperationException',
+        `The sandbox does not serve AWSStepFunctions.${action}`,
+      );
+  }
+}

@@ -1,0 +1,411 @@
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { StytchClient } from '#adapters/stytch/index.js';
+import type { StepDeps } from '#core/deps.js';
+import type { RotatorEvent } from '#core/events.js';
+import { Secret } from '#core/secret.js';
+import { createStepDeps } from '#handlers/runtime/composition.js';
+import { readRotatorEnv } from '#handlers/runtime/env.js';
+import { lambdaHandler } from '#handlers/runtime/runStep.js';
+import { STEP_BODIES, type StepName } from '#handlers/steps.js';
+import { type DeploymentConfig, parseDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { RotatorStack } from '../../lib/RotatorStack.js';
+import { type DeliveredEvent, SandboxGateway, type UndeliveredEvent } from '../gateway/index.js';
+import { LocalExecutor } from '../localExecutor/index.js';
+import type { MotoProcess } from '../motoServer.js';
+import { StytchEmulator } from '../stytch-emulator/index.js';
+import { ensureEventBus, ensureTable, putSecret } from './awsSetup.js';
+import { launchMoto } from './motoLauncher.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const REGION = 'us-east-1';
+const TABLE = 'stytch-m2m-rotator-ledger';
+const BUS = 'stytch-m2m-rotator';
+const CREDENTIALS_SECRET = 'stytch/project-credentials';
+
+/** A Stytch the sandbox uses instead of starting its own emulator. */
+export interface ExternalStytch {
+  readonly url: string;
+  readonly projectId: string;
+  readonly projectSecret: string;
+}
+
+/** Options of {@link Sandbox.start}. */
+export interface SandboxOptions {
+  /** The deployment config whose clients the sandbox registers (ids may be rewritten, see `clientIdMap`). */
+  readonly config: DeploymentConfig;
+  /** Use this Stytch (an emulator or a real test project) instead of starting the emulator. */
+  readonly stytch?: ExternalStytch;
+  /** Use this moto server instead of starting one. */
+  readonly awsEndpoint?: string;
+  /** Suffix for M2M client ids, so runs against a long-lived Stytch project do not collide. */
+  readonly clientIdSuffix?: string;
+  /** Scales Wait states and retry intervals of the state machine (1 = real time). */
+  readonly timeScale?: number;
+  /** Progress lines (what the sandbox is doing). */
+  readonly say: (line: string) => void;
+  /** Every event the rotator publishes, as it is published. */
+  readonly onRotatorEvent?: (event: RotatorEvent) => void;
+}
+
+/**
+ * The whole system on one machine: an AWS emulator (moto) behind the sandbox gateway (the one AWS
+ * endpoint, which serves Step Functions from the local executor and routes EventBridge by the
+ * template's own rules), the Stytch emulator, and the state machine `cdk synth` produces with
+ * each Lambda task bound to the deployed handler code. Everything the handlers do goes through
+ * the same SDK clients as in Lambda, pointed at the gateway (`AWS_ENDPOINT_URL`).
+ */
+export class Sandbox {
+  /** The sandbox gateway's URL: the one AWS endpoint. */
+  public readonly awsEndpoint: string;
+  public readonly motoEndpoint: string;
+  public readonly stytch: ExternalStytch;
+  /** The emulator, when the sandbox started it (fault injection is available then). */
+  public readonly emulator: StytchEmulator | undefined;
+  public readonly executor: LocalExecutor;
+  public readonly template: unknown;
+  public readonly config: DeploymentConfig;
+  /** Config client id → registered client id. */
+  public readonly clientIdMap: ReadonlyMap<string, string>;
+  /** Every secret value the run created or handled: what the leak scan looks for. */
+  public readonly secrets: Secret[];
+  /** Log lines of the functions (JSON), for the leak scan and the timeline. */
+  public readonly functionLogs: string[];
+  public readonly events: RotatorEvent[];
+  public readonly aws: {
+    readonly secretsManager: SecretsManagerClient;
+    readonly sfn: SFNClient;
+    readonly eventBridge: EventBridgeClient;
+    readonly dynamo: DynamoDBClient;
+  };
+  public readonly tableName = TABLE;
+  public readonly eventBusName = BUS;
+  /** Every event the gateway routed to a target, in order. */
+  public readonly gatewayDeliveries: readonly DeliveredEvent[];
+  /** Every routed event that could not be delivered (a DLQ on AWS). */
+  public readonly gatewayFailures: readonly UndeliveredEvent[];
+  readonly #gateway: SandboxGateway;
+  readonly #stopTasks: (() => Promise<void>)[];
+
+  private constructor(parts: {
+    gateway: SandboxGateway;
+    motoEndpoint: string;
+    stytch: ExternalStytch;
+    emulator: StytchEmulator | undefined;
+    executor: LocalExecutor;
+    template: unknown;
+    config: DeploymentConfig;
+    clientIdMap: Map<string, string>;
+    secrets: Secret[];
+    functionLogs: string[];
+    events: RotatorEvent[];
+    stopTasks: (() => Promise<void>)[];
+  }) {
+    this.awsEndpoint = parts.gateway.url;
+    this.motoEndpoint = parts.motoEndpoint;
+    this.stytch = parts.stytch;
+    this.emulator = parts.emulator;
+    this.executor = parts.executor;
+    this.template = parts.template;
+    this.config = parts.config;
+    this.clientIdMap = parts.clientIdMap;
+    this.secrets = parts.secrets;
+    this.functionLogs = parts.functionLogs;
+    this.events = parts.events;
+    this.#stopTasks = parts.stopTasks;
+    this.#gateway = parts.gateway;
+    this.gatewayDeliveries = parts.gateway.router.delivered;
+    this.gatewayFailures = parts.gateway.router.undelivered;
+    const clientConfig = awsClientConfig(parts.gateway.url);
+    this.aws = {
+      secretsManager: new SecretsManagerClient(clientConfig),
+      sfn: new SFNClient(clientConfig),
+      eventBridge: new EventBridgeClient(clientConfig),
+      dynamo: new DynamoDBClient(clientConfig),
+    };
+  }
+
+  /** Starts every part; on any failure, stops what it had started before rethrowing. */
+  public static async start(options: SandboxOptions): Promise<Sandbox> {
+    const stopTasks: (() => Promise<void>)[] = [];
+    const stopAll = async (): Promise<void> => {
+      for (const stop of stopTasks.reverse()) await stop().catch(() => undefined);
+    };
+    try {
+      return await Sandbox.#start(options, stopTasks);
+    } catch (error) {
+      await stopAll();
+      throw error;
+    }
+  }
+
+  static async #start(options: SandboxOptions, stopTasks: (() => Promise<void>)[]): Promise<Sandbox> {
+    const { say } = options;
+    let moto: MotoProcess | undefined;
+    let motoEndpoint = options.awsEndpoint;
+    if (motoEndpoint === undefined) {
+      moto = await launchMoto(REPO_ROOT, say);
+      const started = moto;
+      stopTasks.push(() => started.stop());
+      motoEndpoint = started.endpoint;
+      say(`AWS emulator (moto_server) on ${motoEndpoint}`);
+    } else {
+      say(`AWS emulator: using ${motoEndpoint}`);
+    }
+
+    let emulator: StytchEmulator | undefined;
+    let stytch = options.stytch;
+    if (stytch === undefined) {
+      emulator = await StytchEmulator.start();
+      const started = emulator;
+      stopTasks.push(() => started.stop());
+      stytch = { url: emulator.url, projectId: emulator.projectId, projectSecret: emulator.projectSecret };
+      say(`Stytch emulator on ${emulator.url} (project ${emulator.projectId})`);
+    } else {
+      say(`Stytch: using ${stytch.url} (project ${stytch.projectId})`);
+    }
+    const secrets: Secret[] = [new Secret(stytch.projectSecret)];
+
+    // Resources `cdk deploy` would create, straight in moto (before the gateway routes anything).
+    const direct = awsClientConfig(motoEndpoint);
+    const secretsManager = new SecretsManagerClient(direct);
+    await ensureTable(new DynamoDBClient(direct), TABLE);
+    await ensureEventBus(new EventBridgeClient(direct), BUS);
+    const credentialsArn = await putSecret(
+      secretsManager,
+      CREDENTIALS_SECRET,
+      JSON.stringify({ project_id: stytch.projectId, secret: stytch.projectSecret }),
+    );
+
+    // Register the config's clients at Stytch and enrol them in Secrets Manager.
+    const stytchClient = new StytchClient({
+      projectId: stytch.projectId,
+      secret: stytch.projectSecret,
+      baseUrl: stytch.url,
+    });
+    stopTasks.push(() => stytchClient.close());
+    const tokenUrl = `${stytch.url}/v1/public/${stytch.projectId}/oauth2/token`;
+    const clientIdMap = new Map<string, string>();
+    for (const client of options.config.clients) {
+      const registered =
+        client.kind === 'connected_app'
+          ? await createConnectedApp(stytch)
+          : await stytchClient.m2m
+              .create({
+                clientId: `${client.clientId}${options.clientIdSuffix ?? ''}`,
+                clientName: client.clientId,
+                scopes: ['read:demo', 'write:demo'],
+              })
+              .then((created) => ({ clientId: created.client.clientId, clientSecret: created.clientSecret }));
+      secrets.push(registered.clientSecret);
+      clientIdMap.set(client.clientId, registered.clientId);
+      await putSecret(
+        secretsManager,
+        `${options.config.secretPrefix}/${registered.clientId}`,
+        JSON.stringify({
+          project_id: stytch.projectId,
+          client_id: registered.clientId,
+          client_secret: registered.clientSecret.reveal(),
+          token_url: tokenUrl,
+        }),
+      );
+      say(
+        `registered ${client.kind} client ${registered.clientId}` +
+          (registered.clientId === client.clientId ? '' : ` (config id ${client.clientId})`) +
+          `, secret …${registered.clientSecret.lastFour}`,
+      );
+    }
+    const config = parseDeploymentConfig({
+      ...options.config,
+      stytch: { projectCredentialsSecretArn: credentialsArn },
+      clients: options.config.clients.map((client) => ({
+        ...client,
+        clientId: clientIdMap.get(client.clientId),
+      })),
+    });
+
+    // The template `cdk synth` produces (path metadata as the CLI writes it; bundling is not needed:
+    // the local executor runs the handler sources).
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } });
+    const template = Template.fromStack(new RotatorStack(app, 'StytchM2MRotator', { config })).toJSON();
+
+    const functionLogs: string[] = [];
+    const events: RotatorEvent[] = [];
+    const logger = {
+      info: (message: string, attributes: Record<string, unknown> = {}) =>
+        functionLogs.push(JSON.stringify({ level: 'INFO', message, ...attributes })),
+      warn: (message: string, attributes: Record<string, unknown> = {}) =>
+        functionLogs.push(JSON.stringify({ level: 'WARN', message, ...attributes })),
+    };
+
+    let gatewayUrl = '';
+    let deps: StepDeps | undefined;
+    // Built on the first invocation, when the gateway is listening: exactly as in a Lambda
+    // container, from the environment.
+    const containerDeps = async (): Promise<StepDeps> => {
+      if (deps === undefined) {
+        const env = {
+          ...process.env,
+          AWS_ENDPOINT_URL: gatewayUrl,
+          AWS_REGION: REGION,
+          AWS_ACCESS_KEY_ID: 'sandbox',
+          AWS_SECRET_ACCESS_KEY: 'sandbox',
+          ROTATOR_TABLE_NAME: TABLE,
+          ROTATOR_EVENT_BUS_NAME: BUS,
+          ROTATOR_SECRET_PREFIX: config.secretPrefix,
+          ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: CREDENTIALS_SECRET,
+          ROTATOR_STYTCH_BASE_URL: stytch.url,
+          ROTATOR_CLIENTS: JSON.stringify(
+            Object.fromEntries(config.clients.map((c) => [c.clientId, { kind: c.kind, policy: c.policy }])),
+          ),
+        };
+        Object.assign(process.env, env);
+        const real = createStepDeps(readRotatorEnv(env), logger);
+        deps = {
+          ...real,
+          stytch: {
+            ...real.stytch,
+            startRotation: async (client) => {
+              const started = await real.stytch.startRotation(client);
+              secrets.push(started.nextSecret);
+              return started;
+            },
+          },
+          events: {
+            publish: async (...published) => {
+              await real.events.publish(...published);
+              for (const event of published) {
+                events.push(event);
+                options.onRotatorEvent?.(event);
+              }
+            },
+          },
+        };
+      }
+      return deps;
+    };
+    const bind = (name: StepName) => lambdaHandler(name, STEP_BODIES[name] as never, containerDeps);
+    const executor = LocalExecutor.fromTemplate(template, {
+      handlers: {
+        'StartRotationFunction/Function': bind('StartRotation'),
+        'PublishPendingFunction/Function': bind('PublishPending'),
+        'AwaitConsumersFunction/Function': bind('AwaitConsumers'),
+        'CompleteRotationFunction/Function': bind('CompleteRotation'),
+        'CancelRotationFunction/Function': bind('CancelRotation'),
+        'RecordFailureFunction/Function': bind('RecordFailure'),
+      },
+      stateMachineName: 'StytchM2MRotator',
+      retryIntervalScale: options.timeScale ?? 0.01,
+      waitTimeScale: options.timeScale ?? 0.01,
+    });
+    stopTasks.push(async () => executor.close());
+    const gateway = await SandboxGateway.start({
+      motoEndpoint,
+      executor,
+      template,
+      eventBusName: BUS,
+      lambdaTargets: { 'HealthAggregatorFunction/Function': bind('HealthAggregator') },
+      region: REGION,
+    });
+    stopTasks.push(() => gateway.stop());
+    gatewayUrl = gateway.url;
+    say(`sandbox gateway (the one AWS endpoint) on ${gateway.url}`);
+
+    return new Sandbox({
+      gateway,
+      motoEndpoint,
+      stytch,
+      emulator,
+      executor,
+      template,
+      config,
+      clientIdMap,
+      secrets,
+      functionLogs,
+      events,
+      stopTasks,
+    });
+  }
+
+  /** Resolves when every event routed so far has been handled by its target. */
+  public settle(): Promise<void> {
+    return this.#gateway.idle();
+  }
+
+  /**
+   * Everything the run wrote outside the secret store, as text, for leak scans: function logs,
+   * every execution's description and history (state inputs and outputs), every event, every
+   * ledger item, the routed deliveries, the Stytch emulator's request log and the template.
+   */
+  public async captured(): Promise<{ source: string; text: string }[]> {
+    const captured: { source: string; text: string }[] = [
+      { source: 'function logs', text: this.functionLogs.join('\n') },
+      { source: 'events', text: JSON.stringify(this.events) },
+      { source: 'template', text: JSON.stringify(this.template) },
+      { source: 'gateway deliveries', text: JSON.stringify([this.gatewayDeliveries, this.gatewayFailures]) },
+    ];
+    for (const execution of this.executor.listExecutions()) {
+      captured.push({
+        source: `execution ${execution.name}`,
+        text: JSON.stringify([
+          this.executor.describeExecution(execution.executionArn),
+          this.executor.getExecutionHistory(execution.executionArn).events,
+        ]),
+      });
+    }
+    const documents = DynamoDBDocumentClient.from(this.aws.dynamo);
+    const items: unknown[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await documents.send(new ScanCommand({ TableName: TABLE, ExclusiveStartKey: startKey }));
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    captured.push({ source: 'ledger items', text: JSON.stringify(items) });
+    if (this.emulator !== undefined) {
+      captured.push({ source: 'Stytch request log', text: JSON.stringify(this.emulator.requestLog()) });
+    }
+    return captured;
+  }
+
+  /** Stops every process and server the sandbox started (not the ones it was given). */
+  public async stop(): Promise<void> {
+    for (const stop of this.#stopTasks.reverse()) await stop().catch(() => undefined);
+    this.#stopTasks.length = 0;
+  }
+}
+
+/** SDK v3 client settings for the sandbox: one endpoint, a real region, dummy credentials. */
+export function awsClientConfig(endpoint: string) {
+  return {
+    endpoint,
+    region: REGION,
+    credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+  } as const;
+}
+
+/** Connected Apps are created outside the rotator; Stytch chooses their ids. */
+async function createConnectedApp(
+  stytch: ExternalStytch,
+): Promise<{ clientId: string; clientSecret: Secret }> {
+  const response = await fetch(`${stytch.url}/v1/connected_apps/clients`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${stytch.projectId}:${stytch.projectSecret}`).toString('base64')}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ client_type: 'first_party', client_name: 'sandbox connected app' }),
+  });
+  const body = (await response.json()) as { connected_app?: { client_id?: string; client_secret?: string } };
+  const app = body.connected_app;
+  if (!response.ok || app?.client_id === undefined || app.client_secret === undefined) {
+    throw new Error(`creating a Connected App at Stytch failed: HTTP ${response.status}`);
+  }
+  return { clientId: app.client_id, clientSecret: new Secret(app.client_secret) };
+}
