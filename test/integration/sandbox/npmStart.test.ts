@@ -1,0 +1,223 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * `npm start` as a newcomer runs it: a real process from the repo root, read from outside. One run
+ * with `--json --keep` is checked for the documented document, then inspected through its endpoints
+ * with SDK clients we did not write, then stopped with SIGTERM.
+ */
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+interface Run {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  readonly exited: Promise<number | null>;
+}
+
+function npmStart(args: readonly string[]): Run {
+  const child = spawn('npm', ['start', '--', ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
+  const run: Run = {
+    child,
+    stdout: '',
+    stderr: '',
+    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+  };
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    run.stdout += chunk;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    run.stderr += chunk;
+  });
+  return run;
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    await response.body?.cancel();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Report {
+  rotations: {
+    scenario: string;
+    clientId: string;
+    trigger: string;
+    outcome: string;
+    steps: { name: string; ms: number }[];
+    consumers: { name: string; healthy: boolean }[];
+  }[];
+  tokens: { requests: number; failed: number };
+  leakScan: { scannedBytes: number; secretHits: number };
+  endpoints: { aws: string; stytch: string };
+}
+
+describe('npm start -- --json --keep (a real process)', () => {
+  let run: Run;
+  let report: Report;
+  let motoEndpoint: string;
+
+  beforeAll(async () => {
+    run = npmStart(['--json', '--keep']);
+    await until(() => run.stdout.includes('\n') || run.child.exitCode !== null, 110_000, 'the JSON document');
+    expect(run.child.exitCode, run.stderr).toBeNull();
+    report = JSON.parse(run.stdout) as Report;
+    motoEndpoint = /AWS emulator \(moto_server\) on (http:\/\/127\.0\.0\.1:\d+)/.exec(run.stderr)?.[1] ?? '';
+  }, 120_000);
+
+  afterAll(async () => {
+    if (run.child.exitCode === null) {
+      run.child.kill('SIGKILL');
+      await run.exited;
+    }
+  });
+
+  it('prints exactly one JSON document on stdout, progress on stderr', () => {
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain('scenario a');
+    expect(run.stderr).toContain('Time is compressed');
+  });
+
+  it('reports the four scenarios with their documented outcomes', () => {
+    const byScenario = Object.fromEntries(report.rotations.map((rotation) => [rotation.scenario, rotation]));
+    expect(Object.keys(byScenario).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(byScenario.a).toMatchObject({ trigger: 'schedule', outcome: 'completed' });
+    expect(byScenario.b).toMatchObject({ trigger: 'schedule', outcome: 'cancelled' });
+    expect(byScenario.c).toMatchObject({ trigger: 'leak', outcome: 'completed' });
+    expect(byScenario.d).toMatchObject({ trigger: 'schedule', outcome: 'completed' });
+    expect(byScenario.b?.consumers).toEqual([
+      { name: 'reporting-job', healthy: true },
+      { name: 'audit-export', healthy: false },
+    ]);
+    expect(byScenario.c?.consumers).toEqual([
+      { name: 'payments-api', healthy: true },
+      { name: 'fraud-scorer', healthy: false },
+    ]);
+    for (const rotation of report.rotations) {
+      expect(rotation.steps.map((step) => step.name)).toContain('StartRotation');
+      for (const step of rotation.steps) expect(step.ms).toBeGreaterThanOrEqual(0);
+    }
+    // The leak deadline passed: the wait lasted about as long as the (shortened) deadline.
+    const leakWait = byScenario.c?.steps.find((step) => step.name === 'AwaitConsumers')?.ms ?? 0;
+    expect(leakWait).toBeGreaterThan(4000);
+  });
+
+  it('breaks no token request and leaks no secret', () => {
+    expect(report.tokens.requests).toBeGreaterThan(50);
+    expect(report.tokens.failed).toBe(0);
+    expect(report.leakScan.secretHits).toBe(0);
+    expect(report.leakScan.scannedBytes).toBeGreaterThan(100_000);
+  });
+
+  it('keeps the end state inspectable through the printed AWS endpoint', async () => {
+    const config = {
+      endpoint: report.endpoints.aws,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'outside', secretAccessKey: 'outside' },
+    };
+    const sfn = new SFNClient(config);
+    const secrets = new SecretsManagerClient(config);
+    const { executions = [] } = await sfn.send(
+      new ListExecutionsCommand({
+        stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:StytchM2MRotator',
+      }),
+    );
+    expect(executions.map((execution) => execution.status)).toEqual([
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+    ]);
+    const billing = await secrets.send(
+      new DescribeSecretCommand({ SecretId: 'stytch/m2m/m2m-client-test-billing-worker' }),
+    );
+    const stages = Object.values(billing.VersionIdsToStages ?? {}).flat();
+    expect(stages).toContain('AWSCURRENT');
+    expect(stages).toContain('AWSPREVIOUS');
+    expect(stages).not.toContain('AWSPENDING');
+    expect(await answers(`${report.endpoints.stytch}/v1/sessions/jwks/x`)).toBe(true);
+    sfn.destroy();
+    secrets.destroy();
+  });
+
+  it('stops on SIGTERM with exit 0 and leaves no process running', async () => {
+    expect(motoEndpoint).not.toBe('');
+    const npmPid = run.child.pid ?? 0;
+    run.child.kill('SIGTERM');
+    // npm passes the signal on to the script's process.
+    expect(await run.exited).toBe(0);
+    await until(
+      () => !spawnSync('pgrep', ['-f', `moto_server.*${new URL(motoEndpoint).port}`]).stdout.length,
+      10_000,
+      'moto to exit',
+    );
+    expect(await answers(`${motoEndpoint}/moto-api/`)).toBe(false);
+    expect(await answers(report.endpoints.aws)).toBe(false);
+    expect(await answers(report.endpoints.stytch)).toBe(false);
+    expect(
+      spawnSync('pgrep', ['-P', String(npmPid)])
+        .stdout.toString()
+        .trim(),
+    ).toBe('');
+  });
+});
+
+describe('npm start with bad input', () => {
+  it('answers an unknown flag with one line and exit 2', async () => {
+    const run = npmStart(['--frobnicate']);
+    expect(await run.exited).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toEqual([
+      "npm start: Unknown option '--frobnicate' (see npm start -- --help)",
+    ]);
+  });
+
+  it('answers an unreachable --stytch-url with one line and exit 2', async () => {
+    const run = npmStart([
+      '--stytch-url',
+      'http://127.0.0.1:1',
+      '--stytch-project-id',
+      'project-test-00000000-0000-4000-8000-000000000000',
+      '--stytch-project-secret',
+      'secret-test-not-a-real-one',
+    ]);
+    expect(await run.exited).toBe(2);
+    expect(run.stderr.trim()).toBe('npm start: --stytch-url http://127.0.0.1:1 does not answer');
+    expect(run.stderr).not.toContain('secret-test-not-a-real-one');
+  });
+
+  it('answers half the Stytch flags with one line and exit 2', async () => {
+    const run = npmStart(['--stytch-url', 'http://127.0.0.1:1']);
+    expect(await run.exited).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      'npm start: --stytch-url, --stytch-project-id and --stytch-project-secret go together',
+    );
+  });
+
+  it('explains itself with --help', async () => {
+    const run = npmStart(['--help']);
+    expect(await run.exited).toBe(0);
+    expect(run.stdout).toContain('--aws-endpoint URL');
+    expect(run.stdout).toContain('leak event, one consumer never reports');
+  });
+});
