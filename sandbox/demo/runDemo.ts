@@ -360,7 +360,8 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
       });
     }
 
-    for (const consumer of consumers) await consumer.stop();
+    // With --keep the consumers go on minting (and answering rotations started from outside).
+    if (!options.keep) for (const consumer of consumers) await consumer.stop();
     const tokens = consumers.reduce(
       (sum, consumer) => ({
         requests: sum.requests + consumer.stats.requests,
@@ -398,6 +399,9 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
     if (options.keep) {
       say('');
       say(`The sandbox keeps running. AWS endpoint (AWS_ENDPOINT_URL): ${sandbox.awsEndpoint}`);
+      say(
+        'The demo consumers keep minting tokens and answer rotations you start (boto3, the AWS CLI, a Secret Leak Detected event).',
+      );
       say(`Stytch: ${sandbox.stytch.url} (project ${sandbox.stytch.projectId})`);
       say(`State machine: ${sandbox.executor.stateMachineArn}; event bus: ${sandbox.eventBusName}`);
       say('Press Ctrl-C to stop it.');

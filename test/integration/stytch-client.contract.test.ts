@@ -306,13 +306,9 @@ defineContract('the emulator', async () => {
   };
 });
 
-if (!realStytchConfigured) {
-  console.info(
-    'Stytch client contract against a real Stytch test project: not run. ' +
-      'Set STYTCH_PROJECT_ID and STYTCH_SECRET (a project-test-… project) to run it.',
-  );
-}
-describe.runIf(realStytchConfigured)('against a real Stytch test project', () => {
+// Registered only when a real project is configured, so a run without one reports no skipped
+// tests, only this line.
+if (realStytchConfigured) {
   defineContract(`real Stytch (${REAL_PROJECT_ID})`, async () => ({
     options: {
       projectId: REAL_PROJECT_ID ?? '',
@@ -321,4 +317,9 @@ describe.runIf(realStytchConfigured)('against a real Stytch test project', () =>
     },
     cleanup: async () => undefined,
   }));
-});
+} else {
+  console.info(
+    'Stytch client contract against a real Stytch test project: not run. ' +
+      'Set STYTCH_PROJECT_ID and STYTCH_SECRET (a project-test-… project) to run it.',
+  );
+}
