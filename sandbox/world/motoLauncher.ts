@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { type MotoProcess, startMotoServer } from '../motoServer.js';
 
 /** Where the sandbox installs moto when it is not on PATH. */
@@ -46,6 +46,17 @@ export async function launchMoto(repoRoot: string, say: (line: string) => void):
   return startMotoServer({ command: venvMoto });
 }
 
+/** Whether an executable named `command` is in a PATH directory (no shell involved). */
 function onPath(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((dir) => dir !== '')
+    .some((dir) => {
+      try {
+        accessSync(join(dir, command), constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
 }

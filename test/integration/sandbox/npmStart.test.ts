@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
@@ -11,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  */
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+// Resolved once with the full PATH, so a test can run npm with a PATH that lacks moto and Python.
+const npmPath = spawnSync('sh', ['-c', 'command -v npm']).stdout.toString().trim() || 'npm';
 
 interface Run {
   readonly child: ChildProcess;
@@ -19,11 +24,11 @@ interface Run {
   readonly exited: Promise<number | null>;
 }
 
-function npmStart(args: readonly string[]): Run {
-  const child = spawn('npm', ['start', '--', ...args], {
+function npmStart(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Run {
+  const child = spawn(npmPath, ['start', '--', ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FORCE_COLOR: '0' },
+    env: { ...env, FORCE_COLOR: '0' },
   });
   const run: Run = {
     child,
@@ -212,6 +217,25 @@ describe('npm start with bad input', () => {
     expect(run.stderr.trim()).toBe(
       'npm start: --stytch-url, --stytch-project-id and --stytch-project-secret go together',
     );
+  });
+
+  it('says what to install, in one line with exit 2, when there is neither moto_server nor Python', async () => {
+    // Prepare: a PATH holding only this Node and a shell for npm (npm adds node_modules/.bin itself).
+    const shellOnly = mkdtempSync(join(tmpdir(), 'only-sh-'));
+    symlinkSync('/bin/sh', join(shellOnly, 'sh'));
+    const env = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${shellOnly}` };
+
+    // Act
+    const run = npmStart(['--json'], env);
+
+    // Assess
+    expect(await run.exited).toBe(2);
+    expect(run.stdout).toBe('');
+    const lines = run.stderr.trim().split('\n');
+    expect(lines.at(-1)).toMatch(
+      /moto_server is not on PATH and there is no Python to install it: install Python 3/,
+    );
+    expect(run.stderr).not.toMatch(/at .*\.ts:\d+/);
   });
 
   it('explains itself with --help', async () => {
