@@ -390,8 +390,11 @@ export function awsClientConfig(endpoint: string) {
   } as const;
 }
 
-/** Connected Apps are created outside the rotator; Stytch chooses their ids. */
-async function createConnectedApp(
+/**
+ * Creates a confidential (first-party) Connected App: they are created outside the rotator (our
+ * client has no create for them) and Stytch chooses their ids.
+ */
+export async function createConnectedApp(
   stytch: ExternalStytch,
 ): Promise<{ clientId: string; clientSecret: Secret }> {
   const response = await fetch(`${stytch.url}/v1/connected_apps/clients`, {

@@ -19,6 +19,7 @@ import { lambdaHandler } from '#handlers/runtime/runStep.js';
 import { STEP_BODIES, type StepName } from '#handlers/steps.js';
 import { LocalExecutor } from '#sandbox/localExecutor/index.js';
 import { StytchEmulator } from '#sandbox/stytch-emulator/index.js';
+import { createConnectedApp } from '#sandbox/world/Sandbox.js';
 import { parseDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
 import { RotatorStack } from '../../../lib/RotatorStack.js';
 import { type MotoServer, startMoto } from '../../support/moto.js';
@@ -352,24 +353,4 @@ async function mints(stytch: StytchClient, clientId: string, secret: Secret): Pr
     if ((error as { errorType?: string }).errorType === 'invalid_client') return false;
     throw error;
   }
-}
-
-/** Creates a confidential (first-party) Connected App at the emulator; the client has no create for them. */
-async function createConnectedApp(
-  emulator: StytchEmulator,
-): Promise<{ clientId: string; clientSecret: Secret }> {
-  const response = await fetch(`${emulator.url}/v1/connected_apps/clients`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${emulator.projectId}:${emulator.projectSecret}`).toString('base64')}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({ client_type: 'first_party', client_name: 'partner portal' }),
-  });
-  const body = (await response.json()) as { connected_app?: { client_id?: string; client_secret?: string } };
-  const app = body.connected_app;
-  if (!response.ok || app?.client_id === undefined || app.client_secret === undefined) {
-    throw new Error(`creating a Connected App failed: HTTP ${response.status}`);
-  }
-  return { clientId: app.client_id, clientSecret: new Secret(app.client_secret) };
 }
