@@ -191,11 +191,8 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
                 note.clientId,
                 `consumer ${note.consumer} reported ${note.healthy ? 'healthy' : 'UNHEALTHY'}`,
               );
-            } else if (note.kind === 'recovered') {
-              timeline(
-                note.clientId,
-                `consumer ${note.consumer} re-read AWSCURRENT after invalid_client (…${note.lastFour})`,
-              );
+            } else {
+              timeline(note.clientId, `consumer ${note.consumer} now uses ${note.stage} …${note.lastFour}`);
             }
           },
         });

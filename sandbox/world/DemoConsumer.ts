@@ -1,8 +1,13 @@
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  createM2MCredentials,
+  httpTokenEndpoint,
+  type M2MCredentials,
+  type TokenEndpoint,
+  TokenVerificationError,
+} from '#consumer/index.js';
 import type { RotatorEvent } from '#core/events.js';
-import { Secret } from '#core/secret.js';
 
 /** How a demo consumer answers a pending rotation. */
 export type ConsumerBehaviour = 'healthy' | 'unhealthy' | 'silent';
@@ -16,16 +21,12 @@ export type ConsumerNote =
       readonly healthy: boolean;
     }
   | {
+      /** The consumer now uses another version of the secret (a proven pending one, or the current after a re-read). */
       readonly kind: 'switched';
       readonly consumer: string;
       readonly clientId: string;
       readonly lastFour: string;
-    }
-  | {
-      readonly kind: 'recovered';
-      readonly consumer: string;
-      readonly clientId: string;
-      readonly lastFour: string;
+      readonly stage: string;
     };
 
 /** Options of {@link DemoConsumer}. */
@@ -42,35 +43,48 @@ export interface DemoConsumerProps {
   readonly note: (note: ConsumerNote) => void;
 }
 
-interface Credentials {
-  readonly projectId: string;
-  readonly clientId: string;
-  readonly clientSecret: Secret;
-  readonly tokenUrl: string;
-}
-
-class InvalidClientError extends Error {
-  public constructor() {
-    super('invalid_client');
-    this.name = 'InvalidClientError';
-  }
-}
-
 /**
- * A service using a managed client the way the consumer contract says: it reads AWSCURRENT,
- * mints a token on every request, and on `Rotation Pending` proves the pending secret (mint and
- * verify against the JWKS) and reports its health; on `invalid_client` it re-reads AWSCURRENT and
- * retries once. A request counts as failed only when that retry fails too.
+ * A service built on the consumer library (`consumer/`): it asks for a token every `intervalMs`,
+ * and hands the library the rotator's events. `healthy` consumers prove the pending secret and
+ * report; an `unhealthy` one cannot verify tokens of the pending secret (simulated) and reports
+ * so; a `silent` one never hears of the rotation (no events, no polling) and only finds out by an
+ * `invalid_client`, which the library answers with one re-read. A request counts as failed only
+ * when the library throws.
  */
 export class DemoConsumer {
   public readonly stats = { requests: 0, failed: 0 };
   readonly #props: DemoConsumerProps;
-  #credentials: Credentials | undefined;
+  readonly #credentials: M2MCredentials;
   #running = false;
   #loop: Promise<void> | undefined;
+  #versionInUse: string | undefined;
 
   public constructor(props: DemoConsumerProps) {
     this.#props = props;
+    const http = httpTokenEndpoint();
+    // Renewing before each request (skew ≥ token lifetime) keeps the token endpoint busy throughout
+    // the demo, so a rotation that broke a secret in use would show as failed requests.
+    const tokens: TokenEndpoint =
+      props.behaviour === 'unhealthy'
+        ? {
+            mint: (credentials, scopes) => http.mint(credentials, scopes),
+            verify: async () => {
+              throw new TokenVerificationError('simulated: this consumer cannot use the pending secret');
+            },
+          }
+        : http;
+    this.#credentials = createM2MCredentials({
+      secretId: props.secretId,
+      consumerName: props.name,
+      secretsManager: props.secretsManager,
+      eventBridge: props.eventBridge,
+      tokens,
+      tokenSkewSeconds: 24 * 3600,
+      pollIntervalMs: 0,
+      ...(props.behaviour === 'silent' ? { reporter: { report: async () => undefined } } : {}),
+      eventBusName: props.eventBusName,
+      reportSource: `sandbox.consumer.${props.name}`,
+    });
   }
 
   public get name(): string {
@@ -79,7 +93,7 @@ export class DemoConsumer {
 
   /** Reads the current secret and starts requesting tokens. */
   public async start(): Promise<void> {
-    this.#credentials = await this.#read('AWSCURRENT');
+    this.#versionInUse = (await this.#credentials.current()).versionId;
     this.#running = true;
     this.#loop = this.#run();
   }
@@ -87,149 +101,42 @@ export class DemoConsumer {
   public async stop(): Promise<void> {
     this.#running = false;
     await this.#loop;
+    await this.#credentials.close();
   }
 
   /** Hands the consumer a rotator event (the service's event subscription). */
   public async onEvent(event: RotatorEvent): Promise<void> {
-    const detail = event.detail as { clientId?: string };
-    if (detail.clientId !== this.#props.clientId) return;
-    if (event.detailType === 'Rotation Pending') await this.#onPending(event);
-    if (event.detailType === 'Rotation Completed' || event.detailType === 'Rotation Cancelled') {
-      this.#credentials = await this.#read('AWSCURRENT');
-    }
-  }
-
-  async #onPending(event: RotatorEvent): Promise<void> {
-    const { rotationId, pendingVersionId } = event.detail as { rotationId: string; pendingVersionId: string };
-    const { behaviour, name, clientId } = this.#props;
-    if (behaviour === 'silent') return;
-    let healthy = false;
-    let detail = 'the pending secret minted a token that verified against the JWKS';
-    const pending = await this.#read('AWSPENDING').catch(() => undefined);
-    if (pending === undefined) {
-      detail = 'no AWSPENDING version to test';
-    } else if (behaviour === 'unhealthy') {
-      detail = 'simulated failure: this consumer cannot use the pending secret';
-    } else {
-      try {
-        await verify(pending, await mint(pending));
-        healthy = true;
-      } catch (error) {
-        detail = `pending secret failed: ${error instanceof Error ? error.name : 'error'}`;
-      }
-    }
-    if (healthy && pending !== undefined) {
-      this.#credentials = pending;
-      this.#props.note({
-        kind: 'switched',
-        consumer: name,
-        clientId,
-        lastFour: pending.clientSecret.lastFour,
-      });
-    }
-    await this.#props.eventBridge.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: this.#props.eventBusName,
-            Source: `sandbox.consumer.${name}`,
-            DetailType: 'Consumer Health Reported',
-            Detail: JSON.stringify({
-              clientId,
-              rotationId,
-              pendingVersionId,
-              consumer: name,
-              healthy,
-              detail,
-            }),
-          },
-        ],
-      }),
-    );
-    this.#props.note({ kind: 'reported', consumer: name, clientId, healthy });
+    const { name, clientId, behaviour } = this.#props;
+    if ((event.detail as { clientId?: string }).clientId !== clientId || behaviour === 'silent') return;
+    const result = await this.#credentials.onRotatorEvent(event);
+    if (result?.reported === true)
+      this.#props.note({ kind: 'reported', consumer: name, clientId, healthy: result.healthy });
+    await this.#noteVersion();
   }
 
   async #run(): Promise<void> {
     while (this.#running) {
-      await this.#request();
+      this.stats.requests += 1;
+      try {
+        await this.#credentials.accessToken();
+        await this.#noteVersion();
+      } catch {
+        this.stats.failed += 1;
+      }
       await new Promise((resolve) => setTimeout(resolve, this.#props.intervalMs));
     }
   }
 
-  async #request(): Promise<void> {
-    this.stats.requests += 1;
-    const credentials = this.#credentials;
-    if (credentials === undefined) return;
-    try {
-      await mint(credentials);
-    } catch (error) {
-      if (!(error instanceof InvalidClientError)) {
-        this.stats.failed += 1;
-        return;
-      }
-      // The secret we hold was rotated away: re-read the current one and retry once.
-      try {
-        const fresh = await this.#read('AWSCURRENT');
-        this.#credentials = fresh;
-        await mint(fresh);
-        this.#props.note({
-          kind: 'recovered',
-          consumer: this.#props.name,
-          clientId: this.#props.clientId,
-          lastFour: fresh.clientSecret.lastFour,
-        });
-      } catch {
-        this.stats.failed += 1;
-      }
-    }
+  async #noteVersion(): Promise<void> {
+    const current = await this.#credentials.current();
+    if (current.versionId === this.#versionInUse) return;
+    this.#versionInUse = current.versionId;
+    this.#props.note({
+      kind: 'switched',
+      consumer: this.#props.name,
+      clientId: this.#props.clientId,
+      lastFour: current.clientSecret.lastFour,
+      stage: current.stage,
+    });
   }
-
-  async #read(stage: 'AWSCURRENT' | 'AWSPENDING'): Promise<Credentials> {
-    const { SecretString } = await this.#props.secretsManager.send(
-      new GetSecretValueCommand({ SecretId: this.#props.secretId, VersionStage: stage }),
-    );
-    const json = JSON.parse(SecretString ?? '{}') as Record<string, string>;
-    return {
-      projectId: json.project_id ?? '',
-      clientId: json.client_id ?? '',
-      clientSecret: new Secret(json.client_secret ?? ''),
-      tokenUrl: json.token_url ?? '',
-    };
-  }
-}
-
-/** The client-credentials grant at the secret's token URL. */
-async function mint(credentials: Credentials): Promise<string> {
-  const response = await fetch(credentials.tokenUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: credentials.clientId,
-      client_secret: credentials.clientSecret.reveal(),
-    }),
-  });
-  const body = (await response.json()) as { access_token?: string; error?: string };
-  if (body.error === 'invalid_client') throw new InvalidClientError();
-  if (!response.ok || body.access_token === undefined)
-    throw new Error(`token request failed: HTTP ${response.status}`);
-  return body.access_token;
-}
-
-const jwksByUrl = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
-
-/** Verifies a token against the project's JWKS (RS256, issuer, audience, expiry). */
-async function verify(credentials: Credentials, token: string): Promise<void> {
-  const base = credentials.tokenUrl.replace(/\/v1\/public\/.*$/, '');
-  const url = `${base}/v1/sessions/jwks/${credentials.projectId}`;
-  let jwks = jwksByUrl.get(url);
-  if (jwks === undefined) {
-    jwks = createRemoteJWKSet(new URL(url));
-    jwksByUrl.set(url, jwks);
-  }
-  await jwtVerify(token, jwks, {
-    algorithms: ['RS256'],
-    issuer: `stytch.com/${credentials.projectId}`,
-    audience: credentials.projectId,
-  });
 }

@@ -1,0 +1,343 @@
+import { CredentialsClosedError, TokenRequestError } from './errors.js';
+import type { HealthReporter, SecretSource, SecretVersion, Stage } from './secretSource.js';
+import type { AccessToken, ClientCredentials, TokenEndpoint } from './tokenEndpoint.js';
+
+/** A narrow logger; the library never hands it a secret or a token. */
+export interface ConsumerLogger {
+  warn(message: string, attributes?: Record<string, unknown>): void;
+}
+
+/** What {@link M2MCredentials} is built from; {@link createM2MCredentials} fills the AWS and HTTP parts. */
+export interface M2MCredentialsParts {
+  /** The managed client's secret: `<prefix>/<client_id>`, or its ARN. */
+  readonly secretId: string;
+  /** This service's name, as listed in the client's `expectedConsumers`. */
+  readonly consumerName: string;
+  readonly source: SecretSource;
+  readonly tokens: TokenEndpoint;
+  /** Where health reports go. @default - reports are not sent (the check still runs and switches) */
+  readonly reporter?: HealthReporter;
+  /**
+   * A cached token is renewed this long before its `exp`.
+   * @default 60
+   */
+  readonly tokenSkewSeconds?: number;
+  /**
+   * How often to look for `AWSPENDING` (and a cancelled pending version) with DescribeSecret; 0 = never
+   * (then hand `Rotation Pending` events to {@link M2MCredentials.onRotatorEvent}).
+   * @default 60_000
+   */
+  readonly pollIntervalMs?: number;
+  /** @default - silent */
+  readonly logger?: ConsumerLogger;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** The credentials in use, without the means to leak them: `clientSecret` is a redacting {@link Secret}. */
+export interface CurrentCredentials extends ClientCredentials {
+  readonly versionId: string;
+  /** `AWSCURRENT`, or `AWSPENDING` after a pending secret proved itself. */
+  readonly stage: Stage;
+}
+
+/** What checking a pending version found, and whether the report was sent. */
+export interface PendingCheckResult {
+  readonly rotationId: string;
+  readonly pendingVersionId: string;
+  readonly healthy: boolean;
+  readonly detail: string;
+  /** Whether `Consumer Health Reported` reached the bus. */
+  readonly reported: boolean;
+}
+
+interface Active {
+  readonly version: SecretVersion;
+  readonly stage: Stage;
+}
+
+interface CachedToken {
+  readonly token: AccessToken;
+  readonly versionId: string;
+}
+
+const REPORT_ATTEMPTS = 3;
+
+/**
+ * One managed client's credentials for a service: the secret read by explicit stage and cached by
+ * version, access tokens cached per scope set, single-flight reads and mints, and the consumer's half
+ * of a rotation (prove the pending secret, switch to it, report health; fall back when it is
+ * cancelled; on `invalid_client` re-read once). See the README's consumer contract.
+ */
+export class M2MCredentials {
+  readonly #parts: M2MCredentialsParts;
+  readonly #now: () => number;
+  readonly #skewMs: number;
+  #active: Active | undefined;
+  #loading: Promise<Active> | undefined;
+  readonly #tokens = new Map<string, CachedToken>();
+  readonly #minting = new Map<string, Promise<AccessToken>>();
+  readonly #checks = new Map<string, Promise<PendingCheckResult>>();
+  readonly #background = new Set<Promise<unknown>>();
+  readonly #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** Counters for tests and benchmarks: how often the library went to Secrets Manager and Stytch. */
+  public readonly stats = { secretReads: 0, stageLookups: 0, tokenRequests: 0, reports: 0 };
+
+  public constructor(parts: M2MCredentialsParts) {
+    this.#parts = parts;
+    this.#now = parts.now ?? Date.now;
+    this.#skewMs = (parts.tokenSkewSeconds ?? 60) * 1000;
+    const pollIntervalMs = parts.pollIntervalMs ?? 60_000;
+    if (pollIntervalMs > 0) {
+      this.#timer = setInterval(() => this.#track(this.#sync()), pollIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  /**
+   * An access token for `scopes` (all the client's scopes when empty), from the cache while it has
+   * more than the skew left. Concurrent callers share one secret read and one token request. On
+   * `invalid_client` the secret is re-read and the request retried once.
+   * @throws {TokenRequestError} when the token endpoint refuses twice or fails
+   * @throws {SecretReadError | SecretFormatError} when the secret cannot be read
+   */
+  public async accessToken(scopes: readonly string[] = []): Promise<string> {
+    return (await this.token(scopes)).accessToken;
+  }
+
+  /** Like {@link accessToken}, with the expiry and granted scope. */
+  public async token(scopes: readonly string[] = []): Promise<AccessToken> {
+    this.#assertOpen();
+    const wanted = [...new Set(scopes)].sort();
+    const key = wanted.join(' ');
+    const cached = this.#tokens.get(key);
+    if (cached !== undefined && cached.token.expiresAt - this.#skewMs > this.#now()) return cached.token;
+    const inFlight = this.#minting.get(key);
+    if (inFlight !== undefined) return inFlight;
+    const minting = this.#mint(key, wanted).finally(() => this.#minting.delete(key));
+    this.#minting.set(key, minting);
+    return minting;
+  }
+
+  /** The credentials in use now (read on first use). */
+  public async current(): Promise<CurrentCredentials> {
+    this.#assertOpen();
+    const active = await this.#activeOrLoad();
+    return { ...active.version.credentials, versionId: active.version.versionId, stage: active.stage };
+  }
+
+  /**
+   * Re-reads the secret now: `AWSCURRENT` (unless a pending version that proved itself is in use and
+   * still pending), and checks a pending version not yet checked.
+   */
+  public async refresh(): Promise<void> {
+    this.#assertOpen();
+    await this.#sync({ forceCurrent: true });
+  }
+
+  /**
+   * Hands the library an event from the rotator's bus: an EventBridge event (`detail-type`, `detail`),
+   * a `{detailType, detail}` pair, or a bare `Rotation Pending` detail. `Rotation Pending` for this
+   * client runs the pending check (once per version) and resolves with its result; `Rotation
+   * Completed` / `Rotation Cancelled` re-read the secret. Other events and other clients are ignored.
+   */
+  public async onRotatorEvent(event: unknown): Promise<PendingCheckResult | undefined> {
+    this.#assertOpen();
+    const { detailType, detail } = readEvent(event);
+    const active = await this.#activeOrLoad();
+    if (detail.clientId !== undefined && detail.clientId !== active.version.credentials.clientId)
+      return undefined;
+    if (detailType === 'Rotation Completed' || detailType === 'Rotation Cancelled') {
+      await this.#sync({ forceCurrent: true });
+      return undefined;
+    }
+    if (detailType !== 'Rotation Pending' && detailType !== undefined) return undefined;
+    const pendingVersionId =
+      typeof detail.pendingVersionId === 'string' ? detail.pendingVersionId : undefined;
+    if (pendingVersionId === undefined) return undefined;
+    const rotationId = typeof detail.rotationId === 'string' ? detail.rotationId : pendingVersionId;
+    return this.#checkPending(pendingVersionId, rotationId);
+  }
+
+  /** Shorthand of {@link onRotatorEvent} for a `Rotation Pending` event or detail. */
+  public onRotationPending(event: unknown): Promise<PendingCheckResult | undefined> {
+    return this.onRotatorEvent(event);
+  }
+
+  /** Stops polling and waits for work in flight. Further calls throw {@link CredentialsClosedError}. */
+  public async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    while (this.#background.size > 0 || this.#minting.size > 0 || this.#checks.size > 0) {
+      await Promise.allSettled([...this.#background, ...this.#minting.values(), ...this.#checks.values()]);
+      this.#checks.clear();
+    }
+  }
+
+  async #mint(key: string, scopes: readonly string[]): Promise<AccessToken> {
+    let active = await this.#activeOrLoad();
+    let token: AccessToken;
+    try {
+      this.stats.tokenRequests += 1;
+      token = await this.#parts.tokens.mint(active.version.credentials, scopes);
+    } catch (error) {
+      if (!(error instanceof TokenRequestError && error.invalidClient)) throw error;
+      // The secret in use was rotated away (completed, or a pending one cancelled): re-read, retry once.
+      active = await this.#load('AWSCURRENT', { force: true });
+      this.stats.tokenRequests += 1;
+      token = await this.#parts.tokens.mint(active.version.credentials, scopes);
+    }
+    this.#tokens.set(key, { token, versionId: active.version.versionId });
+    return token;
+  }
+
+  #activeOrLoad(): Promise<Active> {
+    if (this.#active !== undefined) return Promise.resolve(this.#active);
+    return this.#load('AWSCURRENT');
+  }
+
+  /** Reads `AWSCURRENT` (single flight: a read in progress is shared unless `force` and it is stale). */
+  #load(stage: 'AWSCURRENT', options: { force?: boolean } = {}): Promise<Active> {
+    if (this.#loading !== undefined) return this.#loading;
+    if (this.#active !== undefined && options.force !== true) return Promise.resolve(this.#active);
+    const loading = (async () => {
+      this.stats.secretReads += 1;
+      const version = await this.#parts.source.read(this.#parts.secretId, stage);
+      if (version === undefined) throw new Error('AWSCURRENT is always present');
+      const active: Active = { version, stage };
+      this.#active = active;
+      return active;
+    })().finally(() => {
+      this.#loading = undefined;
+    });
+    this.#loading = loading;
+    return loading;
+  }
+
+  /** Compares the version in use with the labels: fall back after a cancel, notice a pending version. */
+  async #sync(options: { forceCurrent?: boolean } = {}): Promise<void> {
+    if (this.#closed) return;
+    this.stats.stageLookups += 1;
+    const stages = await this.#parts.source.stages(this.#parts.secretId);
+    const labelled = (label: string): string | undefined =>
+      Object.entries(stages).find(([, labels]) => labels.includes(label))?.[0];
+    const currentId = labelled('AWSCURRENT');
+    const pendingId = labelled('AWSPENDING');
+    const active = this.#active;
+    const onLivePending = active?.stage === 'AWSPENDING' && active.version.versionId === pendingId;
+    const stale = active === undefined || (active.version.versionId !== currentId && !onLivePending);
+    if (stale || (options.forceCurrent === true && !onLivePending)) {
+      await this.#load('AWSCURRENT', { force: true });
+    } else if (active?.stage === 'AWSPENDING' && active.version.versionId === currentId) {
+      // The version we switched to was promoted: it is the current one now.
+      this.#active = { version: active.version, stage: 'AWSCURRENT' };
+    }
+    if (pendingId !== undefined && !this.#checks.has(pendingId)) {
+      // The AWSPENDING version id is the rotation id (see DESIGN: the store's idempotency token).
+      this.#track(this.#checkPending(pendingId, pendingId));
+    }
+  }
+
+  /** Proves a pending version once: mint with it, verify, switch to it, report. */
+  #checkPending(pendingVersionId: string, rotationId: string): Promise<PendingCheckResult> {
+    const existing = this.#checks.get(pendingVersionId);
+    if (existing !== undefined) return existing;
+    const check = this.#runCheck(pendingVersionId, rotationId);
+    this.#checks.set(pendingVersionId, check);
+    return check;
+  }
+
+  async #runCheck(pendingVersionId: string, rotationId: string): Promise<PendingCheckResult> {
+    const { source, secretId, tokens, consumerName } = this.#parts;
+    const result = (healthy: boolean, detail: string, reported: boolean): PendingCheckResult => ({
+      rotationId,
+      pendingVersionId,
+      healthy,
+      detail,
+      reported,
+    });
+    this.stats.secretReads += 1;
+    const pending = await source.read(secretId, 'AWSPENDING');
+    // Gone (cancelled before we looked) or another rotation's version: nothing to prove or report.
+    if (pending === undefined) return result(false, 'no AWSPENDING version any more', false);
+    if (pending.versionId !== pendingVersionId) {
+      return result(false, `AWSPENDING is version ${pending.versionId}, not ${pendingVersionId}`, false);
+    }
+    let healthy = false;
+    let detail: string;
+    try {
+      this.stats.tokenRequests += 1;
+      const token = await tokens.mint(pending.credentials, []);
+      await tokens.verify(pending.credentials, token.accessToken);
+      healthy = true;
+      detail = `the pending secret …${pending.credentials.clientSecret.lastFour} minted a token that verified against the JWKS`;
+      this.#active = { version: pending, stage: 'AWSPENDING' };
+    } catch (error) {
+      detail = `the pending secret …${pending.credentials.clientSecret.lastFour} failed: ${describeError(error)}`;
+    }
+    const reporter = this.#parts.reporter;
+    if (reporter === undefined) return result(healthy, detail, false);
+    const report = {
+      clientId: pending.credentials.clientId,
+      rotationId,
+      pendingVersionId,
+      consumer: consumerName,
+      healthy,
+      detail,
+    };
+    for (let attempt = 1; attempt <= REPORT_ATTEMPTS; attempt += 1) {
+      try {
+        this.stats.reports += 1;
+        await reporter.report(report);
+        return result(healthy, detail, true);
+      } catch (error) {
+        this.#parts.logger?.warn('Consumer Health Reported could not be sent', {
+          secretId,
+          pendingVersionId,
+          attempt,
+          error: error instanceof Error ? error.name : 'error',
+        });
+      }
+    }
+    return result(healthy, detail, false);
+  }
+
+  #track(work: Promise<unknown>): void {
+    const tracked = work.catch((error: unknown) =>
+      this.#parts.logger?.warn('Checking the secret for a rotation failed', {
+        secretId: this.#parts.secretId,
+        error: error instanceof Error ? error.name : 'error',
+      }),
+    );
+    this.#background.add(tracked);
+    void tracked.finally(() => this.#background.delete(tracked));
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new CredentialsClosedError();
+  }
+}
+
+/** Our errors' messages are free of secrets by construction; of anything else only the name is kept. */
+function describeError(error: unknown): string {
+  if (error instanceof TokenRequestError) return error.message;
+  if (error instanceof Error && error.name === 'TokenVerificationError') return error.message;
+  return error instanceof Error ? error.name : 'error';
+}
+
+function readEvent(event: unknown): { detailType: string | undefined; detail: Record<string, unknown> } {
+  if (typeof event !== 'object' || event === null) return { detailType: undefined, detail: {} };
+  const record = event as Record<string, unknown>;
+  const detailType =
+    typeof record['detail-type'] === 'string'
+      ? record['detail-type']
+      : typeof record.detailType === 'string'
+        ? record.detailType
+        : undefined;
+  const detail =
+    typeof record.detail === 'object' && record.detail !== null
+      ? (record.detail as Record<string, unknown>)
+      : record;
+  return { detailType, detail };
+}

@@ -1,0 +1,137 @@
+/**
+ * The consumer library: how a service uses a managed Stytch M2M client so that rotations never fail
+ * one of its token requests. Import it as `stytch-m2m-rotator/consumer`.
+ *
+ * ```ts
+ * const credentials = createM2MCredentials({ secretId: 'stytch/m2m/m2m-client-test-billing-worker', consumerName: 'billing-api' });
+ * const token = await credentials.accessToken(['read:invoices']);
+ * ```
+ */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type ConsumerLogger, M2MCredentials } from './M2MCredentials.js';
+import {
+  eventBridgeReporter,
+  type HealthReporter,
+  type SecretSource,
+  secretsManagerSource,
+} from './secretSource.js';
+import { httpTokenEndpoint, type TokenEndpoint } from './tokenEndpoint.js';
+
+/** Options of {@link createM2MCredentials}. */
+export interface CreateM2MCredentialsOptions {
+  /** The managed client's secret: `<prefix>/<client_id>` (e.g. `stytch/m2m/<client_id>`) or its ARN. */
+  readonly secretId: string;
+  /** This service's name, as the client's `expectedConsumers` lists it. */
+  readonly consumerName: string;
+  /**
+   * The rotator's event bus, for health reports.
+   * @default - `ROTATOR_EVENT_BUS_NAME` from the environment; without either, no reports are sent
+   */
+  readonly eventBusName?: string;
+  /** @default - a client from the standard SDK configuration (`AWS_REGION`, `AWS_ENDPOINT_URL`, …) */
+  readonly secretsManager?: SecretsManagerClient;
+  /** @default - a client from the standard SDK configuration */
+  readonly eventBridge?: EventBridgeClient;
+  /** Source of the health reports. @default 'stytch-m2m-rotator.consumer.<consumerName>' */
+  readonly reportSource?: string;
+  /** A cached token is renewed this many seconds before it expires. @default 60 */
+  readonly tokenSkewSeconds?: number;
+  /** How often to look for a pending rotation with DescribeSecret; 0 turns polling off. @default 60_000 */
+  readonly pollIntervalMs?: number;
+  /** Timeout of each token and JWKS request. @default 10_000 */
+  readonly httpTimeoutMs?: number;
+  /** @default - silent */
+  readonly logger?: ConsumerLogger;
+  /** Replace the parts that talk to AWS or Stytch (tests, other transports). */
+  readonly source?: SecretSource;
+  readonly tokens?: TokenEndpoint;
+  readonly reporter?: HealthReporter;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * Credentials for one managed client. Reads the secret by explicit stage, caches tokens per scope set,
+ * takes part in rotations (pending check, switch, health report, fallback on cancel) and recovers from
+ * `invalid_client` with one re-read. Call `close()` when done.
+ */
+export function createM2MCredentials(options: CreateM2MCredentialsOptions): M2MCredentials {
+  const problems: string[] = [];
+  if (typeof options.secretId !== 'string' || options.secretId === '') problems.push('secretId is required');
+  if (
+    typeof options.consumerName !== 'string' ||
+    !/^[A-Za-z0-9._-]{1,64}$/.test(options.consumerName ?? '')
+  ) {
+    problems.push('consumerName must be 1-64 letters, digits, ".", "_" or "-"');
+  }
+  if (
+    options.pollIntervalMs !== undefined &&
+    !(Number.isInteger(options.pollIntervalMs) && options.pollIntervalMs >= 0)
+  ) {
+    problems.push('pollIntervalMs must be an integer >= 0');
+  }
+  if (options.tokenSkewSeconds !== undefined && !(options.tokenSkewSeconds >= 0)) {
+    problems.push('tokenSkewSeconds must be >= 0');
+  }
+  if (problems.length > 0) throw new TypeError(`createM2MCredentials: ${problems.join('; ')}`);
+  const eventBusName = options.eventBusName ?? process.env.ROTATOR_EVENT_BUS_NAME;
+  const reporter =
+    options.reporter ??
+    (eventBusName === undefined || eventBusName === ''
+      ? undefined
+      : eventBridgeReporter(
+          options.eventBridge ?? new EventBridgeClient({}),
+          eventBusName,
+          options.reportSource ?? `stytch-m2m-rotator.consumer.${options.consumerName}`,
+        ));
+  return new M2MCredentials({
+    secretId: options.secretId,
+    consumerName: options.consumerName,
+    source: options.source ?? secretsManagerSource(options.secretsManager ?? new SecretsManagerClient({})),
+    tokens:
+      options.tokens ??
+      httpTokenEndpoint({
+        ...(options.httpTimeoutMs === undefined ? {} : { timeoutMs: options.httpTimeoutMs }),
+        ...(options.now === undefined ? {} : { now: options.now }),
+      }),
+    ...(reporter === undefined ? {} : { reporter }),
+    ...(options.tokenSkewSeconds === undefined ? {} : { tokenSkewSeconds: options.tokenSkewSeconds }),
+    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+}
+
+export {
+  ConsumerError,
+  CredentialsClosedError,
+  SecretFormatError,
+  SecretReadError,
+  TokenRequestError,
+  TokenVerificationError,
+} from './errors.js';
+export {
+  type ConsumerLogger,
+  type CurrentCredentials,
+  M2MCredentials,
+  type M2MCredentialsParts,
+  type PendingCheckResult,
+} from './M2MCredentials.js';
+export {
+  eventBridgeReporter,
+  type HealthReportDetail,
+  type HealthReporter,
+  parseSecretString,
+  type SecretSource,
+  type SecretVersion,
+  type Stage,
+  secretsManagerSource,
+} from './secretSource.js';
+export {
+  type AccessToken,
+  type ClientCredentials,
+  httpTokenEndpoint,
+  jwksUrlFor,
+  type TokenEndpoint,
+} from './tokenEndpoint.js';
