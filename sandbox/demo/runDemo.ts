@@ -401,6 +401,13 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
       );
       say(`Stytch: ${sandbox.stytch.url} (project ${sandbox.stytch.projectId})`);
       say(`State machine: ${sandbox.executor.stateMachineArn}; event bus: ${sandbox.eventBusName}`);
+      say('For the rotator CLI and the AWS CLI in another terminal:');
+      say(
+        `  export AWS_ENDPOINT_URL=${sandbox.awsEndpoint} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox`,
+      );
+      say(
+        `  export ROTATOR_STATE_MACHINE_ARN=${sandbox.executor.stateMachineArn} ROTATOR_TABLE_NAME=${sandbox.tableName} ROTATOR_EVENT_BUS_NAME=${sandbox.eventBusName} ROTATOR_SECRET_PREFIX=${config.secretPrefix}`,
+      );
       say('Press Ctrl-C to stop it.');
       await untilAborted(options.signal);
     }
