@@ -9,6 +9,7 @@
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConsumerNameSchema } from '#core/model.js';
 import { type ConsumerLogger, M2MCredentials } from './M2MCredentials.js';
 import {
   eventBridgeReporter,
@@ -59,11 +60,11 @@ export interface CreateM2MCredentialsOptions {
 export function createM2MCredentials(options: CreateM2MCredentialsOptions): M2MCredentials {
   const problems: string[] = [];
   if (typeof options.secretId !== 'string' || options.secretId === '') problems.push('secretId is required');
-  if (
-    typeof options.consumerName !== 'string' ||
-    !/^[A-Za-z0-9._-]{1,64}$/.test(options.consumerName ?? '')
-  ) {
-    problems.push('consumerName must be 1-64 letters, digits, ".", "_" or "-"');
+  if (!ConsumerNameSchema.safeParse(options.consumerName).success) {
+    // The health aggregator validates reports with the same schema: a name it refuses is never counted.
+    problems.push(
+      'consumerName must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    );
   }
   if (
     options.pollIntervalMs !== undefined &&

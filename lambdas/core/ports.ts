@@ -170,8 +170,8 @@ export interface LedgerPort {
   updateRotation(clientId: string, rotationId: string, patch: RotationPatch): Promise<RotationRecord>;
   /**
    * Records one consumer's report atomically (concurrent reports of different consumers all
-   * land) while the rotation is `pending`; returns the new record, or null when the rotation is
-   * not pending any more (the report is then ignored).
+   * land) while the rotation is `started` (its pending secret stored) or `pending`; returns the
+   * new record, or null when the rotation has ended (the report is then ignored).
    */
   recordReport(
     clientId: string,

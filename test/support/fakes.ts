@@ -275,7 +275,7 @@ export class FakeLedger implements LedgerPort {
     report: ConsumerReport,
   ): Promise<RotationRecord | null> {
     const record = await this.getRotation(clientId, rotationId);
-    if (record?.status !== 'pending') return null;
+    if (record === null || (record.status !== 'started' && record.status !== 'pending')) return null;
     const updated = { ...record, reports: { ...record.reports, [consumer]: report } };
     this.#rotations.set(`${clientId}/${rotationId}`, updated);
     return updated;

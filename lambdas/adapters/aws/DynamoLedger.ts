@@ -295,9 +295,9 @@ export class DynamoLedger implements LedgerPort {
           TableName: this.#tableName,
           Key: { pk: clientId, sk: rotationSk(rotationId) },
           UpdateExpression: 'SET reports.#consumer = :report',
-          ConditionExpression: '#status = :pending',
+          ConditionExpression: '#status IN (:started, :pending)',
           ExpressionAttributeNames: { '#consumer': consumer, '#status': 'status' },
-          ExpressionAttributeValues: { ':report': stored, ':pending': 'pending' },
+          ExpressionAttributeValues: { ':report': stored, ':started': 'started', ':pending': 'pending' },
           ReturnValues: 'ALL_NEW',
         }),
       );

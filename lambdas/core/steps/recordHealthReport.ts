@@ -3,6 +3,8 @@ import type { StepDeps } from '../deps.js';
 import { ConsumerHealthReportedDetailSchema } from '../events.js';
 import { parseOrThrow } from '../validate.js';
 
+const REPORTABLE: ReadonlySet<string> = new Set(['started', 'pending']);
+
 /** Why a well-formed report was not counted. */
 export type ReportRejection =
   | 'unknown_rotation'
@@ -37,7 +39,9 @@ export async function recordHealthReport(deps: StepDeps, detail: unknown): Promi
   const record = await deps.ledger.getRotation(report.clientId, report.rotationId);
   if (record === null) return reject('unknown_rotation');
   if (record.clientId !== report.clientId) return reject('wrong_client');
-  if (record.status !== 'pending') return reject('not_pending');
+  // Accepted from the moment the pending secret exists: a consumer that polls can find AWSPENDING
+  // before PublishPending marks the rotation pending; the wait counts such reports when it begins.
+  if (!REPORTABLE.has(record.status)) return reject('not_pending');
   if (record.pendingVersionId !== report.pendingVersionId) return reject('wrong_version');
   if (!record.expectedConsumers.includes(report.consumer)) return reject('unexpected_consumer');
 

@@ -249,10 +249,38 @@ describe('Steps: publishPending, awaitConsumers, recordHealthReport', () => {
     expect(t.callbacks.calls).toEqual([]);
   });
 
-  it('rejects a report while the rotation is not pending yet', async () => {
+  it('counts a report that arrives before PublishPending (a consumer polling found AWSPENDING) once the wait begins', async () => {
+    // Prepare: the pending secret is stored, but the rotation is not marked pending yet.
+    const t = setup();
+    const started = await t.start();
+
+    // Act
+    const early = [
+      await recordHealthReport(t.deps, report(started, 'billing-api', true)),
+      await recordHealthReport(t.deps, report(started, 'invoice-worker', true)),
+    ];
+    const callbacksBeforeWait = [...t.callbacks.calls];
+    const rotation = await publishPending(t.deps, { rotation: started });
+    await awaitConsumers(t.deps, { taskToken: 'token-1', rotation });
+
+    // Assess
+    expect(early.map((result) => result.accepted)).toEqual([true, true]);
+    expect(callbacksBeforeWait).toEqual([]);
+    expect(t.callbacks.calls).toEqual([
+      { kind: 'succeed', token: 'token-1', payload: { reason: 'all_consumers_healthy' } },
+    ]);
+  });
+
+  it('rejects a report for a rotation that has ended', async () => {
     // Prepare
     const t = setup();
-    const rotation = await t.start();
+    const rotation = await publishPending(t.deps, { rotation: await t.start() });
+    await cancelRotation(t.deps, {
+      input: { clientId: CLIENT, trigger: 'schedule' },
+      executionId: EXECUTION,
+      rotation,
+      cancellation: { reason: 'consumer_unhealthy' },
+    });
 
     // Act
     const result = await recordHealthReport(t.deps, report(rotation, 'billing-api', true));
