@@ -15,6 +15,11 @@ import { Construct } from 'constructs';
 import type { DeploymentConfig } from './config/DeploymentConfig.js';
 import { RotationStateMachine } from './RotationStateMachine.js';
 import { RotatorFunction } from './RotatorFunction.js';
+import {
+  RotatorMonitoring,
+  type RotatorMonitoringOptions,
+  rotatorMonitoringOptionsProblems,
+} from './RotatorMonitoring.js';
 
 /** Props of {@link StytchM2MRotator}. */
 export interface StytchM2MRotatorProps {
@@ -41,6 +46,11 @@ export interface StytchM2MRotatorProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Alarms, lifecycle notifications and a dashboard ({@link RotatorMonitoring}); `false` leaves them out.
+   * @default - on, with the defaults of {@link RotatorMonitoringOptions}
+   */
+  readonly monitoring?: RotatorMonitoringOptions | false;
 }
 
 const EVENT_BUS_NAME_PATTERN = /^[A-Za-z0-9._-]{1,256}$/;
@@ -68,6 +78,8 @@ export class StytchM2MRotator extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** Every function of the rotator, by step name. */
   public readonly functions: ReadonlyMap<string, RotatorFunction>;
+  /** Alarms, the alerts topic and the dashboard; undefined when `monitoring` is `false`. */
+  public readonly monitoring?: RotatorMonitoring;
 
   public constructor(scope: Construct, id: string, props: StytchM2MRotatorProps) {
     super(scope, id);
@@ -329,6 +341,17 @@ export class StytchM2MRotator extends Construct {
         }),
       });
     });
+
+    if (props.monitoring !== false) {
+      this.monitoring = new RotatorMonitoring(this, 'Monitoring', {
+        ...props.monitoring,
+        stateMachine: this.stateMachine,
+        deadLetterQueue: this.deadLetterQueue,
+        eventBus: this.eventBus,
+        encryptionKey: this.encryptionKey,
+        clients: config.clients,
+      });
+    }
   }
 }
 
@@ -349,6 +372,11 @@ function validateProps(props: StytchM2MRotatorProps): string {
     problems.push(
       `config.clients describe ${Buffer.byteLength(clientsJson)} bytes of policy; a Lambda environment holds ` +
         `at most ${MAX_CLIENTS_ENV_BYTES} here: split the clients over several deployments`,
+    );
+  }
+  if (props.monitoring !== undefined && props.monitoring !== false) {
+    problems.push(
+      ...rotatorMonitoringOptionsProblems(props.monitoring).map((problem) => `monitoring.${problem}`),
     );
   }
   if (problems.length > 0) {

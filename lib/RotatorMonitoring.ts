@@ -1,0 +1,397 @@
+import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ROTATOR_EVENT_SOURCE } from '../lambdas/core/events.js';
+import { TRIGGERS } from '../lambdas/core/model.js';
+import { resolvePolicy } from '../lambdas/core/policy.js';
+import type { ManagedClient } from './config/DeploymentConfig.js';
+
+/** The tunable part of {@link RotatorMonitoringProps}, as {@link StytchM2MRotator} takes it. */
+export interface RotatorMonitoringOptions {
+  /**
+   * Email addresses subscribed to the alarm and lifecycle topic (each must confirm the subscription).
+   * @default - no subscription: subscribe to the topic yourself
+   */
+  readonly alarmEmails?: readonly string[];
+  /**
+   * How long past the longest policy deadline an execution may run before it counts as stuck: the
+   * steps after the wait (complete, else cancel, else record the failure) each retry for up to ~30 min.
+   * @default 60
+   */
+  readonly stuckRotationMarginMinutes?: number;
+  /**
+   * How many days past its rotation period (and flexible window) a secret may be before it alarms:
+   * room for one cancelled scheduled rotation to be retried by hand.
+   * @default 1
+   */
+  readonly secretAgeMarginDays?: number;
+  /**
+   * The rotation period assumed for a client whose schedule is not `rate(N days|hours|minutes)`
+   * (a cron expression, or no schedule at all).
+   * @default 31 (a monthly cron never leaves a longer gap)
+   */
+  readonly defaultRotationPeriodDays?: number;
+}
+
+/** Props of {@link RotatorMonitoring}. */
+export interface RotatorMonitoringProps extends RotatorMonitoringOptions {
+  /** The rotation workflow to watch. */
+  readonly stateMachine: sfn.IStateMachine;
+  /** The rotator's dead-letter queue (undeliverable events and schedules). */
+  readonly deadLetterQueue: sqs.IQueue;
+  /** The rotator's bus, which carries `Rotation Completed|Cancelled|Failed`. */
+  readonly eventBus: events.IEventBus;
+  /**
+   * The key that encrypts the topic. When it is a key of this app, its policy is extended so that
+   * CloudWatch and EventBridge can publish to the topic; an imported key's policy must allow
+   * `kms:Decrypt` and `kms:GenerateDataKey*` to `cloudwatch.amazonaws.com` and `events.amazonaws.com`.
+   */
+  readonly encryptionKey: kms.IKey;
+  /** The managed clients: their schedules and policies set the thresholds. */
+  readonly clients: readonly ManagedClient[];
+}
+
+/** Namespace of the rotator's custom metrics (the functions' POWERTOOLS_METRICS_NAMESPACE). */
+export const ROTATOR_METRICS_NAMESPACE = 'StytchM2MRotator';
+/** The lifecycle events that end a rotation, forwarded to the topic. */
+export const LIFECYCLE_DETAIL_TYPES = [
+  'Rotation Completed',
+  'Rotation Cancelled',
+  'Rotation Failed',
+] as const;
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const DAYS_PER_UNIT: Readonly<Record<string, number>> = { minute: 1 / 1440, hour: 1 / 24, day: 1 };
+const DEFAULTS = { stuckRotationMarginMinutes: 60, secretAgeMarginDays: 1, defaultRotationPeriodDays: 31 };
+
+/**
+ * Alarms, lifecycle notifications and a dashboard for a {@link StytchM2MRotator}: one encrypted SNS
+ * topic receives every alarm and every `Rotation Completed|Cancelled|Failed` event.
+ */
+export class RotatorMonitoring extends Construct {
+  /** Alarms and lifecycle notifications; subscribe to it (or pass `alarmEmails`). */
+  public readonly topic: sns.Topic;
+  /** Forwards the end of every rotation to the topic. */
+  public readonly lifecycleRule: events.Rule;
+  /** Workflow and dead-letter alarms, by name: ExecutionsFailed, ExecutionsTimedOut, DeadLetters, RotationStuck. */
+  public readonly alarms: ReadonlyMap<string, cloudwatch.Alarm>;
+  /** One `SecretAgeDays` alarm per managed client, by client id. */
+  public readonly secretAgeAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
+  /** Executions, execution time, dead letters and alarm states on one page. */
+  public readonly dashboard: cloudwatch.Dashboard;
+
+  public constructor(scope: Construct, id: string, props: RotatorMonitoringProps) {
+    super(scope, id);
+    const problems = rotatorMonitoringOptionsProblems(props);
+    if (problems.length > 0) throw new Error(`Invalid RotatorMonitoring props:\n- ${problems.join('\n- ')}`);
+    const stuckMarginMinutes = props.stuckRotationMarginMinutes ?? DEFAULTS.stuckRotationMarginMinutes;
+    const ageMarginDays = props.secretAgeMarginDays ?? DEFAULTS.secretAgeMarginDays;
+    const defaultPeriodDays = props.defaultRotationPeriodDays ?? DEFAULTS.defaultRotationPeriodDays;
+    const stack = Stack.of(this);
+    const prefix = stack.stackName;
+
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: 'stytch-m2m-rotator alerts',
+      masterKey: props.encryptionKey,
+      enforceSSL: true,
+    });
+    // SNS encrypts each message with a data key made under the publisher's authority, so a
+    // publisher needs the key too (SNS developer guide, "compatibility between event sources from
+    // AWS services and encrypted topics"). CloudWatch's request carries the alarm as aws:SourceArn,
+    // so its grant is limited to this stack's alarms. EventBridge's grant (kms:Decrypt,
+    // kms:GenerateDataKey*) and its sns:Publish are added by the rule target (grantPublish); its KMS
+    // request carries no aws:SourceAccount or aws:SourceArn, so that grant cannot be conditioned.
+    const alarmsOfThisStack = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        'aws:SourceArn': stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: `${prefix}-*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+    };
+    props.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublishToEncryptedTopic',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: alarmsOfThisStack,
+      }),
+      true,
+    );
+    // The topic policy replaces SNS's default one, so CloudWatch needs its own allow.
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: alarmsOfThisStack,
+      }),
+    );
+    for (const email of props.alarmEmails ?? []) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+
+    this.lifecycleRule = new events.Rule(this, 'LifecycleRule', {
+      eventBus: props.eventBus,
+      description: 'The end of every rotation (Completed, Cancelled, Failed) goes to the alerts topic',
+      eventPattern: { source: [ROTATOR_EVENT_SOURCE], detailType: [...LIFECYCLE_DETAIL_TYPES] },
+      targets: [
+        new eventTargets.SnsTopic(this.topic, {
+          deadLetterQueue: props.deadLetterQueue,
+          retryAttempts: 3,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
+    });
+
+    const action = new cloudwatchActions.SnsAction(this.topic);
+    const fiveMinutes = Duration.minutes(5);
+    const alarm = (
+      id: string,
+      metric: cloudwatch.IMetric,
+      options: Omit<cloudwatch.CreateAlarmOptions, 'alarmName'> & { readonly name: string },
+    ): cloudwatch.Alarm => {
+      const { name, ...alarmOptions } = options;
+      const created = new cloudwatch.Alarm(this, id, {
+        ...alarmOptions,
+        metric,
+        alarmName: `${prefix}-${name}`,
+      });
+      created.addAlarmAction(action);
+      return created;
+    };
+    // Counters: no datapoint means nothing happened in the period, which is the healthy case.
+    const counter = {
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    } as const;
+
+    // "Stuck past its deadline": AWS/States has no per-machine count of open executions, and
+    // ExecutionTime is published when an execution closes. An execution ends at most a bounded
+    // time after its deadline (the wait times out at it; each later step retries for ~30 min at
+    // most), so one that closes later than the longest deadline any policy allows plus that margin
+    // was stuck (hung retries, a step that kept timing out). One that never closes is stopped by the
+    // state machine's own timeout and trips ExecutionsTimedOut, so the two alarms together cover
+    // both. Thresholds use the longest deadline of all clients and triggers: one alarm, no false alarm.
+    const stuckThresholdMs = (maxPolicyDeadlineSeconds(props.clients) + stuckMarginMinutes * 60) * 1000;
+    const alarms = new Map<string, cloudwatch.Alarm>([
+      [
+        'ExecutionsFailed',
+        alarm(
+          'ExecutionsFailedAlarm',
+          props.stateMachine.metricFailed({ period: fiveMinutes, statistic: 'Sum' }),
+          {
+            ...counter,
+            name: 'rotation-executions-failed',
+            alarmDescription:
+              'A rotation execution failed: RotationFailed (could neither complete nor cancel: see the ledger), ' +
+              'or a request the workflow refused (Rejected: already rotating; InvalidRequest).',
+          },
+        ),
+      ],
+      [
+        'ExecutionsTimedOut',
+        alarm(
+          'ExecutionsTimedOutAlarm',
+          props.stateMachine.metricTimedOut({ period: fiveMinutes, statistic: 'Sum' }),
+          {
+            ...counter,
+            name: 'rotation-executions-timed-out',
+            alarmDescription:
+              "A rotation execution hit the state machine's own timeout: it never reached an end state, and " +
+              'its lock and AWSPENDING may still be in place.',
+          },
+        ),
+      ],
+      [
+        'DeadLetters',
+        alarm(
+          'DeadLettersAlarm',
+          props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period: fiveMinutes,
+            statistic: 'Maximum',
+          }),
+          {
+            ...counter,
+            name: 'rotator-dead-letters',
+            alarmDescription:
+              'An event or schedule could not be delivered (a missed rotation, leak or health report, or a ' +
+              'lost notification): read the dead-letter queue.',
+          },
+        ),
+      ],
+      [
+        'RotationStuck',
+        alarm(
+          'RotationStuckAlarm',
+          props.stateMachine.metricTime({ period: fiveMinutes, statistic: 'Maximum' }),
+          {
+            threshold: stuckThresholdMs,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluationPeriods: 1,
+            // Published only when an execution closes: no datapoint is no overrun.
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+            name: 'rotation-stuck-past-deadline',
+            alarmDescription:
+              `A rotation ran longer than the longest policy deadline plus ${stuckMarginMinutes} min ` +
+              `(${stuckThresholdMs} ms): it was stuck after its deadline.`,
+          },
+        ),
+      ],
+    ]);
+    this.alarms = alarms;
+
+    // SecretAgeDays: days since the client's AWSCURRENT version was created, dimension ClientId only
+    // (an alarm matches the exact dimension set, so no Powertools `service` dimension). It must be
+    // published hourly by a scheduled rotator function that reads each managed secret's versions
+    // (ListSecretVersionIds: CreatedDate of the AWSCURRENT one), not written yet. Missing data is
+    // treated as missing, not breaching: the alarm stays INSUFFICIENT_DATA until the publisher is
+    // deployed instead of paging for every client, and the topic is told when it goes
+    // INSUFFICIENT_DATA later (three silent hours: the publisher stopped, so the age is unknown).
+    const secretAgeAlarms = new Map<string, cloudwatch.Alarm>();
+    props.clients.forEach((client, index) => {
+      const periodDays = rotationPeriodDays(client.schedule?.expression) ?? defaultPeriodDays;
+      const windowDays = (client.schedule?.flexibleWindowMinutes ?? 0) / 1440;
+      const threshold = round(periodDays + windowDays + ageMarginDays);
+      const created = alarm(
+        `SecretAgeAlarm${index}`,
+        new cloudwatch.Metric({
+          namespace: ROTATOR_METRICS_NAMESPACE,
+          metricName: 'SecretAgeDays',
+          dimensionsMap: { ClientId: client.clientId },
+          period: Duration.hours(1),
+          statistic: 'Maximum',
+        }),
+        {
+          threshold,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 3,
+          treatMissingData: cloudwatch.TreatMissingData.MISSING,
+          name: `secret-age-${client.clientId}`,
+          alarmDescription:
+            `The AWSCURRENT secret of ${client.clientId} is older than ${threshold} days (rotation period ` +
+            `${round(periodDays)} d + window + ${ageMarginDays} d margin): its rotations are not happening.`,
+        },
+      );
+      created.addInsufficientDataAction(action);
+      secretAgeAlarms.set(client.clientId, created);
+    });
+    this.secretAgeAlarms = secretAgeAlarms;
+
+    const executions = (label: string, metric: cloudwatch.Metric): cloudwatch.Metric =>
+      metric.with({ label, period: fiveMinutes, statistic: 'Sum' });
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${prefix}-rotator`,
+      defaultInterval: Duration.days(7),
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Rotation executions',
+            width: 12,
+            left: [
+              executions('Started', props.stateMachine.metricStarted()),
+              executions('Succeeded', props.stateMachine.metricSucceeded()),
+              executions('Failed', props.stateMachine.metricFailed()),
+              executions('Timed out', props.stateMachine.metricTimedOut()),
+            ],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Execution time (ms)',
+            width: 12,
+            left: [
+              props.stateMachine.metricTime({ label: 'Maximum', period: fiveMinutes, statistic: 'Maximum' }),
+              props.stateMachine.metricTime({ label: 'p50', period: fiveMinutes, statistic: 'p50' }),
+            ],
+            leftAnnotations: [{ label: 'Stuck', value: stuckThresholdMs }],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Dead-letter queue depth',
+            width: 12,
+            left: [
+              props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+                label: 'Visible',
+                period: fiveMinutes,
+                statistic: 'Maximum',
+              }),
+            ],
+          }),
+          new cloudwatch.AlarmStatusWidget({
+            title: 'Alarms',
+            width: 12,
+            alarms: [...alarms.values(), ...secretAgeAlarms.values()],
+          }),
+        ],
+      ],
+    });
+  }
+}
+
+/**
+ * Every problem with the tunable props, as `name: problem` lines (empty when they are fine).
+ * {@link StytchM2MRotator} reports them with its own, before it builds anything.
+ */
+export function rotatorMonitoringOptionsProblems(options: RotatorMonitoringOptions): string[] {
+  const problems: string[] = [];
+  const emails = options.alarmEmails ?? [];
+  const seen = new Set<string>();
+  emails.forEach((email, index) => {
+    if (Token.isUnresolved(email)) return;
+    if (!EMAIL.test(email)) problems.push(`alarmEmails[${index}] "${email}" is not an email address`);
+    const key = email.toLowerCase();
+    if (seen.has(key)) problems.push(`alarmEmails[${index}] "${email}" is listed twice`);
+    seen.add(key);
+  });
+  const number = (name: keyof typeof DEFAULTS, min: number, inclusive: boolean): void => {
+    const value = options[name];
+    if (value === undefined) return;
+    if (!Number.isFinite(value) || (inclusive ? value < min : value <= min)) {
+      problems.push(`${name} must be a number ${inclusive ? '>=' : '>'} ${min}, got ${value}`);
+    }
+  };
+  number('stuckRotationMarginMinutes', 0, true);
+  number('secretAgeMarginDays', 0, true);
+  number('defaultRotationPeriodDays', 0, false);
+  return problems;
+}
+
+/** The period of `rate(N unit)` in days; undefined for a cron expression or no schedule. */
+function rotationPeriodDays(expression: string | undefined): number | undefined {
+  const rate = expression === undefined ? null : RATE.exec(expression);
+  if (!rate) return undefined;
+  return Number(rate[1]) * (DAYS_PER_UNIT[(rate[2] ?? '').replace(/s$/, '')] ?? 1);
+}
+
+/** The longest deadline any rotation of these clients can have, over every trigger. */
+function maxPolicyDeadlineSeconds(clients: readonly ManagedClient[]): number {
+  let longest = 0;
+  for (const client of clients) {
+    for (const trigger of TRIGGERS) {
+      longest = Math.max(longest, resolvePolicy(trigger, client.policy).deadlineSeconds);
+    }
+  }
+  return longest;
+}
+
+function round(days: number): number {
+  return Math.round(days * 1000) / 1000;
+}

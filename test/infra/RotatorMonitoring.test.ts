@@ -1,0 +1,333 @@
+import { fileURLToPath } from 'node:url';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { RotatorMonitoring } from '../../lib/RotatorMonitoring.js';
+import { RotatorStack } from '../../lib/RotatorStack.js';
+import { StytchM2MRotator, type StytchM2MRotatorProps } from '../../lib/StytchM2MRotator.js';
+
+const samplePath = fileURLToPath(new URL('../../config/rotator.sample.json', import.meta.url));
+const TOPIC = { Ref: Match.stringLikeRegexp('MonitoringTopic') };
+const STATE_MACHINE = { Ref: Match.stringLikeRegexp('WorkflowStateMachine') };
+
+function synth(props: Partial<StytchM2MRotatorProps> = {}): Template {
+  // Skip asset bundling: these tests are about the template, not the bundles.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'Mon');
+  new StytchM2MRotator(stack, 'Rotator', { config: loadDeploymentConfig(samplePath), ...props });
+  return Template.fromStack(stack);
+}
+
+describe('Construct: RotatorMonitoring', () => {
+  let template: Template;
+
+  beforeAll(() => {
+    template = synth({ monitoring: { alarmEmails: ['oncall@example.com', 'security@example.com'] } });
+  });
+
+  it('creates one alerts topic encrypted with the rotator key, publishable over TLS only', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('EncryptionKey'), 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [TOPIC],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sns:Publish',
+            Principal: '*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sns:Publish',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: { 'aws:SourceArn': Match.anyValue() },
+            },
+          }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sns:Publish',
+            Principal: { Service: 'events.amazonaws.com' },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('lets CloudWatch (only this stack alarms) and EventBridge use the key to publish to the topic', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: {
+                'aws:SourceArn': {
+                  'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':alarm:Mon-\\*$')])],
+                },
+              },
+            },
+          }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('subscribes every alarm email to the topic', () => {
+    template.resourceCountIs('AWS::SNS::Subscription', 2);
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+      TopicArn: TOPIC,
+    });
+  });
+
+  it('forwards Rotation Completed|Cancelled|Failed from the rotator bus to the topic, with a DLQ', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: Match.stringLikeRegexp('EventBus') },
+      EventPattern: {
+        source: ['stytch-m2m-rotator'],
+        'detail-type': ['Rotation Completed', 'Rotation Cancelled', 'Rotation Failed'],
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: TOPIC,
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] } },
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+        }),
+      ],
+    });
+  });
+
+  it.each([
+    ['Mon-rotation-executions-failed', 'ExecutionsFailed'],
+    ['Mon-rotation-executions-timed-out', 'ExecutionsTimedOut'],
+  ])('alarms %s on any %s of the state machine in 5 minutes; no data is healthy', (name, metric) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: name,
+      AlarmDescription: Match.stringLikeRegexp('.+'),
+      Namespace: 'AWS/States',
+      MetricName: metric,
+      Dimensions: [{ Name: 'StateMachineArn', Value: STATE_MACHINE }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [TOPIC],
+    });
+  });
+
+  it('alarms when the dead-letter queue holds a message', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Mon-rotator-dead-letters',
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'QueueName'] },
+        },
+      ],
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [TOPIC],
+    });
+  });
+
+  it('alarms when an execution ran past the longest policy deadline plus the margin', () => {
+    // Assess: the sample's longest deadline is the schedule default, 3600 s; the margin 60 min.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Mon-rotation-stuck-past-deadline',
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionTime',
+      Dimensions: [{ Name: 'StateMachineArn', Value: STATE_MACHINE }],
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: (3600 + 3600) * 1000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [TOPIC],
+    });
+  });
+
+  it.each([
+    // rate(30 days) + 60 min window + 1 d margin
+    ['m2m-client-test-billing-worker', 31.042],
+    // cron: the 31-day default + 30 min window + 1 d margin
+    ['m2m-client-test-reporting', 32.021],
+    // rate(7 days) + 120 min window + 1 d margin
+    ['m2m-client-test-payments', 8.083],
+    // rate(14 days), no window
+    ['m2m-client-test-search-indexer', 15],
+    ['connected-app-test-partner-portal', 91],
+  ])(
+    'alarms when the secret of %s is older than %s days, and when its age stops being reported',
+    (clientId, threshold) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `Mon-secret-age-${clientId}`,
+        Namespace: 'StytchM2MRotator',
+        MetricName: 'SecretAgeDays',
+        Dimensions: [{ Name: 'ClientId', Value: clientId }],
+        Statistic: 'Maximum',
+        Period: 3600,
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'missing',
+        AlarmActions: [TOPIC],
+        InsufficientDataActions: [TOPIC],
+      });
+    },
+  );
+
+  it('has exactly the four workflow alarms and one age alarm per client', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4 + 5);
+  });
+
+  it('uses the margins and default period it is given', () => {
+    // Act
+    const tuned = synth({
+      monitoring: { stuckRotationMarginMinutes: 0, secretAgeMarginDays: 0, defaultRotationPeriodDays: 7 },
+    });
+
+    // Assess
+    tuned.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ExecutionTime',
+      Threshold: 3600 * 1000,
+    });
+    tuned.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Dimensions: [{ Name: 'ClientId', Value: 'm2m-client-test-reporting' }],
+      Threshold: 7.021,
+    });
+  });
+
+  it('draws executions, execution time, DLQ depth and every alarm on one dashboard', () => {
+    // Prepare
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
+
+    // Assess
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    expect(dashboard?.Properties?.DashboardName).toBe('Mon-rotator');
+    expect(body).toMatch(/\{"Ref":"RotatorWorkflowStateMachine[0-9A-F]+"\}/);
+    for (const metric of [
+      'ExecutionsStarted',
+      'ExecutionsSucceeded',
+      'ExecutionsFailed',
+      'ExecutionsTimedOut',
+      'ExecutionTime',
+      'ApproximateNumberOfMessagesVisible',
+    ]) {
+      expect(body).toContain(`\\"${metric}\\"`);
+    }
+    expect(body).toContain('\\"type\\":\\"alarm\\"');
+    expect(body.match(/"Fn::GetAtt":\["RotatorMonitoring[A-Za-z0-9]+Alarm[0-9A-F]+","Arn"\]/g)).toHaveLength(
+      9,
+    );
+  });
+
+  it('creates none of it when monitoring is false', () => {
+    // Act
+    const off = synth({ monitoring: false });
+
+    // Assess
+    off.resourceCountIs('AWS::SNS::Topic', 0);
+    off.resourceCountIs('AWS::SNS::Subscription', 0);
+    off.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    off.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    off.resourcePropertiesCountIs(
+      'AWS::Events::Rule',
+      { EventPattern: Match.objectLike({ 'detail-type': Match.arrayWith(['Rotation Completed']) }) },
+      0,
+    );
+  });
+
+  it('is on by default in the deployable stack', () => {
+    // Prepare
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+
+    // Act
+    const stack = new RotatorStack(app, 'Default', { config: loadDeploymentConfig(samplePath) });
+
+    // Assess
+    expect(stack.rotator.monitoring).toBeInstanceOf(RotatorMonitoring);
+    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 9);
+  });
+
+  it('reports every invalid monitoring prop at once, through the rotator', () => {
+    // Prepare
+    const stack = new Stack(new App(), 'Bad');
+
+    // Act & Assess
+    expect(
+      () =>
+        new StytchM2MRotator(stack, 'Rotator', {
+          config: loadDeploymentConfig(samplePath),
+          monitoring: {
+            alarmEmails: ['oncall@example.com', 'not-an-email', 'ONCALL@example.com'],
+            stuckRotationMarginMinutes: -1,
+            secretAgeMarginDays: Number.NaN,
+            defaultRotationPeriodDays: 0,
+          },
+        }),
+    ).toThrow(
+      new RegExp(
+        [
+          'Invalid StytchM2MRotator props:',
+          '- monitoring\\.alarmEmails\\[1\\] "not-an-email" is not an email address',
+          '- monitoring\\.alarmEmails\\[2\\] "ONCALL@example\\.com" is listed twice',
+          '- monitoring\\.stuckRotationMarginMinutes must be a number >= 0, got -1',
+          '- monitoring\\.secretAgeMarginDays must be a number >= 0, got NaN',
+          '- monitoring\\.defaultRotationPeriodDays must be a number > 0, got 0',
+        ].join('\\n'),
+      ),
+    );
+  });
+
+  it('validates its props on its own too', () => {
+    // Prepare
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Alone');
+    const rotator = new StytchM2MRotator(stack, 'Rotator', {
+      config: loadDeploymentConfig(samplePath),
+      monitoring: false,
+    });
+
+    // Act & Assess
+    expect(
+      () =>
+        new RotatorMonitoring(stack, 'Monitoring', {
+          stateMachine: rotator.stateMachine,
+          deadLetterQueue: rotator.deadLetterQueue,
+          eventBus: rotator.eventBus,
+          encryptionKey: rotator.encryptionKey,
+          clients: [],
+          alarmEmails: ['@'],
+          secretAgeMarginDays: -2,
+        }),
+    ).toThrow(
+      /Invalid RotatorMonitoring props:\n- alarmEmails\[0\] "@" is not an email address\n- secretAgeMarginDays/,
+    );
+  });
+});
