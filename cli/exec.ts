@@ -1,5 +1,10 @@
 import { Command, CommanderError } from 'commander';
+import { registerCancelCommand } from './commands/cancel.js';
+import { registerConsumerCheckCommand } from './commands/consumerCheck.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
+import { registerHistoryCommand } from './commands/history.js';
+import { registerRotateCommands } from './commands/rotate.js';
+import { registerStatusCommand } from './commands/status.js';
 import { CliError, ExitCode } from './errors.js';
 import { type CliIo, processIo } from './io.js';
 
@@ -32,6 +37,11 @@ export async function exec(argv: readonly string[], io: CliIo = processIo()): Pr
     });
 
   registerEmulatorCommand(program, context);
+  registerConsumerCheckCommand(program, context);
+  registerRotateCommands(program, context);
+  registerStatusCommand(program, context);
+  registerHistoryCommand(program, context);
+  registerCancelCommand(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -159,6 +159,11 @@ export class RotationStateMachine extends Construct {
       errors: ['ConsumerUnhealthy'],
       resultPath: '$.error',
     });
+    // `rotator cancel` answers the token with OperatorCancelled: AWSPENDING goes, then Stytch cancels.
+    awaitConsumers.addCatch(cancelBecause('operator'), {
+      errors: ['OperatorCancelled'],
+      resultPath: '$.error',
+    });
     awaitConsumers.addCatch(cancelOnError, { errors: ['States.ALL'], resultPath: '$.error' });
     awaitConsumers.next(
       new sfn.Pass(this, 'Complete: consumers', {

@@ -151,6 +151,7 @@ describe('Construct: StytchM2MRotator', () => {
     expect(wait?.Catch).toEqual([
       { ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: 'DeadlinePassed' },
       { ErrorEquals: ['ConsumerUnhealthy'], ResultPath: '$.error', Next: 'Cancel: consumer_unhealthy' },
+      { ErrorEquals: ['OperatorCancelled'], ResultPath: '$.error', Next: 'Cancel: operator' },
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Cancel: error' },
     ]);
     expect(definition.States.DeadlinePassed).toMatchObject({

@@ -1,0 +1,151 @@
+import { GetExecutionHistoryCommand, SendTaskFailureCommand } from '@aws-sdk/client-sfn';
+import type { Command } from 'commander';
+import type { RotationRecord } from '#core/ports.js';
+import { ExitCode } from '../errors.js';
+import type { CommandContext } from '../exec.js';
+import type { CliIo } from '../io.js';
+import {
+  type AwsClients,
+  addResourceOptions,
+  parseClientId,
+  type ResourceFlags,
+  requestedBy,
+  resolveResource,
+  usageError,
+  withAws,
+} from '../resources.js';
+import { EXIT_CODES_HELP, followExecution, writeResult } from './rotate.js';
+
+interface CancelFlags extends ResourceFlags {
+  readonly reason?: string;
+  readonly wait?: boolean;
+  readonly json?: boolean;
+}
+
+/** The error the AwaitConsumers Catch routes to `Cancel: operator`. */
+export const OPERATOR_CANCELLED = 'OperatorCancelled';
+
+const TERMINAL = new Set(['completed', 'cancelled', 'failed']);
+
+/** Registers `rotator cancel`. */
+export function registerCancelCommand(program: Command, context: CommandContext): void {
+  const command = program
+    .command('cancel')
+    .summary("cancel a client's rotation while it waits for consumers")
+    .description(
+      "Cancel <clientId>'s rotation in progress. It must be waiting for consumers (AwaitConsumers): the " +
+        'wait is answered with OperatorCancelled, so the workflow removes AWSPENDING (readers keep the ' +
+        'current secret) and then cancels at Stytch. By default it then follows the execution to its end.',
+    )
+    .argument('<clientId>', 'the managed Stytch client id')
+    .option('--reason <text>', 'why (kept in the ledger as the cancellation detail; 1-500 characters)')
+    .option('--wait', 'follow the execution until it ends (default)')
+    .option('--no-wait', 'return once the cancellation is sent')
+    .option(
+      '--json',
+      'print one JSON document: {executionArn, rotationId, clientId, outcome, reason?, detail?, ' +
+        'durationMs, steps:[{name, atMs, ms}], reports} (with --no-wait: {executionArn, rotationId, sent: true})',
+    );
+  addResourceOptions(command, ['table']);
+  command.addHelpText(
+    'after',
+    `${EXIT_CODES_HELP}\nHere 0 means the rotation ended cancelled (or, with --no-wait, that the\n` +
+      'cancellation was sent); 1 also when no rotation is in progress, or when it is at another step\n' +
+      '(retry in a moment).\n' +
+      '\nExample:\n  $ rotator cancel m2m-client-test-billing-worker --reason "billing-api deploy frozen"',
+  );
+  command.action(async (clientId: string, flags: CancelFlags) => {
+    context.setExitCode(await cancel(context.io, clientId, flags));
+  });
+}
+
+async function cancel(io: CliIo, rawClientId: string, flags: CancelFlags): Promise<number> {
+  const clientId = parseClientId(rawClientId);
+  const reason = flags.reason?.trim();
+  if (reason !== undefined && (reason.length < 1 || reason.length > 500)) {
+    throw usageError('--reason must be 1 to 500 characters');
+  }
+  const table = resolveResource('table', flags, io);
+  const json = flags.json === true;
+
+  return withAws(io, async (aws) => {
+    const ledger = aws.ledger(table);
+    const record = await activeRotation(aws, clientId, table);
+    if (record === null) return failed(io, `no rotation in progress for ${clientId}`);
+    if (record === 'starting')
+      return failed(io, 'not at a cancellable step (StartRotation): retry in a moment');
+    const executionArn = record.executionId;
+    if (record.taskToken === undefined) {
+      const step = await currentState(aws, executionArn);
+      return failed(io, `not at a cancellable step (${step ?? record.status}): retry in a moment`);
+    }
+    if (record.decidedAt !== undefined) {
+      return failed(io, `the wait of rotation ${record.rotationId} is already decided; it is finishing`);
+    }
+    // Claim the decision, so the health aggregator cannot answer the same token too.
+    const claimed = await ledger.claimDecision(clientId, record.rotationId, new Date().toISOString());
+    if (!claimed)
+      return failed(io, `the wait of rotation ${record.rotationId} was just decided; it is finishing`);
+    const cause = `Cancelled by ${requestedBy(io)}${reason === undefined ? '' : `: ${reason}`}`;
+    try {
+      await aws.sfn.send(
+        new SendTaskFailureCommand({ taskToken: record.taskToken, error: OPERATOR_CANCELLED, cause }),
+      );
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'Error';
+      if (name === 'TaskTimedOut' || name === 'TaskDoesNotExist' || name === 'InvalidToken') {
+        return failed(io, `rotation ${record.rotationId} is no longer waiting (${name}); it is finishing`);
+      }
+      throw error;
+    }
+    const wait = flags.wait ?? true;
+    if (!wait) {
+      io.stdout.write(
+        json
+          ? `${JSON.stringify({ executionArn, rotationId: record.rotationId, sent: true })}\n`
+          : `Cancellation sent: ${executionArn}\n`,
+      );
+      return ExitCode.ok;
+    }
+    if (!json) io.stdout.write(`Cancelling ${clientId}: ${executionArn}\n`);
+    const result = await followExecution(aws, io, { executionArn, clientId, live: !json, ledger });
+    writeResult(io, result, { clientId, json });
+    return result.outcome === 'cancelled' ? ExitCode.ok : ExitCode.failed;
+  });
+}
+
+/**
+ * The client's rotation that holds the lock and has not ended; `starting` when the lock is taken
+ * but the record is not written yet (StartRotation is running); null when none is in progress.
+ */
+export async function activeRotation(
+  aws: AwsClients,
+  clientId: string,
+  table: string,
+): Promise<RotationRecord | 'starting' | null> {
+  const ledger = aws.ledger(table);
+  const lock = await ledger.getLock(clientId);
+  if (lock === null) return null;
+  const record = await ledger.getRotation(clientId, lock.rotationId);
+  if (record === null) return Date.parse(lock.expiresAt) > Date.now() ? 'starting' : null;
+  return TERMINAL.has(record.status) ? null : record;
+}
+
+/** The state the execution is in now: the last one it entered. */
+async function currentState(aws: AwsClients, executionArn: string): Promise<string | undefined> {
+  const page = await aws.sfn.send(
+    new GetExecutionHistoryCommand({
+      executionArn,
+      reverseOrder: true,
+      maxResults: 50,
+      includeExecutionData: false,
+    }),
+  );
+  return page.events?.find((event) => event.stateEnteredEventDetails?.name !== undefined)
+    ?.stateEnteredEventDetails?.name;
+}
+
+function failed(io: CliIo, message: string): number {
+  io.stderr.write(`rotator: ${message}\n`);
+  return ExitCode.failed;
+}

@@ -1,0 +1,228 @@
+import {
+  ListSecretsCommand,
+  ListSecretVersionIdsCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import type { Command } from 'commander';
+import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
+import type { ClientRef, RotationRecord } from '#core/ports.js';
+import { CliError } from '../errors.js';
+import type { CommandContext } from '../exec.js';
+import type { CliIo } from '../io.js';
+import {
+  addResourceOptions,
+  masked,
+  parseClientId,
+  type ResourceFlags,
+  resolveResource,
+  withAws,
+} from '../resources.js';
+import { activeRotation } from './cancel.js';
+import { EXIT_CODES_HELP } from './rotate.js';
+
+interface StatusFlags extends ResourceFlags {
+  readonly json?: boolean;
+}
+
+/** One client's status; secrets appear only as `…abcd`. */
+export interface ClientStatus {
+  readonly clientId: string;
+  readonly secretId: string;
+  readonly state: 'idle' | 'rotating';
+  /** Where the rotation is, when rotating: `starting`, `publishing`, `awaiting consumers`. */
+  readonly step?: string;
+  readonly rotationId?: string;
+  readonly trigger?: string;
+  readonly current: {
+    readonly versionId: string | null;
+    readonly secret: string;
+    readonly createdAt: string | null;
+    readonly ageSeconds: number | null;
+  };
+  readonly pending: { readonly versionId: string; readonly secret: string } | null;
+  readonly lastRotation: {
+    readonly rotationId: string;
+    readonly trigger: string;
+    readonly status: string;
+    readonly startedAt: string | undefined;
+  } | null;
+}
+
+/** Registers `rotator status`. */
+export function registerStatusCommand(program: Command, context: CommandContext): void {
+  const command = program
+    .command('status')
+    .summary('show the managed clients: idle or rotating, versions, last four, age')
+    .description(
+      'Show each managed client (the secrets under the prefix), or only [clientId]: idle or rotating (and ' +
+        'at which step), the AWSCURRENT and AWSPENDING version ids, the last four characters of each ' +
+        'secret (never more), and the age of the current secret.',
+    )
+    .argument('[clientId]', 'only this client')
+    .option(
+      '--json',
+      'print {clients:[{clientId, secretId, state, step?, rotationId?, trigger?, current:{versionId, ' +
+        'secret:"…abcd", createdAt, ageSeconds}, pending:{versionId, secret}|null, lastRotation}]}',
+    );
+  addResourceOptions(command, ['table', 'secretPrefix']);
+  command.addHelpText('after', EXIT_CODES_HELP);
+  command.action(async (clientId: string | undefined, flags: StatusFlags) => {
+    await status(context.io, clientId === undefined ? undefined : parseClientId(clientId), flags);
+  });
+}
+
+async function status(io: CliIo, clientId: string | undefined, flags: StatusFlags): Promise<void> {
+  const table = resolveResource('table', flags, io);
+  const prefix = resolveResource('secretPrefix', flags, io).replace(/\/+$/, '');
+  await withAws(io, async (aws) => {
+    const ids = clientId === undefined ? await managedClients(aws.secretsManager, prefix) : [clientId];
+    const store = new SecretsManagerStore({ client: aws.secretsManager, prefix });
+    const ledger = aws.ledger(table);
+    const clients: ClientStatus[] = [];
+    for (const id of ids) {
+      // The kind does not matter to the store's reads; m2m is as good as connected_app here.
+      const ref: ClientRef = { clientId: id, kind: 'm2m' };
+      const secretId = store.secretIdOf(ref);
+      const versions = await store.versions(ref).catch((error: unknown) => {
+        if (clientId !== undefined && isNotFound(error)) {
+          throw new CliError(`${id} is not managed: there is no secret ${secretId}`, {
+            code: 'unknown_client',
+            source: 'user',
+          });
+        }
+        throw error;
+      });
+      const current = await store.read(ref, 'AWSCURRENT');
+      const pending = versions.pendingVersionId === null ? null : await store.read(ref, 'AWSPENDING');
+      const createdAt = await createdDateOf(aws.secretsManager, secretId, versions.currentVersionId);
+      const active = await activeRotation(aws, id, table);
+      const [last] = await ledger.listRotations(id, 1);
+      clients.push({
+        clientId: id,
+        secretId,
+        state: active === null ? 'idle' : 'rotating',
+        ...(active === null ? {} : describeActive(active)),
+        current: {
+          versionId: versions.currentVersionId,
+          secret: masked(current?.clientSecret.lastFour),
+          createdAt: createdAt?.toISOString() ?? null,
+          ageSeconds: createdAt === undefined ? null : Math.floor((Date.now() - createdAt.getTime()) / 1000),
+        },
+        pending:
+          versions.pendingVersionId === null
+            ? null
+            : { versionId: versions.pendingVersionId, secret: masked(pending?.clientSecret.lastFour) },
+        lastRotation:
+          last === undefined
+            ? null
+            : {
+                rotationId: last.rotationId,
+                trigger: last.trigger,
+                status: last.status,
+                startedAt: last.steps.started,
+              },
+      });
+    }
+    io.stdout.write(flags.json === true ? `${JSON.stringify({ clients })}\n` : table_(clients));
+  });
+}
+
+function describeActive(active: RotationRecord | 'starting'): Partial<ClientStatus> {
+  if (active === 'starting') return { step: 'starting' };
+  const step =
+    active.taskToken !== undefined
+      ? 'awaiting consumers'
+      : active.status === 'pending'
+        ? 'publishing'
+        : 'starting';
+  return { step, rotationId: active.rotationId, trigger: active.trigger };
+}
+
+/** The client ids of the secrets named `<prefix>/<clientId>`. */
+async function managedClients(client: SecretsManagerClient, prefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(
+      new ListSecretsCommand({
+        Filters: [{ Key: 'name', Values: [`${prefix}/`] }],
+        MaxResults: 100,
+        NextToken: nextToken,
+      }),
+    );
+    for (const secret of page.SecretList ?? []) {
+      const name = secret.Name ?? '';
+      const id = name.startsWith(`${prefix}/`) ? name.slice(prefix.length + 1) : '';
+      if (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) ids.push(id);
+    }
+    nextToken = page.NextToken;
+  } while (nextToken !== undefined);
+  return ids.sort();
+}
+
+async function createdDateOf(
+  client: SecretsManagerClient,
+  secretId: string,
+  versionId: string | null,
+): Promise<Date | undefined> {
+  if (versionId === null) return undefined;
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(
+      new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, NextToken: nextToken }),
+    );
+    const version = page.Versions?.find((v) => v.VersionId === versionId);
+    if (version !== undefined) return version.CreatedDate;
+    nextToken = page.NextToken;
+  } while (nextToken !== undefined);
+  return undefined;
+}
+
+function isNotFound(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e.name === 'ResourceNotFoundException' || /not ?found/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+function table_(clients: readonly ClientStatus[]): string {
+  if (clients.length === 0) return 'No managed clients (no secrets under the prefix)\n';
+  const rows = [
+    ['CLIENT', 'STATE', 'CURRENT', 'AGE', 'PENDING', 'LAST ROTATION'],
+    ...clients.map((c) => [
+      c.clientId,
+      c.state === 'idle' ? 'idle' : `rotating: ${c.step ?? '?'}`,
+      `${c.current.secret} ${c.current.versionId ?? '-'}`,
+      age(c.current.ageSeconds),
+      c.pending === null ? '-' : `${c.pending.secret} ${c.pending.versionId}`,
+      c.lastRotation === null
+        ? '-'
+        : `${c.lastRotation.trigger} ${c.lastRotation.status} ${c.lastRotation.startedAt ?? ''}`,
+    ]),
+  ];
+  return formatTable(rows);
+}
+
+/** Left-aligned columns, two spaces apart. */
+export function formatTable(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
+  return rows
+    .map(
+      (row) =>
+        `${row
+          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd()}\n`,
+    )
+    .join('');
+}
+
+function age(secondsOld: number | null): string {
+  if (secondsOld === null) return '-';
+  const d = Math.floor(secondsOld / 86_400);
+  const h = Math.floor((secondsOld % 86_400) / 3600);
+  const m = Math.floor((secondsOld % 3600) / 60);
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${m}m`;
+  return m > 0 ? `${m}m` : `${secondsOld}s`;
+}

@@ -1,0 +1,186 @@
+import { userInfo } from 'node:os';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Command } from 'commander';
+import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
+import { CliError } from './errors.js';
+import type { CliIo } from './io.js';
+
+/**
+ * Where the rotator's AWS resources are, and SDK clients to reach them. Each resource comes from
+ * its flag, else its environment variable. (The CloudFormation fallback, reading the stack's
+ * outputs, needs `@aws-sdk/client-cloudformation`, which this project does not depend on.)
+ */
+
+/** The resources an operator command may need. */
+export type ResourceName = 'stateMachineArn' | 'table' | 'eventBus' | 'secretPrefix';
+
+interface ResourceSpec {
+  readonly flag: string;
+  readonly env: string;
+  readonly description: string;
+}
+
+export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
+  stateMachineArn: {
+    flag: '--state-machine-arn',
+    env: 'ROTATOR_STATE_MACHINE_ARN',
+    description: 'the rotation state machine (stack output StateMachineArn)',
+  },
+  table: {
+    flag: '--table',
+    env: 'ROTATOR_TABLE_NAME',
+    description: 'the ledger table (stack output LedgerTableName)',
+  },
+  eventBus: {
+    flag: '--event-bus',
+    env: 'ROTATOR_EVENT_BUS_NAME',
+    description: 'the rotator event bus (stack output EventBusName)',
+  },
+  secretPrefix: {
+    flag: '--secret-prefix',
+    env: 'ROTATOR_SECRET_PREFIX',
+    description: 'the prefix of the managed secrets (stack output SecretPrefix)',
+  },
+};
+
+/** Raw resource flags as commander hands them over. */
+export interface ResourceFlags {
+  readonly stateMachineArn?: string;
+  readonly table?: string;
+  readonly eventBus?: string;
+  readonly secretPrefix?: string;
+}
+
+/** Adds the flags of `names` to `command`, and a help section on how resources are found. */
+export function addResourceOptions(command: Command, names: readonly ResourceName[]): Command {
+  for (const name of names) {
+    const spec = RESOURCES[name];
+    command.option(`${spec.flag} <value>`, `${spec.description} (default: $${spec.env})`);
+  }
+  command.addHelpText(
+    'after',
+    '\nResources: each flag above, else its environment variable. There is no CloudFormation\n' +
+      'fallback (the project does not depend on @aws-sdk/client-cloudformation): copy the stack\n' +
+      'outputs into the variables. AWS is reached through the standard SDK configuration\n' +
+      '(AWS_REGION, AWS_ENDPOINT_URL for the sandbox gateway, the usual credential chain).',
+  );
+  return command;
+}
+
+/** Resolves one resource: flag > env; a missing one is a user error naming the variable. */
+export function resolveResource(name: ResourceName, flags: ResourceFlags, io: CliIo): string {
+  const spec = RESOURCES[name];
+  const fromFlag = flags[name];
+  if (fromFlag !== undefined) {
+    if (fromFlag.trim() === '') throw usageError(`${spec.flag} must not be empty`);
+    return fromFlag;
+  }
+  const fromEnv = io.env[spec.env];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return fromEnv.trim();
+  throw new CliError(`${spec.description} is not known: set ${spec.env} or pass ${spec.flag}`, {
+    code: 'missing_resource',
+    source: 'user',
+  });
+}
+
+/** SDK v3 settings from the CLI's environment (io.env, so tests need not touch process.env). */
+export function awsClientConfig(io: CliIo): {
+  region?: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+} {
+  const env = io.env;
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const endpoint = env.AWS_ENDPOINT_URL;
+  const config: ReturnType<typeof awsClientConfig> = {};
+  if (region !== undefined && region !== '') config.region = region;
+  if (endpoint !== undefined && endpoint !== '') config.endpoint = endpoint;
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+    config.credentials = {
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+      ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    };
+  }
+  return config;
+}
+
+/** Lazily built SDK clients for one command run; close them with {@link AwsClients.close}. */
+export class AwsClients {
+  readonly #config: ReturnType<typeof awsClientConfig>;
+  #sfn?: SFNClient;
+  #secrets?: SecretsManagerClient;
+  #dynamo?: DynamoDBClient;
+  #events?: EventBridgeClient;
+
+  public constructor(io: CliIo) {
+    this.#config = awsClientConfig(io);
+  }
+
+  public get sfn(): SFNClient {
+    this.#sfn ??= new SFNClient(this.#config);
+    return this.#sfn;
+  }
+
+  public get secretsManager(): SecretsManagerClient {
+    this.#secrets ??= new SecretsManagerClient(this.#config);
+    return this.#secrets;
+  }
+
+  public get eventBridge(): EventBridgeClient {
+    this.#events ??= new EventBridgeClient(this.#config);
+    return this.#events;
+  }
+
+  public ledger(tableName: string): DynamoLedger {
+    this.#dynamo ??= new DynamoDBClient(this.#config);
+    return new DynamoLedger({ client: DynamoDBDocumentClient.from(this.#dynamo), tableName });
+  }
+
+  public close(): void {
+    for (const client of [this.#sfn, this.#secrets, this.#dynamo, this.#events]) client?.destroy();
+  }
+}
+
+/** Runs `body` with fresh clients and always closes them. */
+export async function withAws<T>(io: CliIo, body: (aws: AwsClients) => Promise<T>): Promise<T> {
+  const aws = new AwsClients(io);
+  try {
+    return await body(aws);
+  } finally {
+    aws.close();
+  }
+}
+
+/** Who asks: `cli:<os user>` (USER/USERNAME when the OS cannot say). */
+export function requestedBy(io: CliIo): string {
+  let user: string | undefined;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = undefined;
+  }
+  user ||= io.env.USER ?? io.env.USERNAME ?? 'unknown';
+  return `cli:${user}`.slice(0, 500);
+}
+
+/** A client id as the core accepts it; otherwise a usage error. */
+export function parseClientId(raw: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(raw)) {
+    throw usageError(`client id "${raw.slice(0, 140)}" must be letters, digits, ".", "_" or "-" (1-128)`);
+  }
+  return raw;
+}
+
+export function usageError(message: string): CliError {
+  return new CliError(message, { code: 'usage', source: 'user' });
+}
+
+/** `…abcd`: the only form in which a secret's characters are ever printed. */
+export function masked(lastFour: string | undefined | null): string {
+  return lastFour === undefined || lastFour === null ? '-' : `…${lastFour}`;
+}

@@ -1,0 +1,296 @@
+import { fileURLToPath } from 'node:url';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
+import { exec } from '#cli/exec.js';
+import type { RotationRecord } from '#core/ports.js';
+import { Sandbox } from '#sandbox/world/Sandbox.js';
+import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { bufferedIo } from '../support/cliIo.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('CLI: operator commands (rotate, emergency, status, cancel, history) against the sandbox', () => {
+  let sandbox: Sandbox;
+  let env: Record<string, string>;
+  let ledger: DynamoLedger;
+  const id = (configId: string): string => sandbox.clientIdMap.get(configId) ?? configId;
+
+  const run = async (argv: string[], overrides: Record<string, string | undefined> = env) => {
+    const io = bufferedIo(overrides);
+    const code = await exec(argv, io);
+    return { code, stdout: io.stdout.text, stderr: io.stderr.text };
+  };
+
+  const secretValues = async (): Promise<string[]> => {
+    const values = sandbox.secrets.map((secret) => secret.reveal());
+    for (const client of sandbox.config.clients) {
+      const { SecretString } = await sandbox.aws.secretsManager.send(
+        new GetSecretValueCommand({ SecretId: `stytch/m2m/${client.clientId}`, VersionStage: 'AWSCURRENT' }),
+      );
+      values.push((JSON.parse(SecretString ?? '{}') as { client_secret: string }).client_secret);
+    }
+    return values;
+  };
+
+  beforeAll(async () => {
+    sandbox = await Sandbox.start({
+      config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
+      say: () => {},
+    });
+    env = {
+      AWS_ENDPOINT_URL: sandbox.awsEndpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'sandbox',
+      AWS_SECRET_ACCESS_KEY: 'sandbox',
+      ROTATOR_STATE_MACHINE_ARN: sandbox.executor.stateMachineArn,
+      ROTATOR_TABLE_NAME: sandbox.tableName,
+      ROTATOR_EVENT_BUS_NAME: sandbox.eventBusName,
+      ROTATOR_SECRET_PREFIX: 'stytch/m2m',
+      USER: 'tester',
+    };
+    ledger = new DynamoLedger({
+      client: DynamoDBDocumentClient.from(sandbox.aws.dynamo),
+      tableName: sandbox.tableName,
+    });
+  });
+  afterAll(() => sandbox?.stop());
+
+  it('rotate --wait --json on the Connected App (no consumers) completes and exits 0', async () => {
+    // Act
+    const result = await run([
+      'rotate',
+      id('connected-app-test-partner-portal'),
+      '--reason',
+      'test',
+      '--wait',
+      '--json',
+    ]);
+
+    // Assess
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const output = JSON.parse(result.stdout) as Record<string, unknown> & {
+      steps: { name: string; ms: number }[];
+    };
+    expect(output).toMatchObject({
+      clientId: id('connected-app-test-partner-portal'),
+      trigger: 'manual',
+      outcome: 'completed',
+      executionArn: expect.stringMatching(/^arn:aws:states:/),
+    });
+    const names = output.steps.map((step) => step.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['StartRotation', 'AwaitConsumers', 'CompleteRotation', 'Completed']),
+    );
+    for (const step of output.steps) expect(step.ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('rotate --wait (human) prints each state entered and the outcome', async () => {
+    const result = await run(['rotate', id('connected-app-test-partner-portal'), '--wait']);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^\s+\d+\.\d\ds {2}StartRotation$/m);
+    expect(result.stdout).toMatch(/^Rotation completed \(no_consumers_expected\) after \d+\.\d\ds$/m);
+  });
+
+  it('emergency --wait follows the rotation and shows the consumer report as it arrives', async () => {
+    // Prepare
+    const clientId = id('m2m-client-test-search-indexer');
+    const io = bufferedIo(env);
+    const exitCode = exec(['emergency', clientId, '--reason', 'leaked in a log', '--wait'], io);
+    const lock = await waitFor(async () => (await ledger.getLock(clientId)) ?? undefined);
+
+    // Act
+    await sandbox.aws.eventBridge.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: sandbox.eventBusName,
+            Source: 'test.indexer',
+            DetailType: 'Consumer Health Reported',
+            Detail: JSON.stringify({
+              clientId,
+              rotationId: lock.rotationId,
+              pendingVersionId: lock.rotationId,
+              consumer: 'indexer',
+              healthy: true,
+            }),
+          },
+        ],
+      }),
+    );
+
+    // Assess
+    expect(await exitCode).toBe(0);
+    expect(io.stdout.text).toMatch(/^Rotating \S+ \(leak\): arn:aws:states:/);
+    expect(io.stdout.text).toMatch(/^\s+\d+\.\d\ds {2}consumer indexer healthy$/m);
+    expect(io.stdout.text).toMatch(/^Rotation completed \(all_consumers_healthy\) after /m);
+  });
+
+  it('emergency without --reason is a usage error: exit 2, one line', async () => {
+    const result = await run(['emergency', id('m2m-client-test-search-indexer')]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/--reason/);
+    expect(result.stdout).toBe('');
+  });
+
+  it('rotate of a client that is not managed ends in InvalidRequest: exit 1, one line on stderr', async () => {
+    const result = await run(['rotate', 'm2m-client-test-nobody', '--wait', '--json']);
+
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ outcome: 'invalid_request', reason: 'InvalidRequest' });
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^rotator: invalid_request: UnknownClientError: .*m2m-client-test-nobody/);
+  });
+
+  it('a malformed client id is a usage error (exit 2)', async () => {
+    const result = await run(['rotate', '../etc', '--no-wait']);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('status --json shows every managed client with last four only', async () => {
+    // Act
+    const result = await run(['status', '--json']);
+    const one = await run(['status', id('m2m-client-test-billing-worker')]);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const { clients } = JSON.parse(result.stdout) as {
+      clients: { clientId: string; state: string; current: { secret: string; ageSeconds: number | null } }[];
+    };
+    expect(clients.map((c) => c.clientId).sort()).toEqual(
+      sandbox.config.clients.map((c) => c.clientId).sort(),
+    );
+    for (const client of clients) {
+      expect(client.state).toBe('idle');
+      expect(client.current.secret).toMatch(/^….{1,4}$/);
+      expect(client.current.ageSeconds).toBeGreaterThanOrEqual(0);
+    }
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/^CLIENT\s+STATE/);
+    const text = result.stdout + result.stderr + one.stdout + one.stderr;
+    for (const value of await secretValues()) expect(text).not.toContain(value);
+  });
+
+  it('cancel of a rotation waiting for consumers removes AWSPENDING and keeps the old secret current', async () => {
+    // Prepare
+    const clientId = id('m2m-client-test-billing-worker');
+    const secretId = `stytch/m2m/${clientId}`;
+    const before = await sandbox.aws.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
+    );
+    const started = await run(['rotate', clientId, '--no-wait', '--json', '--reason', 'cancel test']);
+    expect(started.code).toBe(0);
+    const { executionArn, rotationId } = JSON.parse(started.stdout) as {
+      executionArn: string;
+      rotationId: string;
+    };
+    const waiting = await waitFor(async () => {
+      const record = await ledger.getRotation(clientId, rotationId);
+      return record?.taskToken === undefined ? undefined : record;
+    });
+    const rotating = await run(['status', clientId, '--json']);
+
+    // Act
+    const result = await run(['cancel', clientId, '--reason', 'frozen', '--json']);
+
+    // Assess
+    expect(JSON.parse(rotating.stdout)).toMatchObject({
+      clients: [
+        { state: 'rotating', step: 'awaiting consumers', rotationId, pending: { versionId: rotationId } },
+      ],
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      executionArn,
+      outcome: 'cancelled',
+      reason: 'operator',
+    });
+    expect(result.stdout).not.toContain((waiting as RotationRecord).taskToken);
+    const execution = await sandbox.aws.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    expect(execution.status).toBe('SUCCEEDED');
+    const described = await sandbox.aws.secretsManager.send(
+      new DescribeSecretCommand({ SecretId: secretId }),
+    );
+    const stages = Object.values(described.VersionIdsToStages ?? {}).flat();
+    expect(stages).not.toContain('AWSPENDING');
+    expect(described.VersionIdsToStages?.[before.VersionId ?? '']).toContain('AWSCURRENT');
+    const after = await sandbox.aws.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
+    );
+    expect(after.SecretString).toBe(before.SecretString);
+    const record = await ledger.getRotation(clientId, rotationId);
+    expect(record).toMatchObject({ status: 'cancelled', outcomeReason: 'operator' });
+  });
+
+  it('cancel with nothing in progress exits 1 with one line', async () => {
+    const result = await run(['cancel', id('m2m-client-test-search-indexer')]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^rotator: no rotation in progress for \S+\n$/);
+  });
+
+  it('history shows the rotations newest first, without task tokens', async () => {
+    // Act
+    const json = await run(['history', id('m2m-client-test-billing-worker'), '--json']);
+    const human = await run(['history', id('connected-app-test-partner-portal')]);
+
+    // Assess
+    expect(json.code).toBe(0);
+    const { rotations } = JSON.parse(json.stdout) as { rotations: Record<string, unknown>[] };
+    expect(rotations).toHaveLength(1);
+    expect(rotations[0]).toMatchObject({
+      trigger: 'manual',
+      requestedBy: expect.stringMatching(/^cli:/),
+      reason: 'cancel test',
+      status: 'cancelled',
+      outcomeReason: 'operator',
+      expectedConsumers: ['billing-api', 'invoice-worker'],
+      error: { name: 'OperatorCancelled' },
+    });
+    expect(json.stdout).not.toMatch(/taskToken/);
+    expect(human.code).toBe(0);
+    expect(human.stdout.match(/^\S+ {2}manual {2}completed \(no_consumers_expected\)/gm)).toHaveLength(2);
+    const text = json.stdout + human.stdout;
+    for (const value of await secretValues()) expect(text).not.toContain(value);
+  });
+
+  it('a missing resource is a setup error: exit 2, one line naming the variable', async () => {
+    const { ROTATOR_TABLE_NAME: _table, ...rest } = env;
+
+    const result = await run(['history', id('m2m-client-test-billing-worker')], rest);
+    const rotate = await run(['rotate', 'x', '--no-wait'], { ...env, ROTATOR_STATE_MACHINE_ARN: undefined });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^rotator: .*set ROTATOR_TABLE_NAME or pass --table\n$/);
+    expect(rotate.code).toBe(2);
+    expect(rotate.stderr).toMatch(/ROTATOR_STATE_MACHINE_ARN/);
+  });
+
+  it('--help of each command documents the exit codes', async () => {
+    for (const command of ['rotate', 'emergency', 'status', 'history', 'cancel']) {
+      const result = await run([command, '--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/Exit codes: 0 ok; 1 .*; 2 usage/s);
+    }
+  });
+});
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
