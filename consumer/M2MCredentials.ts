@@ -74,7 +74,11 @@ export class M2MCredentials {
   readonly #now: () => number;
   readonly #skewMs: number;
   #active: Active | undefined;
-  #loading: Promise<Active> | undefined;
+  #loading: { readonly id: number; readonly promise: Promise<Active> } | undefined;
+  /** Reads started so far; each read (and each switch to a proven pending version) gets the next id. */
+  #loadsStarted = 0;
+  /** The id of the read or switch that produced `#active`. */
+  #activeId = 0;
   readonly #tokens = new Map<string, CachedToken>();
   readonly #minting = new Map<string, Promise<AccessToken>>();
   readonly #checks = new Map<string, Promise<PendingCheckResult>>();
@@ -109,8 +113,8 @@ export class M2MCredentials {
   /** Like {@link accessToken}, with the expiry and granted scope. */
   public async token(scopes: readonly string[] = []): Promise<AccessToken> {
     this.#assertOpen();
-    const wanted = [...new Set(scopes)].sort();
-    const key = wanted.join(' ');
+    const wanted = scopes.length === 0 ? scopes : [...new Set(scopes)].sort();
+    const key = wanted.length === 0 ? '' : wanted.join(' ');
     const cached = this.#tokens.get(key);
     if (cached !== undefined && cached.token.expiresAt - this.#skewMs > this.#now()) return cached.token;
     const inFlight = this.#minting.get(key);
@@ -177,42 +181,69 @@ export class M2MCredentials {
 
   async #mint(key: string, scopes: readonly string[]): Promise<AccessToken> {
     let active = await this.#activeOrLoad();
+    const seen = this.#loadsStarted;
     let token: AccessToken;
     try {
-      this.stats.tokenRequests += 1;
-      token = await this.#parts.tokens.mint(active.version.credentials, scopes);
+      token = await this.#mintOnce(active.version.credentials, scopes);
     } catch (error) {
       if (!(error instanceof TokenRequestError && error.invalidClient)) throw error;
-      // The secret in use was rotated away (completed, or a pending one cancelled): re-read, retry once.
-      active = await this.#load('AWSCURRENT', { force: true });
-      this.stats.tokenRequests += 1;
-      token = await this.#parts.tokens.mint(active.version.credentials, scopes);
+      // The secret in use was rotated away (completed, or a pending one cancelled): re-read — a read
+      // that began after this request did is shared, an older one is not — and retry once.
+      active = await this.#load({ newerThan: seen });
+      token = await this.#mintOnce(active.version.credentials, scopes);
     }
     this.#tokens.set(key, { token, versionId: active.version.versionId });
     return token;
   }
 
-  #activeOrLoad(): Promise<Active> {
-    if (this.#active !== undefined) return Promise.resolve(this.#active);
-    return this.#load('AWSCURRENT');
+  /** One token request; a retryable failure (429, 5xx, no answer) is tried once more after a pause. */
+  async #mintOnce(credentials: ClientCredentials, scopes: readonly string[]): Promise<AccessToken> {
+    try {
+      this.stats.tokenRequests += 1;
+      return await this.#parts.tokens.mint(credentials, scopes);
+    } catch (error) {
+      if (!(error instanceof TokenRequestError && error.retryable)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+      this.stats.tokenRequests += 1;
+      return this.#parts.tokens.mint(credentials, scopes);
+    }
   }
 
-  /** Reads `AWSCURRENT` (single flight: a read in progress is shared unless `force` and it is stale). */
-  #load(stage: 'AWSCURRENT', options: { force?: boolean } = {}): Promise<Active> {
-    if (this.#loading !== undefined) return this.#loading;
-    if (this.#active !== undefined && options.force !== true) return Promise.resolve(this.#active);
-    const loading = (async () => {
+  #activeOrLoad(): Promise<Active> {
+    if (this.#active !== undefined) return Promise.resolve(this.#active);
+    return this.#load();
+  }
+
+  /**
+   * Reads `AWSCURRENT`, single flight. Without `newerThan`, a read in progress or the credentials in
+   * use are good enough; with it, only a read (or switch) started after read number `newerThan` is.
+   */
+  #load(options: { newerThan?: number } = {}): Promise<Active> {
+    const { newerThan } = options;
+    if (this.#loading !== undefined && (newerThan === undefined || this.#loading.id > newerThan)) {
+      return this.#loading.promise;
+    }
+    if (this.#active !== undefined && (newerThan === undefined || this.#activeId > newerThan)) {
+      return Promise.resolve(this.#active);
+    }
+    this.#loadsStarted += 1;
+    const id = this.#loadsStarted;
+    const promise = (async () => {
       this.stats.secretReads += 1;
-      const version = await this.#parts.source.read(this.#parts.secretId, stage);
+      const version = await this.#parts.source.read(this.#parts.secretId, 'AWSCURRENT');
       if (version === undefined) throw new Error('AWSCURRENT is always present');
-      const active: Active = { version, stage };
-      this.#active = active;
-      return active;
+      const active: Active = { version, stage: 'AWSCURRENT' };
+      // A slower, older read must not replace what a newer one (or a switch) put in place.
+      if (id > this.#activeId) {
+        this.#active = active;
+        this.#activeId = id;
+      }
+      return this.#active ?? active;
     })().finally(() => {
-      this.#loading = undefined;
+      if (this.#loading?.id === id) this.#loading = undefined;
     });
-    this.#loading = loading;
-    return loading;
+    this.#loading = { id, promise };
+    return promise;
   }
 
   /** Compares the version in use with the labels: fall back after a cancel, notice a pending version. */
@@ -228,7 +259,7 @@ export class M2MCredentials {
     const onLivePending = active?.stage === 'AWSPENDING' && active.version.versionId === pendingId;
     const stale = active === undefined || (active.version.versionId !== currentId && !onLivePending);
     if (stale || (options.forceCurrent === true && !onLivePending)) {
-      await this.#load('AWSCURRENT', { force: true });
+      await this.#load({ newerThan: this.#loadsStarted });
     } else if (active?.stage === 'AWSPENDING' && active.version.versionId === currentId) {
       // The version we switched to was promoted: it is the current one now.
       this.#active = { version: active.version, stage: 'AWSCURRENT' };
@@ -257,6 +288,7 @@ export class M2MCredentials {
       detail,
       reported,
     });
+    const seenAtStart = this.#loadsStarted;
     this.stats.secretReads += 1;
     const pending = await source.read(secretId, 'AWSPENDING');
     // Gone (cancelled before we looked) or another rotation's version: nothing to prove or report.
@@ -272,7 +304,12 @@ export class M2MCredentials {
       await tokens.verify(pending.credentials, token.accessToken);
       healthy = true;
       detail = `the pending secret …${pending.credentials.clientSecret.lastFour} minted a token that verified against the JWKS`;
-      this.#active = { version: pending, stage: 'AWSPENDING' };
+      // Switch only if nothing re-read the secret meanwhile (a cancel or completion noticed since).
+      if (this.#activeId <= seenAtStart) {
+        this.#loadsStarted += 1;
+        this.#active = { version: pending, stage: 'AWSPENDING' };
+        this.#activeId = this.#loadsStarted;
+      }
     } catch (error) {
       detail = `the pending secret …${pending.credentials.clientSecret.lastFour} failed: ${describeError(error)}`;
     }

@@ -92,6 +92,7 @@ export class Sandbox {
   public readonly gatewayFailures: readonly UndeliveredEvent[];
   readonly #gateway: SandboxGateway;
   readonly #stopTasks: (() => Promise<void>)[];
+  #stopping: Promise<void> | undefined;
 
   private constructor(parts: {
     gateway: SandboxGateway;
@@ -375,9 +376,13 @@ export class Sandbox {
   }
 
   /** Stops every process and server the sandbox started (not the ones it was given). */
-  public async stop(): Promise<void> {
-    for (const stop of this.#stopTasks.reverse()) await stop().catch(() => undefined);
-    this.#stopTasks.length = 0;
+  public stop(): Promise<void> {
+    // Idempotent and safe to call twice at once (a signal handler and a finally block).
+    this.#stopping ??= (async () => {
+      const tasks = this.#stopTasks.splice(0).reverse();
+      for (const stop of tasks) await stop().catch(() => undefined);
+    })();
+    return this.#stopping;
   }
 }
 

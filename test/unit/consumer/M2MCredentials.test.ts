@@ -36,14 +36,21 @@ class FakeSource implements SecretSource {
   ]);
   public reads: Stage[] = [];
   public describes = 0;
+  /** When set, the next read answers with what it saw when called, only once this resolves. */
+  public hold: Promise<void> | undefined;
 
   public async read(_secretId: string, stage: Stage) {
     this.reads.push(stage);
-    await Promise.resolve();
+    const hold = this.hold;
+    this.hold = undefined;
+    let found: { versionId: string; credentials: ClientCredentials } | undefined;
     for (const [versionId, version] of this.versions) {
-      if (version.labels.includes(stage)) return { versionId, credentials: credentials(version.secret) };
+      if (found === undefined && version.labels.includes(stage)) {
+        found = { versionId, credentials: credentials(version.secret) };
+      }
     }
-    return undefined;
+    await (hold ?? Promise.resolve());
+    return found;
   }
 
   public async stages() {
@@ -187,6 +194,50 @@ describe('Class: M2MCredentials', () => {
     expect(token).toBe('jwt-3');
     expect(source.reads).toEqual(['AWSCURRENT', 'AWSCURRENT']);
     expect((await creds.current()).clientSecret.lastFour).toBe(PENDING.slice(-4));
+  });
+
+  it('does not retry with a read that began before the refusal (it may hold the old secret)', async () => {
+    // Prepare: a refresh reads AWSCURRENT just before the rotation completes, and answers late.
+    const { source, tokens, credentials: creds } = makeWorld({ tokenSkewSeconds: 86_400 });
+    await creds.accessToken();
+    let release = (): void => undefined;
+    source.hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slowRefresh = creds.refresh();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    source.startRotation();
+    source.complete();
+    tokens.valid.clear();
+    tokens.valid.add(PENDING);
+
+    // Act
+    const token = await creds.accessToken();
+    release();
+    await slowRefresh;
+
+    // Assess: the retry used a fresh read, and the late, older read did not replace it.
+    expect(token).toMatch(/^jwt-/);
+    expect(tokens.minted.slice(-2)).toEqual([CURRENT.slice(-4), PENDING.slice(-4)]);
+    expect((await creds.current()).clientSecret.equals(PENDING)).toBe(true);
+  });
+
+  it('retries a token request once after a retryable failure', async () => {
+    // Prepare
+    const { tokens, credentials: creds } = makeWorld();
+    const mint = tokens.mint.bind(tokens);
+    let failures = 1;
+    tokens.mint = async (c, scopes) => {
+      if (failures-- > 0) throw new TokenRequestError('HTTP 503', 503, undefined, { retryable: true });
+      return mint(c, scopes);
+    };
+
+    // Act
+    const token = await creds.accessToken();
+
+    // Assess
+    expect(token).toMatch(/^jwt-/);
+    expect(creds.stats.tokenRequests).toBe(2);
   });
 
   it('never loops on invalid_client: a second refusal is thrown as a typed error', async () => {

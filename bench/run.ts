@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+import { consumerBench } from './consumerBench.js';
+import type { BenchContext, BenchResult } from './harness.js';
+import { loadBench } from './loadBench.js';
+
+// `npm run bench -- <consumer|load> [--json]`: benchmarks of the consumer library, run in the sandbox.
+
+const BENCHMARKS: Readonly<Record<string, (context: BenchContext) => Promise<BenchResult>>> = {
+  consumer: consumerBench,
+  load: loadBench,
+};
+
+const USAGE = 'usage: npm run bench -- <consumer|load> [--json]';
+
+const HELP = `${USAGE}
+
+Benchmarks of the consumer library (consumer/), each in its own sandbox (moto_server behind the
+sandbox gateway, the Stytch emulator, the synthesized state machine; see README "The sandbox").
+The sample config's m2m-client-test-billing-worker is registered and rotated by hand (trigger
+"manual") 10 times back to back, each rotation waiting for the benchmark's library consumer to
+report healthy on the pending secret before it completes.
+
+  consumer  hit path: ns per accessToken() with the token cached, against Powertools getSecret
+            + the Stytch Node SDK's m2m.token per call (target: ratio >= 20); then a library
+            consumer and a naive one (secret cached 1 h, no retry) each ask for a token every
+            20 ms through the 10 rotations (targets: library 0 failed, naive > 0 failed).
+            JSON: {"hitPath":{"libraryNsPerOp","baselineNsPerOp","ratio"},"rotations",
+                   "failedTokenRequests":{"library","naive1h"}, ...extra figures}
+  load      200 concurrent workers share one credentials object and ask for tokens back to back
+            (every call renews: tokenSkewSeconds 86400) through the 10 rotations (targets: 0
+            failed, secret reads <= 2 + 4 per rotation, under 60 s).
+            JSON: {"workers","rotations","tokenRequests","failed","secretReads", ...extra figures}
+
+  --json      stdout holds exactly one JSON document; progress goes to stderr
+  -h, --help  this text
+
+Without --json a table of the same figures goes to stdout (progress to stderr).
+Exit code: 0 every target met; 1 a target missed (named on stderr); 2 a usage error or the
+benchmark could not run; 130 interrupted (SIGINT/SIGTERM; the sandbox is stopped first).
+`;
+
+/** Writes to stdout and resolves once the text is handed to the OS (before a `process.exit`). */
+function writeOut(text: string): Promise<void> {
+  return new Promise((resolve) => process.stdout.write(text, () => resolve()));
+}
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`npm run bench: ${message}\n`);
+  process.exit(code);
+}
+
+let parsed: { values: { json?: boolean; help?: boolean }; positionals: string[] };
+try {
+  parsed = parseArgs({
+    args: process.argv.slice(2),
+    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+    allowPositionals: true,
+  });
+} catch (error) {
+  fail(`${error instanceof Error ? error.message : String(error)} (see npm run bench -- --help)`);
+}
+const { values, positionals } = parsed;
+if (values.help) {
+  await writeOut(HELP);
+  process.exit(0);
+}
+if (positionals.length !== 1) fail(`name one benchmark: consumer or load (${USAGE})`);
+const name = positionals[0] ?? '';
+const benchmark = BENCHMARKS[name];
+if (benchmark === undefined) fail(`unknown benchmark "${name}": the benchmarks are consumer and load`);
+
+const json = values.json ?? false;
+const say = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+const stop = new AbortController();
+let signals = 0;
+const onSignal = (): void => {
+  signals += 1;
+  if (signals === 1) {
+    say('interrupted: stopping the sandbox (again to quit at once)');
+    stop.abort(new Error('interrupted'));
+  } else {
+    process.exit(130);
+  }
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+let result: BenchResult;
+try {
+  result = await benchmark({ say, signal: stop.signal });
+} catch (error) {
+  if (stop.signal.aborted) fail('interrupted', 130);
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  fail(`${name} could not run: ${message.split('\n')[0]}`);
+}
+
+if (json) {
+  await writeOut(`${JSON.stringify(result.document)}\n`);
+} else {
+  const width = Math.max(...result.rows.map(([label]) => label.length));
+  const lines = [
+    `benchmark: ${name}`,
+    ...result.rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`),
+  ];
+  lines.push('', 'targets:');
+  for (const target of result.targets) {
+    lines.push(`  ${target.ok ? 'ok    ' : 'MISSED'}  ${target.name} (${target.detail})`);
+  }
+  await writeOut(`${lines.join('\n')}\n`);
+}
+const missed = result.targets.filter((target) => !target.ok);
+for (const target of missed) say(`npm run bench: ${name}: target missed: ${target.name} (${target.detail})`);
+process.exit(missed.length === 0 ? 0 : 1);
