@@ -23,6 +23,12 @@ export function processIo(): CliIo {
   const stop = (): void => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // A reader that went away (`rotator … | head`) is not an error worth a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      process.exit(error.code === 'EPIPE' ? Number(process.exitCode) || 0 : 1);
+    });
+  }
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
 }
 
