@@ -268,6 +268,20 @@ describe('Class: DynamoLedger (moto)', () => {
       expect(updated?.reports).toEqual({ 'billing-api': { healthy: true, reportedAt: at(3) } });
     });
 
+    it('records a report that arrives while the rotation is still started (before PublishPending)', async () => {
+      // Prepare
+      const created = await ledger.createRotation(record(newClientId(), { status: 'started' }));
+
+      // Act
+      const updated = await ledger.recordReport(created.clientId, created.rotationId, 'billing-api', {
+        healthy: true,
+        reportedAt: at(2),
+      });
+
+      // Assess
+      expect(updated?.reports).toEqual({ 'billing-api': { healthy: true, reportedAt: at(2) } });
+    });
+
     it('ignores a report (null) once the rotation is not pending, or for an unknown rotation', async () => {
       // Prepare
       const created = await ledger.createRotation(record(newClientId(), { status: 'completed' }));

@@ -234,7 +234,7 @@ describe('Class: DynamoLedger (faults and shapes moto cannot show)', () => {
     });
   });
 
-  it('records a report on its own map entry, only while pending', async () => {
+  it('records a report on its own map entry, only while the rotation is started or pending', async () => {
     // Prepare
     ddb.on(UpdateCommand).rejects(conditionFailed());
 
@@ -248,10 +248,11 @@ describe('Class: DynamoLedger (faults and shapes moto cannot show)', () => {
     expect(result).toBeNull();
     expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
       UpdateExpression: 'SET reports.#consumer = :report',
-      ConditionExpression: '#status = :pending',
+      ConditionExpression: '#status IN (:started, :pending)',
       ExpressionAttributeNames: { '#consumer': 'billing-api', '#status': 'status' },
       ExpressionAttributeValues: {
         ':report': { healthy: true, reportedAt: '2030-01-01T00:01:00.000Z' },
+        ':started': 'started',
         ':pending': 'pending',
       },
     });
