@@ -9,6 +9,7 @@ import {
   RequestLoop,
   rotateBackToBack,
   sleep,
+  subscribedConsumer,
   summarizeOutcomes,
   withSandbox,
 } from './harness.js';
@@ -51,27 +52,8 @@ export async function consumerBench(context: BenchContext): Promise<BenchResult>
         `hit path: library ${hitPath.libraryNsPerOp} ns/op, baseline ${hitPath.baselineNsPerOp} ns/op, ratio ${hitPath.ratio}`,
       );
 
-      const library = createM2MCredentials({
-        secretId,
-        consumerName: LIBRARY_CONSUMER,
-        secretsManager: sandbox.aws.secretsManager,
-        eventBridge: sandbox.aws.eventBridge,
-        eventBusName: sandbox.eventBusName,
-        reportSource: `bench.consumer.${LIBRARY_CONSUMER}`,
-        // Renew before every request (skew ≥ the 1 h token lifetime): each call is a real token request.
-        tokenSkewSeconds: 86_400,
-        pollIntervalMs: 200,
-      });
-      // The service's subscription to the rotator's bus (the poll above is the backstop).
-      const eventWork = new Set<Promise<unknown>>();
-      let eventErrors = 0;
-      events.listen((event) => {
-        const work = library.onRotatorEvent(event).catch(() => {
-          eventErrors += 1;
-        });
-        eventWork.add(work);
-        void work.finally(() => eventWork.delete(work));
-      });
+      const subscribed = subscribedConsumer(sandbox, secretId, LIBRARY_CONSUMER, events);
+      const library = subscribed.credentials;
       const naive = new Naive1hConsumer(sandbox.aws.secretsManager, secretId);
       await library.current();
       await naive.accessToken();
@@ -93,8 +75,7 @@ export async function consumerBench(context: BenchContext): Promise<BenchResult>
         await sleep(TAIL_MS);
       } finally {
         await Promise.all([loops.library.stop(), loops.naive1h.stop()]);
-        while (eventWork.size > 0) await Promise.allSettled([...eventWork]);
-        await library.close();
+        await subscribed.close();
       }
       context.signal.throwIfAborted();
 
@@ -106,7 +87,7 @@ export async function consumerBench(context: BenchContext): Promise<BenchResult>
         failedTokenRequests: failed,
         tokenRequests: { library: loops.library.requests, naive1h: loops.naive1h.requests },
         failureKinds: { library: loops.library.failures.kinds(), naive1h: loops.naive1h.failures.kinds() },
-        libraryStats: { ...library.stats, eventErrors },
+        libraryStats: { ...library.stats, eventErrors: subscribed.eventErrors() },
         rotationMs: outcomes.map((outcome) => outcome.ms),
       };
       const kinds = (tally: Record<string, number>): string =>

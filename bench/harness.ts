@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { createM2MCredentials, type M2MCredentials } from '#consumer/index.js';
 import type { RotatorEvent } from '#core/events.js';
 import { type DeploymentConfig, loadDeploymentConfig } from '../lib/config/DeploymentConfig.js';
 import { Sandbox } from '../sandbox/world/Sandbox.js';
@@ -69,6 +70,54 @@ export class EventFanOut {
   public listen(listener: (event: RotatorEvent) => void): void {
     this.#listeners.add(listener);
   }
+}
+
+/** A library consumer as a service runs it: subscribed to the rotator's events, polling as a backstop. */
+export interface SubscribedConsumer {
+  readonly credentials: M2MCredentials;
+  /** Rotator events whose handling threw. */
+  eventErrors(): number;
+  /** Waits for the event handling in flight, then closes the credentials. */
+  close(): Promise<void>;
+}
+
+/**
+ * One credentials object for `secretId` that renews before every request (skew ≥ the 1 h token
+ * lifetime, so each call is a real token request), polls every 200 ms and handles every event.
+ */
+export function subscribedConsumer(
+  sandbox: Sandbox,
+  secretId: string,
+  consumerName: string,
+  events: EventFanOut,
+): SubscribedConsumer {
+  const credentials = createM2MCredentials({
+    secretId,
+    consumerName,
+    secretsManager: sandbox.aws.secretsManager,
+    eventBridge: sandbox.aws.eventBridge,
+    eventBusName: sandbox.eventBusName,
+    reportSource: `bench.consumer.${consumerName}`,
+    tokenSkewSeconds: 86_400,
+    pollIntervalMs: 200,
+  });
+  const inFlight = new Set<Promise<unknown>>();
+  let errors = 0;
+  events.listen((event) => {
+    const work = credentials.onRotatorEvent(event).catch(() => {
+      errors += 1;
+    });
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  });
+  return {
+    credentials,
+    eventErrors: () => errors,
+    close: async () => {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      await credentials.close();
+    },
+  };
 }
 
 /** Starts the sandbox for a benchmark, runs `body`, and always stops the sandbox. */

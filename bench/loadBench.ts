@@ -1,4 +1,3 @@
-import { createM2MCredentials } from '#consumer/index.js';
 import {
   type BenchContext,
   type BenchResult,
@@ -7,6 +6,7 @@ import {
   FailureTally,
   rotateBackToBack,
   sleep,
+  subscribedConsumer,
   summarizeOutcomes,
   withSandbox,
   yieldToEventLoop,
@@ -41,25 +41,8 @@ export async function loadBench(context: BenchContext): Promise<BenchResult> {
     context,
     { expectedConsumers: [CONSUMER], events },
     async (sandbox, clientId, secretId) => {
-      const credentials = createM2MCredentials({
-        secretId,
-        consumerName: CONSUMER,
-        secretsManager: sandbox.aws.secretsManager,
-        eventBridge: sandbox.aws.eventBridge,
-        eventBusName: sandbox.eventBusName,
-        reportSource: `bench.consumer.${CONSUMER}`,
-        tokenSkewSeconds: 86_400,
-        pollIntervalMs: 200,
-      });
-      const eventWork = new Set<Promise<unknown>>();
-      let eventErrors = 0;
-      events.listen((event) => {
-        const work = credentials.onRotatorEvent(event).catch(() => {
-          eventErrors += 1;
-        });
-        eventWork.add(work);
-        void work.finally(() => eventWork.delete(work));
-      });
+      const subscribed = subscribedConsumer(sandbox, secretId, CONSUMER, events);
+      const credentials = subscribed.credentials;
       await credentials.current();
 
       let running = true;
@@ -90,8 +73,7 @@ export async function loadBench(context: BenchContext): Promise<BenchResult> {
       } finally {
         running = false;
         await Promise.all(workers);
-        while (eventWork.size > 0) await Promise.allSettled([...eventWork]);
-        await credentials.close();
+        await subscribed.close();
       }
       context.signal.throwIfAborted();
       const rotationsMs = Math.round(performance.now() - rotationsStart);
@@ -112,7 +94,7 @@ export async function loadBench(context: BenchContext): Promise<BenchResult> {
         reports,
         secretReadsBound: bound,
         failureKinds: failures.kinds(),
-        eventErrors,
+        eventErrors: subscribed.eventErrors(),
         rotationMs: outcomes.map((outcome) => outcome.ms),
         rotationsWallMs: rotationsMs,
         wallMs,
