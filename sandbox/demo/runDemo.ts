@@ -3,10 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { StytchApiError, StytchClient } from '#adapters/stytch/index.js';
+import { StytchRotationAdapter } from '#adapters/stytch/StytchRotationAdapter.js';
 import { type CliIo, untilAborted } from '#cli/io.js';
+import { parseSecretString } from '#consumer/index.js';
 import type { RotatorEvent } from '#core/events.js';
-import { Secret } from '#core/secret.js';
+import type { Secret } from '#core/secret.js';
 import { type DeploymentConfig, loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { templateSchedules } from '../gateway/index.js';
 import { type ConsumerBehaviour, type ConsumerNote, DemoConsumer } from '../world/DemoConsumer.js';
@@ -163,11 +164,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
   try {
     say(`Time is compressed: the leak scenario's deadline is ${leakDeadline} s (the config says 300 s);`);
     say('schedules fire when their scenario starts instead of at their rate/cron; retry waits run at 1/100.');
-    const stytch = new StytchClient({
-      projectId: sandbox.stytch.projectId,
-      secret: sandbox.stytch.projectSecret,
-      baseUrl: sandbox.stytch.url,
-    });
+    const stytch = new StytchRotationAdapter({ stytch: sandbox.stytchClient });
     const sm = sandbox.aws.secretsManager;
     const idOf = (configClientId: string): string =>
       sandbox.clientIdMap.get(configClientId) ?? configClientId;
@@ -207,22 +204,13 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
     const transitions: Record<string, number> = {};
     const skipped: { scenario: ScenarioId; reason: string }[] = [];
 
-    const authenticates = async (clientId: string, secret: Secret): Promise<boolean> => {
-      try {
-        await stytch.token({ clientId, clientSecret: secret });
-        return true;
-      } catch (error) {
-        if (error instanceof StytchApiError && error.errorType === 'invalid_client') return false;
-        throw error;
-      }
-    };
+    const authenticates = (clientId: string, secret: Secret): Promise<boolean> =>
+      stytch.authenticates({ clientId, kind: 'm2m' }, secret);
     const readSecret = async (secretId: string, stage: string): Promise<Secret> => {
       const { SecretString } = await sm.send(
         new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }),
       );
-      return new Secret(
-        String((JSON.parse(SecretString ?? '{}') as { client_secret?: unknown }).client_secret),
-      );
+      return parseSecretString(secretId, SecretString).clientSecret;
     };
 
     for (const scenario of SCENARIOS) {

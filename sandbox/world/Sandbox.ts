@@ -68,6 +68,8 @@ export class Sandbox {
   public readonly stytch: ExternalStytch;
   /** The emulator, when the sandbox started it (fault injection is available then). */
   public readonly emulator: StytchEmulator | undefined;
+  /** Our Stytch client on the sandbox's Stytch (project credentials); closed by {@link stop}. */
+  public readonly stytchClient: StytchClient;
   public readonly executor: LocalExecutor;
   public readonly template: unknown;
   public readonly config: DeploymentConfig;
@@ -99,6 +101,7 @@ export class Sandbox {
     motoEndpoint: string;
     stytch: ExternalStytch;
     emulator: StytchEmulator | undefined;
+    stytchClient: StytchClient;
     executor: LocalExecutor;
     template: unknown;
     config: DeploymentConfig;
@@ -112,6 +115,7 @@ export class Sandbox {
     this.motoEndpoint = parts.motoEndpoint;
     this.stytch = parts.stytch;
     this.emulator = parts.emulator;
+    this.stytchClient = parts.stytchClient;
     this.executor = parts.executor;
     this.template = parts.template;
     this.config = parts.config;
@@ -323,6 +327,7 @@ export class Sandbox {
       motoEndpoint,
       stytch,
       emulator,
+      stytchClient,
       executor,
       template,
       config,
