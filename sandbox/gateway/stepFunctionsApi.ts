@@ -2,7 +2,7 @@
  * The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Action>`) served from the
  * local executor: request fields as the SDK sends them, answers as AWS gives them.
  */
-import type { ExecutionStatus, LocalExecutor } from '../localExecutor/index.js';
+import { type ExecutionStatus, type LocalExecutor, page } from '../localExecutor/index.js';
 import { AwsJsonError } from './awsJson.js';
 
 const EXECUTION_STATUSES = new Set([
@@ -42,19 +42,6 @@ function checkStateMachine(executor: LocalExecutor, arn: string): void {
   if (arn !== executor.stateMachineArn) {
     throw new AwsJsonError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
   }
-}
-
-/** Paginates a list with an opaque token (the next index), as the executor's own pages do. */
-function page<T>(items: readonly T[], maxResults: number | undefined, nextToken: string | undefined) {
-  const start =
-    nextToken === undefined ? 0 : Number.parseInt(Buffer.from(nextToken, 'base64').toString(), 10);
-  if (!Number.isInteger(start) || start < 0 || start > items.length) {
-    throw new AwsJsonError('InvalidToken', 'Invalid Token');
-  }
-  const size = maxResults === undefined || maxResults === 0 ? 100 : maxResults;
-  const slice = items.slice(start, start + size);
-  const next = start + size < items.length ? Buffer.from(String(start + size)).toString('base64') : undefined;
-  return { slice, next };
 }
 
 /** The actions served; anything else is `UnknownOperationException`, as AWS answers. */
@@ -109,12 +96,13 @@ export function callStepFunctions(
       const executions = executor.listExecutions(
         statusFilter === undefined ? {} : { statusFilter: statusFilter as ExecutionStatus },
       );
-      const { slice, next } = page(
+      // AWS's default page for ListExecutions is 100.
+      const { items, nextToken } = page(
         executions,
-        optionalInteger(body, 'maxResults', 1000),
+        optionalInteger(body, 'maxResults', 1000) || 100,
         optionalString(body, 'nextToken'),
       );
-      return { executions: slice, ...(next === undefined ? {} : { nextToken: next }) };
+      return { executions: items, ...(nextToken === undefined ? {} : { nextToken }) };
     }
     case 'GetExecutionHistory': {
       const maxResults = optionalInteger(body, 'maxResults', 1000);

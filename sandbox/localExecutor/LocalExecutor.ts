@@ -440,7 +440,7 @@ function inputJsonOf(input: unknown): string {
 }
 
 /** One page and the token of the next (an opaque offset). */
-function page<T>(
+export function page<T>(
   items: readonly T[],
   maxResults: number,
   nextToken: string | undefined,

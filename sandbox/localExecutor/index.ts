@@ -12,7 +12,7 @@ export {
   TaskFailureError,
 } from './errors.js';
 export { keyMatchesFunction } from './handlerMatching.js';
-export { LocalExecutor } from './LocalExecutor.js';
+export { LocalExecutor, page } from './LocalExecutor.js';
 export { lambdaFunctionError } from './lambdaBinding.js';
 export { LOCAL_INPUT_KEY, LOCAL_TIMEOUT_KEY, NO_TIMEOUT_SECONDS } from './localDefinition.js';
 export { type ResolvedStateMachine, resolveStateMachine, type TemplateLambdaFunction } from './template.js';
