@@ -7,7 +7,7 @@
  * as EventBridge builds it (`Input`, `InputPath`, `InputTransformer`).
  */
 import type { Dispatcher } from 'undici';
-import type { LocalExecutor, LocalLambdaHandler } from '../localExecutor/index.js';
+import { keyMatchesFunction, type LocalExecutor, type LocalLambdaHandler } from '../localExecutor/index.js';
 import { callAwsJson } from './awsJson.js';
 import { buildTargetInput, type TemplateRule, templateRules } from './templateTriggers.js';
 
@@ -176,7 +176,7 @@ export class EventRouter {
         continue;
       }
       if (target.kind === 'lambda') {
-        const handler = this.#lambdaHandler(target.constructPath);
+        const handler = this.#lambdaHandler(target);
         if (handler === undefined) {
           fail(`no local handler is bound to ${target.constructPath ?? target.logicalId}`);
           continue;
@@ -213,13 +213,15 @@ export class EventRouter {
     throw lastError;
   }
 
-  #lambdaHandler(constructPath: string | undefined): LocalLambdaHandler | undefined {
-    if (constructPath === undefined) return undefined;
-    for (const [key, handler] of Object.entries(this.#options.lambdaTargets)) {
-      const trimmed = key.replace(/^\/+|\/+$/g, '');
-      if (constructPath === trimmed || constructPath.endsWith(`/${trimmed}`)) return handler;
-    }
-    return undefined;
+  /** The bound handler of a Lambda target, matched by the same rule as the executor's `handlers`. */
+  #lambdaHandler(target: { logicalId: string; constructPath?: string }): LocalLambdaHandler | undefined {
+    const fn = {
+      logicalId: target.logicalId,
+      functionName: target.logicalId,
+      arn: '',
+      ...(target.constructPath === undefined ? {} : { constructPath: target.constructPath }),
+    };
+    return Object.entries(this.#options.lambdaTargets).find(([key]) => keyMatchesFunction(key, fn))?.[1];
   }
 
   #record(delivery: DeliveredEvent): void {
