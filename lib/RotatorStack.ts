@@ -45,6 +45,10 @@ export class RotatorStack extends Stack {
         value: this.rotator.encryptionKey.keyArn,
         description: 'KMS key that encrypts the managed secrets (consumers need kms:Decrypt on it)',
       },
+      FingerprintKeySecretArn: {
+        value: this.rotator.fingerprintKey.secretArn,
+        description: 'HMAC key of secret fingerprints (rotator leak report --secret-stdin reads it)',
+      },
       DeadLetterQueueUrl: {
         value: this.rotator.deadLetterQueue.queueUrl,
         description: 'Events and schedules that could not be delivered',

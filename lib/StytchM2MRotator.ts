@@ -68,6 +68,8 @@ export class StytchM2MRotator extends Construct {
   public readonly eventBus: events.EventBus;
   /** The ledger: one lock item per client, one item per rotation. */
   public readonly ledger: dynamodb.Table;
+  /** The HMAC key of secret fingerprints (ledger entries, leak reports); operators need read access to report a leaked value. */
+  public readonly fingerprintKey: secretsmanager.Secret;
   /** One secret per managed client, by client id. */
   public readonly managedSecrets: ReadonlyMap<string, secretsmanager.Secret>;
   /** The rotation workflow. */
@@ -147,11 +149,26 @@ export class StytchM2MRotator extends Construct {
       config.stytch.projectCredentialsSecretArn,
     );
 
+    this.fingerprintKey = new secretsmanager.Secret(this, 'FingerprintKey', {
+      description:
+        'stytch-m2m-rotator: HMAC key of the fingerprints the ledger keeps of managed secrets and leak reports carry',
+      encryptionKey: this.encryptionKey,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy,
+    });
+    Validations.of(this.fingerprintKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the fingerprint key would orphan every fingerprint in the ledger (leak reports could no longer ' +
+        'name a client); it never authenticates anything, and only the rotator and its operators can read it.',
+    });
+
     const environment = {
       ROTATOR_TABLE_NAME: this.ledger.tableName,
       ROTATOR_EVENT_BUS_NAME: this.eventBus.eventBusName,
       ROTATOR_SECRET_PREFIX: config.secretPrefix,
       ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: config.stytch.projectCredentialsSecretArn,
+      ROTATOR_FINGERPRINT_KEY_SECRET_ID: this.fingerprintKey.secretArn,
       ROTATOR_CLIENTS: clientsJson,
     };
     const fn = (id: string, handlerFile: string, description: string): RotatorFunction =>
@@ -233,6 +250,7 @@ export class StytchM2MRotator extends Construct {
     for (const name of ['StartRotation', 'CompleteRotation', 'CancelRotation']) {
       const grantee = lambdaOf(name);
       stytchCredentials.grantRead(grantee);
+      this.fingerprintKey.grantRead(grantee);
       for (const secret of secrets.values()) {
         secret.grantRead(grantee);
         secret.grantWrite(grantee);

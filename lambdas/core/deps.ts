@@ -1,4 +1,5 @@
-import type { ClientKind } from './model.js';
+import type { FingerprintPort } from './fingerprint.js';
+import type { ClientKind, Trigger } from './model.js';
 import type { ClientPolicy } from './policy.js';
 import type {
   Clock,
@@ -26,6 +27,25 @@ export interface StepLogger {
   warn(message: string, attributes?: Record<string, unknown>): void;
 }
 
+/** How a rotation ended, as metrics count it. */
+export type RotationOutcomeKind = 'completed' | 'cancelled' | 'failed';
+
+/**
+ * The rotator's metrics (EMF through Powertools in a Lambda; captured in the sandbox and tests).
+ * Dimensions are low-cardinality on purpose: trigger and outcome, never a client id.
+ */
+export interface RotationMetricsPort {
+  /** A rotation ended: its outcome and why, its trigger, how long it ran. */
+  rotationEnded(metric: {
+    readonly trigger: Trigger;
+    readonly outcome: RotationOutcomeKind;
+    readonly reason: string;
+    readonly durationMs: number;
+  }): void;
+  /** The first consumer report of a rotation arrived `afterMs` after its pending secret was stored. */
+  firstConsumerReport(metric: { readonly trigger: Trigger; readonly afterMs: number }): void;
+}
+
 /** Everything a step may touch, injected. */
 export interface StepDeps {
   readonly stytch: StytchPort;
@@ -36,6 +56,9 @@ export interface StepDeps {
   readonly clock: Clock;
   readonly clients: ClientDirectory;
   readonly logger: StepLogger;
+  /** Fingerprints of secrets under the deployment's key (the ledger keeps them, never the secrets). */
+  readonly fingerprints: FingerprintPort;
+  readonly metrics: RotationMetricsPort;
 }
 
 /** A lock outlives the rotation's deadline by this much, so a crashed rotation frees its client. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FingerprintSchema } from './fingerprint.js';
 import {
   ClientIdSchema,
   ClientKindSchema,
@@ -101,10 +102,7 @@ export const RotationFailedDetailSchema = z.strictObject({
 export const SecretLeakDetectedDetailSchema = z
   .strictObject({
     clientId: ClientIdSchema.optional(),
-    fingerprint: z
-      .string()
-      .regex(/^[0-9a-f]{64}$/, 'must be a hex HMAC-SHA256')
-      .optional(),
+    fingerprint: FingerprintSchema.optional(),
     source: z.string().min(1).max(100),
     reference: z.string().max(2048).optional(),
     detectedAt: TimestampSchema.optional(),

@@ -1,4 +1,5 @@
 import type { RotatorEvent } from './events.js';
+import type { FingerprintIndexPort } from './fingerprint.js';
 import type { ClientKind } from './model.js';
 import type { Secret } from './secret.js';
 
@@ -154,7 +155,7 @@ export type LockResult =
  * The DynamoDB ledger, as the rotation sees it. Every write that two actors could race on is a
  * conditional write in the adapter; the port's contract says which.
  */
-export interface LedgerPort {
+export interface LedgerPort extends FingerprintIndexPort {
   /**
    * Takes the client's lock for `rotationId` unless another unexpired rotation holds it. Taking
    * a lock already held by the same rotation succeeds (a retried step).

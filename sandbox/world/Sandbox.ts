@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -7,7 +8,7 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { StytchClient } from '#adapters/stytch/index.js';
-import type { StepDeps } from '#core/deps.js';
+import type { RotationMetricsPort, StepDeps } from '#core/deps.js';
 import type { RotatorEvent } from '#core/events.js';
 import { Secret } from '#core/secret.js';
 import { createStepDeps } from '#handlers/runtime/composition.js';
@@ -28,6 +29,8 @@ const REGION = 'us-east-1';
 const TABLE = 'stytch-m2m-rotator-ledger';
 const BUS = 'stytch-m2m-rotator';
 const CREDENTIALS_SECRET = 'stytch/project-credentials';
+/** The fingerprint key's secret, as the CDK app names it. */
+export const FINGERPRINT_KEY_SECRET = 'stytch-m2m-rotator/fingerprint-key';
 
 /** A Stytch the sandbox uses instead of starting its own emulator. */
 export interface ExternalStytch {
@@ -53,6 +56,11 @@ export interface SandboxOptions {
   /** Every event the rotator publishes, as it is published. */
   readonly onRotatorEvent?: (event: RotatorEvent) => void;
 }
+
+/** One metric a function emitted, as {@link RotationMetricsPort} was called. */
+export type SandboxMetric =
+  | ({ readonly name: 'rotationEnded' } & Parameters<RotationMetricsPort['rotationEnded']>[0])
+  | ({ readonly name: 'firstConsumerReport' } & Parameters<RotationMetricsPort['firstConsumerReport']>[0]);
 
 /**
  * The whole system on one machine: an AWS emulator (moto) behind the sandbox gateway (the one AWS
@@ -80,6 +88,8 @@ export class Sandbox {
   /** Log lines of the functions (JSON), for the leak scan and the timeline. */
   public readonly functionLogs: string[];
   public readonly events: RotatorEvent[];
+  /** The metrics the functions emitted (EMF in a Lambda), in order. */
+  public readonly metrics: SandboxMetric[];
   public readonly aws: {
     readonly secretsManager: SecretsManagerClient;
     readonly sfn: SFNClient;
@@ -109,6 +119,7 @@ export class Sandbox {
     secrets: Secret[];
     functionLogs: string[];
     events: RotatorEvent[];
+    metrics: SandboxMetric[];
     stopTasks: (() => Promise<void>)[];
   }) {
     this.awsEndpoint = parts.gateway.url;
@@ -123,6 +134,7 @@ export class Sandbox {
     this.secrets = parts.secrets;
     this.functionLogs = parts.functionLogs;
     this.events = parts.events;
+    this.metrics = parts.metrics;
     this.#stopTasks = parts.stopTasks;
     this.#gateway = parts.gateway;
     this.gatewayDeliveries = parts.gateway.router.delivered;
@@ -187,6 +199,9 @@ export class Sandbox {
       CREDENTIALS_SECRET,
       JSON.stringify({ project_id: stytch.projectId, secret: stytch.projectSecret }),
     );
+    const fingerprintKey = randomBytes(32).toString('base64url');
+    await putSecret(secretsManager, FINGERPRINT_KEY_SECRET, fingerprintKey);
+    secrets.push(new Secret(fingerprintKey));
 
     // Register the config's clients at Stytch and enrol them in Secrets Manager.
     const stytchClient = new StytchClient({
@@ -242,6 +257,7 @@ export class Sandbox {
 
     const functionLogs: string[] = [];
     const events: RotatorEvent[] = [];
+    const metrics: SandboxMetric[] = [];
     const logger = {
       info: (message: string, attributes: Record<string, unknown> = {}) =>
         functionLogs.push(JSON.stringify({ level: 'INFO', message, ...attributes })),
@@ -265,6 +281,7 @@ export class Sandbox {
           ROTATOR_EVENT_BUS_NAME: BUS,
           ROTATOR_SECRET_PREFIX: config.secretPrefix,
           ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: CREDENTIALS_SECRET,
+          ROTATOR_FINGERPRINT_KEY_SECRET_ID: FINGERPRINT_KEY_SECRET,
           ROTATOR_STYTCH_BASE_URL: stytch.url,
           ROTATOR_CLIENTS: JSON.stringify(
             Object.fromEntries(config.clients.map((c) => [c.clientId, { kind: c.kind, policy: c.policy }])),
@@ -274,6 +291,11 @@ export class Sandbox {
         const real = createStepDeps(readRotatorEnv(env), logger);
         deps = {
           ...real,
+          // EMF goes to stdout in a Lambda; here it is kept for tests and the demo instead.
+          metrics: {
+            rotationEnded: (metric) => metrics.push({ name: 'rotationEnded', ...metric }),
+            firstConsumerReport: (metric) => metrics.push({ name: 'firstConsumerReport', ...metric }),
+          },
           stytch: {
             ...real.stytch,
             startRotation: async (client) => {
@@ -335,6 +357,7 @@ export class Sandbox {
       secrets,
       functionLogs,
       events,
+      metrics,
       stopTasks,
     });
   }

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { ManagedClientSettings, StepDeps, StepLogger } from '#core/deps.js';
+import type {
+  ManagedClientSettings,
+  RotationMetricsPort,
+  StepDeps,
+  StepLogger,
+} from '#core/deps.js';
 import { EVENT_SCHEMAS, type RotatorEvent } from '#core/events.js';
+import { type FingerprintEntry, type FingerprintPort, fingerprintOf } from '#core/fingerprint.js';
 import type {
   ClientRef,
   ConsumerReport,
@@ -295,8 +301,46 @@ export class FakeLedger implements LedgerPort {
       .slice(0, limit);
   }
 
+  readonly #fingerprints = new Map<string, FingerprintEntry>();
+
+  public async putFingerprint(entry: FingerprintEntry): Promise<void> {
+    this.#fingerprints.set(entry.fingerprint, { ...entry });
+  }
+
+  public async findFingerprint(fingerprint: string): Promise<FingerprintEntry | null> {
+    return this.#fingerprints.get(fingerprint) ?? null;
+  }
+
   public dump(): string {
-    return JSON.stringify({ locks: [...this.#locks.values()], rotations: [...this.#rotations.values()] });
+    return JSON.stringify({
+      locks: [...this.#locks.values()],
+      rotations: [...this.#rotations.values()],
+      fingerprints: [...this.#fingerprints.values()],
+    });
+  }
+}
+
+/** The fingerprint key of every fake: fixed, so tests can compute expected fingerprints. */
+export const FAKE_FINGERPRINT_KEY = new Secret('fake-fingerprint-key-0123456789abcdef');
+
+/** Fingerprints under {@link FAKE_FINGERPRINT_KEY}, computed in process like the real adapter. */
+export class FakeFingerprints implements FingerprintPort {
+  public async fingerprint(secret: Secret | string): Promise<string> {
+    return fingerprintOf(FAKE_FINGERPRINT_KEY, secret);
+  }
+}
+
+/** Captures metrics as plain records, so tests assert what a Lambda would have emitted. */
+export class RecordingMetrics implements RotationMetricsPort {
+  public readonly ended: Parameters<RotationMetricsPort['rotationEnded']>[0][] = [];
+  public readonly firstReports: Parameters<RotationMetricsPort['firstConsumerReport']>[0][] = [];
+
+  public rotationEnded(metric: Parameters<RotationMetricsPort['rotationEnded']>[0]): void {
+    this.ended.push({ ...metric });
+  }
+
+  public firstConsumerReport(metric: Parameters<RotationMetricsPort['firstConsumerReport']>[0]): void {
+    this.firstReports.push({ ...metric });
   }
 }
 
@@ -364,6 +408,8 @@ export function fakeDeps(clients: Readonly<Record<string, ManagedClientSettings>
   const callbacks = new FakeCallbacks();
   const clock = new FakeClock();
   const logger = new RecordingLogger();
+  const fingerprints = new FakeFingerprints();
+  const metrics = new RecordingMetrics();
   for (const clientId of Object.keys(clients)) {
     const secret = randomBytes(33).toString('base64url');
     stytch.register(clientId, secret);
@@ -383,6 +429,8 @@ export function fakeDeps(clients: Readonly<Record<string, ManagedClientSettings>
     clock,
     logger,
     clients: { find: (clientId) => clients[clientId] },
+    fingerprints,
+    metrics,
   };
-  return { deps, stytch, secrets, ledger, events, callbacks, clock, logger };
+  return { deps, stytch, secrets, ledger, events, callbacks, clock, logger, fingerprints, metrics };
 }

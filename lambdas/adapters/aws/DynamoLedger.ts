@@ -8,6 +8,11 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import {
+  type FingerprintEntry,
+  FINGERPRINT_STAGES,
+  FingerprintSchema,
+} from '#core/fingerprint.js';
 import { ClientKindSchema, TriggerSchema } from '#core/model.js';
 import {
   type ConsumerReport,
@@ -31,6 +36,10 @@ import {
 export const LOCK_SK = 'LOCK';
 /** Sort-key prefix of rotation items: `ROTATION#<rotationId>`. */
 export const ROTATION_SK_PREFIX = 'ROTATION#';
+/** Partition-key prefix of fingerprint items (`FINGERPRINT#<hex>`; a client id never holds `#`). */
+export const FINGERPRINT_PK_PREFIX = 'FINGERPRINT#';
+/** Sort key of a fingerprint item. */
+export const FINGERPRINT_SK = 'FINGERPRINT';
 /** The local secondary index (pk + startedAt) that lists a client's rotations by start time. */
 export const BY_STARTED_AT_INDEX = 'byStartedAt';
 
@@ -374,10 +383,47 @@ export class DynamoLedger implements LedgerPort {
     }
   }
 
+  /** One PutItem: the latest change of a secret wins (stored, promoted, cancelled). */
+  public async putFingerprint(entry: FingerprintEntry): Promise<void> {
+    const pk = fingerprintPk(entry.fingerprint);
+    try {
+      await this.#client.send(
+        new PutCommand({ TableName: this.#tableName, Item: { ...entry, pk, sk: FINGERPRINT_SK } }),
+      );
+    } catch (error) {
+      throw this.#wrap(error, 'PutItem', `${pk}/${FINGERPRINT_SK}`);
+    }
+  }
+
+  public async findFingerprint(fingerprint: string): Promise<FingerprintEntry | null> {
+    const pk = fingerprintPk(fingerprint);
+    const item = await this.#get(pk, FINGERPRINT_SK);
+    if (item === undefined) return null;
+    const parsed = FingerprintItemSchema.safeParse(item);
+    if (!parsed.success) {
+      throw new LedgerItemFormatError(`${pk}/${FINGERPRINT_SK}`, issueSummaries(parsed.error.issues));
+    }
+    return parsed.data;
+  }
+
   #wrap(error: unknown, operation: string, key: string) {
     return wrapAwsError(error, { service: 'DynamoDB', operation, resource: `${this.#tableName}/${key}` });
   }
 }
+
+function fingerprintPk(fingerprint: string): string {
+  return `${FINGERPRINT_PK_PREFIX}${fingerprint}`;
+}
+
+const FingerprintItemSchema = z.object({
+  fingerprint: FingerprintSchema,
+  clientId: z.string(),
+  clientKind: ClientKindSchema,
+  stage: z.enum(FINGERPRINT_STAGES),
+  versionId: z.string(),
+  lastFour: z.string(),
+  updatedAt: z.string(),
+});
 
 function rotationSk(rotationId: string): string {
   return `${ROTATION_SK_PREFIX}${rotationId}`;

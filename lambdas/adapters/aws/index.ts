@@ -29,6 +29,11 @@ export {
   wrapAwsError,
 } from './errors.js';
 export {
+  FingerprintKeyError,
+  SecretsManagerFingerprints,
+  type SecretsManagerFingerprintsProps,
+} from './SecretsManagerFingerprints.js';
+export {
   DEFAULT_SECRET_PREFIX,
   SecretsManagerStore,
   type SecretsManagerStoreProps,

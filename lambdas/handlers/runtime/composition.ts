@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   DynamoLedger,
   EventBridgePublisher,
+  SecretsManagerFingerprints,
   SecretsManagerStore,
   SfnTaskCallbacks,
 } from '#adapters/aws/index.js';
@@ -14,9 +15,11 @@ import { StytchClient } from '#adapters/stytch/index.js';
 import { StytchRotationAdapter } from '#adapters/stytch/StytchRotationAdapter.js';
 import type { StepDeps, StepLogger } from '#core/deps.js';
 import { RotatorError } from '#core/errors.js';
+import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
 import type { StytchPort } from '#core/ports.js';
 import { Secret } from '#core/secret.js';
 import type { RotatorEnv } from './env.js';
+import { powertoolsMetrics } from './metrics.js';
 
 /**
  * Builds the real StepDeps of a Lambda container: SDK clients built once (they honour the
@@ -29,6 +32,12 @@ export function createStepDeps(env: RotatorEnv, logger: StepLogger): StepDeps {
     marshallOptions: { removeUndefinedValues: true },
   });
   const clients = env.ROTATOR_CLIENTS;
+  const ledger = new DynamoLedger({ client: dynamo, tableName: env.ROTATOR_TABLE_NAME });
+  const fingerprints = new SecretsManagerFingerprints({
+    client: secretsManager,
+    keySecretId: env.ROTATOR_FINGERPRINT_KEY_SECRET_ID,
+  });
+  const clock = { now: () => new Date() };
   return {
     stytch: lazyStytch(async () => {
       const credentials = await readStytchCredentials(
@@ -43,16 +52,21 @@ export function createStepDeps(env: RotatorEnv, logger: StepLogger): StepDeps {
       });
       return new StytchRotationAdapter({ stytch });
     }),
-    secrets: new SecretsManagerStore({ client: secretsManager, prefix: env.ROTATOR_SECRET_PREFIX }),
-    ledger: new DynamoLedger({ client: dynamo, tableName: env.ROTATOR_TABLE_NAME }),
+    secrets: fingerprintedSecrets(
+      new SecretsManagerStore({ client: secretsManager, prefix: env.ROTATOR_SECRET_PREFIX }),
+      { fingerprints, index: ledger, clock, logger },
+    ),
+    ledger,
     events: new EventBridgePublisher({
       client: new EventBridgeClient({}),
       eventBusName: env.ROTATOR_EVENT_BUS_NAME,
     }),
     callbacks: new SfnTaskCallbacks({ client: new SFNClient({}) }),
-    clock: { now: () => new Date() },
+    clock,
     clients: { find: (clientId) => clients[clientId] },
     logger,
+    fingerprints,
+    metrics: powertoolsMetrics(),
   };
 }
 

@@ -13,6 +13,8 @@ const RotatorEnvSchema = z.object({
   ROTATOR_EVENT_BUS_NAME: z.string().min(1),
   ROTATOR_SECRET_PREFIX: z.string().min(1).default('stytch/m2m'),
   ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: z.string().min(1),
+  /** The secret holding the fingerprint key (HMAC-SHA256 of stored and leaked secrets). */
+  ROTATOR_FINGERPRINT_KEY_SECRET_ID: z.string().min(1),
   /** JSON: `{ "<clientId>": { "kind": "m2m", "policy": {...} } }`, written by the CDK app from the config. */
   ROTATOR_CLIENTS: z
     .string()

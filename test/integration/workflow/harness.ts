@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
@@ -22,6 +23,7 @@ import { StytchEmulator } from '#sandbox/stytch-emulator/index.js';
 import { createConnectedApp } from '#sandbox/world/Sandbox.js';
 import { parseDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
 import { RotatorStack } from '../../../lib/RotatorStack.js';
+import { RecordingMetrics } from '../../support/fakes.js';
 import { type MotoServer, startMoto } from '../../support/moto.js';
 
 /**
@@ -35,6 +37,7 @@ const TABLE = 'rotator-ledger';
 const BUS = 'stytch-m2m-rotator';
 const PREFIX = 'stytch/m2m';
 const CREDENTIALS_SECRET = 'stytch/project-credentials';
+const FINGERPRINT_KEY_SECRET = 'stytch-m2m-rotator/fingerprint-key';
 
 /** A managed client the world creates at the emulator and enrols in Secrets Manager. */
 export interface WorldClient {
@@ -121,6 +124,9 @@ export async function createWorld(
       SecretString: JSON.stringify({ project_id: emulator.projectId, secret: emulator.projectSecret }),
     }),
   );
+  const fingerprintKey = randomBytes(32).toString('base64url');
+  await sm.send(new CreateSecretCommand({ Name: FINGERPRINT_KEY_SECRET, SecretString: fingerprintKey }));
+  secrets.push(new Secret(fingerprintKey));
   const ids: Record<string, string> = {};
   const kinds = new Map<string, 'm2m' | 'connected_app'>();
   for (const client of clients) {
@@ -171,6 +177,7 @@ export async function createWorld(
     ROTATOR_EVENT_BUS_NAME: BUS,
     ROTATOR_SECRET_PREFIX: PREFIX,
     ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: CREDENTIALS_SECRET,
+    ROTATOR_FINGERPRINT_KEY_SECRET_ID: FINGERPRINT_KEY_SECRET,
     ROTATOR_STYTCH_BASE_URL: emulator.url,
     ROTATOR_CLIENTS: JSON.stringify(
       Object.fromEntries(config.clients.map((c) => [c.clientId, { kind: c.kind, policy: c.policy }])),
@@ -221,8 +228,10 @@ export async function createWorld(
         };
       },
     });
+  const metrics = new RecordingMetrics();
   const deps: StepDeps = {
     ...real,
+    metrics,
     secrets: crashable('secrets', real.secrets),
     ledger: crashable('ledger', real.ledger),
     // Remember every next secret Stytch hands the workflow, for the leak scan.
