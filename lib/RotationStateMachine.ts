@@ -160,6 +160,10 @@ export class RotationStateMachine extends Construct {
       resultPath: '$.error',
     });
     // `rotator cancel` answers the token with OperatorCancelled: AWSPENDING goes, then Stytch cancels.
+    awaitConsumers.addCatch(cancelBecause('leak_of_pending'), {
+      errors: ['LeakOfPendingSecret'],
+      resultPath: '$.error',
+    });
     awaitConsumers.addCatch(cancelBecause('operator'), {
       errors: ['OperatorCancelled'],
       resultPath: '$.error',

@@ -74,6 +74,8 @@ export class StytchM2MRotator extends Construct {
   public readonly managedSecrets: ReadonlyMap<string, secretsmanager.Secret>;
   /** The rotation workflow. */
   public readonly stateMachine: sfn.StateMachine;
+  /** Receives `Secret Leak Detected` events: starts leak rotations and preempts rotations in progress. */
+  public readonly leakIntake: lambda.IFunction;
   /** Receives `Consumer Health Reported` events and answers the waiting workflow. */
   public readonly healthAggregator: lambda.IFunction;
   /** Events and schedules that could not be delivered to their target. */
@@ -292,6 +294,45 @@ export class StytchM2MRotator extends Construct {
     }
     this.healthAggregator = lambdaOf('HealthAggregator');
 
+    // The leak intake starts the workflow, so it comes after it and is the only function given its ARN.
+    this.leakIntake = new RotatorFunction(this, 'LeakIntakeFunction', {
+      handlerFile: 'leakIntake',
+      description: 'Turns Secret Leak Detected into a leak rotation, or preempts the rotation in progress',
+      environment: { ...environment, ROTATOR_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.removalPolicy === undefined ? {} : { logRemovalPolicy: props.removalPolicy }),
+    }).function;
+    this.stateMachine.grantStartExecution(this.leakIntake);
+    this.ledger.grantReadWriteData(this.leakIntake);
+    this.fingerprintKey.grantRead(this.leakIntake);
+    for (const secret of secrets.values()) secret.grantRead(this.leakIntake);
+    new iam.Policy(this, 'LeakIntakeTaskResponsePolicy', {
+      roles: this.leakIntake.role === undefined ? [] : [this.leakIntake.role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+          resources: [this.stateMachine.stateMachineArn],
+        }),
+      ],
+    });
+    Validations.of(this.leakIntake).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.ledger.node.defaultChild as dynamodb.CfnTable)}.Arn>/index/*]`,
+        reason:
+          "The ledger's only index is byStartedAt (history, newest first); the wildcard covers it and nothing else.",
+      },
+      {
+        id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+        reason:
+          "Granted by DynamoDB's grant for a table encrypted with the rotator's own key, on that one key ARN only.",
+      },
+      {
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason:
+          "Granted by DynamoDB's grant for a table encrypted with the rotator's own key, on that one key ARN only.",
+      },
+    );
+
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -307,18 +348,11 @@ export class StytchM2MRotator extends Construct {
 
     new events.Rule(this, 'LeakRule', {
       eventBus: this.eventBus,
-      description: 'Secret Leak Detected for a managed client starts an emergency (leak) rotation',
-      eventPattern: {
-        detailType: ['Secret Leak Detected'],
-        detail: { clientId: config.clients.map((client) => client.clientId) },
-      },
+      description:
+        'Secret Leak Detected (by client id or fingerprint) goes to the leak intake: a leak rotation, or preemption',
+      eventPattern: { detailType: ['Secret Leak Detected'] },
       targets: [
-        new eventTargets.SfnStateMachine(this.stateMachine, {
-          input: events.RuleTargetInput.fromObject({
-            clientId: events.EventField.fromPath('$.detail.clientId'),
-            trigger: 'leak',
-            requestedBy: events.EventField.fromPath('$.source'),
-          }),
+        new eventTargets.LambdaFunction(this.leakIntake, {
           deadLetterQueue: this.deadLetterQueue,
           retryAttempts: 3,
           maxEventAge: Duration.hours(1),

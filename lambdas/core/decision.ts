@@ -5,14 +5,21 @@ import type { AwaitResult } from './state.js';
 export type WaitDecision =
   | { readonly kind: 'waiting' }
   | { readonly kind: 'healthy'; readonly result: AwaitResult }
-  | { readonly kind: 'unhealthy'; readonly consumer: string; readonly detail: string | undefined };
+  | { readonly kind: 'unhealthy'; readonly consumer: string; readonly detail: string | undefined }
+  | { readonly kind: 'leak_of_pending' };
 
 /**
- * Decides the wait from a rotation record: the first unhealthy report of an expected consumer
+ * Decides the wait from a rotation record. A leak outranks every report: a leaked pending secret
+ * cancels the rotation (it must never become current), a leaked current secret completes it at
+ * once (the consumers' wait is no reason to keep a leaked secret alive). Otherwise the first unhealthy report of an expected consumer
  * decides "unhealthy"; healthy reports from every expected consumer decide "healthy"; no expected
  * consumers at all decides "healthy" at once.
  */
 export function decideWait(record: RotationRecord): WaitDecision {
+  if (record.escalatedCancel !== undefined) return { kind: 'leak_of_pending' };
+  if (record.escalatedComplete !== undefined) {
+    return { kind: 'healthy', result: { reason: 'leak_escalated' } };
+  }
   if (record.expectedConsumers.length === 0) {
     return { kind: 'healthy', result: { reason: 'no_consumers_expected' } };
   }
@@ -29,6 +36,8 @@ export function decideWait(record: RotationRecord): WaitDecision {
 
 /** The error name AwaitConsumers fails with when a consumer reports unhealthy (matched by Catch). */
 export const CONSUMER_UNHEALTHY_ERROR = 'ConsumerUnhealthy';
+/** The error name AwaitConsumers fails with when the pending secret leaked (matched by Catch). */
+export const LEAK_OF_PENDING_ERROR = 'LeakOfPendingSecret';
 
 /**
  * Answers the waiting task once a decision exists, exactly once across every racer (the waiter
@@ -48,6 +57,12 @@ export async function answerWaitIfDecided(
   if (!claimed) return decision;
   if (decision.kind === 'healthy') {
     await deps.callbacks.succeed(record.taskToken, decision.result);
+  } else if (decision.kind === 'leak_of_pending') {
+    await deps.callbacks.fail(
+      record.taskToken,
+      LEAK_OF_PENDING_ERROR,
+      JSON.stringify({ pendingLastFour: record.pendingLastFour ?? 'unknown' }),
+    );
   } else {
     await deps.callbacks.fail(
       record.taskToken,

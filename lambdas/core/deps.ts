@@ -9,6 +9,7 @@ import type {
   StytchPort,
   TaskCallbackPort,
 } from './ports.js';
+import type { WorkflowInput } from './workflow.js';
 
 /** A managed client as the deployment config declares it. */
 export interface ManagedClientSettings {
@@ -19,6 +20,8 @@ export interface ManagedClientSettings {
 /** The managed clients the rotator may rotate, by client id. */
 export interface ClientDirectory {
   find(clientId: string): ManagedClientSettings | undefined;
+  /** Every managed client id (the leak intake matches an unindexed fingerprint against them). */
+  ids(): readonly string[];
 }
 
 /** Minimal structured logger (Powertools' Logger satisfies it). */
@@ -46,6 +49,15 @@ export interface RotationMetricsPort {
   firstConsumerReport(metric: { readonly trigger: Trigger; readonly afterMs: number }): void;
 }
 
+/** Starts the rotation workflow (Step Functions StartExecution); the leak intake's way in. */
+export interface WorkflowStarterPort {
+  /**
+   * Starts an execution named `name`. Starting the same name again (a redelivered event) starts
+   * nothing new and reports `alreadyStarted`.
+   */
+  start(name: string, input: WorkflowInput): Promise<{ executionArn: string; alreadyStarted: boolean }>;
+}
+
 /** Everything a step may touch, injected. */
 export interface StepDeps {
   readonly stytch: StytchPort;
@@ -59,6 +71,7 @@ export interface StepDeps {
   /** Fingerprints of secrets under the deployment's key (the ledger keeps them, never the secrets). */
   readonly fingerprints: FingerprintPort;
   readonly metrics: RotationMetricsPort;
+  readonly workflow: WorkflowStarterPort;
 }
 
 /** A lock outlives the rotation's deadline by this much, so a crashed rotation frees its client. */

@@ -26,6 +26,7 @@ export const COMPLETION_REASONS = [
   'all_consumers_healthy',
   'no_consumers_expected',
   'deadline_fail_secure',
+  'leak_escalated',
 ] as const;
 /** Why a cancelled rotation was cancelled. */
 export const CANCELLATION_REASONS = [
@@ -33,6 +34,7 @@ export const CANCELLATION_REASONS = [
   'deadline_fail_safe',
   'error',
   'operator',
+  'leak_of_pending',
 ] as const;
 
 const RotationRef = {

@@ -119,7 +119,14 @@ export interface RotationRecord {
   readonly decidedAt?: string;
   readonly outcomeReason?: string;
   readonly error?: { readonly name: string; readonly message: string };
+  /** When a leak of the current secret asked this rotation to complete at once (preemption). */
+  readonly escalatedComplete?: string;
+  /** When a leak of this rotation's pending secret asked it to cancel (a new leak rotation follows). */
+  readonly escalatedCancel?: string;
 }
+
+/** What a leak asks of the rotation in progress: complete it now, or cancel it. */
+export type EscalationKind = 'complete' | 'cancel';
 
 /** The fields a step may change on a rotation record. */
 export type RotationPatch = Partial<
@@ -185,6 +192,16 @@ export interface LedgerPort extends FingerprintIndexPort {
    * first, so the task token is answered once.
    */
   claimDecision(clientId: string, rotationId: string, decidedAt: string): Promise<boolean>;
+  /**
+   * Records a leak's escalation on a rotation still `started` or `pending` (the first time of
+   * each kind is kept); returns the new record, or null when the rotation has ended or is absent.
+   */
+  escalateRotation(
+    clientId: string,
+    rotationId: string,
+    kind: EscalationKind,
+    at: string,
+  ): Promise<RotationRecord | null>;
   /** The client's rotations, newest first. */
   listRotations(clientId: string, limit: number): Promise<readonly RotationRecord[]>;
 }

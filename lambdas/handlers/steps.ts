@@ -1,3 +1,4 @@
+import { handleLeak } from '#core/leakIntake.js';
 import { awaitConsumers } from '#core/steps/awaitConsumers.js';
 import { cancelRotation } from '#core/steps/cancelRotation.js';
 import { completeRotation } from '#core/steps/completeRotation.js';
@@ -38,6 +39,9 @@ export const STEP_BODIES = {
     ...state,
     outcome: await recordFailure(deps, state),
   })) satisfies StepBody<WorkflowState, WorkflowState>,
+  /** The leak intake: an EventBridge target receiving `Secret Leak Detected` events. */
+  LeakIntake: (async (deps, event: { id?: unknown; detail?: unknown }) =>
+    handleLeak(deps, event)) satisfies StepBody<{ id?: unknown; detail?: unknown }, unknown>,
   /** The health aggregator: an EventBridge target receiving `Consumer Health Reported` events. */
   HealthAggregator: (async (deps, event: { detail?: unknown }) =>
     recordHealthReport(deps, event.detail)) satisfies StepBody<{ detail?: unknown }, unknown>,

@@ -282,6 +282,7 @@ export class Sandbox {
           ROTATOR_SECRET_PREFIX: config.secretPrefix,
           ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: CREDENTIALS_SECRET,
           ROTATOR_FINGERPRINT_KEY_SECRET_ID: FINGERPRINT_KEY_SECRET,
+          ROTATOR_STATE_MACHINE_ARN: executor.stateMachineArn,
           ROTATOR_STYTCH_BASE_URL: stytch.url,
           ROTATOR_CLIENTS: JSON.stringify(
             Object.fromEntries(config.clients.map((c) => [c.clientId, { kind: c.kind, policy: c.policy }])),
@@ -337,7 +338,10 @@ export class Sandbox {
       executor,
       template,
       eventBusName: BUS,
-      lambdaTargets: { 'HealthAggregatorFunction/Function': bind('HealthAggregator') },
+      lambdaTargets: {
+        'HealthAggregatorFunction/Function': bind('HealthAggregator'),
+        'LeakIntakeFunction/Function': bind('LeakIntake'),
+      },
       region: REGION,
     });
     stopTasks.push(() => gateway.stop());

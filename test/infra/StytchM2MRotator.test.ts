@@ -70,7 +70,8 @@ describe('Construct: StytchM2MRotator', () => {
   });
 
   it('creates one secret per managed client, named <prefix>/<client_id>, with a placeholder value', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 5);
+    // Five managed secrets and the fingerprint key.
+    template.resourceCountIs('AWS::SecretsManager::Secret', 6);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       Name: 'stytch/m2m/m2m-client-test-billing-worker',
       KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('EncryptionKey'), 'Arn'] },
@@ -80,32 +81,44 @@ describe('Construct: StytchM2MRotator', () => {
 
   it('never puts the Stytch project secret in the template: only the ARN of the secret holding it', () => {
     // Assess: the credentials ARN is passed by reference, and no function environment holds a secret value.
-    const functions = template.findResources('AWS::Lambda::Function');
+    const functions = template.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: Match.anyValue() } } },
+    });
+    expect(Object.keys(functions)).toHaveLength(8);
     for (const fn of Object.values(functions)) {
       const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
-      expect(Object.keys(variables).sort()).toEqual([
+      expect(
+        Object.keys(variables)
+          .filter((name) => name !== 'ROTATOR_STATE_MACHINE_ARN')
+          .sort(),
+      ).toEqual([
         'NODE_OPTIONS',
         'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',
         'ROTATOR_CLIENTS',
         'ROTATOR_EVENT_BUS_NAME',
+        'ROTATOR_FINGERPRINT_KEY_SECRET_ID',
         'ROTATOR_SECRET_PREFIX',
         'ROTATOR_STYTCH_CREDENTIALS_SECRET_ID',
         'ROTATOR_TABLE_NAME',
       ]);
       expect(variables.ROTATOR_STYTCH_CREDENTIALS_SECRET_ID).toMatch(/^arn:aws:secretsmanager:/);
+      // The fingerprint key is passed by reference too: a Ref to the generated secret, never a value.
+      expect(variables.ROTATOR_FINGERPRINT_KEY_SECRET_ID).toEqual({
+        Ref: expect.stringMatching(/FingerprintKey/),
+      });
     }
   });
 
   it('runs every function on Node.js 24, ARM64, traced, with its own log group', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 7);
+    template.resourceCountIs('AWS::Lambda::Function', 8);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: Match.objectLike({ LogFormat: 'JSON', LogGroup: Match.anyValue() }),
     });
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 8);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 9);
   });
 
   it('builds a Standard JSONPath state machine whose tasks retry transient errors with jitter', () => {
@@ -151,6 +164,7 @@ describe('Construct: StytchM2MRotator', () => {
     expect(wait?.Catch).toEqual([
       { ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: 'DeadlinePassed' },
       { ErrorEquals: ['ConsumerUnhealthy'], ResultPath: '$.error', Next: 'Cancel: consumer_unhealthy' },
+      { ErrorEquals: ['LeakOfPendingSecret'], ResultPath: '$.error', Next: 'Cancel: leak_of_pending' },
       { ErrorEquals: ['OperatorCancelled'], ResultPath: '$.error', Next: 'Cancel: operator' },
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Cancel: error' },
     ]);
@@ -188,30 +202,32 @@ describe('Construct: StytchM2MRotator', () => {
     ]);
   });
 
-  it('starts leak rotations from Secret Leak Detected for managed clients only, with a DLQ', () => {
+  it('routes every Secret Leak Detected (by id or fingerprint) to the leak intake, with a DLQ', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: {
-        'detail-type': ['Secret Leak Detected'],
-        detail: {
-          clientId: [
-            'm2m-client-test-billing-worker',
-            'm2m-client-test-reporting',
-            'm2m-client-test-payments',
-            'm2m-client-test-search-indexer',
-            'connected-app-test-partner-portal',
-          ],
-        },
-      },
+      EventPattern: { 'detail-type': ['Secret Leak Detected'] },
       Targets: [
         Match.objectLike({
-          Arn: { Ref: Match.stringLikeRegexp('StateMachine') },
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('LeakIntakeFunction'), 'Arn'] },
           DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] } },
-          InputTransformer: Match.objectLike({
-            InputPathsMap: { 'detail-clientId': '$.detail.clientId', source: '$.source' },
-          }),
         }),
       ],
     });
+  });
+
+  it('lets only the leak intake start the workflow, and gives it the state machine ARN', () => {
+    const intake = template.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { ROTATOR_STATE_MACHINE_ARN: Match.anyValue() } } },
+    });
+    expect(Object.keys(intake)).toEqual([expect.stringMatching(/^RotatorLeakIntakeFunction/)]);
+    const policies = template.findResources('AWS::IAM::Policy');
+    const starters = Object.entries(policies).filter(([, policy]) =>
+      JSON.stringify(policy.Properties.PolicyDocument).includes('states:StartExecution'),
+    );
+    // Besides the Scheduler's own role (the schedules' target), the leak intake alone.
+    expect(starters.map(([id]) => id).sort()).toEqual([
+      expect.stringMatching(/^RotatorLeakIntakeFunction/),
+      expect.stringMatching(/^SchedulerRoleForTarget/),
+    ]);
   });
 
   it('routes Consumer Health Reported to the health aggregator, with a DLQ', () => {

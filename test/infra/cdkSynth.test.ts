@@ -29,10 +29,10 @@ describe('npx cdk synth', () => {
       Resources: Record<string, { Type: string }>;
     };
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(
-      7,
+      8,
     );
     const bundles = readdirSync(out).filter((entry) => entry.startsWith('asset.'));
-    expect(bundles).toHaveLength(7);
+    expect(bundles).toHaveLength(8);
     for (const bundle of bundles) expect(readdirSync(join(out, bundle))).toContain('index.mjs');
   });
 });

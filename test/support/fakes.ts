@@ -4,12 +4,14 @@ import type {
   RotationMetricsPort,
   StepDeps,
   StepLogger,
+  WorkflowStarterPort,
 } from '#core/deps.js';
 import { EVENT_SCHEMAS, type RotatorEvent } from '#core/events.js';
 import { type FingerprintEntry, type FingerprintPort, fingerprintOf } from '#core/fingerprint.js';
 import type {
   ClientRef,
   ConsumerReport,
+  EscalationKind,
   LedgerPort,
   LockResult,
   ManagedSecretValue,
@@ -25,6 +27,7 @@ import type {
 } from '#core/ports.js';
 import { AlreadyRotatingError, NotRotatingError, SelfTestFailedError } from '#core/rotationErrors.js';
 import { Secret } from '#core/secret.js';
+import type { WorkflowInput } from '#core/workflow.js';
 
 /**
  * In-memory fakes of the core ports, faithful to the contracts in ports.ts (and to Stytch's and
@@ -303,6 +306,21 @@ export class FakeLedger implements LedgerPort {
 
   readonly #fingerprints = new Map<string, FingerprintEntry>();
 
+  public async escalateRotation(
+    clientId: string,
+    rotationId: string,
+    kind: EscalationKind,
+    at: string,
+  ): Promise<RotationRecord | null> {
+    const key = `${clientId}/${rotationId}`;
+    const record = this.#rotations.get(key);
+    if (record === undefined || (record.status !== 'started' && record.status !== 'pending')) return null;
+    const field = kind === 'complete' ? 'escalatedComplete' : 'escalatedCancel';
+    const updated: RotationRecord = { ...record, [field]: record[field] ?? at };
+    this.#rotations.set(key, updated);
+    return { ...updated };
+  }
+
   public async putFingerprint(entry: FingerprintEntry): Promise<void> {
     this.#fingerprints.set(entry.fingerprint, { ...entry });
   }
@@ -327,6 +345,20 @@ export const FAKE_FINGERPRINT_KEY = new Secret('fake-fingerprint-key-0123456789a
 export class FakeFingerprints implements FingerprintPort {
   public async fingerprint(secret: Secret | string): Promise<string> {
     return fingerprintOf(FAKE_FINGERPRINT_KEY, secret);
+  }
+}
+
+/** Records the executions the leak intake starts; a name started twice reports `alreadyStarted`. */
+export class FakeWorkflow implements WorkflowStarterPort {
+  public readonly started: { name: string; input: WorkflowInput }[] = [];
+
+  public async start(name: string, input: WorkflowInput) {
+    const executionArn = `arn:aws:states:us-east-1:123456789012:execution:StytchM2MRotator:${name}`;
+    if (this.started.some((execution) => execution.name === name)) {
+      return { executionArn, alreadyStarted: true };
+    }
+    this.started.push({ name, input: { ...input } });
+    return { executionArn, alreadyStarted: false };
   }
 }
 
@@ -410,6 +442,7 @@ export function fakeDeps(clients: Readonly<Record<string, ManagedClientSettings>
   const logger = new RecordingLogger();
   const fingerprints = new FakeFingerprints();
   const metrics = new RecordingMetrics();
+  const workflow = new FakeWorkflow();
   for (const clientId of Object.keys(clients)) {
     const secret = randomBytes(33).toString('base64url');
     stytch.register(clientId, secret);
@@ -428,9 +461,10 @@ export function fakeDeps(clients: Readonly<Record<string, ManagedClientSettings>
     callbacks,
     clock,
     logger,
-    clients: { find: (clientId) => clients[clientId] },
+    clients: { find: (clientId) => clients[clientId], ids: () => Object.keys(clients) },
     fingerprints,
     metrics,
+    workflow,
   };
-  return { deps, stytch, secrets, ledger, events, callbacks, clock, logger, fingerprints, metrics };
+  return { deps, stytch, secrets, ledger, events, callbacks, clock, logger, fingerprints, metrics, workflow };
 }

@@ -8,14 +8,11 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import {
-  type FingerprintEntry,
-  FINGERPRINT_STAGES,
-  FingerprintSchema,
-} from '#core/fingerprint.js';
+import { FINGERPRINT_STAGES, type FingerprintEntry, FingerprintSchema } from '#core/fingerprint.js';
 import { ClientKindSchema, TriggerSchema } from '#core/model.js';
 import {
   type ConsumerReport,
+  type EscalationKind,
   type LedgerPort,
   type LockResult,
   ROTATION_STATUSES,
@@ -116,6 +113,8 @@ const RotationItemSchema = z.object({
   decidedAt: z.string().optional(),
   outcomeReason: z.string().optional(),
   error: z.object({ name: z.string(), message: z.string() }).optional(),
+  escalatedComplete: z.string().optional(),
+  escalatedCancel: z.string().optional(),
 });
 
 // Attempts of acquireLock when the holder vanishes between the failed put and the read.
@@ -380,6 +379,37 @@ export class DynamoLedger implements LedgerPort {
       return Item;
     } catch (error) {
       throw this.#wrap(error, 'GetItem', `${pk}/${sk}`);
+    }
+  }
+
+  /**
+   * `SET escalated<Kind> = if_not_exists(..., :at)` while the rotation is `started` or `pending`:
+   * the same conditional write the reports use, so an escalation either lands before the rotation
+   * ends (and the step that ends it sees it) or is refused (null) and the caller acts on its own.
+   */
+  public async escalateRotation(
+    clientId: string,
+    rotationId: string,
+    kind: EscalationKind,
+    at: string,
+  ): Promise<RotationRecord | null> {
+    const field = kind === 'complete' ? 'escalatedComplete' : 'escalatedCancel';
+    try {
+      const { Attributes } = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: { pk: clientId, sk: rotationSk(rotationId) },
+          UpdateExpression: 'SET #field = if_not_exists(#field, :at)',
+          ConditionExpression: '#status IN (:started, :pending)',
+          ExpressionAttributeNames: { '#field': field, '#status': 'status' },
+          ExpressionAttributeValues: { ':at': at, ':started': 'started', ':pending': 'pending' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toRecord(Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw this.#wrap(error, 'UpdateItem', `${clientId}/${rotationSk(rotationId)}`);
     }
   }
 

@@ -47,3 +47,4 @@ export {
   TASK_GONE_ERRORS,
   type TaskCallbackLogger,
 } from './SfnTaskCallbacks.js';
+export { executionArnOf, SfnWorkflowStarter, type SfnWorkflowStarterProps } from './SfnWorkflowStarter.js';

@@ -1,5 +1,6 @@
 import type { StepDeps } from '../deps.js';
 import type { ClientRef } from '../ports.js';
+import { unansweredLeak } from '../preemption.js';
 import { InconsistentStateError, NotRotatingError } from '../rotationErrors.js';
 import { CancelInputSchema, causeMessage, type Outcome, rotationIdFor } from '../state.js';
 import { parseOrThrow } from '../validate.js';
@@ -49,8 +50,10 @@ export async function cancelRotation(deps: StepDeps, raw: unknown): Promise<Outc
   }
 
   const now = deps.clock.now();
+  const durationMs = Math.max(0, now.getTime() - Date.parse(record?.steps.started ?? now.toISOString()));
+  let ended = record;
   if (record !== null) {
-    await deps.ledger.updateRotation(client.clientId, rotationId, {
+    ended = await deps.ledger.updateRotation(client.clientId, rotationId, {
       status: 'cancelled',
       outcomeReason: reason,
       steps: { cancelled: now.toISOString() },
@@ -68,9 +71,16 @@ export async function cancelRotation(deps: StepDeps, raw: unknown): Promise<Outc
       reason,
       ...(detail === undefined ? {} : { detail: detail.slice(0, 1000) }),
       cancelledAt: now.toISOString(),
-      durationMs: Math.max(0, now.getTime() - Date.parse(record?.steps.started ?? now.toISOString())),
+      durationMs,
     },
   });
+  // Preemption: a leak that arrived while this rotation ran starts the next one (the lock is free).
+  const leak = ended === null ? null : unansweredLeak(ended, 'cancelled', now.toISOString());
+  if (leak !== null) await deps.events.publish(leak);
+  // Counted once everything that can fail has succeeded (see completeRotation): once per end,
+  // unless the Lambda dies before returning, when its events are repeated too. "Nothing to cancel"
+  // above counts nothing: no rotation of ours existed (the start stopped before the lock).
+  deps.metrics.rotationEnded({ trigger: input.trigger, outcome: 'cancelled', reason, durationMs });
   deps.logger.info('Rotation cancelled', { clientId: client.clientId, rotationId, reason });
   return { outcome: 'cancelled', reason, rotationId, clientId: client.clientId };
 }

@@ -1,5 +1,6 @@
 import type { StepDeps } from '../deps.js';
 import type { ClientRef } from '../ports.js';
+import { unansweredLeak } from '../preemption.js';
 import { InconsistentStateError, NotRotatingError, OldSecretStillValidError } from '../rotationErrors.js';
 import { CompleteInputSchema, type Outcome } from '../state.js';
 import { parseOrThrow } from '../validate.js';
@@ -50,7 +51,8 @@ export async function completeRotation(deps: StepDeps, raw: unknown): Promise<Ou
   }
 
   const now = deps.clock.now();
-  await deps.ledger.updateRotation(client.clientId, rotation.rotationId, {
+  const durationMs = Math.max(0, now.getTime() - Date.parse(rotation.startedAt));
+  const ended = await deps.ledger.updateRotation(client.clientId, rotation.rotationId, {
     status: 'completed',
     outcomeReason: completion.reason,
     steps: { completed: now.toISOString() },
@@ -68,8 +70,22 @@ export async function completeRotation(deps: StepDeps, raw: unknown): Promise<Ou
       currentLastFour: rotation.pendingLastFour,
       previousLastFour: rotation.previousLastFour,
       completedAt: now.toISOString(),
-      durationMs: Math.max(0, now.getTime() - Date.parse(rotation.startedAt)),
+      durationMs,
     },
+  });
+  // Preemption: a leak of the pending secret that lost the race to this completion is now a leak
+  // of the current secret; the intake answers it with a leak rotation (the lock is free).
+  const leak = unansweredLeak(ended, 'completed', now.toISOString());
+  if (leak !== null) await deps.events.publish(leak);
+  // Counted once everything that can fail has succeeded: a retry of an attempt that failed
+  // earlier has counted nothing, so each end counts once. Only a Lambda that dies between here and
+  // its return is re-run after counting, and then its events go out twice as well: the metric is
+  // exactly as at-least-once as `Rotation Completed`.
+  deps.metrics.rotationEnded({
+    trigger: rotation.trigger,
+    outcome: 'completed',
+    reason: completion.reason,
+    durationMs,
   });
   deps.logger.info('Rotation completed', {
     clientId: client.clientId,

@@ -10,6 +10,7 @@ import {
   SecretsManagerFingerprints,
   SecretsManagerStore,
   SfnTaskCallbacks,
+  SfnWorkflowStarter,
 } from '#adapters/aws/index.js';
 import { StytchClient } from '#adapters/stytch/index.js';
 import { StytchRotationAdapter } from '#adapters/stytch/StytchRotationAdapter.js';
@@ -18,7 +19,7 @@ import { RotatorError } from '#core/errors.js';
 import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
 import type { StytchPort } from '#core/ports.js';
 import { Secret } from '#core/secret.js';
-import type { RotatorEnv } from './env.js';
+import { EnvironmentError, type RotatorEnv } from './env.js';
 import { powertoolsMetrics } from './metrics.js';
 
 /**
@@ -38,6 +39,8 @@ export function createStepDeps(env: RotatorEnv, logger: StepLogger): StepDeps {
     keySecretId: env.ROTATOR_FINGERPRINT_KEY_SECRET_ID,
   });
   const clock = { now: () => new Date() };
+  const sfn = new SFNClient({});
+  const stateMachineArn = env.ROTATOR_STATE_MACHINE_ARN;
   return {
     stytch: lazyStytch(async () => {
       const credentials = await readStytchCredentials(
@@ -61,12 +64,21 @@ export function createStepDeps(env: RotatorEnv, logger: StepLogger): StepDeps {
       client: new EventBridgeClient({}),
       eventBusName: env.ROTATOR_EVENT_BUS_NAME,
     }),
-    callbacks: new SfnTaskCallbacks({ client: new SFNClient({}) }),
+    callbacks: new SfnTaskCallbacks({ client: sfn }),
     clock,
-    clients: { find: (clientId) => clients[clientId] },
+    clients: { find: (clientId) => clients[clientId], ids: () => Object.keys(clients) },
     logger,
     fingerprints,
     metrics: powertoolsMetrics(),
+    // Only the leak intake starts the workflow, and only it is given the ARN.
+    workflow:
+      stateMachineArn === undefined
+        ? {
+            start: () => {
+              throw new EnvironmentError(['ROTATOR_STATE_MACHINE_ARN: required to start a rotation']);
+            },
+          }
+        : new SfnWorkflowStarter({ client: sfn, stateMachineArn }),
   };
 }
 

@@ -27,10 +27,16 @@ const RotatorEnvSchema = z.object({
       }
     })
     .pipe(z.record(ClientIdSchema, z.strictObject({ kind: ClientKindSchema, policy: ClientPolicySchema }))),
+  /** The rotation state machine; only the leak intake (which starts it) is given it. */
+  ROTATOR_STATE_MACHINE_ARN: z.string().min(1).optional(),
   /** Overrides Stytch's base URL (the sandbox's emulator); unset in a deployment. */
   ROTATOR_STYTCH_BASE_URL: z.url().optional(),
 });
 export type RotatorEnv = z.infer<typeof RotatorEnvSchema>;
+/** `ROTATOR_CLIENTS` alone, for the other functions' environments (the same JSON, the same checks). */
+export const RotatorClientsEnvSchema = RotatorEnvSchema.shape.ROTATOR_CLIENTS;
+/** `ROTATOR_SECRET_PREFIX` alone, with its default. */
+export const SecretPrefixEnvSchema = RotatorEnvSchema.shape.ROTATOR_SECRET_PREFIX;
 
 /** A missing or malformed environment variable: the function cannot start. */
 export class EnvironmentError extends RotatorError {

@@ -7,6 +7,7 @@ const GOOD_ENV = {
   ROTATOR_TABLE_NAME: 'ledger',
   ROTATOR_EVENT_BUS_NAME: 'stytch-m2m-rotator',
   ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:creds-AbCdEf',
+  ROTATOR_FINGERPRINT_KEY_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:fp-AbCdEf',
   ROTATOR_CLIENTS: JSON.stringify({
     'm2m-client-test-1': { kind: 'm2m', policy: { expectedConsumers: ['api'] } },
   }),

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { answerWaitIfDecided } from './decision.js';
+import type { StepDeps } from './deps.js';
+import { SecretLeakDetectedDetailSchema } from './events.js';
+import type { FingerprintEntry } from './fingerprint.js';
+import type { ClientRef, RotationRecord } from './ports.js';
+import { InvalidInputError } from './rotationErrors.js';
+import { parseOrThrow } from './validate.js';
+
+/** The leak intake's deps: the steps' (it starts the workflow through `workflow`). */
+export type LeakIntakeDeps = StepDeps;
+
+/** What the leaked value is now: alive (current or pending) or already dead. */
+export type LeakedStage = 'current' | 'pending' | 'dead';
+
+/** What the intake did with one `Secret Leak Detected` event. */
+export type LeakIntakeResult =
+  | {
+      readonly result: 'rotation_started';
+      readonly clientId: string;
+      readonly leaked: LeakedStage;
+      readonly executionArn: string;
+      readonly alreadyStarted: boolean;
+    }
+  | {
+      readonly result: 'escalated';
+      readonly clientId: string;
+      readonly leaked: LeakedStage;
+      readonly rotationId: string;
+      /** `complete`: the rotation in progress completes at once; `cancel`: it is cancelled and a leak rotation follows. */
+      readonly escalation: 'complete' | 'cancel';
+    }
+  | { readonly result: 'already_dead'; readonly clientId: string }
+  | { readonly result: 'no_match' }
+  | { readonly result: 'unknown_client'; readonly clientId: string };
+
+/** The id and the fingerprint of a leak report name different clients. Permanent. */
+export class LeakMismatchError extends InvalidInputError {
+  public constructor(clientId: string, fingerprintClientId: string) {
+    super('Secret Leak Detected event', [
+      `clientId names ${clientId}, but the fingerprint is a secret of ${fingerprintClientId}`,
+    ]);
+    this.name = 'LeakMismatchError';
+  }
+}
+
+/** A rotation can end between our read and our escalation; this many fresh looks settle it. */
+const ESCALATION_ATTEMPTS = 3;
+
+/**
+ * The leak intake, behind the `Secret Leak Detected` rule. It finds the client (by id, or by the
+ * fingerprint of the leaked value), works out whether the leaked secret is still alive, and then:
+ * - no rotation in progress: starts a leak rotation (named after the event, so a redelivery starts
+ *   nothing new);
+ * - a rotation in progress and the leaked secret is the current one: has it complete at once;
+ * - a rotation in progress and the leaked secret is its pending one: has it cancel (the
+ *   cancellation then sends the leak back here, and a leak rotation starts with the lock free).
+ * Never two rotations of one client at once: the per-client lock stays the only way in.
+ */
+export async function handleLeak(
+  deps: LeakIntakeDeps,
+  event: { readonly id?: unknown; readonly detail?: unknown },
+): Promise<LeakIntakeResult> {
+  const detail = parseOrThrow(SecretLeakDetectedDetailSchema, event.detail, 'Secret Leak Detected event');
+  const eventId =
+    typeof event.id === 'string' && /^[A-Za-z0-9-]{1,64}$/.test(event.id) ? event.id : randomUUID();
+
+  const found = detail.fingerprint === undefined ? null : await findByFingerprint(deps, detail.fingerprint);
+  if (detail.fingerprint !== undefined && found === null) {
+    deps.logger.warn('Leak report matches no managed secret', {
+      fingerprintPrefix: detail.fingerprint.slice(0, 12),
+      source: detail.source,
+    });
+    return { result: 'no_match' };
+  }
+  if (found !== null && detail.clientId !== undefined && detail.clientId !== found.clientId) {
+    throw new LeakMismatchError(detail.clientId, found.clientId);
+  }
+  const clientId = found?.clientId ?? detail.clientId;
+  // The schema requires one of the two; this keeps the compiler and a future schema honest.
+  if (clientId === undefined) throw new InvalidInputError('Secret Leak Detected event', ['names no client']);
+  const settings = deps.clients.find(clientId);
+  if (settings === undefined) {
+    deps.logger.warn('Leak report for a client the rotator does not manage', {
+      clientId,
+      source: detail.source,
+    });
+    return { result: 'unknown_client', clientId };
+  }
+  const client: ClientRef = { clientId, kind: settings.kind };
+
+  for (let attempt = 1; ; attempt += 1) {
+    // A report by id only means "this client's secret leaked": the one in use, the current one.
+    const leaked = found === null ? 'current' : await liveStage(deps, client, found.versionId);
+    const active = await activeRotation(deps, clientId);
+    if (leaked === 'dead') {
+      deps.logger.info('Leaked secret is already revoked', { clientId, source: detail.source });
+      return { result: 'already_dead', clientId };
+    }
+    if (active === null || (leaked === 'pending' && active.pendingVersionId !== found?.versionId)) {
+      return startLeakRotation(deps, client, leaked, eventId, detail);
+    }
+    const escalation = leaked === 'pending' ? 'cancel' : 'complete';
+    const escalated = await deps.ledger.escalateRotation(
+      clientId,
+      active.rotationId,
+      escalation,
+      deps.clock.now().toISOString(),
+    );
+    if (escalated !== null) {
+      await answerWaitIfDecided(deps, escalated);
+      deps.logger.warn('Leak preempts the rotation in progress', {
+        clientId,
+        rotationId: active.rotationId,
+        trigger: active.trigger,
+        leaked,
+        escalation,
+        source: detail.source,
+      });
+      return { result: 'escalated', clientId, leaked, rotationId: active.rotationId, escalation };
+    }
+    // It ended between our read and our write: look again (the lock is free, or another holds it).
+    if (attempt >= ESCALATION_ATTEMPTS) {
+      return startLeakRotation(deps, client, leaked, eventId, detail);
+    }
+  }
+}
+
+/** The fingerprint's owner: the ledger's index, else every managed client's live secrets. */
+async function findByFingerprint(
+  deps: LeakIntakeDeps,
+  fingerprint: string,
+): Promise<Pick<FingerprintEntry, 'clientId' | 'versionId'> | null> {
+  const entry = await deps.ledger.findFingerprint(fingerprint);
+  if (entry !== null) return entry;
+  // Not indexed: a client enrolled before fingerprints were kept and never rotated since. Its
+  // current read indexes it, so each client is scanned like this at most once.
+  for (const clientId of deps.clients.ids()) {
+    const settings = deps.clients.find(clientId);
+    if (settings === undefined) continue;
+    const client: ClientRef = { clientId, kind: settings.kind };
+    const versions = await deps.secrets.versions(client);
+    for (const [stage, versionId] of [
+      ['AWSCURRENT', versions.currentVersionId],
+      ['AWSPENDING', versions.pendingVersionId],
+    ] as const) {
+      if (versionId === null) continue;
+      const value = await deps.secrets.read(client, stage);
+      if (value !== null && (await deps.fingerprints.fingerprint(value.clientSecret)) === fingerprint) {
+        return { clientId, versionId };
+      }
+    }
+  }
+  return null;
+}
+
+/** What the version holding the leaked secret is now, by the secret store's labels (the authority). */
+async function liveStage(deps: LeakIntakeDeps, client: ClientRef, versionId: string): Promise<LeakedStage> {
+  const versions = await deps.secrets.versions(client);
+  if (versions.currentVersionId === versionId) return 'current';
+  if (versions.pendingVersionId === versionId) return 'pending';
+  return 'dead';
+}
+
+/** The rotation holding the client's unexpired lock, while it has not ended. */
+async function activeRotation(deps: LeakIntakeDeps, clientId: string): Promise<RotationRecord | null> {
+  const lock = await deps.ledger.getLock(clientId);
+  if (lock === null || Date.parse(lock.expiresAt) <= deps.clock.now().getTime()) return null;
+  const record = await deps.ledger.getRotation(clientId, lock.rotationId);
+  if (record === null || (record.status !== 'started' && record.status !== 'pending')) return null;
+  return record;
+}
+
+async function startLeakRotation(
+  deps: LeakIntakeDeps,
+  client: ClientRef,
+  leaked: LeakedStage,
+  eventId: string,
+  detail: { readonly source: string; readonly reference?: string | undefined },
+): Promise<LeakIntakeResult> {
+  const reason = `leak reported by ${detail.source}${detail.reference === undefined ? '' : `: ${detail.reference}`}`;
+  const started = await deps.workflow.start(`leak-${eventId}`, {
+    clientId: client.clientId,
+    trigger: 'leak',
+    reason: reason.slice(0, 500),
+    requestedBy: detail.source,
+  });
+  deps.logger.warn('Leak rotation started', {
+    clientId: client.clientId,
+    leaked,
+    executionArn: started.executionArn,
+    alreadyStarted: started.alreadyStarted,
+    source: detail.source,
+  });
+  return {
+    result: 'rotation_started',
+    clientId: client.clientId,
+    leaked,
+    executionArn: started.executionArn,
+    alreadyStarted: started.alreadyStarted,
+  };
+}
