@@ -3,6 +3,7 @@ import { registerCancelCommand } from './commands/cancel.js';
 import { registerConsumerCheckCommand } from './commands/consumerCheck.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerHistoryCommand } from './commands/history.js';
+import { registerLeakCommands } from './commands/leak.js';
 import { registerRotateCommands } from './commands/rotate.js';
 import { registerStatusCommand } from './commands/status.js';
 import { CliError, ExitCode } from './errors.js';
@@ -42,6 +43,7 @@ export async function exec(argv: readonly string[], io: CliIo = processIo()): Pr
   registerStatusCommand(program, context);
   registerHistoryCommand(program, context);
   registerCancelCommand(program, context);
+  registerLeakCommands(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -15,6 +15,8 @@ export interface CliIo {
    * AbortController otherwise). Long-running commands (`emulator`, `start --keep`) wait on it.
    */
   readonly signal: AbortSignal;
+  /** Standard input, for commands that take a value there (`leak report --secret-stdin`). */
+  readonly stdin?: AsyncIterable<string | Uint8Array>;
 }
 
 /** The real process: stdout, stderr, environment, and SIGINT/SIGTERM as an abort signal. */
@@ -29,7 +31,13 @@ export function processIo(): CliIo {
       process.exit(error.code === 'EPIPE' ? Number(process.exitCode) || 0 : 1);
     });
   }
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    signal: controller.signal,
+    stdin: process.stdin,
+  };
 }
 
 /** Resolves when `signal` is aborted (at once if it already is). */

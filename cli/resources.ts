@@ -16,7 +16,7 @@ import type { CliIo } from './io.js';
  */
 
 /** The resources an operator command may need. */
-export type ResourceName = 'stateMachineArn' | 'table' | 'eventBus' | 'secretPrefix';
+export type ResourceName = 'stateMachineArn' | 'table' | 'eventBus' | 'secretPrefix' | 'fingerprintKeySecret';
 
 interface ResourceSpec {
   readonly flag: string;
@@ -45,6 +45,11 @@ export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
     env: 'ROTATOR_SECRET_PREFIX',
     description: 'the prefix of the managed secrets (stack output SecretPrefix)',
   },
+  fingerprintKeySecret: {
+    flag: '--fingerprint-key-secret',
+    env: 'ROTATOR_FINGERPRINT_KEY_SECRET_ID',
+    description: 'the secret holding the fingerprint key (stack output FingerprintKeySecretArn)',
+  },
 };
 
 /** Raw resource flags as commander hands them over. */
@@ -53,6 +58,7 @@ export interface ResourceFlags {
   readonly table?: string;
   readonly eventBus?: string;
   readonly secretPrefix?: string;
+  readonly fingerprintKeySecret?: string;
 }
 
 /** Adds the flags of `names` to `command`, and a help section on how resources are found. */

@@ -394,7 +394,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
         `  export AWS_ENDPOINT_URL=${sandbox.awsEndpoint} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox`,
       );
       say(
-        `  export ROTATOR_STATE_MACHINE_ARN=${sandbox.executor.stateMachineArn} ROTATOR_TABLE_NAME=${sandbox.tableName} ROTATOR_EVENT_BUS_NAME=${sandbox.eventBusName} ROTATOR_SECRET_PREFIX=${config.secretPrefix}`,
+        `  export ROTATOR_STATE_MACHINE_ARN=${sandbox.executor.stateMachineArn} ROTATOR_TABLE_NAME=${sandbox.tableName} ROTATOR_EVENT_BUS_NAME=${sandbox.eventBusName} ROTATOR_SECRET_PREFIX=${config.secretPrefix} ROTATOR_FINGERPRINT_KEY_SECRET_ID=${sandbox.fingerprintKeySecretId}`,
       );
       say('Press Ctrl-C to stop it.');
       await untilAborted(options.signal);

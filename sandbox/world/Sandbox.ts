@@ -97,6 +97,8 @@ export class Sandbox {
     readonly dynamo: DynamoDBClient;
   };
   public readonly tableName = TABLE;
+  /** The secret holding the fingerprint key (ROTATOR_FINGERPRINT_KEY_SECRET_ID for `rotator leak report`). */
+  public readonly fingerprintKeySecretId = FINGERPRINT_KEY_SECRET;
   public readonly eventBusName = BUS;
   /** Every event the gateway routed to a target, in order. */
   public readonly gatewayDeliveries: readonly DeliveredEvent[];

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { CliIo, TextSink } from '#cli/io.js';
 
 /** A TextSink that keeps what was written. */
@@ -16,11 +17,21 @@ export class BufferSink implements TextSink {
 }
 
 /** An in-process CliIo: buffered stdout/stderr, a fixed env and an AbortController for "Ctrl-C". */
-export function bufferedIo(env: Record<string, string | undefined> = {}): CliIo & {
+export function bufferedIo(
+  env: Record<string, string | undefined> = {},
+  stdin?: string,
+): CliIo & {
   stdout: BufferSink;
   stderr: BufferSink;
   controller: AbortController;
 } {
   const controller = new AbortController();
-  return { stdout: new BufferSink(), stderr: new BufferSink(), env, signal: controller.signal, controller };
+  return {
+    stdout: new BufferSink(),
+    stderr: new BufferSink(),
+    env,
+    signal: controller.signal,
+    controller,
+    ...(stdin === undefined ? {} : { stdin: Readable.from([stdin]) }),
+  };
 }

@@ -1,0 +1,280 @@
+import { fileURLToPath } from 'node:url';
+import { GetSecretValueCommand, ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
+import { exec } from '#cli/exec.js';
+import type { RotationRecord } from '#core/ports.js';
+import { Secret } from '#core/secret.js';
+import { Sandbox } from '#sandbox/world/Sandbox.js';
+import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { bufferedIo } from '../support/cliIo.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PREFIX = 'stytch/m2m';
+
+/**
+ * Leak intake end to end, in the sandbox: `rotator leak report` publishes Secret Leak Detected,
+ * the template's LeakRule delivers it to the LeakIntake handler, and the intake starts a leak
+ * rotation or preempts the rotation in progress. No consumer runs here, so a rotation that waits
+ * for consumers waits until a leak decides it (or its deadline passes).
+ */
+describe('Leak report and preemption against the sandbox', () => {
+  let sandbox: Sandbox;
+  let env: Record<string, string>;
+  let ledger: DynamoLedger;
+  /** Every rotation record seen by any poll, to prove there were never two at once. */
+  const overlaps: string[] = [];
+  const id = (configId: string): string => sandbox.clientIdMap.get(configId) ?? configId;
+
+  const run = async (argv: string[], stdin?: string, overrides: Record<string, string> = {}) => {
+    const io = bufferedIo({ ...env, ...overrides }, stdin);
+    const code = await exec(argv, io);
+    return { code, stdout: io.stdout.text, stderr: io.stderr.text };
+  };
+
+  const rotations = async (clientId: string): Promise<readonly RotationRecord[]> => {
+    const found = await ledger.listRotations(clientId, 50);
+    const active = found.filter((record) => record.status === 'started' || record.status === 'pending');
+    if (active.length > 1) overlaps.push(`${clientId}: ${active.map((r) => r.rotationId).join(', ')}`);
+    return found;
+  };
+
+  const until = async <T>(
+    what: string,
+    probe: () => Promise<T | undefined>,
+    timeoutMs = 60_000,
+  ): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await sandbox.settle();
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  const secretAt = async (clientId: string, stage: 'AWSCURRENT' | 'AWSPENDING'): Promise<string> => {
+    const { SecretString } = await sandbox.aws.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: `${PREFIX}/${clientId}`, VersionStage: stage }),
+    );
+    return (JSON.parse(SecretString ?? '{}') as { client_secret: string }).client_secret;
+  };
+
+  /** Starts a manual rotation and waits until it waits for its consumers (task token stored). */
+  const waitingRotation = async (clientId: string): Promise<RotationRecord> => {
+    const started = await run(['rotate', clientId, '--reason', 'scheduled-like', '--no-wait']);
+    expect(started.code).toBe(0);
+    return until(`${clientId} to wait for consumers`, async () =>
+      (await rotations(clientId)).find(
+        (record) => record.status === 'pending' && record.taskToken !== undefined,
+      ),
+    );
+  };
+
+  beforeAll(async () => {
+    sandbox = await Sandbox.start({
+      config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
+      say: () => {},
+    });
+    env = {
+      AWS_ENDPOINT_URL: sandbox.awsEndpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'sandbox',
+      AWS_SECRET_ACCESS_KEY: 'sandbox',
+      ROTATOR_STATE_MACHINE_ARN: sandbox.executor.stateMachineArn,
+      ROTATOR_TABLE_NAME: sandbox.tableName,
+      ROTATOR_EVENT_BUS_NAME: sandbox.eventBusName,
+      ROTATOR_SECRET_PREFIX: PREFIX,
+      ROTATOR_FINGERPRINT_KEY_SECRET_ID: sandbox.fingerprintKeySecretId,
+      USER: 'responder',
+    };
+    ledger = new DynamoLedger({
+      client: DynamoDBDocumentClient.from(sandbox.aws.dynamo),
+      tableName: sandbox.tableName,
+    });
+  });
+  afterAll(() => sandbox?.stop());
+
+  it('leak report --client-id starts a leak rotation that revokes the leaked secret', async () => {
+    // Prepare
+    const clientId = id('connected-app-test-partner-portal');
+    const leaked = await secretAt(clientId, 'AWSCURRENT');
+
+    // Act
+    const result = await run([
+      'leak',
+      'report',
+      '--client-id',
+      clientId,
+      '--reference',
+      'ticket 7',
+      '--json',
+    ]);
+
+    // Assess
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      eventId: expect.any(String),
+      clientId,
+      source: expect.stringMatching(/^cli:/),
+    });
+    const done = await until('the leak rotation to complete', async () =>
+      (await rotations(clientId)).find(
+        (record) => record.trigger === 'leak' && record.status === 'completed',
+      ),
+    );
+    expect(done).toMatchObject({
+      requestedBy: expect.stringMatching(/^cli:/),
+      outcomeReason: 'no_consumers_expected',
+    });
+    expect(await secretAt(clientId, 'AWSCURRENT')).not.toBe(leaked);
+  });
+
+  it('leak report --secret-stdin sends only the fingerprint and finds the client by it', async () => {
+    // Prepare
+    const clientId = id('m2m-client-test-search-indexer');
+    const leaked = await secretAt(clientId, 'AWSCURRENT');
+
+    // Act
+    const result = await run(['leak', 'report', '--secret-stdin', '--json'], `${leaked}\n`);
+
+    // Assess: the leak rotation of the right client runs; the value is nowhere but where it was.
+    expect(result.code).toBe(0);
+    const output = JSON.parse(result.stdout) as { fingerprint: string; clientId?: string };
+    expect(output.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(output.clientId).toBeUndefined();
+    const leakRotation = await until('a leak rotation of the client', async () =>
+      (await rotations(clientId)).find((record) => record.trigger === 'leak'),
+    );
+    expect(leakRotation.clientId).toBe(clientId);
+    const captured = `${result.stdout}${result.stderr}${JSON.stringify(await sandbox.captured())}`;
+    expect(captured).not.toContain(leaked);
+    const published = sandbox.events.filter((event) => event.detailType === 'Secret Leak Detected');
+    expect(JSON.stringify(published)).not.toContain(leaked);
+  });
+
+  it('a leak of the current secret completes the rotation in progress at once', async () => {
+    // Prepare
+    const clientId = id('m2m-client-test-billing-worker');
+    const waiting = await waitingRotation(clientId);
+    const leaked = await secretAt(clientId, 'AWSCURRENT');
+
+    // Act
+    const result = await run(['leak', 'report', '--secret-stdin'], leaked);
+
+    // Assess: the same rotation completes (no waiting for its deadline); no second rotation starts.
+    expect(result.code).toBe(0);
+    const ended = await until('the preempted rotation to complete', async () =>
+      (await rotations(clientId)).find(
+        (r) => r.rotationId === waiting.rotationId && r.status === 'completed',
+      ),
+    );
+    expect(ended.outcomeReason).toBe('leak_escalated');
+    expect(ended.escalatedComplete).toEqual(expect.any(String));
+    expect(await rotations(clientId)).toHaveLength(1);
+    expect(await secretAt(clientId, 'AWSCURRENT')).not.toBe(leaked);
+    expect(
+      await sandbox.stytchClient.token({ clientId, clientSecret: new Secret(leaked) }).then(
+        () => 'accepted',
+        () => 'rejected',
+      ),
+    ).toBe('rejected');
+  });
+
+  it('a leak of the pending secret cancels that rotation, then a leak rotation starts', async () => {
+    // Prepare
+    const clientId = id('m2m-client-test-payments');
+    const waiting = await waitingRotation(clientId);
+    const leakedPending = await secretAt(clientId, 'AWSPENDING');
+
+    // Act
+    const result = await run(['leak', 'report', '--secret-stdin'], leakedPending);
+
+    // Assess: cancelled as leak_of_pending, followed by a leak rotation; the leaked value is dead.
+    expect(result.code).toBe(0);
+    const cancelled = await until('the preempted rotation to be cancelled', async () =>
+      (await rotations(clientId)).find(
+        (r) => r.rotationId === waiting.rotationId && r.status === 'cancelled',
+      ),
+    );
+    expect(cancelled.outcomeReason).toBe('leak_of_pending');
+    const leakRotation = await until('the follow-up leak rotation', async () =>
+      (await rotations(clientId)).find((r) => r.trigger === 'leak'),
+    );
+    expect(Date.parse(leakRotation.steps.started ?? '')).toBeGreaterThanOrEqual(
+      Date.parse(cancelled.steps.cancelled ?? ''),
+    );
+    const { Versions } = await sandbox.aws.secretsManager.send(
+      new ListSecretVersionIdsCommand({ SecretId: `${PREFIX}/${clientId}` }),
+    );
+    expect(Versions?.some((version) => version.VersionId === waiting.rotationId)).toBe(true);
+    expect(
+      await sandbox.stytchClient.token({ clientId, clientSecret: new Secret(leakedPending) }).then(
+        () => 'accepted',
+        () => 'rejected',
+      ),
+    ).toBe('rejected');
+  });
+
+  it('a value that is no managed secret starts nothing', async () => {
+    // Prepare
+    const before = sandbox.executor.listExecutions().length;
+
+    // Act
+    const result = await run(['leak', 'report', '--secret-stdin'], 'not-a-secret-of-ours');
+    await sandbox.settle();
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(sandbox.executor.listExecutions()).toHaveLength(before);
+  });
+
+  it.each([
+    ['neither --client-id nor --secret-stdin', ['leak', 'report'], undefined, /exactly one of/],
+    [
+      'both --client-id and --secret-stdin',
+      ['leak', 'report', '--client-id', 'm2m-client-test-x', '--secret-stdin'],
+      'value',
+      /exactly one of/,
+    ],
+    ['an empty stdin', ['leak', 'report', '--secret-stdin'], '\n', /read nothing/],
+    ['several lines on stdin', ['leak', 'report', '--secret-stdin'], 'one\ntwo\n', /one value/],
+    ['a bad client id', ['leak', 'report', '--client-id', 'bad id!'], undefined, /must be letters/],
+    [
+      'an empty --reference',
+      ['leak', 'report', '--client-id', 'm2m-x', '--reference', '  '],
+      undefined,
+      /1 to 2048/,
+    ],
+  ])('refuses %s with exit 2 and sends nothing', async (_, argv, stdin, message) => {
+    // Prepare
+    const before = sandbox.gatewayDeliveries.length;
+
+    // Act
+    const result = await run(argv, stdin);
+    await sandbox.settle();
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(sandbox.gatewayDeliveries).toHaveLength(before);
+  });
+
+  it('refuses --secret-stdin without the fingerprint key, naming the variable, reading nothing', async () => {
+    // Act
+    const result = await run(['leak', 'report', '--secret-stdin'], 'value', {
+      ROTATOR_FINGERPRINT_KEY_SECRET_ID: '',
+    });
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/ROTATOR_FINGERPRINT_KEY_SECRET_ID/);
+  });
+
+  it('never had two rotations of one client at once', () => {
+    expect(overlaps).toEqual([]);
+  });
+});
