@@ -6,6 +6,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
 import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
+import { awsErrorCode } from '#adapters/aws/errors.js';
 import { CliError } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -102,6 +103,11 @@ export function awsClientConfig(io: CliIo): {
   const env = io.env;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const endpoint = env.AWS_ENDPOINT_URL;
+  if (endpoint !== undefined && endpoint !== '' && !URL.canParse(endpoint)) {
+    throw usageError(
+      `AWS_ENDPOINT_URL "${endpoint.slice(0, 200)}" is not a URL (e.g. http://127.0.0.1:4566)`,
+    );
+  }
   const config: ReturnType<typeof awsClientConfig> = {};
   if (region !== undefined && region !== '') config.region = region;
   if (endpoint !== undefined && endpoint !== '') config.endpoint = endpoint;
@@ -157,9 +163,58 @@ export async function withAws<T>(io: CliIo, body: (aws: AwsClients) => Promise<T
   const aws = new AwsClients(io);
   try {
     return await body(aws);
+  } catch (error) {
+    throw asSetupError(error, io) ?? error;
   } finally {
     aws.close();
   }
+}
+
+// Connection failures: the endpoint is wrong or down, which is the user's setup, not our defect.
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+]);
+// AWS saying a named resource does not exist: a wrong flag or variable.
+const MISSING_RESOURCE_CODES = new Set([
+  'ResourceNotFoundException',
+  'StateMachineDoesNotExist',
+  'ExecutionDoesNotExist',
+]);
+
+/**
+ * A user error for failures that come from the setup (an unreachable endpoint, a resource that
+ * does not exist), found anywhere in the cause chain; undefined for anything else.
+ */
+function asSetupError(error: unknown, io: CliIo): CliError | undefined {
+  if (error instanceof CliError) return undefined;
+  const endpoint = io.env.AWS_ENDPOINT_URL || 'the default AWS endpoint';
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const code = awsErrorCode(current);
+    if (UNREACHABLE_CODES.has(code) || UNREACHABLE_CODES.has((current as NodeJS.ErrnoException).code ?? '')) {
+      return new CliError(
+        `cannot reach AWS at ${endpoint} (${code}): is it running, is AWS_ENDPOINT_URL right?`,
+        {
+          code: 'unreachable',
+          cause: error,
+        },
+      );
+    }
+    if (MISSING_RESOURCE_CODES.has(code)) {
+      // The outermost message names the resource (our adapters say which table or secret).
+      const message = error instanceof Error ? error.message : current.message;
+      return new CliError(`${message} (${code}): check the resource flags and variables`, {
+        code: 'missing_resource',
+        cause: error,
+      });
+    }
+    current = current.cause;
+  }
+  return undefined;
 }
 
 /** Who asks: `cli:<os user>` (USER/USERNAME when the OS cannot say). */

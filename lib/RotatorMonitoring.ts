@@ -1,10 +1,12 @@
-import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, type RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -14,6 +16,7 @@ import { ROTATOR_EVENT_SOURCE } from '../lambdas/core/events.js';
 import { TRIGGERS } from '../lambdas/core/model.js';
 import { resolvePolicy } from '../lambdas/core/policy.js';
 import type { ManagedClient } from './config/DeploymentConfig.js';
+import { RotatorFunction } from './RotatorFunction.js';
 
 /** The tunable part of {@link RotatorMonitoringProps}, as {@link StytchM2MRotator} takes it. */
 export interface RotatorMonitoringOptions {
@@ -40,6 +43,12 @@ export interface RotatorMonitoringOptions {
    * @default 31 (a monthly cron never leaves a longer gap)
    */
   readonly defaultRotationPeriodDays?: number;
+  /**
+   * When the publisher measures every managed secret's age (`SecretAgeDays`). The age alarms
+   * evaluate one-hour periods, so a `rate(...)` less often than hourly is refused.
+   * @default events.Schedule.rate(Duration.hours(1))
+   */
+  readonly secretAgeSchedule?: events.Schedule;
 }
 
 /** Props of {@link RotatorMonitoring}. */
@@ -58,10 +67,33 @@ export interface RotatorMonitoringProps extends RotatorMonitoringOptions {
   readonly encryptionKey: kms.IKey;
   /** The managed clients: their schedules and policies set the thresholds. */
   readonly clients: readonly ManagedClient[];
+  /**
+   * The managed secret of every client in `clients`, by client id. The SecretAgeDays publisher may
+   * list their versions (`secretsmanager:ListSecretVersionIds` on these ARNs only); it never reads
+   * a value, so it needs no access to their key.
+   */
+  readonly managedSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
+  /** The managed secrets' name prefix: the publisher reads `<secretPrefix>/<clientId>`. */
+  readonly secretPrefix: string;
+  /**
+   * Log retention of the publisher's log group.
+   * @default - RotatorFunction's default (one month)
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the publisher's log group when the stack is deleted.
+   * @default - RotatorFunction's default (retained)
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 /** Namespace of the rotator's custom metrics (the functions' POWERTOOLS_METRICS_NAMESPACE). */
 export const ROTATOR_METRICS_NAMESPACE = 'StytchM2MRotator';
+/**
+ * The dimension Powertools adds to every rotation metric (lambdas/handlers/runtime/metrics.ts): a
+ * search names the exact dimension set it matches. SecretAgeDays has no such dimension.
+ */
+const POWERTOOLS_SERVICE_DIMENSION = 'service';
 /** The lifecycle events that end a rotation, forwarded to the topic. */
 export const LIFECYCLE_DETAIL_TYPES = [
   'Rotation Completed',
@@ -87,12 +119,16 @@ export class RotatorMonitoring extends Construct {
   public readonly alarms: ReadonlyMap<string, cloudwatch.Alarm>;
   /** One `SecretAgeDays` alarm per managed client, by client id. */
   public readonly secretAgeAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
-  /** Executions, execution time, dead letters and alarm states on one page. */
+  /** Executions, execution time, dead letters, alarm states and the rotation metrics on one page. */
   public readonly dashboard: cloudwatch.Dashboard;
+  /** Publishes `SecretAgeDays` of every managed secret, on `secretAgeSchedule`. */
+  public readonly secretAgePublisher: RotatorFunction;
+  /** Runs the publisher. */
+  public readonly secretAgeSchedule: events.Rule;
 
   public constructor(scope: Construct, id: string, props: RotatorMonitoringProps) {
     super(scope, id);
-    const problems = rotatorMonitoringOptionsProblems(props);
+    const problems = [...rotatorMonitoringOptionsProblems(props), ...managedSecretsProblems(props)];
     if (problems.length > 0) throw new Error(`Invalid RotatorMonitoring props:\n- ${problems.join('\n- ')}`);
     const stuckMarginMinutes = props.stuckRotationMarginMinutes ?? DEFAULTS.stuckRotationMarginMinutes;
     const ageMarginDays = props.secretAgeMarginDays ?? DEFAULTS.secretAgeMarginDays;
@@ -259,9 +295,9 @@ export class RotatorMonitoring extends Construct {
     this.alarms = alarms;
 
     // SecretAgeDays: days since the client's AWSCURRENT version was created, dimension ClientId only
-    // (an alarm matches the exact dimension set, so no Powertools `service` dimension). It must be
-    // published hourly by a scheduled rotator function that reads each managed secret's versions
-    // (ListSecretVersionIds: CreatedDate of the AWSCURRENT one), not written yet. Missing data is
+    // (an alarm matches the exact dimension set, so no Powertools `service` dimension). The
+    // publisher below writes it hourly from each managed secret's versions (ListSecretVersionIds:
+    // CreatedDate of the AWSCURRENT one). Missing data is
     // treated as missing, not breaching: the alarm stays INSUFFICIENT_DATA until the publisher is
     // deployed instead of paging for every client, and the topic is told when it goes
     // INSUFFICIENT_DATA later (three silent hours: the publisher stopped, so the age is unknown).
@@ -296,8 +332,63 @@ export class RotatorMonitoring extends Construct {
     });
     this.secretAgeAlarms = secretAgeAlarms;
 
+    // The publisher gets the clients in the rotation functions' format (the same JSON
+    // StytchM2MRotator writes), and the namespace the alarms watch, explicitly.
+    const clientsJson = JSON.stringify(
+      Object.fromEntries(props.clients.map((c) => [c.clientId, { kind: c.kind, policy: c.policy }])),
+    );
+    this.secretAgePublisher = new RotatorFunction(this, 'SecretAgePublisher', {
+      handlerFile: 'secretAgePublisher',
+      description: 'Publishes SecretAgeDays: the age of every managed AWSCURRENT secret',
+      environment: {
+        POWERTOOLS_METRICS_NAMESPACE: ROTATOR_METRICS_NAMESPACE,
+        ROTATOR_SECRET_PREFIX: props.secretPrefix,
+        ROTATOR_CLIENTS: clientsJson,
+      },
+      timeout: Duration.minutes(1),
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.logRemovalPolicy === undefined ? {} : { logRemovalPolicy: props.logRemovalPolicy }),
+    });
+    // Version metadata of the named secrets only: no value, so no GetSecretValue and no kms:Decrypt.
+    this.secretAgePublisher.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:ListSecretVersionIds'],
+        resources: props.clients.flatMap((c) => {
+          const secret = props.managedSecrets.get(c.clientId);
+          return secret === undefined ? [] : [secret.secretArn];
+        }),
+      }),
+    );
+    this.secretAgeSchedule = new events.Rule(this, 'SecretAgeSchedule', {
+      description: 'Runs the SecretAgeDays publisher',
+      schedule: props.secretAgeSchedule ?? events.Schedule.rate(Duration.hours(1)),
+      targets: [
+        new eventTargets.LambdaFunction(this.secretAgePublisher.function, {
+          deadLetterQueue: props.deadLetterQueue,
+          retryAttempts: 3,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
+    });
+
     const executions = (label: string, metric: cloudwatch.Metric): cloudwatch.Metric =>
       metric.with({ label, period: fiveMinutes, statistic: 'Sum' });
+    // The custom metrics are searched by their exact dimension set, so every trigger, outcome,
+    // reason and client gets its own line without this construct listing them. Hourly: rotations
+    // are days apart, and SecretAgeDays comes once an hour.
+    const search = (
+      metricName: string,
+      dimensions: readonly string[],
+      statistic: string,
+    ): cloudwatch.IMetric =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${[ROTATOR_METRICS_NAMESPACE, ...dimensions].join(',')}} MetricName="${metricName}"', '${statistic}', 3600)`,
+        usingMetrics: {},
+        // No label: CloudWatch names each line by its dimension values (CDK would use the expression).
+        label: '',
+        period: Duration.hours(1),
+      });
+    const service = POWERTOOLS_SERVICE_DIMENSION;
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${prefix}-rotator`,
       defaultInterval: Duration.days(7),
@@ -341,6 +432,30 @@ export class RotatorMonitoring extends Construct {
             alarms: [...alarms.values(), ...secretAgeAlarms.values()],
           }),
         ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Rotation outcomes (by trigger, outcome, reason)',
+            width: 8,
+            left: [search('RotationOutcome', [service, 'Trigger', 'Outcome', 'Reason'], 'Sum')],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Rotation duration (ms, maximum, by trigger and outcome)',
+            width: 8,
+            left: [search('RotationDuration', [service, 'Trigger', 'Outcome'], 'Maximum')],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Time to first consumer report (ms, maximum, by trigger)',
+            width: 8,
+            left: [search('TimeToFirstConsumerReport', [service, 'Trigger'], 'Maximum')],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Secret age (days, by client)',
+            width: 24,
+            left: [search('SecretAgeDays', ['ClientId'], 'Maximum')],
+          }),
+        ],
       ],
     });
   }
@@ -371,7 +486,23 @@ export function rotatorMonitoringOptionsProblems(options: RotatorMonitoringOptio
   number('stuckRotationMarginMinutes', 0, true);
   number('secretAgeMarginDays', 0, true);
   number('defaultRotationPeriodDays', 0, false);
+  const schedule = options.secretAgeSchedule?.expressionString;
+  if (schedule !== undefined && !Token.isUnresolved(schedule)) {
+    const periodDays = rotationPeriodDays(schedule);
+    if (periodDays !== undefined && periodDays > 1 / 24) {
+      problems.push(
+        `secretAgeSchedule "${schedule}" runs less often than hourly: the SecretAgeDays alarms need a datapoint every hour`,
+      );
+    }
+  }
   return problems;
+}
+
+/** Every client needs its managed secret: the publisher measures it and may list only those. */
+function managedSecretsProblems(props: RotatorMonitoringProps): string[] {
+  return props.clients
+    .filter((client) => !props.managedSecrets.has(client.clientId))
+    .map((client) => `managedSecrets has no secret for client "${client.clientId}"`);
 }
 
 /** The period of `rate(N unit)` in days; undefined for a cron expression or no schedule. */

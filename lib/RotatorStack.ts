@@ -49,6 +49,18 @@ export class RotatorStack extends Stack {
         value: this.rotator.fingerprintKey.secretArn,
         description: 'HMAC key of secret fingerprints (rotator leak report --secret-stdin reads it)',
       },
+      GitHubWebhookUrl: {
+        value: this.rotator.githubWebhook.functionUrl.url,
+        description: 'Payload URL of the GitHub secret-scanning webhook (content type application/json)',
+      },
+      GitHubWebhookSecretArn: {
+        value: this.rotator.githubWebhook.webhookSecret.secretArn,
+        description: "The webhook's shared secret: paste its value into the GitHub webhook settings",
+      },
+      GitHubTokenSecretArn: {
+        value: this.rotator.githubWebhook.tokenSecret.secretArn,
+        description: 'Put a GitHub token that can read secret-scanning alerts here',
+      },
       DeadLetterQueueUrl: {
         value: this.rotator.deadLetterQueue.queueUrl,
         description: 'Events and schedules that could not be delivered',

@@ -13,6 +13,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from './config/DeploymentConfig.js';
+import { GitHubWebhookReceiver } from './GitHubWebhookReceiver.js';
 import { RotationStateMachine } from './RotationStateMachine.js';
 import { RotatorFunction } from './RotatorFunction.js';
 import {
@@ -51,6 +52,11 @@ export interface StytchM2MRotatorProps {
    * @default - on, with the defaults of {@link RotatorMonitoringOptions}
    */
   readonly monitoring?: RotatorMonitoringOptions | false;
+  /**
+   * Base URL of the GitHub API the secret-scanning webhook fetches alerts from (GitHub Enterprise Server: `https://<host>/api/v3`).
+   * @default 'https://api.github.com'
+   */
+  readonly githubApiUrl?: string;
 }
 
 const EVENT_BUS_NAME_PATTERN = /^[A-Za-z0-9._-]{1,256}$/;
@@ -74,6 +80,8 @@ export class StytchM2MRotator extends Construct {
   public readonly managedSecrets: ReadonlyMap<string, secretsmanager.Secret>;
   /** The rotation workflow. */
   public readonly stateMachine: sfn.StateMachine;
+  /** The GitHub secret-scanning webhook (a Function URL) that turns alerts into `Secret Leak Detected`. */
+  public readonly githubWebhook: GitHubWebhookReceiver;
   /** Receives `Secret Leak Detected` events: starts leak rotations and preempts rotations in progress. */
   public readonly leakIntake: lambda.IFunction;
   /** Receives `Consumer Health Reported` events and answers the waiting workflow. */
@@ -113,6 +121,8 @@ export class StytchM2MRotator extends Construct {
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.encryptionKey,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Webhook delivery records (idempotency per X-GitHub-Delivery) expire; rotations never do.
+      timeToLiveAttribute: 'ttl',
       removalPolicy,
     });
     this.ledger.addLocalSecondaryIndex({
@@ -394,6 +404,16 @@ export class StytchM2MRotator extends Construct {
       });
     });
 
+    this.githubWebhook = new GitHubWebhookReceiver(this, 'GitHubWebhook', {
+      ledger: this.ledger,
+      eventBus: this.eventBus,
+      encryptionKey: this.encryptionKey,
+      fingerprintKey: this.fingerprintKey,
+      ...(props.githubApiUrl === undefined ? {} : { githubApiUrl: props.githubApiUrl }),
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.removalPolicy === undefined ? {} : { removalPolicy: props.removalPolicy }),
+    });
+
     if (props.monitoring !== false) {
       this.monitoring = new RotatorMonitoring(this, 'Monitoring', {
         ...props.monitoring,
@@ -402,6 +422,10 @@ export class StytchM2MRotator extends Construct {
         eventBus: this.eventBus,
         encryptionKey: this.encryptionKey,
         clients: config.clients,
+        managedSecrets: this.managedSecrets,
+        secretPrefix: config.secretPrefix,
+        ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+        ...(props.removalPolicy === undefined ? {} : { logRemovalPolicy: props.removalPolicy }),
       });
     }
   }

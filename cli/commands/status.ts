@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { Command } from 'commander';
 import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
+import { SecretPrefixSchema } from '#core/model.js';
 import type { ClientRef, RotationRecord } from '#core/ports.js';
 import { CliError } from '../errors.js';
 import type { CommandContext } from '../exec.js';
@@ -15,6 +16,7 @@ import {
   parseClientId,
   type ResourceFlags,
   resolveResource,
+  usageError,
   withAws,
 } from '../resources.js';
 import { activeRotation } from './cancel.js';
@@ -73,7 +75,14 @@ export function registerStatusCommand(program: Command, context: CommandContext)
 
 async function status(io: CliIo, clientId: string | undefined, flags: StatusFlags): Promise<void> {
   const table = resolveResource('table', flags, io);
-  const prefix = resolveResource('secretPrefix', flags, io).replace(/\/+$/, '');
+  const rawPrefix = resolveResource('secretPrefix', flags, io).replace(/\/+$/, '');
+  const parsedPrefix = SecretPrefixSchema.safeParse(rawPrefix);
+  if (!parsedPrefix.success) {
+    throw usageError(
+      `--secret-prefix (or ROTATOR_SECRET_PREFIX) "${rawPrefix.slice(0, 200)}" ${parsedPrefix.error.issues[0]?.message ?? 'is invalid'}`,
+    );
+  }
+  const prefix = parsedPrefix.data;
   await withAws(io, async (aws) => {
     const ids = clientId === undefined ? await managedClients(aws.secretsManager, prefix) : [clientId];
     const store = new SecretsManagerStore({ client: aws.secretsManager, prefix });

@@ -47,3 +47,12 @@ export const NoteSchema = z.string().trim().min(1).max(500);
 
 /** An ISO-8601 timestamp with offset. */
 export const TimestampSchema = z.iso.datetime({ offset: true });
+
+/**
+ * The prefix of the managed secrets' names (`<prefix>/<client_id>`): characters Secrets Manager
+ * allows in a name, without a trailing "/" (which would make every name hold `//`).
+ */
+export const SecretPrefixSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9/_+=.@-]{1,200}$/, 'must be 1-200 characters valid in a secret name')
+  .refine((prefix) => !prefix.endsWith('/'), 'must not end with "/"');

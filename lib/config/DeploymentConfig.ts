@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { RotatorError } from '../../lambdas/core/errors.js';
-import { ClientIdSchema, ClientKindSchema } from '../../lambdas/core/model.js';
+import { ClientIdSchema, ClientKindSchema, SecretPrefixSchema } from '../../lambdas/core/model.js';
 import { ClientPolicySchema } from '../../lambdas/core/policy.js';
 import { isKnownTimeZone, scheduleExpressionProblem } from './scheduleExpression.js';
 
@@ -43,11 +43,7 @@ export const DeploymentConfigSchema = z
         .regex(SECRETS_MANAGER_ARN, 'must be a Secrets Manager secret ARN'),
     }),
     /** Managed secrets are named `<secretPrefix>/<client_id>`. */
-    secretPrefix: z
-      .string()
-      .regex(/^[A-Za-z0-9/_+=.@-]{1,200}$/, 'must be 1-200 characters valid in a secret name')
-      .refine((prefix) => !prefix.endsWith('/'), 'must not end with "/"')
-      .default('stytch/m2m'),
+    secretPrefix: SecretPrefixSchema.default('stytch/m2m'),
     clients: z.array(ManagedClientSchema).min(1, 'must list at least one managed client').max(500),
   })
   .superRefine((config, context) => {

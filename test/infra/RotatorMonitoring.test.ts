@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { RotatorMonitoring } from '../../lib/RotatorMonitoring.js';
@@ -10,6 +12,7 @@ import { StytchM2MRotator, type StytchM2MRotatorProps } from '../../lib/StytchM2
 const samplePath = fileURLToPath(new URL('../../config/rotator.sample.json', import.meta.url));
 const TOPIC = { Ref: Match.stringLikeRegexp('MonitoringTopic') };
 const STATE_MACHINE = { Ref: Match.stringLikeRegexp('WorkflowStateMachine') };
+const PUBLISHER_DESCRIPTION = 'Publishes SecretAgeDays: the age of every managed AWSCURRENT secret';
 
 function synth(props: Partial<StytchM2MRotatorProps> = {}): Template {
   // Skip asset bundling: these tests are about the template, not the bundles.
@@ -323,11 +326,212 @@ describe('Construct: RotatorMonitoring', () => {
           eventBus: rotator.eventBus,
           encryptionKey: rotator.encryptionKey,
           clients: [],
+          managedSecrets: new Map(),
+          secretPrefix: 'stytch/m2m',
           alarmEmails: ['@'],
           secretAgeMarginDays: -2,
         }),
     ).toThrow(
       /Invalid RotatorMonitoring props:\n- alarmEmails\[0\] "@" is not an email address\n- secretAgeMarginDays/,
     );
+  });
+
+  describe('SecretAgeDays publisher', () => {
+    /** The publisher's logical id and properties (there must be exactly one). */
+    const publisherOf = (t: Template) => {
+      const found = Object.entries(
+        t.findResources('AWS::Lambda::Function', { Properties: { Description: PUBLISHER_DESCRIPTION } }),
+      );
+      expect(found).toHaveLength(1);
+      const [id, resource] = found[0] ?? ['', { Properties: {} }];
+      return { id, properties: resource.Properties };
+    };
+
+    it('is a RotatorFunction given the secret prefix, the clients (as the steps get them) and the namespace', () => {
+      // Prepare
+      const publisher = publisherOf(template);
+      const startRotation = Object.values(template.findResources('AWS::Lambda::Function')).find((fn) =>
+        /Starts a rotation/.test(fn.Properties.Description),
+      );
+      const variables = publisher.properties.Environment.Variables as Record<string, string>;
+
+      // Assess
+      expect(publisher.id).toMatch(/^RotatorMonitoringSecretAgePublisher/);
+      expect(publisher.properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Timeout: 60,
+        TracingConfig: { Mode: 'Active' },
+      });
+      expect(Object.keys(variables).sort()).toEqual([
+        'NODE_OPTIONS',
+        'POWERTOOLS_METRICS_NAMESPACE',
+        'POWERTOOLS_SERVICE_NAME',
+        'ROTATOR_CLIENTS',
+        'ROTATOR_SECRET_PREFIX',
+      ]);
+      expect(variables.POWERTOOLS_METRICS_NAMESPACE).toBe('StytchM2MRotator');
+      expect(variables.ROTATOR_SECRET_PREFIX).toBe('stytch/m2m');
+      expect(Object.keys(JSON.parse(variables.ROTATOR_CLIENTS ?? '{}'))).toEqual([
+        'm2m-client-test-billing-worker',
+        'm2m-client-test-reporting',
+        'm2m-client-test-payments',
+        'm2m-client-test-search-indexer',
+        'connected-app-test-partner-portal',
+      ]);
+      expect(variables.ROTATOR_CLIENTS).toBe(startRotation?.Properties.Environment.Variables.ROTATOR_CLIENTS);
+    });
+
+    it('may list the versions of the managed secrets, by their ARNs, and nothing else of Secrets Manager or KMS', () => {
+      // Prepare
+      const secretIds = Object.keys(
+        template.findResources('AWS::SecretsManager::Secret', {
+          Properties: { Name: Match.stringLikeRegexp('^stytch/m2m/') },
+        }),
+      );
+      const roleId = (publisherOf(template).properties.Role as { 'Fn::GetAtt': [string, string] })[
+        'Fn::GetAtt'
+      ][0];
+      const policies = Object.values(
+        template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }),
+      );
+      const statements = policies.flatMap(
+        (policy) =>
+          policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+      );
+
+      // Assess
+      expect(policies).toHaveLength(1);
+      expect(secretIds).toHaveLength(5);
+      expect(statements.filter((st) => JSON.stringify(st.Action).includes('secretsmanager:'))).toEqual([
+        {
+          Action: 'secretsmanager:ListSecretVersionIds',
+          Effect: 'Allow',
+          Resource: secretIds.map((id) => ({ Ref: id })),
+        },
+      ]);
+      expect(JSON.stringify(statements)).not.toMatch(
+        /kms:|GetSecretValue|dynamodb:|events:PutEvents|states:/,
+      );
+    });
+
+    it('runs hourly from a schedule rule on the default bus, with retries and the dead-letter queue', () => {
+      // Prepare
+      const functionId = publisherOf(template).id;
+
+      // Assess
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 hour)',
+        State: 'ENABLED',
+        EventBusName: Match.absent(),
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [functionId, 'Arn'] },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] } },
+            RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+          }),
+        ],
+      });
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('MonitoringSecretAgeSchedule'), 'Arn'] },
+      });
+    });
+
+    it('takes the schedule and log settings it is given', () => {
+      // Act
+      const tuned = synth({
+        logRetention: logs.RetentionDays.ONE_WEEK,
+        monitoring: { secretAgeSchedule: events.Schedule.rate(Duration.minutes(15)) },
+      });
+
+      // Assess
+      tuned.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
+      tuned.resourcePropertiesCountIs('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' }, 0);
+      const logGroup = (publisherOf(tuned).properties.LoggingConfig.LogGroup as { Ref: string }).Ref;
+      expect(tuned.findResources('AWS::Logs::LogGroup')[logGroup]?.Properties.RetentionInDays).toBe(7);
+    });
+
+    it('refuses a schedule less often than hourly, through the rotator', () => {
+      // Prepare
+      const stack = new Stack(new App(), 'Slow');
+
+      // Act & Assess
+      expect(
+        () =>
+          new StytchM2MRotator(stack, 'Rotator', {
+            config: loadDeploymentConfig(samplePath),
+            monitoring: { secretAgeSchedule: events.Schedule.rate(Duration.hours(2)) },
+          }),
+      ).toThrow(/monitoring\.secretAgeSchedule "rate\(2 hours\)" runs less often than hourly/);
+    });
+
+    it('refuses a client without its managed secret', () => {
+      // Prepare
+      const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Missing');
+      const config = loadDeploymentConfig(samplePath);
+      const rotator = new StytchM2MRotator(stack, 'Rotator', { config, monitoring: false });
+      const [first, ...others] = config.clients.map((client) => client.clientId);
+
+      // Act & Assess
+      expect(
+        () =>
+          new RotatorMonitoring(stack, 'Monitoring', {
+            stateMachine: rotator.stateMachine,
+            deadLetterQueue: rotator.deadLetterQueue,
+            eventBus: rotator.eventBus,
+            encryptionKey: rotator.encryptionKey,
+            clients: config.clients,
+            managedSecrets: new Map([...rotator.managedSecrets].filter(([clientId]) => clientId !== first)),
+            secretPrefix: config.secretPrefix,
+          }),
+      ).toThrow(`Invalid RotatorMonitoring props:\n- managedSecrets has no secret for client "${first}"`);
+      expect(others).toHaveLength(4);
+    });
+  });
+
+  it('draws the rotation metrics and the secret ages by their exact EMF dimension sets', () => {
+    // Prepare: the body is a Fn::Join of JSON and tokens; a placeholder keeps the JSON valid.
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const parts = (dashboard?.Properties?.DashboardBody?.['Fn::Join']?.[1] ?? []) as unknown[];
+    const body = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('')) as {
+      widgets: { properties: { title?: string; metrics?: unknown[][] } }[];
+    };
+    const metricsOf = (title: string) =>
+      body.widgets.find((w) => w.properties.title === title)?.properties.metrics;
+
+    // Assess
+    for (const [title, metric, dimensions, statistic] of [
+      [
+        'Rotation outcomes (by trigger, outcome, reason)',
+        'RotationOutcome',
+        'service,Trigger,Outcome,Reason',
+        'Sum',
+      ],
+      [
+        'Rotation duration (ms, maximum, by trigger and outcome)',
+        'RotationDuration',
+        'service,Trigger,Outcome',
+        'Maximum',
+      ],
+      [
+        'Time to first consumer report (ms, maximum, by trigger)',
+        'TimeToFirstConsumerReport',
+        'service,Trigger',
+        'Maximum',
+      ],
+      ['Secret age (days, by client)', 'SecretAgeDays', 'ClientId', 'Maximum'],
+    ] as const) {
+      expect(metricsOf(title)).toEqual([
+        [
+          {
+            expression: `SEARCH('{StytchM2MRotator,${dimensions}} MetricName="${metric}"', '${statistic}', 3600)`,
+            period: 3600,
+          },
+        ],
+      ]);
+    }
   });
 });

@@ -70,8 +70,8 @@ describe('Construct: StytchM2MRotator', () => {
   });
 
   it('creates one secret per managed client, named <prefix>/<client_id>, with a placeholder value', () => {
-    // Five managed secrets and the fingerprint key.
-    template.resourceCountIs('AWS::SecretsManager::Secret', 6);
+    // Five managed secrets, the fingerprint key, and the GitHub webhook's shared secret and token.
+    template.resourceCountIs('AWS::SecretsManager::Secret', 8);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       Name: 'stytch/m2m/m2m-client-test-billing-worker',
       KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('EncryptionKey'), 'Arn'] },
@@ -111,14 +111,15 @@ describe('Construct: StytchM2MRotator', () => {
   });
 
   it('runs every function on Node.js 24, ARM64, traced, with its own log group', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 8);
+    // The 8 rotator functions, the GitHub webhook receiver and the SecretAgeDays publisher.
+    template.resourceCountIs('AWS::Lambda::Function', 10);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: Match.objectLike({ LogFormat: 'JSON', LogGroup: Match.anyValue() }),
     });
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 9);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 11);
   });
 
   it('builds a Standard JSONPath state machine whose tasks retry transient errors with jitter', () => {
@@ -211,6 +212,13 @@ describe('Construct: StytchM2MRotator', () => {
           DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] } },
         }),
       ],
+    });
+  });
+
+  it('adds the GitHub webhook receiver and expires its delivery records by TTL', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
     });
   });
 

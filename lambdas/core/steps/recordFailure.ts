@@ -43,6 +43,16 @@ export async function recordFailure(deps: StepDeps, raw: unknown): Promise<Outco
         failedAt: now.toISOString(),
       },
     });
+    // Counted right after `Rotation Failed` goes out, the step's last call that can fail (see
+    // completeRotation): once per end, unless the Lambda dies before returning. The reason is the
+    // failed state: low cardinality, a state name, never an error message.
+    const startedAt = parsed.rotation?.startedAt ?? record?.steps.started;
+    deps.metrics.rotationEnded({
+      trigger,
+      outcome: 'failed',
+      reason: parsed.failedState,
+      durationMs: startedAt === undefined ? 0 : Math.max(0, now.getTime() - Date.parse(startedAt)),
+    });
   }
   deps.logger.warn('Rotation failed', {
     clientId,

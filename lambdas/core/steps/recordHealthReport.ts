@@ -51,6 +51,19 @@ export async function recordHealthReport(deps: StepDeps, detail: unknown): Promi
     ...(report.detail === undefined ? {} : { detail: report.detail }),
   });
   if (updated === null) return reject('not_pending');
+  // The rotation's first report: none was recorded before this one, and the write left exactly
+  // one. Both are checked so that a redelivered first report is not counted again, and of two
+  // first reports racing only the one whose write landed first counts.
+  if (Object.keys(record.reports).length === 0 && Object.keys(updated.reports).length === 1) {
+    const since = updated.steps.stored ?? updated.steps.started;
+    const reportedAt = updated.reports[report.consumer]?.reportedAt;
+    if (since !== undefined && reportedAt !== undefined) {
+      deps.metrics.firstConsumerReport({
+        trigger: updated.trigger,
+        afterMs: Math.max(0, Date.parse(reportedAt) - Date.parse(since)),
+      });
+    }
+  }
   const decision = await answerWaitIfDecided(deps, updated);
   deps.logger.info('Consumer health report recorded', {
     clientId: report.clientId,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RotatorError } from '#core/errors.js';
-import { ClientIdSchema, ClientKindSchema } from '#core/model.js';
+import { ClientIdSchema, ClientKindSchema, SecretPrefixSchema } from '#core/model.js';
 import { ClientPolicySchema } from '#core/policy.js';
 
 /**
@@ -11,7 +11,7 @@ import { ClientPolicySchema } from '#core/policy.js';
 const RotatorEnvSchema = z.object({
   ROTATOR_TABLE_NAME: z.string().min(1),
   ROTATOR_EVENT_BUS_NAME: z.string().min(1),
-  ROTATOR_SECRET_PREFIX: z.string().min(1).default('stytch/m2m'),
+  ROTATOR_SECRET_PREFIX: SecretPrefixSchema.default('stytch/m2m'),
   ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: z.string().min(1),
   /** The secret holding the fingerprint key (HMAC-SHA256 of stored and leaked secrets). */
   ROTATOR_FINGERPRINT_KEY_SECRET_ID: z.string().min(1),
@@ -30,7 +30,7 @@ const RotatorEnvSchema = z.object({
   /** The rotation state machine; only the leak intake (which starts it) is given it. */
   ROTATOR_STATE_MACHINE_ARN: z.string().min(1).optional(),
   /** Overrides Stytch's base URL (the sandbox's emulator); unset in a deployment. */
-  ROTATOR_STYTCH_BASE_URL: z.url().optional(),
+  ROTATOR_STYTCH_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
 });
 export type RotatorEnv = z.infer<typeof RotatorEnvSchema>;
 /** `ROTATOR_CLIENTS` alone, for the other functions' environments (the same JSON, the same checks). */

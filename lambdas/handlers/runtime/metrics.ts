@@ -1,4 +1,4 @@
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { RotationMetricsPort } from '#core/deps.js';
 
 /**

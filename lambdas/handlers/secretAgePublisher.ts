@@ -1,0 +1,74 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretAges } from '#adapters/aws/SecretAges.js';
+import {
+  publishSecretAges,
+  type SecretAgeDeps,
+  type SecretAgeMetricsPort,
+  type SecretAgeSummary,
+} from '#core/secretAge.js';
+import { readSecretAgeEnv } from './runtime/secretAgeEnv.js';
+
+/** The metric the `SecretAgeDays` alarms of RotatorMonitoring watch. */
+export const SECRET_AGE_METRIC = 'SecretAgeDays';
+
+/**
+ * `SecretAgeDays` as CloudWatch EMF, through Powertools: one document per client, emitted at once,
+ * with the one dimension `ClientId`. An alarm matches its metric's exact dimension set, so the
+ * `service` dimension Powertools adds by default is cleared. Days have no CloudWatch unit: `None`.
+ * The namespace is the function's POWERTOOLS_METRICS_NAMESPACE.
+ */
+export function powertoolsSecretAgeMetrics(
+  metrics: Metrics = new Metrics({ serviceName: 'stytch-m2m-rotator' }),
+): SecretAgeMetricsPort {
+  return {
+    secretAge: ({ clientId, ageDays }) => {
+      const age = metrics.singleMetric();
+      // A single metric gets `service` again whatever its parent holds: clear it on the child.
+      age.clearDefaultDimensions();
+      age.addDimension('ClientId', clientId);
+      age.addMetric(SECRET_AGE_METRIC, MetricUnit.NoUnit, ageDays);
+    },
+  };
+}
+
+interface PublisherContainer {
+  readonly deps: SecretAgeDeps;
+  readonly clientIds: readonly string[];
+}
+
+let container: PublisherContainer | undefined;
+
+/**
+ * Built once per container, on the first invocation: the environment is read and validated then
+ * (a broken one fails loudly), and importing the handler has no side effects.
+ */
+function containerDeps(): PublisherContainer {
+  if (container !== undefined) return container;
+  const env = readSecretAgeEnv();
+  const powertools = new Logger({ serviceName: 'stytch-m2m-rotator' });
+  container = {
+    deps: {
+      ages: new SecretAges({ client: new SecretsManagerClient({}), prefix: env.ROTATOR_SECRET_PREFIX }),
+      metrics: powertoolsSecretAgeMetrics(),
+      clock: { now: () => new Date() },
+      logger: {
+        info: (message, attributes = {}) => powertools.info(message, attributes),
+        warn: (message, attributes = {}) => powertools.warn(message, attributes),
+      },
+    },
+    clientIds: Object.keys(env.ROTATOR_CLIENTS),
+  };
+  return container;
+}
+
+/**
+ * Lambda entry point of the SecretAgeDays publisher, run by a schedule (the event carries nothing
+ * it needs). Publishes the age of every managed client's AWSCURRENT secret; a client whose secret
+ * cannot be read is listed in `problems` and does not fail the run.
+ */
+export const handler = async (_event?: unknown): Promise<SecretAgeSummary> => {
+  const { deps, clientIds } = containerDeps();
+  return publishSecretAges(deps, clientIds);
+};

@@ -1,0 +1,165 @@
+import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { RotatorFunction } from './RotatorFunction.js';
+
+/** Props of {@link GitHubWebhookReceiver}. */
+export interface GitHubWebhookReceiverProps {
+  /** The rotator's ledger: the fingerprint index is read, delivery claims are written. */
+  readonly ledger: dynamodb.ITable;
+  /** The rotator's bus, which carries `Secret Leak Detected` to the leak rule. */
+  readonly eventBus: events.IEventBus;
+  /** The key that encrypts the ledger and the bus; the receiver's two secrets are encrypted with it too. */
+  readonly encryptionKey: kms.IKey;
+  /** The HMAC key of secret fingerprints (the one the ledger's fingerprints were computed with). */
+  readonly fingerprintKey: secretsmanager.ISecret;
+  /**
+   * GitHub's REST API; GitHub Enterprise Server: `https://HOST/api/v3`.
+   * @default 'https://api.github.com'
+   */
+  readonly githubApiUrl?: string;
+  /**
+   * Log retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the two secrets and the log group when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+/** GitHub waits 10 seconds for a webhook's answer; a function still running after that helps nobody. */
+const FUNCTION_TIMEOUT = Duration.seconds(10);
+
+/**
+ * The GitHub secret-scanning webhook receiver: a function behind a public Function URL that turns
+ * a `secret_scanning_alert` for a managed secret into `Secret Leak Detected` on the rotator's bus.
+ *
+ * Set the webhook up in GitHub (repository or organization settings → Webhooks): payload URL =
+ * {@link functionUrl}, content type `application/json`, secret = the value of
+ * {@link webhookSecret}, events: "Secret scanning alerts". Put a token that may read
+ * secret-scanning alerts (fine-grained: "Secret scanning alerts: read") in {@link tokenSecret}.
+ */
+export class GitHubWebhookReceiver extends Construct {
+  /** The receiver's function. */
+  public readonly function: lambda.IFunction;
+  /** The public URL GitHub posts to; the HMAC signature of each delivery is its authentication. */
+  public readonly functionUrl: lambda.FunctionUrl;
+  /** The webhook's shared secret (generated): enter its value in GitHub's webhook settings. */
+  public readonly webhookSecret: secretsmanager.Secret;
+  /** The GitHub API token the receiver fetches alert secrets with; created with a placeholder. */
+  public readonly tokenSecret: secretsmanager.Secret;
+
+  public constructor(scope: Construct, id: string, props: GitHubWebhookReceiverProps) {
+    super(scope, id);
+    validateProps(props);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
+      description: 'stytch-m2m-rotator: shared secret of the GitHub secret-scanning webhook (HMAC-SHA256)',
+      encryptionKey: props.encryptionKey,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy,
+    });
+    Validations.of(this.webhookSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        "The webhook secret is shared with GitHub's webhook settings, which no rotation Lambda can update; it is " +
+        'rotated by hand (new value here, then in GitHub). The receiver re-reads it every few minutes.',
+    });
+
+    this.tokenSecret = new secretsmanager.Secret(this, 'GitHubToken', {
+      description:
+        'stytch-m2m-rotator: GitHub token that reads secret-scanning alerts (replace the placeholder with a token)',
+      encryptionKey: props.encryptionKey,
+      // Never a real token: that must not be in the template. The receiver refuses this placeholder.
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ configured: false }),
+        generateStringKey: 'placeholder',
+      },
+      removalPolicy,
+    });
+    Validations.of(this.tokenSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'GitHub issues this token (a fine-grained token or a GitHub App), so Secrets Manager cannot generate or ' +
+        "rotate it; it is rotated at GitHub's expiry, by hand.",
+    });
+
+    const rotatorFunction = new RotatorFunction(this, 'Function', {
+      handlerFile: 'githubWebhook',
+      description: 'Turns GitHub secret-scanning alerts for managed secrets into Secret Leak Detected',
+      environment: {
+        ROTATOR_TABLE_NAME: props.ledger.tableName,
+        ROTATOR_EVENT_BUS_NAME: props.eventBus.eventBusName,
+        ROTATOR_FINGERPRINT_KEY_SECRET_ID: props.fingerprintKey.secretArn,
+        ROTATOR_GITHUB_WEBHOOK_SECRET_ID: this.webhookSecret.secretArn,
+        ROTATOR_GITHUB_TOKEN_SECRET_ID: this.tokenSecret.secretArn,
+        ROTATOR_GITHUB_API_URL: props.githubApiUrl ?? DEFAULT_GITHUB_API_URL,
+      },
+      timeout: FUNCTION_TIMEOUT,
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.removalPolicy === undefined ? {} : { logRemovalPolicy: props.removalPolicy }),
+    });
+    const fn = rotatorFunction.function;
+    this.function = fn;
+
+    // GitHub signs deliveries; it cannot sign AWS requests. The signature check is the first thing
+    // the handler does, before any read or write.
+    this.functionUrl = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+
+    this.webhookSecret.grantRead(fn);
+    this.tokenSecret.grantRead(fn);
+    props.fingerprintKey.grantRead(fn);
+    // Item-level calls on the table itself: the fingerprint lookup and the delivery claims. No
+    // index, scan or batch access.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [props.ledger.tableArn],
+      }),
+    );
+    props.eventBus.grantPutEventsTo(fn);
+    // The ledger and the bus are encrypted with this key: item reads and writes and PutEvents use it.
+    props.encryptionKey.grant(fn, 'kms:Decrypt', 'kms:GenerateDataKey');
+  }
+}
+
+/** Checks every prop and throws once, listing every problem. */
+function validateProps(props: GitHubWebhookReceiverProps): void {
+  const problems: string[] = [];
+  // JavaScript callers get no compile-time check of the required props.
+  for (const name of ['ledger', 'eventBus', 'encryptionKey', 'fingerprintKey'] as const) {
+    if (props[name] === undefined || props[name] === null) problems.push(`${name} is required`);
+  }
+  const apiUrl = props.githubApiUrl;
+  if (apiUrl !== undefined && !Token.isUnresolved(apiUrl)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(apiUrl);
+    } catch {
+      problems.push('githubApiUrl is not a URL');
+    }
+    if (url !== undefined) {
+      if (url.protocol !== 'https:') {
+        problems.push(`githubApiUrl must use https (it carries the GitHub token), not ${url.protocol}`);
+      }
+      if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+        // Not echoed: the value may hold a password.
+        problems.push('githubApiUrl must not hold credentials, a query or a fragment');
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(`Invalid GitHubWebhookReceiver props:\n- ${problems.join('\n- ')}`);
+  }
+}

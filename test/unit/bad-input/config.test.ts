@@ -1,0 +1,485 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { EnvironmentError, readRotatorEnv } from '#handlers/runtime/env.js';
+import {
+  type DeploymentConfig,
+  DeploymentConfigError,
+  loadDeploymentConfig,
+  parseDeploymentConfig,
+} from '../../../lib/config/DeploymentConfig.js';
+import { scheduleExpressionProblem } from '../../../lib/config/scheduleExpression.js';
+import { StytchM2MRotator } from '../../../lib/StytchM2MRotator.js';
+
+/**
+ * Bad deployment configs, Lambda environments and construct props (issue 8 §5): each is refused
+ * with one error that lists every problem with its path. test/unit/lib/DeploymentConfig.test.ts,
+ * test/unit/handlers/runtime.test.ts and test/infra/StytchM2MRotator.test.ts hold the first cases
+ * (rate(1 days), rate(2 day), rate(0 days), a five-field cron, Mars/Olympus, `not-an-arn`, two
+ * clients "a", an empty client list, an unreadable and a non-JSON file, `{not json`, …); these
+ * are others.
+ */
+
+const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:stytch/project-credentials-AbCdEf';
+
+function config(overrides: Record<string, unknown> = {}, client: Record<string, unknown> = {}): unknown {
+  return {
+    stytch: { projectCredentialsSecretArn: ARN },
+    clients: [
+      {
+        clientId: 'm2m-client-test-billing-worker',
+        schedule: { expression: 'rate(30 days)', timeZone: 'UTC', flexibleWindowMinutes: 60 },
+        policy: { expectedConsumers: ['billing-api'] },
+        ...client,
+      },
+    ],
+    ...overrides,
+  };
+}
+
+/** The issues `parseDeploymentConfig` reports for `value` (fails the test when it parses). */
+function configIssues(value: unknown): readonly string[] {
+  try {
+    parseDeploymentConfig(value, 'test.json');
+  } catch (error) {
+    expect(error).toBeInstanceOf(DeploymentConfigError);
+    return (error as DeploymentConfigError).issues;
+  }
+  throw new Error('the config was accepted');
+}
+
+const GOOD_ENV: Readonly<Record<string, string>> = {
+  ROTATOR_TABLE_NAME: 'stytch-m2m-rotator-ledger',
+  ROTATOR_EVENT_BUS_NAME: 'stytch-m2m-rotator',
+  ROTATOR_SECRET_PREFIX: 'stytch/m2m',
+  ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: ARN,
+  ROTATOR_FINGERPRINT_KEY_SECRET_ID: 'stytch-m2m-rotator/fingerprint-key',
+  ROTATOR_CLIENTS: JSON.stringify({
+    'm2m-client-test-1': { kind: 'm2m', policy: { expectedConsumers: ['api'] } },
+  }),
+};
+
+/** The issues `readRotatorEnv` reports for `env` (fails the test when it is accepted). */
+function envIssues(env: Record<string, string | undefined>): readonly string[] {
+  try {
+    readRotatorEnv(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(EnvironmentError);
+    return (error as EnvironmentError).issues;
+  }
+  throw new Error('the environment was accepted');
+}
+
+function tempFile(name: string, text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'bad-config-')), name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('the valid values these cases start from', () => {
+  it('are accepted', () => {
+    expect(parseDeploymentConfig(config()).clients).toHaveLength(1);
+    expect(readRotatorEnv(GOOD_ENV).ROTATOR_TABLE_NAME).toBe('stytch-m2m-rotator-ledger');
+  });
+});
+
+describe('Schedule expressions', () => {
+  it.each([
+    ['rate(5 minute)', /^use the plural unit for 5: rate\(5 minutes\)$/],
+    ['rate(1 hours)', /^use the singular unit for 1: rate\(1 hour\)$/],
+    ['rate(-1 days)', /^must be rate\(N unit\) or cron/],
+    ['rate(1.5 days)', /^must be rate\(N unit\) or cron/],
+    ['rate(10 Days)', /^must be rate\(N unit\) or cron/],
+    ['rate(7days)', /^must be rate\(N unit\) or cron/],
+    [' rate(1 day)', /^must be rate\(N unit\) or cron/],
+    ['', /^must be rate\(N unit\) or cron/],
+    ['at(2030-01-01T00:00:00)', /^must be rate\(N unit\) or cron/],
+    ['cron()', /^must be rate\(N unit\) or cron/],
+    ['cron(0 3 ? * MON * 2030)', /^cron needs 6 fields .*got 7$/],
+    ['cron(0 24 ? * MON *)', /^cron field 2 \("24"\) is not valid$/],
+    ['cron(0 3 ? * MON#6 *)', /^cron field 5 \("MON#6"\) is not valid$/],
+    ['cron(0 3 1 * MON *)', /^cron needs "\?" in exactly one of day-of-month and day-of-week$/],
+  ])('rejects %j', (expression, problem) => {
+    // Act & Assess
+    expect(scheduleExpressionProblem(expression)).toMatch(problem);
+    expect(configIssues(config({}, { schedule: { expression } }))).toEqual([
+      expect.stringMatching(/^clients\[0\]\.schedule\.expression: /),
+    ]);
+  });
+});
+
+describe('Deployment config: one bad value each, reported at its path', () => {
+  it.each<[string, Record<string, unknown>, Record<string, unknown>, RegExp]>([
+    [
+      'an empty time zone',
+      {},
+      { schedule: { expression: 'rate(1 day)', timeZone: '' } },
+      /^clients\[0\]\.schedule\.timeZone: unknown time zone ""$/,
+    ],
+    [
+      'a misspelt time zone',
+      {},
+      { schedule: { expression: 'rate(1 day)', timeZone: 'Europe/Berln' } },
+      /^clients\[0\]\.schedule\.timeZone: unknown time zone "Europe\/Berln"$/,
+    ],
+    [
+      'an offset zone past +14',
+      {},
+      { schedule: { expression: 'rate(1 day)', timeZone: 'Etc/GMT+15' } },
+      /^clients\[0\]\.schedule\.timeZone: unknown time zone/,
+    ],
+    [
+      'flexibleWindowMinutes 0',
+      {},
+      { schedule: { expression: 'rate(1 day)', flexibleWindowMinutes: 0 } },
+      /^clients\[0\]\.schedule\.flexibleWindowMinutes: Too small/,
+    ],
+    [
+      'flexibleWindowMinutes 1441',
+      {},
+      { schedule: { expression: 'rate(1 day)', flexibleWindowMinutes: 1441 } },
+      /^clients\[0\]\.schedule\.flexibleWindowMinutes: Too big/,
+    ],
+    [
+      'flexibleWindowMinutes as a string',
+      {},
+      { schedule: { expression: 'rate(1 day)', flexibleWindowMinutes: '60' } },
+      /^clients\[0\]\.schedule\.flexibleWindowMinutes: /,
+    ],
+    [
+      'deadlineSeconds 0',
+      {},
+      { policy: { leak: { deadlineSeconds: 0 } } },
+      /^clients\[0\]\.policy\.leak\.deadlineSeconds: Too small/,
+    ],
+    [
+      'deadlineSeconds past 7 days',
+      {},
+      { policy: { schedule: { deadlineSeconds: 604_801 } } },
+      /^clients\[0\]\.policy\.schedule\.deadlineSeconds: Too big/,
+    ],
+    [
+      'fractional deadlineSeconds',
+      {},
+      { policy: { manual: { deadlineSeconds: 1.5 } } },
+      /^clients\[0\]\.policy\.manual\.deadlineSeconds: .*int/,
+    ],
+    [
+      'an unknown onDeadline',
+      {},
+      { policy: { leak: { onDeadline: 'abort' } } },
+      /^clients\[0\]\.policy\.leak\.onDeadline: Invalid option/,
+    ],
+    [
+      'a policy for an unknown trigger',
+      {},
+      { policy: { emergency: { deadlineSeconds: 60 } } },
+      /^clients\[0\]\.policy: Unrecognized key: "emergency"$/,
+    ],
+    [
+      'an invalid consumer name',
+      {},
+      { policy: { expectedConsumers: ['billing api'] } },
+      /^clients\[0\]\.policy\.expectedConsumers\[0\]: must be letters/,
+    ],
+    [
+      '101 expected consumers',
+      {},
+      { policy: { expectedConsumers: Array.from({ length: 101 }, (_, i) => `c${i}`) } },
+      /^clients\[0\]\.policy\.expectedConsumers: Too big/,
+    ],
+    [
+      'a secretPrefix ending in "/"',
+      { secretPrefix: 'stytch/m2m/' },
+      {},
+      /^secretPrefix: must not end with "\/"$/,
+    ],
+    [
+      'a secretPrefix with a space',
+      { secretPrefix: 'stytch m2m' },
+      {},
+      /^secretPrefix: must be 1-200 characters valid in a secret name$/,
+    ],
+    ['an empty secretPrefix', { secretPrefix: '' }, {}, /^secretPrefix: must be 1-200 characters/],
+    [
+      'a secretPrefix of 201 characters',
+      { secretPrefix: 'p'.repeat(201) },
+      {},
+      /^secretPrefix: must be 1-200 characters/,
+    ],
+    [
+      'credentials as a secret name, not an ARN',
+      { stytch: { projectCredentialsSecretArn: 'stytch/project-credentials' } },
+      {},
+      /^stytch\.projectCredentialsSecretArn: must be a Secrets Manager secret ARN$/,
+    ],
+    [
+      'credentials as a KMS key ARN',
+      { stytch: { projectCredentialsSecretArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd' } },
+      {},
+      /^stytch\.projectCredentialsSecretArn: must be a Secrets Manager secret ARN$/,
+    ],
+    [
+      'credentials ARN with an 11-digit account',
+      { stytch: { projectCredentialsSecretArn: ARN.replace('123456789012', '12345678901') } },
+      {},
+      /^stytch\.projectCredentialsSecretArn: must be a Secrets Manager secret ARN$/,
+    ],
+    ['no stytch section', { stytch: undefined }, {}, /^stytch: /],
+    ['clients that is not a list', { clients: { 'm2m-client-test-1': {} } }, {}, /^clients: /],
+    [
+      'a misspelt client key',
+      {},
+      { schedules: { expression: 'rate(1 day)' } },
+      /^clients\[0\]: Unrecognized key: "schedules"$/,
+    ],
+    ['a client id with a path', {}, { clientId: '../billing' }, /^clients\[0\]\.clientId: must be letters/],
+  ])('rejects %s', (_label, overrides, client, issue) => {
+    expect(configIssues(config(overrides, client))).toEqual([expect.stringMatching(issue)]);
+  });
+
+  it.each<[string, unknown]>([
+    ['null', null],
+    ['an array', [config()]],
+  ])('rejects a config that is %s at its root', (_label, value) => {
+    expect(configIssues(value)).toEqual([expect.stringMatching(/^\(root\): /)]);
+  });
+
+  it('names the first occurrence for every further duplicate of a client id', () => {
+    // Prepare
+    const client = { clientId: 'm2m-client-test-dup' };
+    const value = config({ clients: [client, { clientId: 'm2m-client-test-other' }, client, client] });
+
+    // Act & Assess
+    expect(configIssues(value)).toEqual([
+      'clients[2].clientId: "m2m-client-test-dup" is already managed at clients[0]',
+      'clients[3].clientId: "m2m-client-test-dup" is already managed at clients[0]',
+    ]);
+  });
+
+  it('reports every problem of a file in one error that names the file', () => {
+    // Prepare
+    const path = tempFile(
+      'rotator.json',
+      JSON.stringify({
+        stytch: { projectCredentialsSecretArn: 'arn:aws:secretsmanager:us-east-1:123:secret:x' },
+        secretPrefix: 'stytch/m2m/',
+        clients: [
+          {
+            clientId: 'm2m-client-test-a',
+            schedule: { expression: 'rate(5 minute)', timeZone: 'Nowhere/City', flexibleWindowMinutes: 0 },
+            policy: { expectedConsumers: ['api', 'api'], leak: { deadlineSeconds: 0, onDeadline: 'wait' } },
+          },
+          { clientId: 'm2m-client-test-a', kind: 'oauth' },
+        ],
+      }),
+    );
+
+    // Act
+    let error: unknown;
+    try {
+      loadDeploymentConfig(path);
+    } catch (caught) {
+      error = caught;
+    }
+
+    // Assess
+    expect(error).toBeInstanceOf(DeploymentConfigError);
+    const { issues, message } = error as DeploymentConfigError;
+    expect(issues).toHaveLength(9);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        'stytch.projectCredentialsSecretArn: must be a Secrets Manager secret ARN',
+        'secretPrefix: must not end with "/"',
+        'clients[0].schedule.expression: use the plural unit for 5: rate(5 minutes)',
+        'clients[0].schedule.timeZone: unknown time zone "Nowhere/City"',
+        expect.stringMatching(/^clients\[0\]\.schedule\.flexibleWindowMinutes: /),
+        'clients[0].policy.expectedConsumers: must not repeat a consumer',
+        expect.stringMatching(/^clients\[0\]\.policy\.leak\.deadlineSeconds: /),
+        expect.stringMatching(/^clients\[0\]\.policy\.leak\.onDeadline: /),
+        expect.stringMatching(/^clients\[1\]\.kind: /),
+      ]),
+    );
+    expect(message.startsWith(`Invalid deployment config ${path}:\n- `)).toBe(true);
+    for (const issue of issues) expect(message).toContain(`\n- ${issue}`);
+  });
+
+  it.each<[string, string, RegExp]>([
+    ['an empty file', '', /is not valid JSON/],
+    ['a JSON null', 'null', /\(root\): /],
+    ['a JSON list', '[]', /\(root\): /],
+  ])('rejects %s, naming the file', (_label, text, issue) => {
+    // Prepare
+    const path = tempFile('config.json', text);
+
+    // Act & Assess
+    expect(() => loadDeploymentConfig(path)).toThrow(DeploymentConfigError);
+    expect(() => loadDeploymentConfig(path)).toThrow(new RegExp(`config\\.json:\\n- ${issue.source}`));
+  });
+
+  it('rejects a directory as the config file, naming the reason', () => {
+    // Prepare
+    const directory = mkdtempSync(join(tmpdir(), 'bad-config-dir-'));
+
+    // Act & Assess
+    expect(() => loadDeploymentConfig(directory)).toThrow(/cannot be read \(EISDIR\)/);
+  });
+});
+
+describe('Lambda environment (readRotatorEnv)', () => {
+  it('names every missing required variable at once, one issue each', () => {
+    // Act
+    const issues = envIssues({});
+
+    // Assess
+    const names = issues.map((issue) => issue.split(':')[0]);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'ROTATOR_TABLE_NAME',
+        'ROTATOR_EVENT_BUS_NAME',
+        'ROTATOR_STYTCH_CREDENTIALS_SECRET_ID',
+        'ROTATOR_FINGERPRINT_KEY_SECRET_ID',
+        'ROTATOR_CLIENTS',
+      ]),
+    );
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).not.toContain('ROTATOR_SECRET_PREFIX');
+  });
+
+  it.each<[string, Record<string, string | undefined>, RegExp[]]>([
+    ['an empty table name', { ROTATOR_TABLE_NAME: '' }, [/^ROTATOR_TABLE_NAME: /]],
+    [
+      'no fingerprint key secret',
+      { ROTATOR_FINGERPRINT_KEY_SECRET_ID: undefined },
+      [/^ROTATOR_FINGERPRINT_KEY_SECRET_ID: /],
+    ],
+    ['ROTATOR_CLIENTS as a JSON list', { ROTATOR_CLIENTS: '[]' }, [/^ROTATOR_CLIENTS: .*record/]],
+    ['ROTATOR_CLIENTS as JSON null', { ROTATOR_CLIENTS: 'null' }, [/^ROTATOR_CLIENTS: /]],
+    [
+      'ROTATOR_CLIENTS cut short',
+      { ROTATOR_CLIENTS: '{"m2m-client-test-1": {"kind": "m2m"' },
+      [/^ROTATOR_CLIENTS: is not valid JSON$/],
+    ],
+    [
+      'ROTATOR_CLIENTS with a bad client id, a missing policy and a zero deadline',
+      {
+        ROTATOR_CLIENTS: JSON.stringify({
+          '../x': { kind: 'm2m', policy: {} },
+          'm2m-client-test-2': { kind: 'm2m' },
+          'm2m-client-test-3': { kind: 'm2m', policy: { leak: { deadlineSeconds: 0 } } },
+        }),
+      },
+      [
+        /^ROTATOR_CLIENTS\.\.\.\/x: /,
+        /^ROTATOR_CLIENTS\.m2m-client-test-2\.policy: /,
+        /^ROTATOR_CLIENTS\.m2m-client-test-3\.policy\.leak\.deadlineSeconds: /,
+      ],
+    ],
+    [
+      'a base URL that is not a URL and an empty bus, together',
+      { ROTATOR_STYTCH_BASE_URL: '//stytch.local', ROTATOR_EVENT_BUS_NAME: '' },
+      [/^ROTATOR_EVENT_BUS_NAME: /, /^ROTATOR_STYTCH_BASE_URL: /],
+    ],
+  ])('rejects %s', (_label, change, expected) => {
+    // Act
+    const issues = envIssues({ ...GOOD_ENV, ...change });
+
+    // Assess
+    expect([...issues].sort()).toEqual(expected.map((pattern) => expect.stringMatching(pattern)));
+  });
+
+  it('puts every issue in the one message and no value of the environment', () => {
+    // Prepare
+    const env = { ...GOOD_ENV, ROTATOR_TABLE_NAME: '', ROTATOR_CLIENTS: '{"never-printed-value-9f3a":' };
+
+    // Act & Assess
+    expect(() => readRotatorEnv(env)).toThrow(
+      /^Invalid Lambda environment: ROTATOR_TABLE_NAME: .*; ROTATOR_CLIENTS: is not valid JSON$/,
+    );
+    expect(() => readRotatorEnv(env)).not.toThrow(/never-printed-value-9f3a/);
+  });
+});
+
+describe('StytchM2MRotator props', () => {
+  const valid = parseDeploymentConfig(config()) as DeploymentConfig;
+  const construct = (props: Partial<ConstructorParameters<typeof StytchM2MRotator>[2]>) => () =>
+    new StytchM2MRotator(new Stack(new App(), 'BadProps'), 'Rotator', { config: valid, ...props });
+
+  it.each<[string, Partial<ConstructorParameters<typeof StytchM2MRotator>[2]>, RegExp]>([
+    [
+      'eventBusName "default"',
+      { eventBusName: 'default' },
+      /^Invalid StytchM2MRotator props:\n- eventBusName must not be "default": the rotator needs its own bus$/,
+    ],
+    [
+      'an empty eventBusName',
+      { eventBusName: '' },
+      /^Invalid StytchM2MRotator props:\n- eventBusName "" must be 1-256 characters/,
+    ],
+    [
+      'an eventBusName of 257 characters',
+      { eventBusName: 'b'.repeat(257) },
+      /^Invalid StytchM2MRotator props:\n- eventBusName "b{257}" must be 1-256/,
+    ],
+    [
+      'an eventBusName that is an ARN',
+      { eventBusName: 'arn:aws:events:us-east-1:123456789012:event-bus/rotator' },
+      /^Invalid StytchM2MRotator props:\n- eventBusName "arn:aws:events:/,
+    ],
+  ])('rejects %s with exactly that problem', (_label, props, message) => {
+    expect(construct(props)).toThrow(message);
+  });
+
+  it('lists the bus and every monitoring problem in one error', () => {
+    // Act
+    let error: unknown;
+    try {
+      construct({
+        eventBusName: 'default',
+        monitoring: { alarmEmails: ['ops@example.com', 'not-an-email', 'OPS@example.com'] },
+      })();
+    } catch (caught) {
+      error = caught;
+    }
+
+    // Assess
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message.split('\n')).toEqual([
+      'Invalid StytchM2MRotator props:',
+      '- eventBusName must not be "default": the rotator needs its own bus',
+      '- monitoring.alarmEmails[1] "not-an-email" is not an email address',
+      '- monitoring.alarmEmails[2] "OPS@example.com" is listed twice',
+    ]);
+  });
+});
+
+describe('environment values the config would refuse', () => {
+  // The Lambda environment refuses what lib/config/DeploymentConfig.ts refuses: a prefix that would
+  // name secrets `stytch/m2m//<id>`, a base URL that is not http(s).
+  it.each([
+    ['ends in "/"', 'stytch/m2m/'],
+    ['has a space', 'stytch m2m'],
+  ])(
+    'readRotatorEnv rejects a ROTATOR_SECRET_PREFIX that %s, as the deployment config does',
+    (_label, prefix) => {
+      expect(envIssues({ ...GOOD_ENV, ROTATOR_SECRET_PREFIX: prefix })).toEqual([
+        expect.stringMatching(/^ROTATOR_SECRET_PREFIX: /),
+      ]);
+    },
+  );
+
+  // env.ts validates "every variable at cold start, every problem at once"; z.url() takes
+  // `localhost:9000` (scheme "localhost:"), which the Stytch client refuses only later (baseUrlIssues).
+  it('readRotatorEnv rejects a ROTATOR_STYTCH_BASE_URL that is not http(s), with the other problems', () => {
+    expect(
+      [
+        ...envIssues({ ...GOOD_ENV, ROTATOR_STYTCH_BASE_URL: 'localhost:9000', ROTATOR_TABLE_NAME: '' }),
+      ].sort(),
+    ).toEqual([
+      expect.stringMatching(/^ROTATOR_STYTCH_BASE_URL: /),
+      expect.stringMatching(/^ROTATOR_TABLE_NAME: /),
+    ]);
+  });
+});
