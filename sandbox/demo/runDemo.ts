@@ -106,7 +106,13 @@ export interface DemoReport {
     readonly transitions: Readonly<Record<string, number>>;
   };
   readonly skipped?: { readonly scenario: ScenarioId; readonly reason: string }[];
-  readonly endpoints?: { readonly aws: string; readonly stytch: string };
+  readonly endpoints?: {
+    readonly aws: string;
+    readonly stytch: string;
+    /** The sandbox's own webhook secret (made up at start, like the emulator's credentials). */
+    readonly githubWebhook: { readonly url: string; readonly secret: string };
+    readonly githubApi: string;
+  };
 }
 
 /**
@@ -254,7 +260,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
         executionArn = started.executionArn ?? '';
       } else {
         timeline(clientId, 'a scanner puts Secret Leak Detected on the bus');
-        const delivered = sandbox.gatewayDeliveries.length;
+        const before = new Set(sandbox.executor.listExecutions().map((execution) => execution.executionArn));
         await sandbox.aws.eventBridge.send(
           new PutEventsCommand({
             Entries: [
@@ -267,9 +273,13 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
             ],
           }),
         );
-        const started = sandbox.gatewayDeliveries.slice(delivered).find((d) => d.executionArn !== undefined);
-        if (started?.executionArn === undefined) throw new Error('the leak rule did not start an execution');
-        timeline(clientId, `the leak rule ${started.rule} started an execution`);
+        // The leak rule delivers to the leak intake, which starts the execution `leak-<event id>`.
+        await sandbox.settle();
+        const started = sandbox.executor
+          .listExecutions()
+          .find((execution) => !before.has(execution.executionArn) && execution.name.startsWith('leak-'));
+        if (started === undefined) throw new Error('the leak intake did not start an execution');
+        timeline(clientId, `the leak intake started execution ${started.name}`);
         executionArn = started.executionArn;
       }
 
@@ -365,7 +375,6 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
       checks,
       figures: { wallMs: 0, transitions },
       ...(skipped.length === 0 ? {} : { skipped }),
-      ...(options.keep ? { endpoints: { aws: sandbox.awsEndpoint, stytch: sandbox.stytch.url } } : {}),
     };
     captured.push({ source: 'report', text: JSON.stringify(report) });
     const scan = scanForSecrets(captured, sandbox.secrets);
@@ -373,6 +382,20 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
       ...report,
       leakScan: { scannedBytes: scan.scannedBytes, secretHits: scan.secretHits },
       figures: { wallMs: Math.round(performance.now() - wallStart), transitions },
+      // After the scan: the webhook secret is the sandbox's own, printed so you can sign deliveries.
+      ...(options.keep
+        ? {
+            endpoints: {
+              aws: sandbox.awsEndpoint,
+              stytch: sandbox.stytch.url,
+              githubWebhook: {
+                url: sandbox.githubWebhook.url,
+                secret: sandbox.githubWebhook.secret.reveal(),
+              },
+              githubApi: sandbox.github.url,
+            },
+          }
+        : {}),
     };
 
     const failedChecks = checks.filter((c) => !c.ok);
@@ -395,6 +418,10 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
       );
       say(
         `  export ROTATOR_STATE_MACHINE_ARN=${sandbox.executor.stateMachineArn} ROTATOR_TABLE_NAME=${sandbox.tableName} ROTATOR_EVENT_BUS_NAME=${sandbox.eventBusName} ROTATOR_SECRET_PREFIX=${config.secretPrefix} ROTATOR_FINGERPRINT_KEY_SECRET_ID=${sandbox.fingerprintKeySecretId}`,
+      );
+      say(
+        `GitHub secret-scanning webhook: ${sandbox.githubWebhook.url} (webhook secret ${sandbox.githubWebhook.secret.reveal()}; ` +
+          `GitHub API emulator ${sandbox.github.url}, token ${sandbox.github.token})`,
       );
       say('Press Ctrl-C to stop it.');
       await untilAborted(options.signal);

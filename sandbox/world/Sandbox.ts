@@ -7,17 +7,22 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { StytchClient } from '#adapters/stytch/index.js';
 import type { RotationMetricsPort, StepDeps } from '#core/deps.js';
 import type { RotatorEvent } from '#core/events.js';
+import { fingerprintOf } from '#core/fingerprint.js';
 import { Secret } from '#core/secret.js';
+import { createGitHubWebhookDeps, createGitHubWebhookHandler } from '#handlers/githubWebhook.js';
 import { createStepDeps } from '#handlers/runtime/composition.js';
 import { readRotatorEnv } from '#handlers/runtime/env.js';
 import { lambdaHandler } from '#handlers/runtime/runStep.js';
+import { readGitHubWebhookEnv } from '#handlers/runtime/webhookEnv.js';
 import { STEP_BODIES, type StepName } from '#handlers/steps.js';
 import { type DeploymentConfig, parseDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { RotatorStack } from '../../lib/RotatorStack.js';
 import { type DeliveredEvent, SandboxGateway, type UndeliveredEvent } from '../gateway/index.js';
+import { GitHubEmulator, WebhookListener } from '../github-emulator/index.js';
 import { LocalExecutor } from '../localExecutor/index.js';
 import type { MotoProcess } from '../motoServer.js';
 import { StytchEmulator } from '../stytch-emulator/index.js';
@@ -29,6 +34,8 @@ const REGION = 'us-east-1';
 const TABLE = 'stytch-m2m-rotator-ledger';
 const BUS = 'stytch-m2m-rotator';
 const CREDENTIALS_SECRET = 'stytch/project-credentials';
+const GITHUB_WEBHOOK_SECRET = 'stytch-m2m-rotator/github-webhook-secret';
+const GITHUB_TOKEN_SECRET = 'stytch-m2m-rotator/github-token';
 /** The fingerprint key's secret, as the CDK app names it. */
 export const FINGERPRINT_KEY_SECRET = 'stytch-m2m-rotator/fingerprint-key';
 
@@ -88,6 +95,10 @@ export class Sandbox {
   /** Log lines of the functions (JSON), for the leak scan and the timeline. */
   public readonly functionLogs: string[];
   public readonly events: RotatorEvent[];
+  /** The GitHub API emulator the webhook fetches alerts from (`addAlert` makes one). */
+  public readonly github: GitHubEmulator;
+  /** The webhook receiver's URL and the shared secret GitHub signs deliveries with. */
+  public readonly githubWebhook: { readonly url: string; readonly secret: Secret };
   /** The metrics the functions emitted (EMF in a Lambda), in order. */
   public readonly metrics: SandboxMetric[];
   public readonly aws: {
@@ -122,6 +133,8 @@ export class Sandbox {
     functionLogs: string[];
     events: RotatorEvent[];
     metrics: SandboxMetric[];
+    github: GitHubEmulator;
+    githubWebhook: { readonly url: string; readonly secret: Secret };
     stopTasks: (() => Promise<void>)[];
   }) {
     this.awsEndpoint = parts.gateway.url;
@@ -137,6 +150,8 @@ export class Sandbox {
     this.functionLogs = parts.functionLogs;
     this.events = parts.events;
     this.metrics = parts.metrics;
+    this.github = parts.github;
+    this.githubWebhook = parts.githubWebhook;
     this.#stopTasks = parts.stopTasks;
     this.#gateway = parts.gateway;
     this.gatewayDeliveries = parts.gateway.router.delivered;
@@ -196,7 +211,7 @@ export class Sandbox {
     const secretsManager = new SecretsManagerClient(direct);
     await ensureTable(new DynamoDBClient(direct), TABLE);
     await ensureEventBus(new EventBridgeClient(direct), BUS);
-    const credentialsArn = await putSecret(
+    const { arn: credentialsArn } = await putSecret(
       secretsManager,
       CREDENTIALS_SECRET,
       JSON.stringify({ project_id: stytch.projectId, secret: stytch.projectSecret }),
@@ -214,6 +229,10 @@ export class Sandbox {
     stopTasks.push(() => stytchClient.close());
     const tokenUrl = `${stytch.url}/v1/public/${stytch.projectId}/oauth2/token`;
     const clientIdMap = new Map<string, string>();
+    const enrolmentLedger = new DynamoLedger({
+      client: DynamoDBDocumentClient.from(new DynamoDBClient(direct)),
+      tableName: TABLE,
+    });
     for (const client of options.config.clients) {
       const registered =
         client.kind === 'connected_app'
@@ -227,7 +246,7 @@ export class Sandbox {
               .then((created) => ({ clientId: created.client.clientId, clientSecret: created.clientSecret }));
       secrets.push(registered.clientSecret);
       clientIdMap.set(client.clientId, registered.clientId);
-      await putSecret(
+      const enrolled = await putSecret(
         secretsManager,
         `${options.config.secretPrefix}/${registered.clientId}`,
         JSON.stringify({
@@ -237,6 +256,17 @@ export class Sandbox {
           token_url: tokenUrl,
         }),
       );
+      // Enrolment indexes the secret's fingerprint, as `rotator register` does, so a leak report
+      // finds the client from its first minute.
+      await enrolmentLedger.putFingerprint({
+        fingerprint: fingerprintOf(new Secret(fingerprintKey), registered.clientSecret),
+        clientId: registered.clientId,
+        clientKind: client.kind,
+        stage: 'current',
+        versionId: enrolled.versionId,
+        lastFour: registered.clientSecret.lastFour,
+        updatedAt: new Date().toISOString(),
+      });
       say(
         `registered ${client.kind} client ${registered.clientId}` +
           (registered.clientId === client.clientId ? '' : ` (config id ${client.clientId})`) +
@@ -350,6 +380,42 @@ export class Sandbox {
     gatewayUrl = gateway.url;
     say(`sandbox gateway (the one AWS endpoint) on ${gateway.url}`);
 
+    // The GitHub secret-scanning webhook: the deployed handler behind a loopback listener (the
+    // Function URL's stand-in), fetching alerts from a GitHub API emulator, reaching AWS through
+    // the gateway so its Secret Leak Detected goes to the template's leak rule.
+    const github = await GitHubEmulator.start();
+    stopTasks.push(() => github.close());
+    const webhookSecret = new Secret(randomBytes(24).toString('base64url'));
+    await putSecret(secretsManager, GITHUB_WEBHOOK_SECRET, webhookSecret.reveal());
+    await putSecret(secretsManager, GITHUB_TOKEN_SECRET, github.token);
+    secrets.push(webhookSecret, new Secret(github.token));
+    const viaGateway = awsClientConfig(gateway.url);
+    const webhookDeps = createGitHubWebhookDeps(
+      readGitHubWebhookEnv({
+        ROTATOR_TABLE_NAME: TABLE,
+        ROTATOR_EVENT_BUS_NAME: BUS,
+        ROTATOR_FINGERPRINT_KEY_SECRET_ID: FINGERPRINT_KEY_SECRET,
+        ROTATOR_GITHUB_WEBHOOK_SECRET_ID: GITHUB_WEBHOOK_SECRET,
+        ROTATOR_GITHUB_TOKEN_SECRET_ID: GITHUB_TOKEN_SECRET,
+        ROTATOR_GITHUB_API_URL: github.url,
+      }),
+      {
+        logger,
+        clients: {
+          secretsManager: new SecretsManagerClient(viaGateway),
+          dynamoDocument: DynamoDBDocumentClient.from(new DynamoDBClient(viaGateway), {
+            marshallOptions: { removeUndefinedValues: true },
+          }),
+          eventBridge: new EventBridgeClient(viaGateway),
+        },
+      },
+    );
+    const webhookListener = await WebhookListener.start({
+      handler: createGitHubWebhookHandler(() => webhookDeps),
+    });
+    stopTasks.push(() => webhookListener.close());
+    say(`GitHub secret-scanning webhook on ${webhookListener.url} (GitHub API emulator on ${github.url})`);
+
     return new Sandbox({
       gateway,
       motoEndpoint,
@@ -364,6 +430,8 @@ export class Sandbox {
       functionLogs,
       events,
       metrics,
+      github,
+      githubWebhook: { url: webhookListener.url, secret: webhookSecret },
       stopTasks,
     });
   }

@@ -33,16 +33,23 @@ export async function ensureEventBus(client: EventBridgeClient, name: string): P
   }
 }
 
-/** Creates the secret with `value` as AWSCURRENT, or writes a new AWSCURRENT version if it exists; returns its ARN. */
-export async function putSecret(client: SecretsManagerClient, name: string, value: string): Promise<string> {
+/**
+ * Creates the secret with `value` as AWSCURRENT, or writes a new AWSCURRENT version if it exists;
+ * returns its ARN and the version id now labelled AWSCURRENT.
+ */
+export async function putSecret(
+  client: SecretsManagerClient,
+  name: string,
+  value: string,
+): Promise<{ arn: string; versionId: string }> {
   try {
     const created = await client.send(new CreateSecretCommand({ Name: name, SecretString: value }));
-    return created.ARN ?? name;
+    return { arn: created.ARN ?? name, versionId: created.VersionId ?? '' };
   } catch (error) {
     if (!(error instanceof ResourceExistsException)) throw error;
     const put = await client.send(
       new PutSecretValueCommand({ SecretId: name, SecretString: value, VersionStages: ['AWSCURRENT'] }),
     );
-    return put.ARN ?? name;
+    return { arn: put.ARN ?? name, versionId: put.VersionId ?? '' };
   }
 }

@@ -6,6 +6,7 @@ import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { exec } from '#cli/exec.js';
 import type { RotationRecord } from '#core/ports.js';
 import { Secret } from '#core/secret.js';
+import { deliverGitHubWebhook } from '#sandbox/github-emulator/index.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
 import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
@@ -216,6 +217,31 @@ describe('Leak report and preemption against the sandbox', () => {
         () => 'rejected',
       ),
     ).toBe('rejected');
+  });
+
+  it('a GitHub secret-scanning alert of a managed secret starts a leak rotation through the webhook', async () => {
+    // Prepare: GitHub found the client's current secret in a repository.
+    const clientId = id('m2m-client-test-reporting');
+    const leaked = await secretAt(clientId, 'AWSCURRENT');
+    const alert = sandbox.github.addAlert({ repository: 'acme/app', secret: leaked });
+
+    // Act
+    const delivered = await deliverGitHubWebhook({
+      url: sandbox.githubWebhook.url,
+      webhookSecret: sandbox.githubWebhook.secret,
+      event: 'secret_scanning_alert',
+      payload: alert.payload,
+    });
+
+    // Assess
+    expect(delivered.status).toBe(200);
+    expect(delivered.body).toMatchObject({ result: 'leak_reported', clientId, stage: 'current' });
+    const leakRotation = await until('the leak rotation from the alert', async () =>
+      (await rotations(clientId)).find((record) => record.trigger === 'leak'),
+    );
+    expect(leakRotation).toMatchObject({ requestedBy: 'github-secret-scanning' });
+    expect(leakRotation.reason).toContain(alert.htmlUrl);
+    expect(JSON.stringify(await sandbox.captured())).not.toContain(leaked);
   });
 
   it('a value that is no managed secret starts nothing', async () => {

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -74,7 +75,12 @@ interface Report {
   }[];
   tokens: { requests: number; failed: number };
   leakScan: { scannedBytes: number; secretHits: number };
-  endpoints: { aws: string; stytch: string };
+  endpoints: {
+    aws: string;
+    stytch: string;
+    githubWebhook: { url: string; secret: string };
+    githubApi: string;
+  };
 }
 
 describe('npm start -- --json --keep (a real process)', () => {
@@ -161,6 +167,21 @@ describe('npm start -- --json --keep (a real process)', () => {
     expect(stages).toContain('AWSPREVIOUS');
     expect(stages).not.toContain('AWSPENDING');
     expect(await answers(`${report.endpoints.stytch}/v1/sessions/jwks/x`)).toBe(true);
+    // The webhook answers a ping signed with the printed secret, as GitHub would send it.
+    const ping = Buffer.from(JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 }));
+    const signature = `sha256=${createHmac('sha256', report.endpoints.githubWebhook.secret).update(ping).digest('hex')}`;
+    const pong = await fetch(report.endpoints.githubWebhook.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'ping',
+        'x-github-delivery': '11111111-2222-3333-4444-555555555555',
+        'x-hub-signature-256': signature,
+      },
+      body: ping,
+    });
+    expect(pong.status).toBe(200);
+    expect(await pong.json()).toEqual({ result: 'pong' });
     sfn.destroy();
     secrets.destroy();
   });
