@@ -4,6 +4,7 @@ import { registerConsumerCheckCommand } from './commands/consumerCheck.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerHistoryCommand } from './commands/history.js';
 import { registerLeakCommands } from './commands/leak.js';
+import { registerRegisterCommand } from './commands/register.js';
 import { registerRotateCommands } from './commands/rotate.js';
 import { registerStatusCommand } from './commands/status.js';
 import { CliError, ExitCode } from './errors.js';
@@ -44,6 +45,7 @@ export async function exec(argv: readonly string[], io: CliIo = processIo()): Pr
   registerHistoryCommand(program, context);
   registerCancelCommand(program, context);
   registerLeakCommands(program, context);
+  registerRegisterCommand(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -49,6 +49,18 @@ export class RotatorStack extends Stack {
         value: this.rotator.fingerprintKey.secretArn,
         description: 'HMAC key of secret fingerprints (rotator leak report --secret-stdin reads it)',
       },
+      StytchCredentialsSecretArn: {
+        value: props.config.stytch.projectCredentialsSecretArn,
+        description: 'The Stytch project credentials (rotator register reads them to create clients)',
+      },
+      RegisteredSchedulesGroup: {
+        value: this.rotator.registeredSchedules.scheduleGroupName,
+        description: 'Schedule group of clients registered with rotator register',
+      },
+      RegisteredSchedulesRoleArn: {
+        value: this.rotator.registeredSchedulesRole.roleArn,
+        description: 'Role those schedules start rotations with (rotator register needs iam:PassRole on it)',
+      },
       GitHubWebhookUrl: {
         value: this.rotator.githubWebhook.functionUrl.url,
         description: 'Payload URL of the GitHub secret-scanning webhook (content type application/json)',

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
@@ -59,6 +59,21 @@ export interface StytchM2MRotatorProps {
   readonly githubApiUrl?: string;
 }
 
+/** What rotating a registered client's secret takes: read it, store AWSPENDING, move the labels. */
+const ROTATING_SECRET_ACTIONS = [
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:ListSecretVersionIds',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:UpdateSecretVersionStage',
+] as const;
+/** What matching a leaked value takes: read the labels and the values. */
+const READING_SECRET_ACTIONS = [
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:ListSecretVersionIds',
+] as const;
+
 const EVENT_BUS_NAME_PATTERN = /^[A-Za-z0-9._-]{1,256}$/;
 /** Lambda's environment is 4 KB in all; leave room for the other variables. */
 const MAX_CLIENTS_ENV_BYTES = 3000;
@@ -80,6 +95,10 @@ export class StytchM2MRotator extends Construct {
   public readonly managedSecrets: ReadonlyMap<string, secretsmanager.Secret>;
   /** The rotation workflow. */
   public readonly stateMachine: sfn.StateMachine;
+  /** The schedule group `rotator register` creates run-time clients' schedules in. */
+  public readonly registeredSchedules: scheduler.ScheduleGroup;
+  /** The role those schedules start executions with (`rotator register` passes it). */
+  public readonly registeredSchedulesRole: iam.Role;
   /** The GitHub secret-scanning webhook (a Function URL) that turns alerts into `Secret Leak Detected`. */
   public readonly githubWebhook: GitHubWebhookReceiver;
   /** Receives `Secret Leak Detected` events: starts leak rotations and preempts rotations in progress. */
@@ -174,6 +193,25 @@ export class StytchM2MRotator extends Construct {
         'Rotating the fingerprint key would orphan every fingerprint in the ledger (leak reports could no longer ' +
         'name a client); it never authenticates anything, and only the rotator and its operators can read it.',
     });
+
+    // `rotator register` creates secrets under the prefix at run time, so the functions that rotate
+    // need the prefix, not only the config's named secrets.
+    const registeredSecretsArn = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${config.secretPrefix}/*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const registeredSecretsStatement = (actions: readonly string[]): iam.PolicyStatement =>
+      new iam.PolicyStatement({ actions: [...actions], resources: [registeredSecretsArn] });
+    const acknowledgeRegisteredSecrets = (fn: lambda.IFunction): void => {
+      Validations.of(fn).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${config.secretPrefix}/*]`,
+        reason:
+          'Clients registered at run time (rotator register) get secrets under the managed prefix; the wildcard ' +
+          'is that prefix only, which holds nothing but managed client secrets.',
+      });
+    };
 
     const environment = {
       ROTATOR_TABLE_NAME: this.ledger.tableName,
@@ -273,6 +311,8 @@ export class StytchM2MRotator extends Construct {
           resources: [...secrets.values()].map((secret) => secret.secretArn),
         }),
       );
+      grantee.addToRolePolicy(registeredSecretsStatement(ROTATING_SECRET_ACTIONS));
+      acknowledgeRegisteredSecrets(grantee);
     }
 
     this.stateMachine = new RotationStateMachine(this, 'Workflow', {
@@ -316,6 +356,8 @@ export class StytchM2MRotator extends Construct {
     this.ledger.grantReadWriteData(this.leakIntake);
     this.fingerprintKey.grantRead(this.leakIntake);
     for (const secret of secrets.values()) secret.grantRead(this.leakIntake);
+    this.leakIntake.addToRolePolicy(registeredSecretsStatement(READING_SECRET_ACTIONS));
+    acknowledgeRegisteredSecrets(this.leakIntake);
     new iam.Policy(this, 'LeakIntakeTaskResponsePolicy', {
       roles: this.leakIntake.role === undefined ? [] : [this.leakIntake.role],
       statements: [
@@ -403,6 +445,20 @@ export class StytchM2MRotator extends Construct {
         }),
       });
     });
+
+    // Schedules of clients registered at run time: `rotator register` creates them in this group,
+    // with this role as their target role (the config's schedules are in the template).
+    this.registeredSchedules = new scheduler.ScheduleGroup(this, 'RegisteredSchedules', {
+      removalPolicy,
+    });
+    this.registeredSchedulesRole = new iam.Role(this, 'RegisteredSchedulesRole', {
+      description:
+        'Assumed by EventBridge Scheduler to start rotations of clients registered with rotator register',
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    });
+    this.stateMachine.grantStartExecution(this.registeredSchedulesRole);
 
     this.githubWebhook = new GitHubWebhookReceiver(this, 'GitHubWebhook', {
       ledger: this.ledger,

@@ -19,9 +19,9 @@ export interface ManagedClientSettings {
 
 /** The managed clients the rotator may rotate, by client id. */
 export interface ClientDirectory {
-  find(clientId: string): ManagedClientSettings | undefined;
+  find(clientId: string): Promise<ManagedClientSettings | undefined>;
   /** Every managed client id (the leak intake matches an unindexed fingerprint against them). */
-  ids(): readonly string[];
+  ids(): Promise<readonly string[]>;
 }
 
 /** Minimal structured logger (Powertools' Logger satisfies it). */

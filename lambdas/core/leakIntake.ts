@@ -79,7 +79,7 @@ export async function handleLeak(
   const clientId = found?.clientId ?? detail.clientId;
   // The schema requires one of the two; this keeps the compiler and a future schema honest.
   if (clientId === undefined) throw new InvalidInputError('Secret Leak Detected event', ['names no client']);
-  const settings = deps.clients.find(clientId);
+  const settings = await deps.clients.find(clientId);
   if (settings === undefined) {
     deps.logger.warn('Leak report for a client the rotator does not manage', {
       clientId,
@@ -135,8 +135,8 @@ async function findByFingerprint(
   if (entry !== null) return entry;
   // Not indexed: a client enrolled before fingerprints were kept and never rotated since. Its
   // current read indexes it, so each client is scanned like this at most once.
-  for (const clientId of deps.clients.ids()) {
-    const settings = deps.clients.find(clientId);
+  for (const clientId of await deps.clients.ids()) {
+    const settings = await deps.clients.find(clientId);
     if (settings === undefined) continue;
     const client: ClientRef = { clientId, kind: settings.kind };
     const versions = await deps.secrets.versions(client);

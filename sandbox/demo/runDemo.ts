@@ -420,6 +420,9 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
         `  export ROTATOR_STATE_MACHINE_ARN=${sandbox.executor.stateMachineArn} ROTATOR_TABLE_NAME=${sandbox.tableName} ROTATOR_EVENT_BUS_NAME=${sandbox.eventBusName} ROTATOR_SECRET_PREFIX=${config.secretPrefix} ROTATOR_FINGERPRINT_KEY_SECRET_ID=${sandbox.fingerprintKeySecretId}`,
       );
       say(
+        `  export ROTATOR_STYTCH_CREDENTIALS_SECRET_ID=${sandbox.stytchCredentialsSecretId} ROTATOR_STYTCH_BASE_URL=${sandbox.stytch.url} ROTATOR_SCHEDULE_GROUP=${sandbox.registeredSchedulesGroup} ROTATOR_SCHEDULER_ROLE_ARN=${sandbox.registeredSchedulesRoleArn}`,
+      );
+      say(
         `GitHub secret-scanning webhook: ${sandbox.githubWebhook.url} (webhook secret ${sandbox.githubWebhook.secret.reveal()}; ` +
           `GitHub API emulator ${sandbox.github.url}, token ${sandbox.github.token})`,
       );

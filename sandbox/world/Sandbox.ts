@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -34,6 +35,9 @@ const REGION = 'us-east-1';
 const TABLE = 'stytch-m2m-rotator-ledger';
 const BUS = 'stytch-m2m-rotator';
 const CREDENTIALS_SECRET = 'stytch/project-credentials';
+/** The schedule group and role `rotator register --schedule` uses (the stack outputs' stand-ins). */
+const REGISTERED_SCHEDULES_GROUP = 'stytch-m2m-rotator-registered';
+const REGISTERED_SCHEDULES_ROLE_ARN = `arn:aws:iam::123456789012:role/stytch-m2m-rotator-registered-schedules`;
 const GITHUB_WEBHOOK_SECRET = 'stytch-m2m-rotator/github-webhook-secret';
 const GITHUB_TOKEN_SECRET = 'stytch-m2m-rotator/github-token';
 /** The fingerprint key's secret, as the CDK app names it. */
@@ -108,6 +112,12 @@ export class Sandbox {
     readonly dynamo: DynamoDBClient;
   };
   public readonly tableName = TABLE;
+  /** The Stytch project credentials secret (ROTATOR_STYTCH_CREDENTIALS_SECRET_ID for `rotator register`). */
+  public readonly stytchCredentialsSecretId = CREDENTIALS_SECRET;
+  /** The schedule group `rotator register --schedule` creates schedules in. */
+  public readonly registeredSchedulesGroup = REGISTERED_SCHEDULES_GROUP;
+  /** The role those schedules would start rotations with (moto does not check it). */
+  public readonly registeredSchedulesRoleArn = REGISTERED_SCHEDULES_ROLE_ARN;
   /** The secret holding the fingerprint key (ROTATOR_FINGERPRINT_KEY_SECRET_ID for `rotator leak report`). */
   public readonly fingerprintKeySecretId = FINGERPRINT_KEY_SECRET;
   public readonly eventBusName = BUS;
@@ -415,6 +425,11 @@ export class Sandbox {
     });
     stopTasks.push(() => webhookListener.close());
     say(`GitHub secret-scanning webhook on ${webhookListener.url} (GitHub API emulator on ${github.url})`);
+
+    // What `rotator register` needs for --schedule: the group and the role the stack creates.
+    const scheduler = new SchedulerClient(direct);
+    await scheduler.send(new CreateScheduleGroupCommand({ Name: REGISTERED_SCHEDULES_GROUP }));
+    scheduler.destroy();
 
     return new Sandbox({
       gateway,

@@ -231,11 +231,38 @@ describe('Construct: StytchM2MRotator', () => {
     const starters = Object.entries(policies).filter(([, policy]) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes('states:StartExecution'),
     );
-    // Besides the Scheduler's own role (the schedules' target), the leak intake alone.
+    // Besides the schedules' roles (the config's, and the one `rotator register` passes), the leak intake alone.
     expect(starters.map(([id]) => id).sort()).toEqual([
       expect.stringMatching(/^RotatorLeakIntakeFunction/),
+      expect.stringMatching(/^RotatorRegisteredSchedulesRole/),
       expect.stringMatching(/^SchedulerRoleForTarget/),
     ]);
+  });
+
+  it('lets the rotating functions reach secrets registered at run time under the prefix, and no further', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).map((policy) =>
+      JSON.stringify(policy.Properties.PolicyDocument),
+    );
+    const prefixed = policies.filter((text) => text.includes(':secret:stytch/m2m/*'));
+    // StartRotation, CompleteRotation, CancelRotation (read and write) and the leak intake (read).
+    expect(prefixed).toHaveLength(4);
+    expect(prefixed.filter((text) => text.includes('secretsmanager:PutSecretValue'))).toHaveLength(3);
+    for (const text of policies) expect(text).not.toMatch(/:secret:\*|"secretsmanager:\*"/);
+  });
+
+  it('gives register a schedule group and a Scheduler-only role', () => {
+    template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': Match.anyValue() } },
+          }),
+        ],
+      },
+      Description: Match.stringLikeRegexp('rotator register'),
+    });
   });
 
   it('routes Consumer Health Reported to the health aggregator, with a DLQ', () => {

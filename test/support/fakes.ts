@@ -461,7 +461,10 @@ export function fakeDeps(clients: Readonly<Record<string, ManagedClientSettings>
     callbacks,
     clock,
     logger,
-    clients: { find: (clientId) => clients[clientId], ids: () => Object.keys(clients) },
+    clients: {
+      find: async (clientId) => clients[clientId],
+      ids: async () => Object.keys(clients),
+    },
     fingerprints,
     metrics,
     workflow,

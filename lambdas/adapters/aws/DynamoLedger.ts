@@ -20,6 +20,7 @@ import {
   type RotationPatch,
   type RotationRecord,
 } from '#core/ports.js';
+import { type ClientRegistration, ClientRegistrationSchema, type RegistryPort } from '#core/registry.js';
 import {
   AwsAdapterError,
   awsErrorCode,
@@ -33,6 +34,11 @@ import {
 export const LOCK_SK = 'LOCK';
 /** Sort-key prefix of rotation items: `ROTATION#<rotationId>`. */
 export const ROTATION_SK_PREFIX = 'ROTATION#';
+/** Partition key of the registry of run-time clients (it holds `#`, which no client id does). */
+export const REGISTRY_PK = 'REGISTRY#';
+/** Sort-key prefixes of the registry: one item by client id, one by name. */
+export const REGISTRY_CLIENT_PREFIX = 'CLIENT#';
+export const REGISTRY_NAME_PREFIX = 'NAME#';
 /** Partition-key prefix of fingerprint items (`FINGERPRINT#<hex>`; a client id never holds `#`). */
 export const FINGERPRINT_PK_PREFIX = 'FINGERPRINT#';
 /** Sort key of a fingerprint item. */
@@ -132,7 +138,7 @@ const LOCK_ATTEMPTS = 3;
  *
  * Reads after a conditional failure are strongly consistent.
  */
-export class DynamoLedger implements LedgerPort {
+export class DynamoLedger implements LedgerPort, RegistryPort {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
 
@@ -413,6 +419,75 @@ export class DynamoLedger implements LedgerPort {
     }
   }
 
+  /**
+   * The name item (`REGISTRY` / `NAME#<name>`) is the idempotency key: a conditional PutItem, so
+   * of two registrations of one name the first wins. The client item (`CLIENT#<id>`) follows.
+   */
+  public async putRegistration(registration: ClientRegistration): Promise<ClientRegistration> {
+    const nameKey = { pk: REGISTRY_PK, sk: `${REGISTRY_NAME_PREFIX}${registration.name}` };
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: { ...registration, ...nameKey },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw this.#wrap(error, 'PutItem', `${nameKey.pk}/${nameKey.sk}`);
+      const stored = await this.findRegistrationByName(registration.name);
+      if (stored !== null) return stored;
+    }
+    const clientSk = `${REGISTRY_CLIENT_PREFIX}${registration.clientId}`;
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: { ...registration, pk: REGISTRY_PK, sk: clientSk },
+        }),
+      );
+    } catch (error) {
+      throw this.#wrap(error, 'PutItem', `${REGISTRY_PK}/${clientSk}`);
+    }
+    return registration;
+  }
+
+  public async findRegistrationByName(name: string): Promise<ClientRegistration | null> {
+    return this.#registration(`${REGISTRY_NAME_PREFIX}${name}`);
+  }
+
+  public async getRegistration(clientId: string): Promise<ClientRegistration | null> {
+    return this.#registration(`${REGISTRY_CLIENT_PREFIX}${clientId}`);
+  }
+
+  public async listRegistrations(): Promise<readonly ClientRegistration[]> {
+    const registrations: ClientRegistration[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      let page: { Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> };
+      try {
+        page = await this.#client.send(
+          new QueryCommand({
+            TableName: this.#tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :client)',
+            ExpressionAttributeValues: { ':pk': REGISTRY_PK, ':client': REGISTRY_CLIENT_PREFIX },
+            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+          }),
+        );
+      } catch (error) {
+        throw this.#wrap(error, 'Query', `${REGISTRY_PK}/${REGISTRY_CLIENT_PREFIX}*`);
+      }
+      for (const item of page.Items ?? []) registrations.push(parseRegistration(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return registrations;
+  }
+
+  async #registration(sk: string): Promise<ClientRegistration | null> {
+    const item = await this.#get(REGISTRY_PK, sk);
+    return item === undefined ? null : parseRegistration(item);
+  }
+
   /** One PutItem: the latest change of a secret wins (stored, promoted, cancelled). */
   public async putFingerprint(entry: FingerprintEntry): Promise<void> {
     const pk = fingerprintPk(entry.fingerprint);
@@ -439,6 +514,15 @@ export class DynamoLedger implements LedgerPort {
   #wrap(error: unknown, operation: string, key: string) {
     return wrapAwsError(error, { service: 'DynamoDB', operation, resource: `${this.#tableName}/${key}` });
   }
+}
+
+function parseRegistration(item: Record<string, unknown>): ClientRegistration {
+  const { pk: _pk, sk, ...fields } = item;
+  const parsed = ClientRegistrationSchema.safeParse(fields);
+  if (!parsed.success) {
+    throw new LedgerItemFormatError(`${REGISTRY_PK}/${String(sk)}`, issueSummaries(parsed.error.issues));
+  }
+  return parsed.data;
 }
 
 function fingerprintPk(fingerprint: string): string {

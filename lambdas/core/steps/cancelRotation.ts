@@ -16,7 +16,7 @@ export async function cancelRotation(deps: StepDeps, raw: unknown): Promise<Outc
   const parsed = parseOrThrow(CancelInputSchema, raw, 'CancelRotation input');
   const input = parseOrThrow(WorkflowInputSchema, parsed.input, 'workflow input');
   const rotationId = parsed.rotation?.rotationId ?? rotationIdFor(parsed.executionId);
-  const settings = deps.clients.find(input.clientId);
+  const settings = await deps.clients.find(input.clientId);
   const kind = parsed.rotation?.clientKind ?? settings?.kind;
   const reason = parsed.cancellation.reason;
   const detail = causeMessage(parsed.error) ?? parsed.error?.Error;

@@ -28,7 +28,7 @@ export async function recordFailure(deps: StepDeps, raw: unknown): Promise<Outco
       steps: { failed: now.toISOString() },
     });
   }
-  const kind = parsed.rotation?.clientKind ?? record?.clientKind ?? deps.clients.find(clientId)?.kind;
+  const kind = parsed.rotation?.clientKind ?? record?.clientKind ?? (await deps.clients.find(clientId))?.kind;
   const trigger = parsed.rotation?.trigger ?? TriggerSchema.safeParse(rawInput.trigger).data;
   if (kind !== undefined && trigger !== undefined) {
     await deps.events.publish({

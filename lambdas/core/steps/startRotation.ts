@@ -25,7 +25,7 @@ import { WorkflowInputSchema } from '../workflow.js';
 export async function startRotation(deps: StepDeps, raw: unknown): Promise<RotationContext> {
   const { input: rawInput, executionId } = parseOrThrow(StartInputSchema, raw, 'StartRotation input');
   const input = parseOrThrow(WorkflowInputSchema, rawInput, 'workflow input');
-  const settings = deps.clients.find(input.clientId);
+  const settings = await deps.clients.find(input.clientId);
   if (settings === undefined) throw new UnknownClientError(input.clientId);
 
   const client: ClientRef = { clientId: input.clientId, kind: settings.kind };

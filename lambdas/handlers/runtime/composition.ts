@@ -14,10 +14,11 @@ import {
 } from '#adapters/aws/index.js';
 import { StytchClient } from '#adapters/stytch/index.js';
 import { StytchRotationAdapter } from '#adapters/stytch/StytchRotationAdapter.js';
-import type { StepDeps, StepLogger } from '#core/deps.js';
+import type { ClientDirectory, StepDeps, StepLogger } from '#core/deps.js';
 import { RotatorError } from '#core/errors.js';
 import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
 import type { StytchPort } from '#core/ports.js';
+import type { RegistryPort } from '#core/registry.js';
 import { Secret } from '#core/secret.js';
 import { EnvironmentError, type RotatorEnv } from './env.js';
 import { powertoolsMetrics } from './metrics.js';
@@ -66,7 +67,7 @@ export function createStepDeps(env: RotatorEnv, logger: StepLogger): StepDeps {
     }),
     callbacks: new SfnTaskCallbacks({ client: sfn }),
     clock,
-    clients: { find: (clientId) => clients[clientId], ids: () => Object.keys(clients) },
+    clients: configuredThenRegistered(clients, ledger),
     logger,
     fingerprints,
     metrics: powertoolsMetrics(),
@@ -79,6 +80,31 @@ export function createStepDeps(env: RotatorEnv, logger: StepLogger): StepDeps {
             },
           }
         : new SfnWorkflowStarter({ client: sfn, stateMachineArn }),
+  };
+}
+
+/**
+ * The managed clients: the deployment config's, then those `rotator register` recorded in the
+ * ledger (the config wins when both name a client). A registered client's policy is its
+ * expected consumers with every trigger's default deadline.
+ */
+function configuredThenRegistered(
+  configured: RotatorEnv['ROTATOR_CLIENTS'],
+  registry: RegistryPort,
+): ClientDirectory {
+  return {
+    find: async (clientId) => {
+      const fromConfig = configured[clientId];
+      if (fromConfig !== undefined) return fromConfig;
+      const registered = await registry.getRegistration(clientId);
+      return registered === null
+        ? undefined
+        : { kind: registered.clientKind, policy: { expectedConsumers: [...registered.expectedConsumers] } };
+    },
+    ids: async () => {
+      const registered = (await registry.listRegistrations()).map((registration) => registration.clientId);
+      return [...new Set([...Object.keys(configured), ...registered])];
+    },
   };
 }
 
@@ -115,7 +141,7 @@ export class StytchCredentialsError extends RotatorError {
   }
 }
 
-async function readStytchCredentials(
+export async function readStytchCredentials(
   client: SecretsManagerClient,
   secretId: string,
 ): Promise<{ projectId: string; secret: Secret }> {

@@ -1,0 +1,463 @@
+import { ConflictException, CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+} from '@aws-sdk/client-secrets-manager';
+import type { Command } from 'commander';
+import { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerprints.js';
+import { StytchClient } from '#adapters/stytch/index.js';
+import type { M2MClient } from '#adapters/stytch/types.js';
+import { ConsumerNameSchema } from '#core/model.js';
+import { ClientNameSchema, type ClientRegistration, ScopeSchema } from '#core/registry.js';
+import type { Secret } from '#core/secret.js';
+import { readStytchCredentials } from '#handlers/runtime/composition.js';
+import { isKnownTimeZone, scheduleExpressionProblem } from '../../lib/config/scheduleExpression.js';
+import { CliError, ExitCode } from '../errors.js';
+import type { CommandContext } from '../exec.js';
+import type { CliIo } from '../io.js';
+import {
+  type AwsClients,
+  addResourceOptions,
+  awsClientConfig,
+  masked,
+  type ResourceFlags,
+  requestedBy,
+  resolveResource,
+  usageError,
+  withAws,
+} from '../resources.js';
+import { EXIT_CODES_HELP } from './rotate.js';
+
+interface RegisterFlags extends ResourceFlags {
+  readonly name?: string;
+  readonly scopes?: string;
+  readonly schedule?: string;
+  readonly timeZone?: string;
+  readonly flexibleWindow?: string;
+  readonly consumers?: string;
+  readonly kind?: string;
+  readonly kmsKey?: string;
+  readonly stytchCredentialsSecret?: string;
+  readonly stytchBaseUrl?: string;
+  readonly scheduleGroup?: string;
+  readonly schedulerRoleArn?: string;
+  readonly json?: boolean;
+}
+
+/** What `register` asks for, validated. */
+interface RegisterRequest {
+  readonly name: string;
+  readonly scopes: readonly string[];
+  readonly consumers: readonly string[];
+  readonly schedule?: {
+    readonly expression: string;
+    readonly timeZone: string;
+    readonly flexibleWindowMinutes?: number;
+  };
+}
+
+/** Registers `rotator register`. */
+export function registerRegisterCommand(program: Command, context: CommandContext): void {
+  const command = program
+    .command('register')
+    .summary('create an M2M client at Stytch and put it under rotation (idempotent by --name)')
+    .description(
+      "Seed 002's register-service step, done so that the rotator manages the result: create the M2M client at " +
+        'Stytch, store its secret in Secrets Manager (<prefix>/<client_id>), index its fingerprint and record it ' +
+        'in the ledger (so the workflow rotates it like a configured client), and create its schedule.\n\n' +
+        'Idempotent by name: a name already registered is reported (exit 0) and nothing is changed. Every input ' +
+        'is checked before anything is created. The secret is never printed: only its last four characters.',
+    )
+    .requiredOption(
+      '--name <name>',
+      'the client name (1-64 letters, digits, ".", "_", "-"): the idempotency key',
+    )
+    .requiredOption('--scopes <a,b>', 'its scopes, comma-separated (at least one)')
+    .option(
+      '--schedule <expression>',
+      'rotate on this EventBridge Scheduler expression: rate(30 days) or cron(0 3 1 * ? *)',
+    )
+    .option('--time-zone <zone>', 'IANA time zone of --schedule (default: UTC)')
+    .option(
+      '--flexible-window <minutes>',
+      'let Scheduler start up to this many minutes late (1-1440; default: off)',
+    )
+    .option(
+      '--consumers <x,y>',
+      'services that must report healthy before a rotation completes (default: none)',
+    )
+    .option('--kind <kind>', 'the client kind; only m2m can be created here (default: m2m)')
+    .option(
+      '--kms-key <arn>',
+      'KMS key for the secret (default: $ROTATOR_KMS_KEY_ID, else the account default key)',
+    )
+    .option(
+      '--stytch-credentials-secret <arn>',
+      'the Stytch project credentials secret (default: $ROTATOR_STYTCH_CREDENTIALS_SECRET_ID; stack output StytchCredentialsSecretArn)',
+    )
+    .option(
+      '--stytch-base-url <url>',
+      "Stytch's API base URL (default: $ROTATOR_STYTCH_BASE_URL, else Stytch's own)",
+    )
+    .option(
+      '--schedule-group <name>',
+      'schedule group (default: $ROTATOR_SCHEDULE_GROUP; stack output RegisteredSchedulesGroup)',
+    )
+    .option(
+      '--scheduler-role-arn <arn>',
+      'role the schedule starts rotations with (default: $ROTATOR_SCHEDULER_ROLE_ARN; stack output RegisteredSchedulesRoleArn)',
+    )
+    .option(
+      '--json',
+      'print {created, clientId, name, scopes, expectedConsumers, secretId, secretLastFour, schedule?, registeredAt, registeredBy}',
+    );
+  addResourceOptions(command, ['table', 'secretPrefix', 'fingerprintKeySecret', 'stateMachineArn']);
+  command.addHelpText(
+    'after',
+    `${EXIT_CODES_HELP}\n(--state-machine-arn, --schedule-group and --scheduler-role-arn are needed with --schedule only.)\n\n` +
+      'Examples:\n' +
+      '  $ rotator register --name billing-worker --scopes read:invoices,write:invoices --consumers billing-api\n' +
+      '  $ rotator register --name reporting --scopes read:reports --schedule "rate(30 days)" --json',
+  );
+  command.action(async (flags: RegisterFlags) => {
+    context.setExitCode(await register(context.io, flags));
+  });
+}
+
+/** Every problem with the inputs, at once: nothing is created unless all of them are right. */
+function parseRequest(flags: RegisterFlags): RegisterRequest {
+  const problems: string[] = [];
+  const check = <T>(
+    label: string,
+    result: { success: true; data: T } | { success: false; error: { issues: { message: string }[] } },
+  ): T | undefined => {
+    if (result.success) return result.data;
+    problems.push(`${label} ${result.error.issues[0]?.message ?? 'is invalid'}`);
+    return undefined;
+  };
+  const name = check(
+    `--name "${(flags.name ?? '').slice(0, 80)}"`,
+    ClientNameSchema.safeParse(flags.name ?? ''),
+  );
+  const list = (text: string | undefined): string[] =>
+    (text ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  const scopes = list(flags.scopes);
+  if (scopes.length === 0) problems.push('--scopes must name at least one scope');
+  for (const scope of scopes) check(`scope "${scope.slice(0, 80)}"`, ScopeSchema.safeParse(scope));
+  if (new Set(scopes).size !== scopes.length) problems.push('--scopes must not repeat a scope');
+  const consumers = list(flags.consumers);
+  for (const consumer of consumers)
+    check(`consumer "${consumer.slice(0, 80)}"`, ConsumerNameSchema.safeParse(consumer));
+  if (new Set(consumers).size !== consumers.length) problems.push('--consumers must not repeat a consumer');
+  if (consumers.length > 100) problems.push('--consumers takes at most 100 consumers');
+  if (flags.kind !== undefined && flags.kind !== 'm2m') {
+    problems.push(
+      flags.kind === 'connected_app'
+        ? '--kind connected_app: Connected Apps are created in the Stytch dashboard; list them in the deployment config'
+        : `--kind "${flags.kind.slice(0, 40)}" must be m2m`,
+    );
+  }
+  let schedule: RegisterRequest['schedule'];
+  if (flags.schedule !== undefined) {
+    const problem = scheduleExpressionProblem(flags.schedule);
+    const timeZone = flags.timeZone ?? 'UTC';
+    if (problem !== undefined) problems.push(`--schedule ${problem}`);
+    if (!isKnownTimeZone(timeZone))
+      problems.push(`--time-zone "${timeZone.slice(0, 60)}" is not a known IANA time zone`);
+    let flexibleWindowMinutes: number | undefined;
+    if (flags.flexibleWindow !== undefined) {
+      flexibleWindowMinutes = Number(flags.flexibleWindow);
+      if (
+        !Number.isInteger(flexibleWindowMinutes) ||
+        flexibleWindowMinutes < 1 ||
+        flexibleWindowMinutes > 1440
+      ) {
+        problems.push('--flexible-window must be a whole number of minutes, 1-1440');
+      }
+    }
+    schedule = {
+      expression: flags.schedule,
+      timeZone,
+      ...(flexibleWindowMinutes === undefined ? {} : { flexibleWindowMinutes }),
+    };
+  } else if (flags.timeZone !== undefined || flags.flexibleWindow !== undefined) {
+    problems.push('--time-zone and --flexible-window need --schedule');
+  }
+  if (problems.length > 0 || name === undefined) throw usageError(problems.join('; '));
+  return { name, scopes, consumers, ...(schedule === undefined ? {} : { schedule }) };
+}
+
+/** A resource from its flag, else its variable, else undefined (for the optional ones). */
+function optional(flag: string | undefined, env: string | undefined): string | undefined {
+  const value = flag ?? env;
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+async function register(io: CliIo, flags: RegisterFlags): Promise<number> {
+  const request = parseRequest(flags);
+  const table = resolveResource('table', flags, io);
+  const prefix = resolveResource('secretPrefix', flags, io).replace(/\/+$/, '');
+  const keySecretId = resolveResource('fingerprintKeySecret', flags, io);
+  const credentialsSecretId = optional(
+    flags.stytchCredentialsSecret,
+    io.env.ROTATOR_STYTCH_CREDENTIALS_SECRET_ID,
+  );
+  if (credentialsSecretId === undefined) {
+    throw usageError(
+      'the Stytch project credentials secret is not known: set ROTATOR_STYTCH_CREDENTIALS_SECRET_ID or pass --stytch-credentials-secret',
+    );
+  }
+  const stytchBaseUrl = optional(flags.stytchBaseUrl, io.env.ROTATOR_STYTCH_BASE_URL);
+  const kmsKeyId = optional(flags.kmsKey, io.env.ROTATOR_KMS_KEY_ID);
+  const scheduling =
+    request.schedule === undefined
+      ? undefined
+      : {
+          ...request.schedule,
+          stateMachineArn: resolveResource('stateMachineArn', flags, io),
+          group: requireValue(
+            optional(flags.scheduleGroup, io.env.ROTATOR_SCHEDULE_GROUP),
+            'ROTATOR_SCHEDULE_GROUP',
+            '--schedule-group',
+          ),
+          roleArn: requireValue(
+            optional(flags.schedulerRoleArn, io.env.ROTATOR_SCHEDULER_ROLE_ARN),
+            'ROTATOR_SCHEDULER_ROLE_ARN',
+            '--scheduler-role-arn',
+          ),
+        };
+  const registeredBy = requestedBy(io);
+
+  return withAws(io, async (aws) => {
+    const ledger = aws.ledger(table);
+    const existing = await ledger.findRegistrationByName(request.name);
+    if (existing !== null) {
+      noteDifferences(io, existing, request);
+      writeRegistration(io, existing, { created: false, json: flags.json === true });
+      return ExitCode.ok;
+    }
+
+    const credentials = await readStytchCredentials(aws.secretsManager, credentialsSecretId);
+    const stytch = new StytchClient({
+      projectId: credentials.projectId,
+      secret: credentials.secret,
+      ...(stytchBaseUrl === undefined ? {} : { baseUrl: stytchBaseUrl }),
+    });
+    try {
+      const { client, secret } = await createOrRecover(stytch, request, io);
+      const secretId = `${prefix}/${client.clientId}`;
+      const versionId = await storeSecret(aws, secretId, kmsKeyId, {
+        project_id: credentials.projectId,
+        client_id: client.clientId,
+        client_secret: secret.reveal(),
+        token_url: `${stytch.baseUrl}/v1/public/${credentials.projectId}/oauth2/token`,
+      });
+      const fingerprints = new SecretsManagerFingerprints({ client: aws.secretsManager, keySecretId });
+      await ledger.putFingerprint({
+        fingerprint: await fingerprints.fingerprint(secret),
+        clientId: client.clientId,
+        clientKind: 'm2m',
+        stage: 'current',
+        versionId,
+        lastFour: secret.lastFour,
+        updatedAt: new Date().toISOString(),
+      });
+      const scheduleName = scheduling === undefined ? undefined : `rotate-${client.clientId}`.slice(0, 64);
+      if (scheduling !== undefined && scheduleName !== undefined) {
+        await createSchedule(io, scheduleName, client.clientId, scheduling);
+      }
+      // The ledger record is the commit point: until it exists, a re-run finds the client at
+      // Stytch by name and recovers it.
+      const registration = await ledger.putRegistration({
+        clientId: client.clientId,
+        clientKind: 'm2m',
+        name: request.name,
+        scopes: [...request.scopes],
+        expectedConsumers: [...request.consumers],
+        ...(scheduling === undefined || scheduleName === undefined
+          ? {}
+          : { schedule: { expression: scheduling.expression, timeZone: scheduling.timeZone, scheduleName } }),
+        secretId,
+        registeredAt: new Date().toISOString(),
+        registeredBy,
+      });
+      writeRegistration(io, registration, {
+        created: registration.clientId === client.clientId,
+        json: flags.json === true,
+        lastFour: secret.lastFour,
+      });
+      return ExitCode.ok;
+    } finally {
+      await stytch.close();
+    }
+  });
+}
+
+function requireValue(value: string | undefined, env: string, flag: string): string {
+  if (value === undefined)
+    throw usageError(`--schedule needs the schedule's ${flag.slice(2)}: set ${env} or pass ${flag}`);
+  return value;
+}
+
+/**
+ * Creates the client at Stytch, or, when a client of that name exists there but not in the ledger
+ * (a run that stopped before its end), takes it over: its secret was never kept, so it gets a new
+ * one (rotate/start, then complete), which also revokes the lost one.
+ */
+async function createOrRecover(
+  stytch: StytchClient,
+  request: RegisterRequest,
+  io: CliIo,
+): Promise<{ client: M2MClient; secret: Secret }> {
+  const page = await stytch.m2m.search({
+    limit: 2,
+    query: { operator: 'AND', operands: [{ filterName: 'client_name', filterValue: [request.name] }] },
+  });
+  const found = page.clients.filter((client) => client.clientName === request.name);
+  if (found.length > 1) {
+    throw new CliError(
+      `Stytch has several clients named "${request.name}"; register takes one name for one client`,
+      {
+        code: 'ambiguous_name',
+      },
+    );
+  }
+  const orphan = found[0];
+  if (orphan === undefined) {
+    const created = await stytch.m2m.create({
+      clientName: request.name,
+      scopes: [...request.scopes],
+      trustedMetadata: { managed_by: 'stytch-m2m-rotator' },
+    });
+    return { client: created.client, secret: created.clientSecret };
+  }
+  io.stderr.write(
+    `rotator: ${orphan.clientId} is named "${request.name}" at Stytch but was never recorded; ` +
+      'giving it a new secret (its old one was lost) and registering it\n',
+  );
+  if (orphan.nextClientSecretLastFour !== null) await stytch.m2m.rotateCancel(orphan.clientId);
+  const started = await stytch.m2m.rotateStart(orphan.clientId);
+  const completed = await stytch.m2m.rotateComplete(orphan.clientId);
+  return { client: completed, secret: started.nextClientSecret };
+}
+
+/** Creates the secret; one that exists already (a re-run) gets the new value as AWSCURRENT. */
+async function storeSecret(
+  aws: Pick<AwsClients, 'secretsManager'>,
+  secretId: string,
+  kmsKeyId: string | undefined,
+  value: Record<string, string>,
+): Promise<string> {
+  try {
+    const created = await aws.secretsManager.send(
+      new CreateSecretCommand({
+        Name: secretId,
+        Description:
+          'Stytch M2M client secret, registered and rotated by stytch-m2m-rotator: AWSCURRENT is what consumers use',
+        SecretString: JSON.stringify(value),
+        ...(kmsKeyId === undefined ? {} : { KmsKeyId: kmsKeyId }),
+        Tags: [{ Key: 'managed-by', Value: 'stytch-m2m-rotator' }],
+      }),
+    );
+    return created.VersionId ?? '';
+  } catch (error) {
+    if (!(error instanceof ResourceExistsException)) throw error;
+  }
+  const put = await aws.secretsManager.send(
+    new PutSecretValueCommand({
+      SecretId: secretId,
+      SecretString: JSON.stringify(value),
+      VersionStages: ['AWSCURRENT'],
+    }),
+  );
+  return put.VersionId ?? '';
+}
+
+async function createSchedule(
+  io: CliIo,
+  name: string,
+  clientId: string,
+  scheduling: {
+    readonly expression: string;
+    readonly timeZone: string;
+    readonly flexibleWindowMinutes?: number;
+    readonly stateMachineArn: string;
+    readonly group: string;
+    readonly roleArn: string;
+  },
+): Promise<void> {
+  const scheduler = new SchedulerClient(awsClientConfig(io));
+  try {
+    await scheduler.send(
+      new CreateScheduleCommand({
+        Name: name,
+        GroupName: scheduling.group,
+        Description: `Scheduled rotation of ${clientId}`,
+        ScheduleExpression: scheduling.expression,
+        ScheduleExpressionTimezone: scheduling.timeZone,
+        FlexibleTimeWindow:
+          scheduling.flexibleWindowMinutes === undefined
+            ? { Mode: 'OFF' }
+            : { Mode: 'FLEXIBLE', MaximumWindowInMinutes: scheduling.flexibleWindowMinutes },
+        Target: {
+          Arn: scheduling.stateMachineArn,
+          RoleArn: scheduling.roleArn,
+          Input: JSON.stringify({ clientId, trigger: 'schedule', requestedBy: 'eventbridge-scheduler' }),
+        },
+        State: 'ENABLED',
+      }),
+    );
+  } catch (error) {
+    // A re-run after the schedule was made: it is the one this name stands for.
+    if (!(error instanceof ConflictException)) throw error;
+  } finally {
+    scheduler.destroy();
+  }
+}
+
+function noteDifferences(io: CliIo, existing: ClientRegistration, request: RegisterRequest): void {
+  const differs =
+    existing.scopes.join(',') !== request.scopes.join(',') ||
+    existing.expectedConsumers.join(',') !== request.consumers.join(',') ||
+    (existing.schedule?.expression ?? '') !== (request.schedule?.expression ?? '');
+  if (differs) {
+    io.stderr.write(
+      `rotator: "${existing.name}" is registered already (${existing.clientId}) with other settings; nothing was changed\n`,
+    );
+  }
+}
+
+function writeRegistration(
+  io: CliIo,
+  registration: ClientRegistration,
+  options: { readonly created: boolean; readonly json: boolean; readonly lastFour?: string },
+): void {
+  if (options.json) {
+    io.stdout.write(
+      `${JSON.stringify({
+        created: options.created,
+        clientId: registration.clientId,
+        name: registration.name,
+        scopes: registration.scopes,
+        expectedConsumers: registration.expectedConsumers,
+        secretId: registration.secretId,
+        ...(options.lastFour === undefined ? {} : { secretLastFour: options.lastFour }),
+        ...(registration.schedule === undefined ? {} : { schedule: registration.schedule }),
+        registeredAt: registration.registeredAt,
+        registeredBy: registration.registeredBy,
+      })}\n`,
+    );
+    return;
+  }
+  const verb = options.created ? 'Registered' : 'Already registered:';
+  const secret = options.lastFour === undefined ? '' : `, secret ${masked(options.lastFour)}`;
+  const schedule =
+    registration.schedule === undefined ? 'no schedule' : `schedule ${registration.schedule.expression}`;
+  io.stdout.write(
+    `${verb} ${registration.name} as ${registration.clientId} (${registration.secretId}${secret}; ${schedule})\n`,
+  );
+}
