@@ -1,3 +1,4 @@
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -7,10 +8,11 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import type { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
+import { ROTATOR_EVENT_SOURCE, SecretLeakDetectedDetailSchema } from '#core/events.js';
 import type { Trigger } from '#core/model.js';
 import type { ConsumerReport } from '#core/ports.js';
 import { rotationIdFor } from '#core/state.js';
-import { ExitCode } from '../errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import type { CommandContext } from '../exec.js';
 import type { CliIo } from '../io.js';
 import {
@@ -111,10 +113,12 @@ function addFollowOptions(command: Command): void {
         '{executionArn, rotationId, clientId, trigger, outcome, reason?, detail?, durationMs, ' +
         'steps:[{name, atMs, ms}], reports:{<consumer>:{healthy, detail?, reportedAt}}}',
     );
-  addResourceOptions(command, ['stateMachineArn', 'table']);
+  addResourceOptions(command, ['stateMachineArn', 'table', 'eventBus']);
   command.addHelpText(
     'after',
-    `${EXIT_CODES_HELP}\n(--table is optional here: with it, --wait also shows consumer reports.)\n` +
+    `${EXIT_CODES_HELP}\n(--table is optional here: with it, --wait also shows consumer reports, and emergency checks\n` +
+      'for a rotation in progress: it then reports the leak on --event-bus, which has that rotation complete at\n' +
+      'once, and follows it, instead of being rejected. rotate does not use --event-bus.)\n' +
       '\nExamples:\n' +
       `  $ rotator ${command.name()} m2m-client-test-billing-worker --reason "quarterly" --wait\n` +
       `  $ rotator ${command.name()} m2m-client-test-billing-worker --reason "ticket 42" --no-wait --json`,
@@ -133,6 +137,31 @@ async function startRotation(io: CliIo, rawClientId: string, trigger: Trigger, f
   const json = flags.json === true;
 
   return withAws(io, async (aws) => {
+    // An emergency while a rotation runs must not be refused: it preempts that rotation through
+    // the leak intake (complete it now), and we follow it.
+    const preempted =
+      trigger === 'leak' && table !== undefined
+        ? await preemptRunning(aws, io, { clientId, table, flags, reason: reason ?? 'emergency' })
+        : undefined;
+    if (preempted !== undefined) {
+      if (!wait) {
+        io.stdout.write(json ? `${JSON.stringify(preempted)}\n` : `${preempted.executionArn}\n`);
+        return ExitCode.ok;
+      }
+      if (!json) {
+        io.stdout.write(
+          `A rotation of ${clientId} is in progress: the leak preempts it (completes it now): ${preempted.executionArn}\n`,
+        );
+      }
+      const result = await followExecution(aws, io, {
+        executionArn: preempted.executionArn,
+        clientId,
+        live: !json,
+        ledger: aws.ledger(table ?? ''),
+      });
+      writeResult(io, result, { clientId, trigger, json });
+      return result.outcome === 'completed' ? ExitCode.ok : ExitCode.failed;
+    }
     const input = {
       clientId,
       trigger,
@@ -158,6 +187,56 @@ async function startRotation(io: CliIo, rawClientId: string, trigger: Trigger, f
     writeResult(io, result, { clientId, trigger, json });
     return result.outcome === 'completed' ? ExitCode.ok : ExitCode.failed;
   });
+}
+
+/**
+ * When a rotation of the client is in progress, reports the leak on the bus (the intake then has
+ * that rotation complete at once) and returns that rotation's execution; undefined when none runs.
+ */
+async function preemptRunning(
+  aws: AwsClients,
+  io: CliIo,
+  options: {
+    readonly clientId: string;
+    readonly table: string;
+    readonly flags: RotateFlags;
+    readonly reason: string;
+  },
+): Promise<{ executionArn: string; rotationId: string; preempted: true } | undefined> {
+  const ledger = aws.ledger(options.table);
+  const lock = await ledger.getLock(options.clientId);
+  if (lock === null || Date.parse(lock.expiresAt) <= Date.now()) return undefined;
+  const running = await ledger.getRotation(options.clientId, lock.rotationId);
+  if (running === null || (running.status !== 'started' && running.status !== 'pending')) return undefined;
+  const eventBus = resolveResource('eventBus', options.flags, io);
+  const sent = await aws.eventBridge.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          EventBusName: eventBus,
+          Source: ROTATOR_EVENT_SOURCE,
+          DetailType: 'Secret Leak Detected',
+          Detail: JSON.stringify(
+            SecretLeakDetectedDetailSchema.parse({
+              clientId: options.clientId,
+              source: requestedBy(io),
+              reference: options.reason.slice(0, 2048),
+              detectedAt: new Date().toISOString(),
+            }),
+          ),
+        },
+      ],
+    }),
+  );
+  if ((sent.FailedEntryCount ?? 0) > 0) {
+    throw new CliError(
+      `the event bus ${eventBus} refused the leak report: ${sent.Entries?.[0]?.ErrorCode ?? 'error'}`,
+      {
+        code: 'put_events',
+      },
+    );
+  }
+  return { executionArn: running.executionId, rotationId: running.rotationId, preempted: true };
 }
 
 /** A resource that is nice to have: undefined when neither flag nor env names it. */

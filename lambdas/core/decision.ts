@@ -23,6 +23,17 @@ export function decideWait(record: RotationRecord): WaitDecision {
   if (record.expectedConsumers.length === 0) {
     return { kind: 'healthy', result: { reason: 'no_consumers_expected' } };
   }
+  if (record.trigger === 'leak') {
+    // A leak rotation is fail-secure: an unhealthy report must not keep the leaked secret alive
+    // (cancelling would). It is recorded; the rotation completes once every consumer has answered,
+    // or at its deadline, whichever comes first.
+    const answered = record.expectedConsumers.every((consumer) => record.reports[consumer] !== undefined);
+    if (!answered) return { kind: 'waiting' };
+    const allHealthy = record.expectedConsumers.every(
+      (consumer) => record.reports[consumer]?.healthy === true,
+    );
+    return { kind: 'healthy', result: { reason: allHealthy ? 'all_consumers_healthy' : 'leak_fail_secure' } };
+  }
   const unhealthy = record.expectedConsumers
     .map((consumer) => ({ consumer, report: record.reports[consumer] }))
     .filter(({ report }) => report !== undefined && !report.healthy)

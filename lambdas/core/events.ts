@@ -27,6 +27,7 @@ export const COMPLETION_REASONS = [
   'no_consumers_expected',
   'deadline_fail_secure',
   'leak_escalated',
+  'leak_fail_secure',
 ] as const;
 /** Why a cancelled rotation was cancelled. */
 export const CANCELLATION_REASONS = [

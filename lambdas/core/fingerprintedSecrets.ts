@@ -1,6 +1,6 @@
 import type { StepLogger } from './deps.js';
 import type { FingerprintIndexPort, FingerprintPort, FingerprintStage } from './fingerprint.js';
-import type { ClientRef, Clock, ManagedSecretValue, SecretStorePort, VersionStage } from './ports.js';
+import type { ClientRef, Clock, ManagedSecretValue, SecretStorePort } from './ports.js';
 
 /** What {@link fingerprintedSecrets} needs besides the store it wraps. */
 export interface FingerprintedSecretsDeps {
@@ -12,10 +12,10 @@ export interface FingerprintedSecretsDeps {
 
 /**
  * Wraps a secret store so that every secret the rotator stores, promotes or drops has its
- * fingerprint in the ledger with what it is now (`pending`, `current`, `previous`, `cancelled`),
- * and every current secret it reads is indexed too (a client enrolled before fingerprints
- * existed gets its entry at its first rotation). A leak report names a secret by fingerprint; this
- * index is how it finds the client, and whether the leaked secret is still alive.
+ * fingerprint in the ledger with what it is now (`pending`, `current`, `previous`, `cancelled`).
+ * A leak report names a secret by fingerprint; this index is how it finds the client, and whether
+ * the leaked secret is still alive. (A current secret enrolled from outside is indexed by
+ * {@link indexCurrent} when its first rotation takes the lock.)
  *
  * The index follows the store: each change is made in the store first, so an entry never claims
  * a stage its secret has not reached. A failed index write fails the step (it is retried).
@@ -44,14 +44,7 @@ export function fingerprintedSecrets(
   return {
     secretIdOf: (client) => store.secretIdOf(client),
     versions: (client) => store.versions(client),
-    read: async (client: ClientRef, stage: VersionStage) => {
-      const value = await store.read(client, stage);
-      if (value !== null && stage === 'AWSCURRENT') {
-        const { currentVersionId } = await store.versions(client);
-        if (currentVersionId !== null) await index(client, value, currentVersionId, 'current');
-      }
-      return value;
-    },
+    read: (client, stage) => store.read(client, stage),
     putPending: async (client, versionId, value) => {
       await store.putPending(client, versionId, value);
       await index(client, value, versionId, 'pending');
@@ -73,4 +66,26 @@ export function fingerprintedSecrets(
       if (dropped !== null) await index(client, dropped, versionId, 'cancelled');
     },
   };
+}
+
+/**
+ * Indexes the client's current secret. Only the holder of the client's lock calls it (the start
+ * of a rotation): no promotion can move AWSCURRENT meanwhile, so the version and the value agree.
+ */
+export async function indexCurrent(
+  deps: FingerprintedSecretsDeps & { readonly secrets: SecretStorePort },
+  client: ClientRef,
+  current: ManagedSecretValue,
+): Promise<void> {
+  const { currentVersionId } = await deps.secrets.versions(client);
+  if (currentVersionId === null) return;
+  await deps.index.putFingerprint({
+    fingerprint: await deps.fingerprints.fingerprint(current.clientSecret),
+    clientId: client.clientId,
+    clientKind: client.kind,
+    stage: 'current',
+    versionId: currentVersionId,
+    lastFour: current.clientSecret.lastFour,
+    updatedAt: deps.clock.now().toISOString(),
+  });
 }

@@ -40,7 +40,7 @@ const REGISTERED_SCHEDULES_GROUP = 'stytch-m2m-rotator-registered';
 const REGISTERED_SCHEDULES_ROLE_ARN = `arn:aws:iam::123456789012:role/stytch-m2m-rotator-registered-schedules`;
 const GITHUB_WEBHOOK_SECRET = 'stytch-m2m-rotator/github-webhook-secret';
 const GITHUB_TOKEN_SECRET = 'stytch-m2m-rotator/github-token';
-/** The fingerprint key's secret, as the CDK app names it. */
+/** The fingerprint key's secret (in a deployment, a generated name: stack output FingerprintKeySecretArn). */
 export const FINGERPRINT_KEY_SECRET = 'stytch-m2m-rotator/fingerprint-key';
 
 /** A Stytch the sandbox uses instead of starting its own emulator. */

@@ -244,6 +244,32 @@ describe('Leak report and preemption against the sandbox', () => {
     expect(JSON.stringify(await sandbox.captured())).not.toContain(leaked);
   });
 
+  it('emergency during a rotation preempts it (completes it now) and follows it, instead of being rejected', async () => {
+    // Prepare
+    const clientId = id('m2m-client-test-billing-worker');
+    const waiting = await waitingRotation(clientId);
+    const before = (await rotations(clientId)).length;
+
+    // Act
+    const result = await run(['emergency', clientId, '--reason', 'key in a gist', '--wait', '--json']);
+
+    // Assess: exit 0, the followed execution is the preempted one, completed as leak_escalated.
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      executionArn: waiting.executionId,
+      rotationId: waiting.rotationId,
+      outcome: 'completed',
+    });
+    const ended = await until('the preempted rotation', async () =>
+      (await rotations(clientId)).find(
+        (r) => r.rotationId === waiting.rotationId && r.status === 'completed',
+      ),
+    );
+    expect(ended.outcomeReason).toBe('leak_escalated');
+    expect(await rotations(clientId)).toHaveLength(before);
+  });
+
   it('a value that is no managed secret starts nothing', async () => {
     // Prepare
     const before = sandbox.executor.listExecutions().length;

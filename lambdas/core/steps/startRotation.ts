@@ -1,5 +1,6 @@
 import { LOCK_GRACE_SECONDS, type StepDeps } from '../deps.js';
 import type { RotationStartedDetail } from '../events.js';
+import { indexCurrent } from '../fingerprintedSecrets.js';
 import { resolvePolicy } from '../policy.js';
 import type { ClientRef, ManagedSecretValue, RotationRecord } from '../ports.js';
 import {
@@ -48,6 +49,9 @@ export async function startRotation(deps: StepDeps, raw: unknown): Promise<Rotat
     now,
   );
   if (!lock.acquired) throw new RotationInProgressError(client.clientId, lock.heldBy.rotationId);
+  // With the lock held nothing moves AWSCURRENT: index it (a leak report can then find a client
+  // enrolled from outside, from its first rotation on).
+  await indexCurrent({ ...deps, index: deps.ledger }, client, current);
 
   // The first attempt creates the record; `Rotation Started` goes out until one attempt has
   // recorded that it did (at least once, like every event: consumers dedupe by rotationId).

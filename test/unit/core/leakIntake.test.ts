@@ -87,7 +87,7 @@ describe('Leak intake: no rotation in progress', () => {
     expect(t.workflow.started).toHaveLength(1);
   });
 
-  it('finds the client of an unindexed fingerprint among the live secrets, and indexes it', async () => {
+  it('finds the client of an unindexed fingerprint among the live secrets; its rotation indexes it', async () => {
     // Prepare: a client enrolled before fingerprints were kept: nothing in the index yet.
     const t = setup();
     const fingerprint = await t.fingerprintOf(t.stytch.secretsOf(OTHER).current);
@@ -99,6 +99,10 @@ describe('Leak intake: no rotation in progress', () => {
     // Assess
     expect(result).toMatchObject({ result: 'rotation_started', clientId: OTHER, leaked: 'current' });
     expect(t.workflow.started.map((execution) => execution.input.clientId)).toEqual([OTHER]);
+    await startRotation(t.deps, {
+      input: t.workflow.started[0]?.input,
+      executionId: 'arn:aws:states:us-east-1:123456789012:execution:rotation:leak-1',
+    });
     expect(await t.ledger.findFingerprint(fingerprint)).toMatchObject({ clientId: OTHER, stage: 'current' });
   });
 
