@@ -16,6 +16,7 @@ import { ROTATOR_EVENT_SOURCE } from '../lambdas/core/events.js';
 import { TRIGGERS } from '../lambdas/core/model.js';
 import { resolvePolicy } from '../lambdas/core/policy.js';
 import type { ManagedClient } from './config/DeploymentConfig.js';
+import { ratePeriodSeconds } from './config/scheduleExpression.js';
 import { RotatorFunction } from './RotatorFunction.js';
 
 /** The tunable part of {@link RotatorMonitoringProps}, as {@link StytchM2MRotator} takes it. */
@@ -102,8 +103,6 @@ export const LIFECYCLE_DETAIL_TYPES = [
 ] as const;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
-const DAYS_PER_UNIT: Readonly<Record<string, number>> = { minute: 1 / 1440, hour: 1 / 24, day: 1 };
 const DEFAULTS = { stuckRotationMarginMinutes: 60, secretAgeMarginDays: 1, defaultRotationPeriodDays: 31 };
 
 /**
@@ -507,9 +506,8 @@ function managedSecretsProblems(props: RotatorMonitoringProps): string[] {
 
 /** The period of `rate(N unit)` in days; undefined for a cron expression or no schedule. */
 function rotationPeriodDays(expression: string | undefined): number | undefined {
-  const rate = expression === undefined ? null : RATE.exec(expression);
-  if (!rate) return undefined;
-  return Number(rate[1]) * (DAYS_PER_UNIT[(rate[2] ?? '').replace(/s$/, '')] ?? 1);
+  const seconds = expression === undefined ? undefined : ratePeriodSeconds(expression);
+  return seconds === undefined ? undefined : seconds / 86_400;
 }
 
 /** The longest deadline any rotation of these clients can have, over every trigger. */

@@ -19,6 +19,7 @@ import {
   usageError,
   withAws,
 } from '../resources.js';
+import { type ClientSchedule, clientSchedules, type ScheduleView, scheduleView } from '../schedules.js';
 import { activeRotation } from './cancel.js';
 import { EXIT_CODES_HELP } from './rotate.js';
 
@@ -48,6 +49,10 @@ export interface ClientStatus {
     readonly status: string;
     readonly startedAt: string | undefined;
   } | null;
+  /** Its rotation schedule (EventBridge Scheduler), or null when it rotates only on leaks and by hand. */
+  readonly schedule: ScheduleView | null;
+  /** Whether the current secret is older than its schedule lets it get. */
+  readonly overdue: boolean;
 }
 
 /** Registers `rotator status`. */
@@ -58,13 +63,16 @@ export function registerStatusCommand(program: Command, context: CommandContext)
     .description(
       'Show each managed client (the secrets under the prefix), or only [clientId]: idle or rotating (and ' +
         'at which step), the AWSCURRENT and AWSPENDING version ids, the last four characters of each ' +
-        'secret (never more), and the age of the current secret.',
+        'secret (never more), the age of the current secret against its schedule (OVERDUE past it), and the ' +
+        'next scheduled rotation (from EventBridge Scheduler; rate: when the current secret is due, cron: ' +
+        'its next occurrence).',
     )
     .argument('[clientId]', 'only this client')
     .option(
       '--json',
       'print {clients:[{clientId, secretId, state, step?, rotationId?, trigger?, current:{versionId, ' +
-        'secret:"…abcd", createdAt, ageSeconds}, pending:{versionId, secret}|null, lastRotation}]}',
+        'secret:"…abcd", createdAt, ageSeconds}, pending:{versionId, secret}|null, lastRotation, ' +
+        'schedule:{expression, timeZone, nextRotation, maxAgeSeconds}|null, overdue}]}',
     );
   addResourceOptions(command, ['table', 'secretPrefix']);
   command.addHelpText('after', EXIT_CODES_HELP);
@@ -85,6 +93,13 @@ async function status(io: CliIo, clientId: string | undefined, flags: StatusFlag
   const prefix = parsedPrefix.data;
   await withAws(io, async (aws) => {
     const ids = clientId === undefined ? await managedClients(aws.secretsManager, prefix) : [clientId];
+    // The schedules are a view, not the point: without access to Scheduler, status still shows the rest.
+    const schedules = await clientSchedules(io).catch((error: unknown) => {
+      io.stderr.write(
+        `rotator: schedules not shown: Scheduler ListSchedules failed (${error instanceof Error ? error.name : 'error'})\n`,
+      );
+      return new Map<string, ClientSchedule>();
+    });
     const store = new SecretsManagerStore({ client: aws.secretsManager, prefix });
     const ledger = aws.ledger(table);
     const clients: ClientStatus[] = [];
@@ -106,6 +121,10 @@ async function status(io: CliIo, clientId: string | undefined, flags: StatusFlag
       const createdAt = await createdDateOf(aws.secretsManager, secretId, versions.currentVersionId);
       const active = await activeRotation(aws, id, table);
       const [last] = await ledger.listRotations(id, 1);
+      const schedule = schedules.get(id);
+      const view = schedule === undefined ? null : scheduleView(schedule, createdAt, new Date());
+      const ageSeconds =
+        createdAt === undefined ? null : Math.floor((Date.now() - createdAt.getTime()) / 1000);
       clients.push({
         clientId: id,
         secretId,
@@ -115,7 +134,7 @@ async function status(io: CliIo, clientId: string | undefined, flags: StatusFlag
           versionId: versions.currentVersionId,
           secret: masked(current?.clientSecret.lastFour),
           createdAt: createdAt?.toISOString() ?? null,
-          ageSeconds: createdAt === undefined ? null : Math.floor((Date.now() - createdAt.getTime()) / 1000),
+          ageSeconds,
         },
         pending:
           versions.pendingVersionId === null
@@ -130,6 +149,8 @@ async function status(io: CliIo, clientId: string | undefined, flags: StatusFlag
                 status: last.status,
                 startedAt: last.steps.started,
               },
+        schedule: view,
+        overdue: view?.maxAgeSeconds != null && ageSeconds !== null && ageSeconds > view.maxAgeSeconds,
       });
     }
     io.stdout.write(flags.json === true ? `${JSON.stringify({ clients })}\n` : table_(clients));
@@ -197,12 +218,13 @@ function isNotFound(error: unknown): boolean {
 function table_(clients: readonly ClientStatus[]): string {
   if (clients.length === 0) return 'No managed clients (no secrets under the prefix)\n';
   const rows = [
-    ['CLIENT', 'STATE', 'CURRENT', 'AGE', 'PENDING', 'LAST ROTATION'],
+    ['CLIENT', 'STATE', 'CURRENT', 'AGE / POLICY', 'NEXT ROTATION', 'PENDING', 'LAST ROTATION'],
     ...clients.map((c) => [
       c.clientId,
       c.state === 'idle' ? 'idle' : `rotating: ${c.step ?? '?'}`,
       `${c.current.secret} ${c.current.versionId ?? '-'}`,
-      age(c.current.ageSeconds),
+      `${age(c.current.ageSeconds)} / ${c.schedule?.maxAgeSeconds == null ? '-' : age(Math.round(c.schedule.maxAgeSeconds))}${c.overdue ? ' OVERDUE' : ''}`,
+      c.schedule === null ? 'not scheduled' : `${c.schedule.nextRotation ?? '?'} (${c.schedule.expression})`,
       c.pending === null ? '-' : `${c.pending.secret} ${c.pending.versionId}`,
       c.lastRotation === null
         ? '-'

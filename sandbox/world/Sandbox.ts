@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import {
+  CreateScheduleCommand,
+  CreateScheduleGroupCommand,
+  SchedulerClient,
+} from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -23,6 +27,7 @@ import { STEP_BODIES, type StepName } from '#handlers/steps.js';
 import { type DeploymentConfig, parseDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { RotatorStack } from '../../lib/RotatorStack.js';
 import { type DeliveredEvent, SandboxGateway, type UndeliveredEvent } from '../gateway/index.js';
+import { templateSchedules } from '../gateway/templateTriggers.js';
 import { GitHubEmulator, WebhookListener } from '../github-emulator/index.js';
 import { LocalExecutor } from '../localExecutor/index.js';
 import type { MotoProcess } from '../motoServer.js';
@@ -429,6 +434,23 @@ export class Sandbox {
     // What `rotator register` needs for --schedule: the group and the role the stack creates.
     const scheduler = new SchedulerClient(direct);
     await scheduler.send(new CreateScheduleGroupCommand({ Name: REGISTERED_SCHEDULES_GROUP }));
+    // The template's schedules exist too (so `rotator status` shows them); they fire when a demo
+    // scenario says so, not on their clock.
+    for (const schedule of templateSchedules(template)) {
+      await scheduler.send(
+        new CreateScheduleCommand({
+          Name: schedule.logicalId.slice(0, 64),
+          ScheduleExpression: schedule.expression,
+          ScheduleExpressionTimezone: schedule.timeZone,
+          FlexibleTimeWindow: { Mode: 'OFF' },
+          Target: {
+            Arn: executor.stateMachineArn,
+            RoleArn: REGISTERED_SCHEDULES_ROLE_ARN,
+            Input: schedule.input,
+          },
+        }),
+      );
+    }
     scheduler.destroy();
 
     return new Sandbox({

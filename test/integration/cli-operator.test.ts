@@ -175,7 +175,48 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
       expect(client.current.ageSeconds).toBeGreaterThanOrEqual(0);
     }
     expect(one.code).toBe(0);
-    expect(one.stdout).toMatch(/^CLIENT\s+STATE/);
+    expect(one.stdout).toMatch(/^CLIENT\s+STATE\s+CURRENT\s+AGE \/ POLICY\s+NEXT ROTATION/);
+    // The schedules: rate → due by the current secret's creation + the period; cron → next occurrence.
+    const scheduled = JSON.parse(result.stdout) as {
+      clients: {
+        clientId: string;
+        current: { createdAt: string };
+        schedule: {
+          expression: string;
+          timeZone: string;
+          nextRotation: string | null;
+          maxAgeSeconds: number | null;
+        } | null;
+        overdue: boolean;
+      }[];
+    };
+    const byId = new Map(scheduled.clients.map((c) => [c.clientId, c]));
+    const billing = byId.get(id('m2m-client-test-billing-worker'));
+    expect(billing?.schedule).toMatchObject({
+      expression: 'rate(30 days)',
+      timeZone: 'UTC',
+      maxAgeSeconds: 30 * 86_400,
+    });
+    expect(Date.parse(billing?.schedule?.nextRotation ?? '')).toBe(
+      Date.parse(billing?.current.createdAt ?? '') + 30 * 86_400_000,
+    );
+    expect(billing?.overdue).toBe(false);
+    const reporting = byId.get(id('m2m-client-test-reporting'));
+    expect(reporting?.schedule).toMatchObject({
+      expression: 'cron(0 3 ? * MON *)',
+      timeZone: 'Europe/Berlin',
+      maxAgeSeconds: 7 * 86_400,
+    });
+    const nextReporting = new Date(reporting?.schedule?.nextRotation ?? '');
+    expect(nextReporting.getTime()).toBeGreaterThan(Date.now());
+    expect(
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: 'Europe/Berlin',
+        weekday: 'short',
+        hour: '2-digit',
+        minute: '2-digit',
+      }).format(nextReporting),
+    ).toBe('Mon 03:00');
     const text = result.stdout + result.stderr + one.stdout + one.stderr;
     for (const value of await secretValues()) expect(text).not.toContain(value);
   });
