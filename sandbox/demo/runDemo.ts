@@ -413,15 +413,10 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
       say(`Stytch: ${sandbox.stytch.url} (project ${sandbox.stytch.projectId})`);
       say(`State machine: ${sandbox.executor.stateMachineArn}; event bus: ${sandbox.eventBusName}`);
       say('For the rotator CLI and the AWS CLI in another terminal:');
-      say(
-        `  export AWS_ENDPOINT_URL=${sandbox.awsEndpoint} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox`,
-      );
-      say(
-        `  export ROTATOR_STATE_MACHINE_ARN=${sandbox.executor.stateMachineArn} ROTATOR_TABLE_NAME=${sandbox.tableName} ROTATOR_EVENT_BUS_NAME=${sandbox.eventBusName} ROTATOR_SECRET_PREFIX=${config.secretPrefix} ROTATOR_FINGERPRINT_KEY_SECRET_ID=${sandbox.fingerprintKeySecretId}`,
-      );
-      say(
-        `  export ROTATOR_STYTCH_CREDENTIALS_SECRET_ID=${sandbox.stytchCredentialsSecretId} ROTATOR_STYTCH_BASE_URL=${sandbox.stytch.url} ROTATOR_SCHEDULE_GROUP=${sandbox.registeredSchedulesGroup} ROTATOR_SCHEDULER_ROLE_ARN=${sandbox.registeredSchedulesRoleArn}`,
-      );
+      const exports = Object.entries(sandbox.cliEnv()).map(([name, value]) => `${name}=${value}`);
+      // Three lines: the SDK's settings, the workflow's resources, what `register` needs besides.
+      for (const line of [exports.slice(0, 4), exports.slice(4, 9), exports.slice(9)])
+        say(`  export ${line.join(' ')}`);
       say(
         `GitHub secret-scanning webhook: ${sandbox.githubWebhook.url} (webhook secret ${sandbox.githubWebhook.secret.reveal()}; ` +
           `GitHub API emulator ${sandbox.github.url}, token ${sandbox.github.token})`,

@@ -473,6 +473,28 @@ export class Sandbox {
     });
   }
 
+  /**
+   * The environment the rotator CLI (and the AWS CLI) needs to work on this sandbox: the standard
+   * SDK settings pointed at the gateway, and every resource variable, as `--keep` prints them.
+   */
+  public cliEnv(): Record<string, string> {
+    return {
+      AWS_ENDPOINT_URL: this.awsEndpoint,
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: 'sandbox',
+      AWS_SECRET_ACCESS_KEY: 'sandbox',
+      ROTATOR_STATE_MACHINE_ARN: this.executor.stateMachineArn,
+      ROTATOR_TABLE_NAME: this.tableName,
+      ROTATOR_EVENT_BUS_NAME: this.eventBusName,
+      ROTATOR_SECRET_PREFIX: this.config.secretPrefix,
+      ROTATOR_FINGERPRINT_KEY_SECRET_ID: this.fingerprintKeySecretId,
+      ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: this.stytchCredentialsSecretId,
+      ROTATOR_STYTCH_BASE_URL: this.stytch.url,
+      ROTATOR_SCHEDULE_GROUP: this.registeredSchedulesGroup,
+      ROTATOR_SCHEDULER_ROLE_ARN: this.registeredSchedulesRoleArn,
+    };
+  }
+
   /** Resolves when every event routed so far has been handled by its target. */
   public settle(): Promise<void> {
     return this.#gateway.idle();

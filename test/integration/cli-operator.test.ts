@@ -41,17 +41,7 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
       config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
       say: () => {},
     });
-    env = {
-      AWS_ENDPOINT_URL: sandbox.awsEndpoint,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'sandbox',
-      AWS_SECRET_ACCESS_KEY: 'sandbox',
-      ROTATOR_STATE_MACHINE_ARN: sandbox.executor.stateMachineArn,
-      ROTATOR_TABLE_NAME: sandbox.tableName,
-      ROTATOR_EVENT_BUS_NAME: sandbox.eventBusName,
-      ROTATOR_SECRET_PREFIX: 'stytch/m2m',
-      USER: 'tester',
-    };
+    env = { ...sandbox.cliEnv(), USER: 'tester' };
     ledger = new DynamoLedger({
       client: DynamoDBDocumentClient.from(sandbox.aws.dynamo),
       tableName: sandbox.tableName,
@@ -102,7 +92,12 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
     const clientId = id('m2m-client-test-search-indexer');
     const io = bufferedIo(env);
     const exitCode = exec(['emergency', clientId, '--reason', 'leaked in a log', '--wait'], io);
-    const lock = await waitFor(async () => (await ledger.getLock(clientId)) ?? undefined);
+    // Report once the pending secret is stored (a report for a version not yet stored is rejected).
+    const lock = await waitFor(async () => {
+      const held = await ledger.getLock(clientId);
+      const record = held === null ? null : await ledger.getRotation(clientId, held.rotationId);
+      return record?.pendingVersionId === undefined ? undefined : (held ?? undefined);
+    });
 
     // Act
     await sandbox.aws.eventBridge.send(

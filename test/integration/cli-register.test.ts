@@ -54,21 +54,7 @@ describe('CLI: rotator register against the sandbox', () => {
       config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
       say: () => {},
     });
-    env = {
-      AWS_ENDPOINT_URL: sandbox.awsEndpoint,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'sandbox',
-      AWS_SECRET_ACCESS_KEY: 'sandbox',
-      ROTATOR_STATE_MACHINE_ARN: sandbox.executor.stateMachineArn,
-      ROTATOR_TABLE_NAME: sandbox.tableName,
-      ROTATOR_EVENT_BUS_NAME: sandbox.eventBusName,
-      ROTATOR_SECRET_PREFIX: PREFIX,
-      ROTATOR_FINGERPRINT_KEY_SECRET_ID: sandbox.fingerprintKeySecretId,
-      ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: sandbox.stytchCredentialsSecretId,
-      ROTATOR_STYTCH_BASE_URL: sandbox.stytch.url,
-      ROTATOR_SCHEDULE_GROUP: sandbox.registeredSchedulesGroup,
-      ROTATOR_SCHEDULER_ROLE_ARN: sandbox.registeredSchedulesRoleArn,
-    };
+    env = { ...sandbox.cliEnv() };
     ledger = new DynamoLedger({
       client: DynamoDBDocumentClient.from(sandbox.aws.dynamo),
       tableName: sandbox.tableName,

@@ -79,18 +79,7 @@ describe('Leak report and preemption against the sandbox', () => {
       config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
       say: () => {},
     });
-    env = {
-      AWS_ENDPOINT_URL: sandbox.awsEndpoint,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'sandbox',
-      AWS_SECRET_ACCESS_KEY: 'sandbox',
-      ROTATOR_STATE_MACHINE_ARN: sandbox.executor.stateMachineArn,
-      ROTATOR_TABLE_NAME: sandbox.tableName,
-      ROTATOR_EVENT_BUS_NAME: sandbox.eventBusName,
-      ROTATOR_SECRET_PREFIX: PREFIX,
-      ROTATOR_FINGERPRINT_KEY_SECRET_ID: sandbox.fingerprintKeySecretId,
-      USER: 'responder',
-    };
+    env = { ...sandbox.cliEnv(), USER: 'responder' };
     ledger = new DynamoLedger({
       client: DynamoDBDocumentClient.from(sandbox.aws.dynamo),
       tableName: sandbox.tableName,

@@ -42,7 +42,10 @@ export async function recordHealthReport(deps: StepDeps, detail: unknown): Promi
   // Accepted from the moment the pending secret exists: a consumer that polls can find AWSPENDING
   // before PublishPending marks the rotation pending; the wait counts such reports when it begins.
   if (!REPORTABLE.has(record.status)) return reject('not_pending');
-  if (record.pendingVersionId !== report.pendingVersionId) return reject('wrong_version');
+  // The pending version id is the rotation id by design, so a report that comes after AWSPENDING
+  // is stored but before StartRotation recorded it (a consumer polling fast) is for this version.
+  if ((record.pendingVersionId ?? record.rotationId) !== report.pendingVersionId)
+    return reject('wrong_version');
   if (!record.expectedConsumers.includes(report.consumer)) return reject('unexpected_consumer');
 
   const updated = await deps.ledger.recordReport(report.clientId, report.rotationId, report.consumer, {
