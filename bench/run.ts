@@ -1,24 +1,27 @@
 import { parseArgs } from 'node:util';
 import { consumerBench } from './consumerBench.js';
 import type { BenchContext, BenchResult } from './harness.js';
+import { leakBench } from './leakBench.js';
 import { loadBench } from './loadBench.js';
 
-// `npm run bench -- <consumer|load> [--json]`: benchmarks of the consumer library, run in the sandbox.
+// `npm run bench -- <consumer|load|leak> [--json]`: benchmarks run in the sandbox.
 
 const BENCHMARKS: Readonly<Record<string, (context: BenchContext) => Promise<BenchResult>>> = {
   consumer: consumerBench,
   load: loadBench,
+  leak: leakBench,
 };
 
-const USAGE = 'usage: npm run bench -- <consumer|load> [--json]';
+const USAGE = 'usage: npm run bench -- <consumer|load|leak> [--json]';
 
 const HELP = `${USAGE}
 
-Benchmarks of the consumer library (consumer/), each in its own sandbox (moto_server behind the
-sandbox gateway, the Stytch emulator, the synthesized state machine; see README "The sandbox").
-The sample config's m2m-client-test-billing-worker is registered and rotated by hand (trigger
-"manual") 10 times back to back, each rotation waiting for the benchmark's library consumer to
-report healthy on the pending secret before it completes.
+Benchmarks, each in its own sandbox (moto_server behind the sandbox gateway, the Stytch emulator,
+the synthesized state machine; see README "The sandbox"). consumer and load measure the consumer
+library (consumer/): the sample config's m2m-client-test-billing-worker is rotated by hand
+(trigger "manual") 10 times back to back, each rotation waiting for the benchmark's library
+consumer to report healthy on the pending secret before it completes. leak measures the leak
+paths: how fast a reported secret stops working.
 
   consumer  hit path: ns per accessToken() with the token cached, against Powertools getSecret
             + the Stytch Node SDK's m2m.token per call (target: ratio >= 20); then a library
@@ -30,6 +33,13 @@ report healthy on the pending secret before it completes.
             (every call renews: tokenSkewSeconds 86400) through the 10 rotations (targets: 0
             failed, secret reads <= 2 + 4 per rotation, under 60 s).
             JSON: {"workers","rotations","tokenRequests","failed","secretReads", ...extra figures}
+  leak      how long a leaked secret stays alive after it is reported, 3 rounds per path: leak
+            report --client-id (no rotation in progress), a GitHub alert through the webhook, and
+            preemption of a rotation in progress (the current secret leaked; the pending one
+            leaked); from the report to the first invalid_client for the leaked secret (target:
+            every one dead within 10 s in the sandbox; deployed, Lambda and Step Functions add
+            their latency, and tokens minted before stay valid until they expire).
+            JSON: {"rounds","paths":[{"path","msToDead":[...],"medianMs","maxMs"}]}
 
   --json      stdout holds exactly one JSON document; progress goes to stderr
   -h, --help  this text
@@ -65,10 +75,10 @@ if (values.help) {
   await writeOut(HELP);
   process.exit(0);
 }
-if (positionals.length !== 1) fail(`name one benchmark: consumer or load (${USAGE})`);
+if (positionals.length !== 1) fail(`name one benchmark: consumer, load or leak (${USAGE})`);
 const name = positionals[0] ?? '';
 const benchmark = BENCHMARKS[name];
-if (benchmark === undefined) fail(`unknown benchmark "${name}": the benchmarks are consumer and load`);
+if (benchmark === undefined) fail(`unknown benchmark "${name}": the benchmarks are consumer, load and leak`);
 
 const json = values.json ?? false;
 const say = (line: string): void => {
