@@ -9,6 +9,8 @@ import { registerRotateCommands } from './commands/rotate.js';
 import { registerStatusCommand } from './commands/status.js';
 import { CliError, ExitCode } from './errors.js';
 import { type CliIo, processIo } from './io.js';
+import { withAws as withAwsErrors } from './resources.js';
+import { stackEnv } from './stack.js';
 
 /** Context handed to each command's registration function. */
 export interface CommandContext {
@@ -23,7 +25,15 @@ export interface CommandContext {
  */
 export async function exec(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   let exitCode: number = ExitCode.ok;
-  const context: CommandContext = { io, setExitCode: (code) => (exitCode = code) };
+  // `--stack` fills the resource variables from the stack's outputs before the command runs, so
+  // the context hands out the io current at that moment.
+  let current = io;
+  const context: CommandContext = {
+    get io() {
+      return current;
+    },
+    setExitCode: (code) => (exitCode = code),
+  };
 
   const program = new Command('rotator')
     .description(
@@ -36,6 +46,21 @@ export async function exec(argv: readonly string[], io: CliIo = processIo()): Pr
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
+    });
+
+  program
+    .option(
+      '--stack <name>',
+      "read the deployment's resources from this CloudFormation stack's outputs (default: $ROTATOR_STACK_NAME); " +
+        'a variable or flag that is set wins',
+    )
+    .hook('preAction', async () => {
+      const stackName = (program.opts<{ stack?: string }>().stack ?? io.env.ROTATOR_STACK_NAME)?.trim();
+      if (stackName === undefined || stackName === '') return;
+      current = {
+        ...io,
+        env: { ...(await withAwsErrors(io, () => stackEnv(io, stackName))), ...definedOnly(io.env) },
+      };
     });
 
   registerEmulatorCommand(program, context);
@@ -53,6 +78,15 @@ export async function exec(argv: readonly string[], io: CliIo = processIo()): Pr
   } catch (error) {
     return reportError(error, io);
   }
+}
+
+/** The variables that are set to something (an empty one does not hide a stack output). */
+function definedOnly(env: CliIo['env']): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== '',
+    ),
+  );
 }
 
 function reportError(error: unknown, io: CliIo): number {

@@ -12,8 +12,8 @@ import type { CliIo } from './io.js';
 
 /**
  * Where the rotator's AWS resources are, and SDK clients to reach them. Each resource comes from
- * its flag, else its environment variable. (The CloudFormation fallback, reading the stack's
- * outputs, needs `@aws-sdk/client-cloudformation`, which this project does not depend on.)
+ * its flag, else its environment variable, else (with `--stack` / ROTATOR_STACK_NAME) the stack's
+ * output, which `exec` turns into the variable before the command runs (see ./stack.ts).
  */
 
 /** The resources an operator command may need. */
@@ -70,10 +70,10 @@ export function addResourceOptions(command: Command, names: readonly ResourceNam
   }
   command.addHelpText(
     'after',
-    '\nResources: each flag above, else its environment variable. There is no CloudFormation\n' +
-      'fallback (the project does not depend on @aws-sdk/client-cloudformation): copy the stack\n' +
-      'outputs into the variables. AWS is reached through the standard SDK configuration\n' +
-      '(AWS_REGION, AWS_ENDPOINT_URL for the sandbox gateway, the usual credential chain).',
+    '\nResources: each flag above, else its environment variable, else the output of the stack named\n' +
+      'by --stack or $ROTATOR_STACK_NAME (the sandbox has its outputs as the stack StytchM2MRotator).\n' +
+      'AWS is reached through the standard SDK configuration (AWS_REGION, AWS_ENDPOINT_URL for the\n' +
+      'sandbox gateway, the usual credential chain).',
   );
   return command;
 }

@@ -418,6 +418,9 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
       for (const line of [exports.slice(0, 4), exports.slice(4, 9), exports.slice(9)])
         say(`  export ${line.join(' ')}`);
       say(
+        `  (or set only the first line and run \`rotator --stack ${sandbox.stackName} …\`: the outputs are a stack in moto too)`,
+      );
+      say(
         `GitHub secret-scanning webhook: ${sandbox.githubWebhook.url} (webhook secret ${sandbox.githubWebhook.secret.reveal()}; ` +
           `GitHub API emulator ${sandbox.github.url}, token ${sandbox.github.token})`,
       );

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
@@ -40,6 +41,8 @@ const REGION = 'us-east-1';
 const TABLE = 'stytch-m2m-rotator-ledger';
 const BUS = 'stytch-m2m-rotator';
 const CREDENTIALS_SECRET = 'stytch/project-credentials';
+/** The stack the sandbox's outputs are in (moto), named like the deployed one. */
+export const SANDBOX_STACK_NAME = 'StytchM2MRotator';
 /** The schedule group and role `rotator register --schedule` uses (the stack outputs' stand-ins). */
 const REGISTERED_SCHEDULES_GROUP = 'stytch-m2m-rotator-registered';
 const REGISTERED_SCHEDULES_ROLE_ARN = `arn:aws:iam::123456789012:role/stytch-m2m-rotator-registered-schedules`;
@@ -117,6 +120,8 @@ export class Sandbox {
     readonly dynamo: DynamoDBClient;
   };
   public readonly tableName = TABLE;
+  /** The CloudFormation stack (in moto) whose outputs name the sandbox's resources (`rotator --stack`). */
+  public readonly stackName = SANDBOX_STACK_NAME;
   /** The Stytch project credentials secret (ROTATOR_STYTCH_CREDENTIALS_SECRET_ID for `rotator register`). */
   public readonly stytchCredentialsSecretId = CREDENTIALS_SECRET;
   /** The schedule group `rotator register --schedule` creates schedules in. */
@@ -452,6 +457,30 @@ export class Sandbox {
       );
     }
     scheduler.destroy();
+
+    // The stack outputs a deployment has, as a stack in moto: `rotator --stack StytchM2MRotator`
+    // finds the sandbox's resources the way it finds a deployment's.
+    const outputs: Record<string, string> = {
+      StateMachineArn: executor.stateMachineArn,
+      LedgerTableName: TABLE,
+      EventBusName: BUS,
+      SecretPrefix: config.secretPrefix,
+      FingerprintKeySecretArn: FINGERPRINT_KEY_SECRET,
+      StytchCredentialsSecretArn: CREDENTIALS_SECRET,
+      RegisteredSchedulesGroup: REGISTERED_SCHEDULES_GROUP,
+      RegisteredSchedulesRoleArn: REGISTERED_SCHEDULES_ROLE_ARN,
+    };
+    const cloudFormation = new CloudFormationClient(direct);
+    await cloudFormation.send(
+      new CreateStackCommand({
+        StackName: SANDBOX_STACK_NAME,
+        TemplateBody: JSON.stringify({
+          Resources: { SandboxMarker: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+          Outputs: Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, { Value: value }])),
+        }),
+      }),
+    );
+    cloudFormation.destroy();
 
     return new Sandbox({
       gateway,

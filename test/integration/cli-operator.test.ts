@@ -216,6 +216,33 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
     for (const value of await secretValues()) expect(text).not.toContain(value);
   });
 
+  it('--stack finds every resource from the stack outputs (the sandbox has them as a stack in moto)', async () => {
+    // Prepare: only the SDK settings; every ROTATOR_* variable comes from the stack.
+    const sdkOnly = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('ROTATOR_')));
+
+    // Act
+    const viaFlag = await run(['status', '--stack', sandbox.stackName, '--json'], sdkOnly);
+    const viaEnv = await run(['history', id('m2m-client-test-payments'), '--json'], {
+      ...sdkOnly,
+      ROTATOR_STACK_NAME: sandbox.stackName,
+    });
+    const missing = await run(['status', '--stack', 'NoSuchStack'], sdkOnly);
+    const without = await run(['status'], sdkOnly);
+
+    // Assess
+    expect(viaFlag.stderr).toBe('');
+    expect(viaFlag.code).toBe(0);
+    expect((JSON.parse(viaFlag.stdout) as { clients: unknown[] }).clients).toHaveLength(
+      sandbox.config.clients.length,
+    );
+    expect(viaEnv.code).toBe(0);
+    expect(JSON.parse(viaEnv.stdout)).toMatchObject({ clientId: id('m2m-client-test-payments') });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^rotator: the stack NoSuchStack does not exist/);
+    expect(without.code).toBe(2);
+    expect(without.stderr).toMatch(/ROTATOR_TABLE_NAME/);
+  });
+
   it('cancel of a rotation waiting for consumers removes AWSPENDING and keeps the old secret current', async () => {
     // Prepare
     const clientId = id('m2m-client-test-billing-worker');
