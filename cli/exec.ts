@@ -38,8 +38,9 @@ export async function exec(argv: readonly string[], io: CliIo = processIo()): Pr
   const program = new Command('rotator')
     .description(
       'Rotate Stytch M2M client secrets without downtime.\n\n' +
-        'Commands reach AWS through the standard SDK configuration (AWS_ENDPOINT_URL points them at\n' +
-        'the sandbox) and never print a secret (the emulator prints its own made-up credentials).',
+        'Commands reach AWS through the standard SDK configuration (AWS_ENDPOINT_URL points them at ' +
+        'the sandbox) and never print a secret (the emulator prints its own made-up credentials; ' +
+        '`npm start -- --keep` prints the sandbox webhook secret).',
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

@@ -45,7 +45,7 @@ export function lambdaHandler<E, R>(
       return await body(resolved, event);
     } catch (error) {
       const mapped = toLambdaError(error);
-      resolved.logger.warn(`${stepName} failed`, { error: mapped.name, message: mapped.message });
+      resolved.logger.warn(`${stepName} failed`, { error: mapped.name, errorMessage: mapped.message });
       throw mapped;
     }
   };
