@@ -120,7 +120,8 @@ export type GitHubWebhookResult =
   | { readonly result: 'pong' }
   | { readonly result: 'ignored'; readonly reason: 'event_not_handled' | 'action_not_handled' }
   | { readonly result: 'duplicate'; readonly state: 'done' | 'in_progress' }
-  | { readonly result: 'no_match' }
+  /** No indexed secret matched; the fingerprint went to the leak intake, which checks the unindexed ones. */
+  | { readonly result: 'no_match'; readonly forwarded: true }
   | {
       readonly result: 'leak_reported';
       readonly clientId: string;
@@ -175,7 +176,7 @@ const respond = (statusCode: number, body: GitHubWebhookResult): GitHubWebhookRe
  * Handles one delivery, in an order that keeps unauthenticated input from touching anything:
  * signature (401), delivery id and body (400), event and action (200 pong / ignored), then the
  * delivery's claim (200 duplicate), the alert's secret, its fingerprint and the ledger lookup
- * (200 no_match), the event (200 leak_reported). A dependency failure after the claim releases
+ * (200 no_match, the fingerprint forwarded to the intake), the event (200 leak_reported). A dependency failure after the claim releases
  * it and answers 502, so redelivering the same delivery from GitHub tries again.
  *
  * An entry in any stage is reported: a `previous` or `cancelled` secret may still authenticate
@@ -286,8 +287,25 @@ async function reportAlert(
     const fingerprint = await deps.fingerprints.fingerprint(fetched.secret);
     const entry = await deps.index.findFingerprint(fingerprint);
     if (entry === null) {
-      deps.logger.info('GitHub secret-scanning alert matches no managed secret', alertRef);
-      response = respond(200, { result: 'no_match' });
+      // Not in the index: most likely not ours, but a secret enrolled by hand is indexed only at
+      // its first rotation. The leak intake, which may read the managed secrets (this internet-
+      // facing function may not), matches the fingerprint against them and decides.
+      failure = 'publish_failed';
+      const reference = fetched.htmlUrl ?? payload.alert.html_url;
+      await deps.events.publish({
+        detailType: 'Secret Leak Detected',
+        detail: {
+          fingerprint,
+          source: GITHUB_LEAK_SOURCE,
+          ...(reference === undefined ? {} : { reference }),
+          detectedAt: deps.clock.now().toISOString(),
+        },
+      });
+      deps.logger.info(
+        'GitHub secret-scanning alert matches no indexed secret: forwarded to the leak intake',
+        alertRef,
+      );
+      response = respond(200, { result: 'no_match', forwarded: true });
     } else {
       failure = 'publish_failed';
       const reference = fetched.htmlUrl ?? payload.alert.html_url;

@@ -312,7 +312,7 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
     expect(await deliveryItem(deliveryId)).toBeUndefined();
   });
 
-  it('answers no_match for an unknown secret: no event, the delivery done', async () => {
+  it('answers no_match for an unknown secret, forwarding only its fingerprint, the delivery done', async () => {
     // Prepare
     const alert = github.addAlert({
       repository: 'acme/website',
@@ -325,8 +325,11 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
     const result = await deliver({ event: 'secret_scanning_alert', payload: alert.payload, deliveryId });
 
     // Assess
-    expect(result).toMatchObject({ status: 200, body: { result: 'no_match' } });
-    expect(await drainLeakEvents()).toEqual([]);
+    expect(result).toMatchObject({ status: 200, body: { result: 'no_match', forwarded: true } });
+    const forwarded = await drainLeakEvents();
+    expect(forwarded).toHaveLength(1);
+    expect(JSON.stringify(forwarded)).not.toContain(UNRELATED);
+    expect(JSON.stringify(forwarded)).not.toContain('"clientId"');
     expect(await deliveryItem(deliveryId)).toMatchObject({ status: 'done' });
   });
 

@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand, ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { exec } from '#cli/exec.js';
+import { fingerprintOf } from '#core/fingerprint.js';
 import type { RotationRecord } from '#core/ports.js';
 import { Secret } from '#core/secret.js';
 import { deliverGitHubWebhook } from '#sandbox/github-emulator/index.js';
@@ -54,6 +55,13 @@ describe('Leak report and preemption against the sandbox', () => {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  };
+
+  const fingerprintKey = async (): Promise<Secret> => {
+    const { SecretString } = await sandbox.aws.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: sandbox.fingerprintKeySecretId }),
+    );
+    return new Secret(SecretString ?? '');
   };
 
   const secretAt = async (clientId: string, stage: 'AWSCURRENT' | 'AWSPENDING'): Promise<string> => {
@@ -257,6 +265,38 @@ describe('Leak report and preemption against the sandbox', () => {
     );
     expect(ended.outcomeReason).toBe('leak_escalated');
     expect(await rotations(clientId)).toHaveLength(before);
+  });
+
+  it('a GitHub alert of a secret enrolled by hand (not yet indexed) still starts a leak rotation', async () => {
+    // Prepare: drop the client's index entry, as if its secret had been put in Secrets Manager by hand.
+    const clientId = id('connected-app-test-partner-portal');
+    const leaked = await secretAt(clientId, 'AWSCURRENT');
+    const fingerprint = fingerprintOf(await fingerprintKey(), leaked);
+    await DynamoDBDocumentClient.from(sandbox.aws.dynamo).send(
+      new DeleteCommand({
+        TableName: sandbox.tableName,
+        Key: { pk: `FINGERPRINT#${fingerprint}`, sk: 'FINGERPRINT' },
+      }),
+    );
+    const before = (await rotations(clientId)).length;
+    const alert = sandbox.github.addAlert({ repository: 'acme/infra', secret: leaked });
+
+    // Act
+    const delivered = await deliverGitHubWebhook({
+      url: sandbox.githubWebhook.url,
+      webhookSecret: sandbox.githubWebhook.secret,
+      event: 'secret_scanning_alert',
+      payload: alert.payload,
+    });
+
+    // Assess: the webhook forwards the fingerprint; the intake finds the client among the live secrets.
+    expect(delivered.body).toEqual({ result: 'no_match', forwarded: true });
+    const leakRotation = await until('the leak rotation of the unindexed client', async () =>
+      (await rotations(clientId)).length > before
+        ? (await rotations(clientId)).find((record) => record.requestedBy === 'github-secret-scanning')
+        : undefined,
+    );
+    expect(leakRotation.trigger).toBe('leak');
   });
 
   it('a value that is no managed secret starts nothing', async () => {

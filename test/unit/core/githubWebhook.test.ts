@@ -600,7 +600,7 @@ describe('Function: handleGitHubWebhook', () => {
     });
   });
 
-  it('answers no_match for a secret no managed client ever had: no event, the delivery done', async () => {
+  it('answers no_match for a secret not in the index, forwarding only its fingerprint to the leak intake', async () => {
     // Prepare
     const t = setup();
     await t.enrol(LEAKED);
@@ -611,8 +611,19 @@ describe('Function: handleGitHubWebhook', () => {
     );
 
     // Assess
-    expect(response).toEqual({ statusCode: 200, body: { result: 'no_match' } });
-    expect(t.events.events).toEqual([]);
+    expect(response).toEqual({ statusCode: 200, body: { result: 'no_match', forwarded: true } });
+    // No client named: the intake matches the fingerprint against the managed secrets itself.
+    expect(t.events.events).toEqual([
+      {
+        detailType: 'Secret Leak Detected',
+        detail: {
+          fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+          source: 'github-secret-scanning',
+          reference: expect.any(String),
+          detectedAt: expect.any(String),
+        },
+      },
+    ]);
     expect(t.deliveries.statusOf('b0000000-0000-4000-8000-000000000001')).toBe('done');
     t.capture();
   });
