@@ -4,6 +4,7 @@ import { RotatorError } from '#core/errors.js';
 import type { GitHubAlertSecret, GitHubAlertsPort } from '#core/githubWebhook.js';
 import { Secret } from '#core/secret.js';
 import packageJson from '../../../package.json' with { type: 'json' };
+import { systemErrorCode } from '../systemErrorCode.js';
 
 /** GitHub's public API. GitHub Enterprise Server: `https://HOST/api/v3`. */
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
@@ -243,7 +244,7 @@ export class GitHubAlerts implements GitHubAlertsPort {
       headers = response.headers;
       text = await response.body.text();
     } catch (cause) {
-      const code = errorCode(cause);
+      const code = systemErrorCode(cause);
       if (timedOut || (code !== null && TIMEOUT_CODES.has(code))) {
         throw new GitHubTimeoutError(ref, this.#timeoutMs, { cause });
       }
@@ -327,17 +328,4 @@ function githubMessageOf(text: string, token: Secret): string {
 function headerValue(value: string | string[] | undefined): string | null {
   const first = Array.isArray(value) ? value[0] : value;
   return first === undefined || first === '' ? null : first.slice(0, 100);
-}
-
-/** The `code` of a system or undici error, looking inside an AggregateError (happy eyeballs). */
-function errorCode(error: unknown): string | null {
-  if (typeof error !== 'object' || error === null) return null;
-  if ('code' in error && typeof error.code === 'string') return error.code;
-  if (error instanceof AggregateError) {
-    for (const inner of error.errors) {
-      const code = errorCode(inner);
-      if (code !== null) return code;
-    }
-  }
-  return null;
 }

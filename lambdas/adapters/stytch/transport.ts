@@ -2,6 +2,7 @@ import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
 import { z } from 'zod';
 import { Secret } from '#core/secret.js';
 import packageJson from '../../../package.json' with { type: 'json' };
+import { systemErrorCode } from '../systemErrorCode.js';
 import {
   StytchApiError,
   type StytchError,
@@ -248,7 +249,7 @@ export class Transport {
   }
 
   #failure(request: TransportRequest, attempts: number, cause: unknown, timedOut: boolean): AttemptOutcome {
-    const code = errorCode(cause);
+    const code = systemErrorCode(cause);
     const { route } = request;
     if (timedOut || (code !== null && TIMEOUT_CODES.has(code))) {
       // Only a connect timeout proves nothing was sent; any later timeout may follow a request
@@ -334,17 +335,4 @@ function safeJsonParse(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** The `code` of a system or undici error, looking inside an AggregateError (happy eyeballs). */
-function errorCode(error: unknown): string | null {
-  if (typeof error !== 'object' || error === null) return null;
-  if ('code' in error && typeof error.code === 'string') return error.code;
-  if (error instanceof AggregateError) {
-    for (const inner of error.errors) {
-      const code = errorCode(inner);
-      if (code !== null) return code;
-    }
-  }
-  return null;
 }
