@@ -36,7 +36,7 @@ import {
   WebhookListener,
 } from '#sandbox/github-emulator/index.js';
 import { RecordingLogger } from '../support/fakes.js';
-import { awsJson, type MotoServer, startMoto } from '../support/moto.js';
+import { awsJson, drainQueue, type MotoServer, startMoto } from '../support/moto.js';
 
 const TABLE = 'rotator-ledger';
 const BUS = 'rotator-bus';
@@ -46,11 +46,6 @@ const FINGERPRINT_KEY = `fp-key-${randomBytes(24).toString('hex')}`;
 const WEBHOOK_SECRET = `whsec-${randomBytes(24).toString('hex')}`;
 const LEAKED = `secret-test-LEAK-${randomBytes(18).toString('base64url')}`;
 const UNRELATED = `ghp_unrelated-${randomBytes(18).toString('base64url')}`;
-
-interface SqsMessage {
-  readonly Body: string;
-  readonly ReceiptHandle: string;
-}
 
 describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real handler)', () => {
   let moto: MotoServer;
@@ -147,26 +142,8 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
   });
 
   /** Every leak event now in the queue (deleted as read), bodies parsed. */
-  async function drainLeakEvents(): Promise<Record<string, unknown>[]> {
-    const bodies: Record<string, unknown>[] = [];
-    for (;;) {
-      const { Messages = [] } = await awsJson<{ Messages?: SqsMessage[] }>(
-        moto.endpoint,
-        'sqs',
-        'AmazonSQS.ReceiveMessage',
-        { QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 },
-      );
-      if (Messages.length === 0) return bodies;
-      for (const message of Messages) {
-        observed.push(message.Body);
-        bodies.push(JSON.parse(message.Body) as Record<string, unknown>);
-        await awsJson(moto.endpoint, 'sqs', 'AmazonSQS.DeleteMessage', {
-          QueueUrl: queueUrl,
-          ReceiptHandle: message.ReceiptHandle,
-        });
-      }
-    }
-  }
+  const drainLeakEvents = (): Promise<Record<string, unknown>[]> =>
+    drainQueue(moto.endpoint, queueUrl, observed);
 
   async function deliveryItem(deliveryId: string): Promise<Record<string, unknown> | undefined> {
     const { Item } = await doc.send(

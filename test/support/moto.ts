@@ -118,3 +118,37 @@ export async function awsJson<T = Record<string, unknown>>(
   if (!response.ok) throw new Error(`${target} failed with HTTP ${response.status}: ${text.slice(0, 500)}`);
   return (text === '' ? {} : JSON.parse(text)) as T;
 }
+
+interface SqsMessage {
+  readonly Body: string;
+  readonly ReceiptHandle: string;
+}
+
+/**
+ * Every message now in the SQS queue, deleted as read, bodies parsed (and the raw bodies appended
+ * to `observed`, for leak scans). What an EventBridge rule delivered to a queue target.
+ */
+export async function drainQueue(
+  endpoint: string,
+  queueUrl: string,
+  observed: unknown[] = [],
+): Promise<Record<string, unknown>[]> {
+  const bodies: Record<string, unknown>[] = [];
+  for (;;) {
+    const { Messages = [] } = await awsJson<{ Messages?: SqsMessage[] }>(
+      endpoint,
+      'sqs',
+      'AmazonSQS.ReceiveMessage',
+      { QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 },
+    );
+    if (Messages.length === 0) return bodies;
+    for (const message of Messages) {
+      observed.push(message.Body);
+      bodies.push(JSON.parse(message.Body) as Record<string, unknown>);
+      await awsJson(endpoint, 'sqs', 'AmazonSQS.DeleteMessage', {
+        QueueUrl: queueUrl,
+        ReceiptHandle: message.ReceiptHandle,
+      });
+    }
+  }
+}

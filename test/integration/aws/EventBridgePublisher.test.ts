@@ -9,15 +9,10 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBridgePublisher, InvalidEventError } from '#adapters/aws/index.js';
 import { ROTATOR_EVENT_SOURCE, type RotatorEvent } from '#core/events.js';
-import { awsJson, type MotoServer, startMoto } from '../../support/moto.js';
+import { awsJson, drainQueue, type MotoServer, startMoto } from '../../support/moto.js';
 
 const BUS = 'rotator-bus';
 const LEAKED = 'LEAK-eventbridge-secret-5e6f';
-
-interface SqsMessage {
-  readonly Body: string;
-  readonly ReceiptHandle: string;
-}
 
 function pendingEvent(overrides: Record<string, unknown> = {}): RotatorEvent<'Rotation Pending'> {
   const rotationId = randomUUID();
@@ -88,26 +83,7 @@ describe('Class: EventBridgePublisher (moto: bus → rule → SQS)', () => {
   });
 
   /** Every message now in the queue (deleted as read), bodies parsed. */
-  async function drain(): Promise<Record<string, unknown>[]> {
-    const bodies: Record<string, unknown>[] = [];
-    for (;;) {
-      const { Messages = [] } = await awsJson<{ Messages?: SqsMessage[] }>(
-        moto.endpoint,
-        'sqs',
-        'AmazonSQS.ReceiveMessage',
-        { QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 },
-      );
-      if (Messages.length === 0) return bodies;
-      for (const message of Messages) {
-        observed.push(message.Body);
-        bodies.push(JSON.parse(message.Body) as Record<string, unknown>);
-        await awsJson(moto.endpoint, 'sqs', 'AmazonSQS.DeleteMessage', {
-          QueueUrl: queueUrl,
-          ReceiptHandle: message.ReceiptHandle,
-        });
-      }
-    }
-  }
+  const drain = (): Promise<Record<string, unknown>[]> => drainQueue(moto.endpoint, queueUrl, observed);
 
   it('delivers an event with the rotator source, its detail-type and its detail', async () => {
     // Prepare
