@@ -1,12 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { ListSecretsCommand, ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '#cli/errors.js';
 import { exec } from '#cli/exec.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
 import { loadDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
 import { bufferedIo } from '../../support/cliIo.js';
+import { type WorldState, worldStateOf } from '../../support/worldState.js';
 
 /**
  * The CLI's bad inputs (issue 8 §5): every one ends with the documented exit code, one line on
@@ -19,14 +18,6 @@ const BILLING = 'm2m-client-test-billing-worker';
 const PAYMENTS = 'm2m-client-test-payments';
 const INDEXER = 'm2m-client-test-search-indexer';
 const UNREACHABLE = 'http://127.0.0.1:1';
-
-/** What the sandbox holds: compared before and after each bad input. */
-interface WorldState {
-  readonly executions: readonly string[];
-  readonly ledger: readonly string[];
-  readonly secrets: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
-  readonly stytchSecretCalls: number;
-}
 
 /** Lines of stderr that are not commander's hints (`(run with --help for usage)`, `(Did you mean …?)`). */
 function problemLines(stderr: string): string[] {
@@ -55,45 +46,7 @@ describe('CLI bad inputs against the sandbox', () => {
     return { code, stdout: io.stdout.text, stderr: io.stderr.text };
   };
 
-  const worldState = async (): Promise<WorldState> => {
-    const documents = DynamoDBDocumentClient.from(sandbox.aws.dynamo);
-    const ledger: string[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await documents.send(
-        new ScanCommand({ TableName: sandbox.tableName, ExclusiveStartKey: startKey }),
-      );
-      for (const item of page.Items ?? []) ledger.push(JSON.stringify(item, Object.keys(item).sort()));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-
-    const secrets: Record<string, Record<string, string[]>> = {};
-    let nextToken: string | undefined;
-    do {
-      const page = await sandbox.aws.secretsManager.send(new ListSecretsCommand({ NextToken: nextToken }));
-      for (const secret of page.SecretList ?? []) {
-        const name = secret.Name ?? '';
-        const versions = await sandbox.aws.secretsManager.send(
-          new ListSecretVersionIdsCommand({ SecretId: name, IncludeDeprecated: true }),
-        );
-        secrets[name] = Object.fromEntries(
-          (versions.Versions ?? [])
-            .map((version) => [version.VersionId ?? '', [...(version.VersionStages ?? [])].sort()] as const)
-            .sort(([a], [b]) => a.localeCompare(b)),
-        );
-      }
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined);
-
-    return {
-      executions: sandbox.executor.listExecutions().map((execution) => execution.executionArn),
-      ledger: ledger.sort(),
-      secrets,
-      stytchSecretCalls: (sandbox.emulator?.requestLog() ?? []).filter((request) =>
-        request.route?.includes('.secrets.'),
-      ).length,
-    };
-  };
+  const worldState = (): Promise<WorldState> => worldStateOf(sandbox);
 
   beforeAll(async () => {
     sandbox = await Sandbox.start({

@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { ListSecretsCommand, ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import type { RotationRecord } from '#core/ports.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
 import { loadDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
+import { type WorldState, worldStateOf } from '../../support/worldState.js';
 
 /**
  * Bad events and workflow inputs end to end (issue 8 §5), through the sandbox gateway as a
@@ -21,51 +21,11 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BILLING = 'm2m-client-test-billing-worker';
 const PAYMENTS = 'm2m-client-test-payments';
 
-interface WorldState {
-  readonly executions: readonly string[];
-  readonly ledger: readonly string[];
-  readonly secrets: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
-  readonly stytchSecretCalls: number;
-}
-
 describe('Bad events and workflow inputs through the sandbox', () => {
   let sandbox: Sandbox;
   let ledger: DynamoLedger;
 
-  const worldState = async (): Promise<WorldState> => {
-    const documents = DynamoDBDocumentClient.from(sandbox.aws.dynamo);
-    const items: string[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await documents.send(
-        new ScanCommand({ TableName: sandbox.tableName, ExclusiveStartKey: startKey }),
-      );
-      for (const item of page.Items ?? []) items.push(JSON.stringify(item, Object.keys(item).sort()));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    const secrets: Record<string, Record<string, string[]>> = {};
-    let nextToken: string | undefined;
-    do {
-      const page = await sandbox.aws.secretsManager.send(new ListSecretsCommand({ NextToken: nextToken }));
-      for (const secret of page.SecretList ?? []) {
-        const versions = await sandbox.aws.secretsManager.send(
-          new ListSecretVersionIdsCommand({ SecretId: secret.Name, IncludeDeprecated: true }),
-        );
-        secrets[secret.Name ?? ''] = Object.fromEntries(
-          (versions.Versions ?? []).map((v) => [v.VersionId ?? '', [...(v.VersionStages ?? [])].sort()]),
-        );
-      }
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined);
-    return {
-      executions: sandbox.executor.listExecutions().map((execution) => execution.executionArn),
-      ledger: items.sort(),
-      secrets,
-      stytchSecretCalls: (sandbox.emulator?.requestLog() ?? []).filter((request) =>
-        request.route?.includes('.secrets.'),
-      ).length,
-    };
-  };
+  const worldState = (): Promise<WorldState> => worldStateOf(sandbox);
 
   const putEvent = async (detailType: string, detail: string) => {
     const result = await sandbox.aws.eventBridge.send(
