@@ -17,56 +17,102 @@ import type { CliIo } from './io.js';
  */
 
 /** The resources an operator command may need. */
-export type ResourceName = 'stateMachineArn' | 'table' | 'eventBus' | 'secretPrefix' | 'fingerprintKeySecret';
+export type ResourceName =
+  | 'stateMachineArn'
+  | 'table'
+  | 'eventBus'
+  | 'secretPrefix'
+  | 'fingerprintKeySecret'
+  | 'stytchCredentialsSecret'
+  | 'stytchBaseUrl'
+  | 'scheduleGroup'
+  | 'schedulerRoleArn'
+  | 'kmsKey';
 
 interface ResourceSpec {
   readonly flag: string;
   readonly env: string;
   readonly description: string;
+  /** The stack output (lib/RotatorStack.ts) that holds it, when the stack has one. */
+  readonly output?: string;
 }
 
+/** Each resource's flag (commander names it after the key), variable and stack output. */
 export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
   stateMachineArn: {
     flag: '--state-machine-arn',
     env: 'ROTATOR_STATE_MACHINE_ARN',
-    description: 'the rotation state machine (stack output StateMachineArn)',
+    description: 'the rotation state machine',
+    output: 'StateMachineArn',
   },
   table: {
     flag: '--table',
     env: 'ROTATOR_TABLE_NAME',
-    description: 'the ledger table (stack output LedgerTableName)',
+    description: 'the ledger table',
+    output: 'LedgerTableName',
   },
   eventBus: {
     flag: '--event-bus',
     env: 'ROTATOR_EVENT_BUS_NAME',
-    description: 'the rotator event bus (stack output EventBusName)',
+    description: 'the rotator event bus',
+    output: 'EventBusName',
   },
   secretPrefix: {
     flag: '--secret-prefix',
     env: 'ROTATOR_SECRET_PREFIX',
-    description: 'the prefix of the managed secrets (stack output SecretPrefix)',
+    description: 'the prefix of the managed secrets',
+    output: 'SecretPrefix',
   },
   fingerprintKeySecret: {
     flag: '--fingerprint-key-secret',
     env: 'ROTATOR_FINGERPRINT_KEY_SECRET_ID',
-    description: 'the secret holding the fingerprint key (stack output FingerprintKeySecretArn)',
+    description: 'the secret holding the fingerprint key',
+    output: 'FingerprintKeySecretArn',
+  },
+  stytchCredentialsSecret: {
+    flag: '--stytch-credentials-secret',
+    env: 'ROTATOR_STYTCH_CREDENTIALS_SECRET_ID',
+    description: 'the Stytch project credentials secret',
+    output: 'StytchCredentialsSecretArn',
+  },
+  stytchBaseUrl: {
+    flag: '--stytch-base-url',
+    env: 'ROTATOR_STYTCH_BASE_URL',
+    description: "Stytch's API base URL (unset: Stytch's own)",
+  },
+  scheduleGroup: {
+    flag: '--schedule-group',
+    env: 'ROTATOR_SCHEDULE_GROUP',
+    description: 'the schedule group of registered clients',
+    output: 'RegisteredSchedulesGroup',
+  },
+  schedulerRoleArn: {
+    flag: '--scheduler-role-arn',
+    env: 'ROTATOR_SCHEDULER_ROLE_ARN',
+    description: 'the role their schedules start rotations with',
+    output: 'RegisteredSchedulesRoleArn',
+  },
+  kmsKey: {
+    flag: '--kms-key',
+    env: 'ROTATOR_KMS_KEY_ID',
+    description: "the KMS key for new secrets (unset: the account's default key)",
+    output: 'EncryptionKeyArn',
   },
 };
 
-/** Raw resource flags as commander hands them over. */
-export interface ResourceFlags {
-  readonly stateMachineArn?: string;
-  readonly table?: string;
-  readonly eventBus?: string;
-  readonly secretPrefix?: string;
-  readonly fingerprintKeySecret?: string;
+/** A resource as messages and help name it: what it is, and its stack output. */
+function label(spec: ResourceSpec): string {
+  return spec.output === undefined ? spec.description : `${spec.description} (stack output ${spec.output})`;
 }
+
+/** Raw resource flags as commander hands them over. */
+export type ResourceFlags = { readonly [name in ResourceName]?: string };
 
 /** Adds the flags of `names` to `command`, and a help section on how resources are found. */
 export function addResourceOptions(command: Command, names: readonly ResourceName[]): Command {
   for (const name of names) {
     const spec = RESOURCES[name];
-    command.option(`${spec.flag} <value>`, `${spec.description} (default: $${spec.env})`);
+    command.option(`${spec.flag} <value>`, `${label(spec)} (default: $${spec.env})`);
   }
   command.addHelpText(
     'after',
@@ -78,7 +124,10 @@ export function addResourceOptions(command: Command, names: readonly ResourceNam
   return command;
 }
 
-/** Resolves one resource: flag > env; a missing one is a user error naming the variable. */
+/**
+ * Resolves one resource: flag > env (which `--stack` fills from the stack outputs, see ./stack.ts);
+ * a missing one is a user error naming the variable.
+ */
 export function resolveResource(name: ResourceName, flags: ResourceFlags, io: CliIo): string {
   const spec = RESOURCES[name];
   const fromFlag = flags[name];
@@ -88,10 +137,17 @@ export function resolveResource(name: ResourceName, flags: ResourceFlags, io: Cl
   }
   const fromEnv = io.env[spec.env];
   if (fromEnv !== undefined && fromEnv.trim() !== '') return fromEnv.trim();
-  throw new CliError(`${spec.description} is not known: set ${spec.env} or pass ${spec.flag}`, {
+  throw new CliError(`${label(spec)} is not known: set ${spec.env} or pass ${spec.flag}`, {
     code: 'missing_resource',
     source: 'user',
   });
+}
+
+/** A resource a command can do without: undefined when neither its flag nor its variable is set. */
+export function optionalResource(name: ResourceName, flags: ResourceFlags, io: CliIo): string | undefined {
+  const spec = RESOURCES[name];
+  if (flags[name] === undefined && (io.env[spec.env] ?? '').trim() === '') return undefined;
+  return resolveResource(name, flags, io);
 }
 
 /** SDK v3 settings from the CLI's environment (io.env, so tests need not touch process.env). */

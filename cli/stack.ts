@@ -1,20 +1,12 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CliError } from './errors.js';
 import type { CliIo } from './io.js';
-import { awsClientConfig } from './resources.js';
+import { awsClientConfig, RESOURCES } from './resources.js';
 
-/** The stack outputs (lib/RotatorStack.ts) the CLI reads, and the variable each one stands in for. */
-export const OUTPUT_VARIABLES: Readonly<Record<string, string>> = {
-  StateMachineArn: 'ROTATOR_STATE_MACHINE_ARN',
-  LedgerTableName: 'ROTATOR_TABLE_NAME',
-  EventBusName: 'ROTATOR_EVENT_BUS_NAME',
-  SecretPrefix: 'ROTATOR_SECRET_PREFIX',
-  FingerprintKeySecretArn: 'ROTATOR_FINGERPRINT_KEY_SECRET_ID',
-  StytchCredentialsSecretArn: 'ROTATOR_STYTCH_CREDENTIALS_SECRET_ID',
-  RegisteredSchedulesGroup: 'ROTATOR_SCHEDULE_GROUP',
-  RegisteredSchedulesRoleArn: 'ROTATOR_SCHEDULER_ROLE_ARN',
-  EncryptionKeyArn: 'ROTATOR_KMS_KEY_ID',
-};
+/** The stack outputs the CLI reads, and the variable each one stands in for (from {@link RESOURCES}). */
+export const OUTPUT_VARIABLES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.values(RESOURCES).flatMap((spec) => (spec.output === undefined ? [] : [[spec.output, spec.env]])),
+);
 
 /**
  * The deployment's resources from its CloudFormation stack's outputs, as the variables they stand

@@ -21,6 +21,7 @@ import {
   addResourceOptions,
   awsClientConfig,
   masked,
+  optionalResource,
   type ResourceFlags,
   requestedBy,
   resolveResource,
@@ -37,11 +38,6 @@ interface RegisterFlags extends ResourceFlags {
   readonly flexibleWindow?: string;
   readonly consumers?: string;
   readonly kind?: string;
-  readonly kmsKey?: string;
-  readonly stytchCredentialsSecret?: string;
-  readonly stytchBaseUrl?: string;
-  readonly scheduleGroup?: string;
-  readonly schedulerRoleArn?: string;
   readonly json?: boolean;
 }
 
@@ -89,30 +85,20 @@ export function registerRegisterCommand(program: Command, context: CommandContex
     )
     .option('--kind <kind>', 'the client kind; only m2m can be created here (default: m2m)')
     .option(
-      '--kms-key <arn>',
-      'KMS key for the secret (default: $ROTATOR_KMS_KEY_ID, else the account default key)',
-    )
-    .option(
-      '--stytch-credentials-secret <arn>',
-      'the Stytch project credentials secret (default: $ROTATOR_STYTCH_CREDENTIALS_SECRET_ID; stack output StytchCredentialsSecretArn)',
-    )
-    .option(
-      '--stytch-base-url <url>',
-      "Stytch's API base URL (default: $ROTATOR_STYTCH_BASE_URL, else Stytch's own)",
-    )
-    .option(
-      '--schedule-group <name>',
-      'schedule group (default: $ROTATOR_SCHEDULE_GROUP; stack output RegisteredSchedulesGroup)',
-    )
-    .option(
-      '--scheduler-role-arn <arn>',
-      'role the schedule starts rotations with (default: $ROTATOR_SCHEDULER_ROLE_ARN; stack output RegisteredSchedulesRoleArn)',
-    )
-    .option(
       '--json',
       'print {created, clientId, name, scopes, expectedConsumers, secretId, secretLastFour, schedule?, registeredAt, registeredBy}',
     );
-  addResourceOptions(command, ['table', 'secretPrefix', 'fingerprintKeySecret', 'stateMachineArn']);
+  addResourceOptions(command, [
+    'table',
+    'secretPrefix',
+    'fingerprintKeySecret',
+    'stytchCredentialsSecret',
+    'stytchBaseUrl',
+    'kmsKey',
+    'stateMachineArn',
+    'scheduleGroup',
+    'schedulerRoleArn',
+  ]);
   command.addHelpText(
     'after',
     `${EXIT_CODES_HELP}\n(--state-machine-arn, --schedule-group and --scheduler-role-arn are needed with --schedule only.)\n\n` +
@@ -191,44 +177,22 @@ function parseRequest(flags: RegisterFlags): RegisterRequest {
   return { name, scopes, consumers, ...(schedule === undefined ? {} : { schedule }) };
 }
 
-/** A resource from its flag, else its variable, else undefined (for the optional ones). */
-function optional(flag: string | undefined, env: string | undefined): string | undefined {
-  const value = flag ?? env;
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
 async function register(io: CliIo, flags: RegisterFlags): Promise<number> {
   const request = parseRequest(flags);
   const table = resolveResource('table', flags, io);
   const prefix = resolveResource('secretPrefix', flags, io).replace(/\/+$/, '');
   const keySecretId = resolveResource('fingerprintKeySecret', flags, io);
-  const credentialsSecretId = optional(
-    flags.stytchCredentialsSecret,
-    io.env.ROTATOR_STYTCH_CREDENTIALS_SECRET_ID,
-  );
-  if (credentialsSecretId === undefined) {
-    throw usageError(
-      'the Stytch project credentials secret is not known: set ROTATOR_STYTCH_CREDENTIALS_SECRET_ID or pass --stytch-credentials-secret',
-    );
-  }
-  const stytchBaseUrl = optional(flags.stytchBaseUrl, io.env.ROTATOR_STYTCH_BASE_URL);
-  const kmsKeyId = optional(flags.kmsKey, io.env.ROTATOR_KMS_KEY_ID);
+  const credentialsSecretId = resolveResource('stytchCredentialsSecret', flags, io);
+  const stytchBaseUrl = optionalResource('stytchBaseUrl', flags, io);
+  const kmsKeyId = optionalResource('kmsKey', flags, io);
   const scheduling =
     request.schedule === undefined
       ? undefined
       : {
           ...request.schedule,
           stateMachineArn: resolveResource('stateMachineArn', flags, io),
-          group: requireValue(
-            optional(flags.scheduleGroup, io.env.ROTATOR_SCHEDULE_GROUP),
-            'ROTATOR_SCHEDULE_GROUP',
-            '--schedule-group',
-          ),
-          roleArn: requireValue(
-            optional(flags.schedulerRoleArn, io.env.ROTATOR_SCHEDULER_ROLE_ARN),
-            'ROTATOR_SCHEDULER_ROLE_ARN',
-            '--scheduler-role-arn',
-          ),
+          group: resolveResource('scheduleGroup', flags, io),
+          roleArn: resolveResource('schedulerRoleArn', flags, io),
         };
   const registeredBy = requestedBy(io);
 
@@ -295,12 +259,6 @@ async function register(io: CliIo, flags: RegisterFlags): Promise<number> {
       await stytch.close();
     }
   });
-}
-
-function requireValue(value: string | undefined, env: string, flag: string): string {
-  if (value === undefined)
-    throw usageError(`--schedule needs the schedule's ${flag.slice(2)}: set ${env} or pass ${flag}`);
-  return value;
 }
 
 /**

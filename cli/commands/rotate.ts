@@ -18,6 +18,7 @@ import type { CliIo } from '../io.js';
 import {
   type AwsClients,
   addResourceOptions,
+  optionalResource,
   parseClientId,
   type ResourceFlags,
   requestedBy,
@@ -237,15 +238,6 @@ async function preemptRunning(
     );
   }
   return { executionArn: running.executionId, rotationId: running.rotationId, preempted: true };
-}
-
-/** A resource that is nice to have: undefined when neither flag nor env names it. */
-function optionalResource(name: 'table', flags: ResourceFlags, io: CliIo): string | undefined {
-  try {
-    return resolveResource(name, flags, io);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Prints the end of a followed rotation: one JSON document, or the outcome line. */

@@ -15,6 +15,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { StytchClient } from '#adapters/stytch/index.js';
+import { RESOURCES } from '#cli/resources.js';
 import type { RotationMetricsPort, StepDeps } from '#core/deps.js';
 import type { RotatorEvent } from '#core/events.js';
 import { fingerprintOf } from '#core/fingerprint.js';
@@ -41,6 +42,20 @@ const REGION = 'us-east-1';
 const TABLE = 'stytch-m2m-rotator-ledger';
 const BUS = 'stytch-m2m-rotator';
 const CREDENTIALS_SECRET = 'stytch/project-credentials';
+/** The stack outputs of a deployment that the sandbox has, by output key (lib/RotatorStack.ts). */
+function sandboxStackOutputs(stateMachineArn: string, secretPrefix: string): Record<string, string> {
+  return {
+    StateMachineArn: stateMachineArn,
+    LedgerTableName: TABLE,
+    EventBusName: BUS,
+    SecretPrefix: secretPrefix,
+    FingerprintKeySecretArn: FINGERPRINT_KEY_SECRET,
+    StytchCredentialsSecretArn: CREDENTIALS_SECRET,
+    RegisteredSchedulesGroup: REGISTERED_SCHEDULES_GROUP,
+    RegisteredSchedulesRoleArn: REGISTERED_SCHEDULES_ROLE_ARN,
+  };
+}
+
 /** The stack the sandbox's outputs are in (moto), named like the deployed one. */
 export const SANDBOX_STACK_NAME = 'StytchM2MRotator';
 /** The schedule group and role `rotator register --schedule` uses (the stack outputs' stand-ins). */
@@ -460,16 +475,7 @@ export class Sandbox {
 
     // The stack outputs a deployment has, as a stack in moto: `rotator --stack StytchM2MRotator`
     // finds the sandbox's resources the way it finds a deployment's.
-    const outputs: Record<string, string> = {
-      StateMachineArn: executor.stateMachineArn,
-      LedgerTableName: TABLE,
-      EventBusName: BUS,
-      SecretPrefix: config.secretPrefix,
-      FingerprintKeySecretArn: FINGERPRINT_KEY_SECRET,
-      StytchCredentialsSecretArn: CREDENTIALS_SECRET,
-      RegisteredSchedulesGroup: REGISTERED_SCHEDULES_GROUP,
-      RegisteredSchedulesRoleArn: REGISTERED_SCHEDULES_ROLE_ARN,
-    };
+    const outputs = sandboxStackOutputs(executor.stateMachineArn, config.secretPrefix);
     const cloudFormation = new CloudFormationClient(direct);
     await cloudFormation.send(
       new CreateStackCommand({
@@ -507,21 +513,23 @@ export class Sandbox {
    * SDK settings pointed at the gateway, and every resource variable, as `--keep` prints them.
    */
   public cliEnv(): Record<string, string> {
+    const outputs = this.stackOutputs();
+    const resources = Object.values(RESOURCES).flatMap((spec) => {
+      const value = spec.env === RESOURCES.stytchBaseUrl.env ? this.stytch.url : outputs[spec.output ?? ''];
+      return value === undefined ? [] : [[spec.env, value] as const];
+    });
     return {
       AWS_ENDPOINT_URL: this.awsEndpoint,
       AWS_REGION: REGION,
       AWS_ACCESS_KEY_ID: 'sandbox',
       AWS_SECRET_ACCESS_KEY: 'sandbox',
-      ROTATOR_STATE_MACHINE_ARN: this.executor.stateMachineArn,
-      ROTATOR_TABLE_NAME: this.tableName,
-      ROTATOR_EVENT_BUS_NAME: this.eventBusName,
-      ROTATOR_SECRET_PREFIX: this.config.secretPrefix,
-      ROTATOR_FINGERPRINT_KEY_SECRET_ID: this.fingerprintKeySecretId,
-      ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: this.stytchCredentialsSecretId,
-      ROTATOR_STYTCH_BASE_URL: this.stytch.url,
-      ROTATOR_SCHEDULE_GROUP: this.registeredSchedulesGroup,
-      ROTATOR_SCHEDULER_ROLE_ARN: this.registeredSchedulesRoleArn,
+      ...Object.fromEntries(resources),
     };
+  }
+
+  /** The outputs a deployed stack has (lib/RotatorStack.ts), for this sandbox's resources. */
+  public stackOutputs(): Record<string, string> {
+    return sandboxStackOutputs(this.executor.stateMachineArn, this.config.secretPrefix);
   }
 
   /** Resolves when every event routed so far has been handled by its target. */
