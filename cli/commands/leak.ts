@@ -1,11 +1,10 @@
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Command } from 'commander';
 import { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerprints.js';
-import { ROTATOR_EVENT_SOURCE, SecretLeakDetectedDetailSchema } from '#core/events.js';
 import { Secret } from '#core/secret.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { CommandContext } from '../exec.js';
 import type { CliIo } from '../io.js';
+import { publishLeak } from '../leakEvents.js';
 import {
   addResourceOptions,
   parseClientId,
@@ -93,38 +92,17 @@ async function reportLeak(io: CliIo, flags: LeakReportFlags): Promise<number> {
         );
       }
     }
-    const detail = SecretLeakDetectedDetailSchema.parse({
+    const eventId = await publishLeak(aws, eventBus, {
       ...(clientId === undefined ? {} : { clientId }),
       ...(fingerprint === undefined ? {} : { fingerprint }),
       source,
       ...(reference === undefined ? {} : { reference }),
       detectedAt: new Date().toISOString(),
     });
-    const sent = await aws.eventBridge.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: eventBus,
-            Source: ROTATOR_EVENT_SOURCE,
-            DetailType: 'Secret Leak Detected',
-            Detail: JSON.stringify(detail),
-          },
-        ],
-      }),
-    );
-    const entry = sent.Entries?.[0];
-    if ((sent.FailedEntryCount ?? 0) > 0 || entry?.EventId === undefined) {
-      throw new CliError(
-        `the event bus ${eventBus} refused the event: ${entry?.ErrorCode ?? 'no event id'}`,
-        {
-          code: 'put_events',
-        },
-      );
-    }
     if (flags.json === true) {
       io.stdout.write(
         `${JSON.stringify({
-          eventId: entry.EventId,
+          eventId: eventId,
           ...(clientId === undefined ? {} : { clientId }),
           ...(fingerprint === undefined ? {} : { fingerprint }),
           source,
@@ -133,7 +111,7 @@ async function reportLeak(io: CliIo, flags: LeakReportFlags): Promise<number> {
     } else {
       const what = clientId ?? `the secret with fingerprint ${fingerprint?.slice(0, 12)}…`;
       io.stdout.write(
-        `Reported the leak of ${what} (event ${entry.EventId} on ${eventBus}).\n` +
+        `Reported the leak of ${what} (event ${eventId} on ${eventBus}).\n` +
           'The leak intake now starts a leak rotation, or preempts the rotation in progress.\n' +
           `Watch it: rotator status${clientId === undefined ? '' : ` ${clientId}`}\n`,
       );

@@ -1,4 +1,3 @@
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -8,13 +7,13 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import type { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
-import { ROTATOR_EVENT_SOURCE, SecretLeakDetectedDetailSchema } from '#core/events.js';
 import type { Trigger } from '#core/model.js';
 import type { ConsumerReport } from '#core/ports.js';
 import { rotationIdFor } from '#core/state.js';
-import { CliError, ExitCode } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import type { CommandContext } from '../exec.js';
 import type { CliIo } from '../io.js';
+import { publishLeak } from '../leakEvents.js';
 import {
   type AwsClients,
   addResourceOptions,
@@ -209,34 +208,12 @@ async function preemptRunning(
   if (lock === null || Date.parse(lock.expiresAt) <= Date.now()) return undefined;
   const running = await ledger.getRotation(options.clientId, lock.rotationId);
   if (running === null || (running.status !== 'started' && running.status !== 'pending')) return undefined;
-  const eventBus = resolveResource('eventBus', options.flags, io);
-  const sent = await aws.eventBridge.send(
-    new PutEventsCommand({
-      Entries: [
-        {
-          EventBusName: eventBus,
-          Source: ROTATOR_EVENT_SOURCE,
-          DetailType: 'Secret Leak Detected',
-          Detail: JSON.stringify(
-            SecretLeakDetectedDetailSchema.parse({
-              clientId: options.clientId,
-              source: requestedBy(io),
-              reference: options.reason.slice(0, 2048),
-              detectedAt: new Date().toISOString(),
-            }),
-          ),
-        },
-      ],
-    }),
-  );
-  if ((sent.FailedEntryCount ?? 0) > 0) {
-    throw new CliError(
-      `the event bus ${eventBus} refused the leak report: ${sent.Entries?.[0]?.ErrorCode ?? 'error'}`,
-      {
-        code: 'put_events',
-      },
-    );
-  }
+  await publishLeak(aws, resolveResource('eventBus', options.flags, io), {
+    clientId: options.clientId,
+    source: requestedBy(io),
+    reference: options.reason.slice(0, 2048),
+    detectedAt: new Date().toISOString(),
+  });
   return { executionArn: running.executionId, rotationId: running.rotationId, preempted: true };
 }
 

@@ -76,7 +76,8 @@ export interface SecretStorePort {
 
 /** Publishes validated events to the rotator's bus. */
 export interface EventBusPort {
-  publish(...events: RotatorEvent[]): Promise<void>;
+  /** Resolves once every event is on the bus (with whatever the bus says of them, e.g. event ids; steps ignore it). */
+  publish(...events: RotatorEvent[]): Promise<unknown>;
 }
 
 /** The time, injected so tests control deadlines and durations. */

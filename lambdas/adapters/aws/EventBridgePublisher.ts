@@ -47,12 +47,14 @@ export class EventBridgePublisher implements EventBusPort {
    * @throws {InvalidEventError} when any event fails its schema; nothing is sent (permanent)
    * @throws {EventPublishError} when EventBridge rejected some entries (retryable)
    * @throws {AwsServiceError} when the call failed
+   * @returns the event ids EventBridge gave them, in order
    */
-  public async publish(...events: RotatorEvent[]): Promise<void> {
+  public async publish(...events: RotatorEvent[]): Promise<string[]> {
     const entries = events.map((event) => this.#entry(event));
+    const eventIds: string[] = [];
     for (let start = 0; start < entries.length; start += MAX_ENTRIES_PER_CALL) {
       const batch = entries.slice(start, start + MAX_ENTRIES_PER_CALL);
-      let result: { FailedEntryCount?: number; Entries?: { ErrorCode?: string }[] };
+      let result: { FailedEntryCount?: number; Entries?: { ErrorCode?: string; EventId?: string }[] };
       try {
         result = await this.#client.send(new PutEventsCommand({ Entries: batch }));
       } catch (error) {
@@ -79,7 +81,9 @@ export class EventBridgePublisher implements EventBusPort {
         }
         throw new EventPublishError(failed);
       }
+      for (const entry of result.Entries ?? []) eventIds.push(entry.EventId ?? '');
     }
+    return eventIds;
   }
 
   #entry(event: RotatorEvent): PutEventsRequestEntry {

@@ -107,12 +107,15 @@ describe('Class: EventBridgePublisher (moto: bus → rule → SQS)', () => {
     const events = Array.from({ length: 23 }, () => pendingEvent());
 
     // Act
-    await publisher.publish(...events);
+    const eventIds = await publisher.publish(...events);
 
-    // Assess
+    // Assess: one event id per event, in order, each the id of a delivered event.
     const bodies = await drain();
     const ids = bodies.map((b) => (b.detail as { rotationId: string }).rotationId).sort();
     expect(ids).toEqual(events.map((e) => e.detail.rotationId).sort());
+    expect(eventIds).toHaveLength(23);
+    expect(new Set(eventIds).size).toBe(23);
+    expect(bodies.map((b) => b.id).sort()).toEqual([...eventIds].sort());
   });
 
   it('sends nothing when one event of a batch fails its schema, and names no value', async () => {
