@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerprints.js';
 import { StytchClient } from '#adapters/stytch/index.js';
 import type { M2MClient } from '#adapters/stytch/types.js';
+import { fingerprintEntry } from '#core/fingerprintedSecrets.js';
 import { ConsumerNameSchema } from '#core/model.js';
 import { ClientNameSchema, type ClientRegistration, ScopeSchema } from '#core/registry.js';
 import type { Secret } from '#core/secret.js';
@@ -221,15 +222,16 @@ async function register(io: CliIo, flags: RegisterFlags): Promise<number> {
         token_url: `${stytch.baseUrl}/v1/public/${credentials.projectId}/oauth2/token`,
       });
       const fingerprints = new SecretsManagerFingerprints({ client: aws.secretsManager, keySecretId });
-      await ledger.putFingerprint({
-        fingerprint: await fingerprints.fingerprint(secret),
-        clientId: client.clientId,
-        clientKind: 'm2m',
-        stage: 'current',
-        versionId,
-        lastFour: secret.lastFour,
-        updatedAt: new Date().toISOString(),
-      });
+      await ledger.putFingerprint(
+        await fingerprintEntry(
+          fingerprints,
+          { clientId: client.clientId, kind: 'm2m' },
+          secret,
+          versionId,
+          'current',
+          new Date(),
+        ),
+      );
       const scheduleName = scheduling === undefined ? undefined : `rotate-${client.clientId}`.slice(0, 64);
       if (scheduling !== undefined && scheduleName !== undefined) {
         await createSchedule(io, scheduleName, client.clientId, scheduling);

@@ -1,6 +1,12 @@
 import type { StepLogger } from './deps.js';
-import type { FingerprintIndexPort, FingerprintPort, FingerprintStage } from './fingerprint.js';
+import type {
+  FingerprintEntry,
+  FingerprintIndexPort,
+  FingerprintPort,
+  FingerprintStage,
+} from './fingerprint.js';
 import type { ClientRef, Clock, ManagedSecretValue, SecretStorePort } from './ports.js';
+import type { Secret } from './secret.js';
 
 /** What {@link fingerprintedSecrets} needs besides the store it wraps. */
 export interface FingerprintedSecretsDeps {
@@ -30,15 +36,16 @@ export function fingerprintedSecrets(
     versionId: string,
     stage: FingerprintStage,
   ): Promise<void> => {
-    await deps.index.putFingerprint({
-      fingerprint: await deps.fingerprints.fingerprint(value.clientSecret),
-      clientId: client.clientId,
-      clientKind: client.kind,
-      stage,
-      versionId,
-      lastFour: value.clientSecret.lastFour,
-      updatedAt: deps.clock.now().toISOString(),
-    });
+    await deps.index.putFingerprint(
+      await fingerprintEntry(
+        deps.fingerprints,
+        client,
+        value.clientSecret,
+        versionId,
+        stage,
+        deps.clock.now(),
+      ),
+    );
   };
 
   return {
@@ -79,13 +86,34 @@ export async function indexCurrent(
 ): Promise<void> {
   const { currentVersionId } = await deps.secrets.versions(client);
   if (currentVersionId === null) return;
-  await deps.index.putFingerprint({
-    fingerprint: await deps.fingerprints.fingerprint(current.clientSecret),
+  await deps.index.putFingerprint(
+    await fingerprintEntry(
+      deps.fingerprints,
+      client,
+      current.clientSecret,
+      currentVersionId,
+      'current',
+      deps.clock.now(),
+    ),
+  );
+}
+
+/** The index entry of `secret` (version `versionId` of `client`), now at `stage`. */
+export async function fingerprintEntry(
+  fingerprints: FingerprintPort,
+  client: ClientRef,
+  secret: Secret,
+  versionId: string,
+  stage: FingerprintStage,
+  at: Date,
+): Promise<FingerprintEntry> {
+  return {
+    fingerprint: await fingerprints.fingerprint(secret),
     clientId: client.clientId,
     clientKind: client.kind,
-    stage: 'current',
-    versionId: currentVersionId,
-    lastFour: current.clientSecret.lastFour,
-    updatedAt: deps.clock.now().toISOString(),
-  });
+    stage,
+    versionId,
+    lastFour: secret.lastFour,
+    updatedAt: at.toISOString(),
+  };
 }

@@ -19,6 +19,7 @@ import { RESOURCES } from '#cli/resources.js';
 import type { RotationMetricsPort, StepDeps } from '#core/deps.js';
 import type { RotatorEvent } from '#core/events.js';
 import { fingerprintOf } from '#core/fingerprint.js';
+import { fingerprintEntry } from '#core/fingerprintedSecrets.js';
 import { Secret } from '#core/secret.js';
 import { createGitHubWebhookDeps, createGitHubWebhookHandler } from '#handlers/githubWebhook.js';
 import { createStepDeps } from '#handlers/runtime/composition.js';
@@ -268,6 +269,10 @@ export class Sandbox {
       client: DynamoDBDocumentClient.from(new DynamoDBClient(direct)),
       tableName: TABLE,
     });
+    const enrolmentKey = new Secret(fingerprintKey);
+    const enrolmentFingerprints = {
+      fingerprint: async (secret: Secret | string) => fingerprintOf(enrolmentKey, secret),
+    };
     for (const client of options.config.clients) {
       const registered =
         client.kind === 'connected_app'
@@ -293,15 +298,16 @@ export class Sandbox {
       );
       // Enrolment indexes the secret's fingerprint, as `rotator register` does, so a leak report
       // finds the client from its first minute.
-      await enrolmentLedger.putFingerprint({
-        fingerprint: fingerprintOf(new Secret(fingerprintKey), registered.clientSecret),
-        clientId: registered.clientId,
-        clientKind: client.kind,
-        stage: 'current',
-        versionId: enrolled.versionId,
-        lastFour: registered.clientSecret.lastFour,
-        updatedAt: new Date().toISOString(),
-      });
+      await enrolmentLedger.putFingerprint(
+        await fingerprintEntry(
+          enrolmentFingerprints,
+          { clientId: registered.clientId, kind: client.kind },
+          registered.clientSecret,
+          enrolled.versionId,
+          'current',
+          new Date(),
+        ),
+      );
       say(
         `registered ${client.kind} client ${registered.clientId}` +
           (registered.clientId === client.clientId ? '' : ` (config id ${client.clientId})`) +
