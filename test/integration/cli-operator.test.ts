@@ -10,6 +10,7 @@ import type { RotationRecord } from '#core/ports.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
 import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
+import { waitFor } from '../support/waitFor.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -347,13 +348,3 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
     }
   });
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

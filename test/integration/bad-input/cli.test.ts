@@ -5,6 +5,7 @@ import { exec } from '#cli/exec.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
 import { loadDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
 import { bufferedIo } from '../../support/cliIo.js';
+import { waitFor } from '../../support/waitFor.js';
 import { type WorldState, worldStateOf } from '../../support/worldState.js';
 
 /**
@@ -474,14 +475,4 @@ function withoutIndexTimes(state: WorldState): WorldState {
       return JSON.stringify(rest);
     }),
   };
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

@@ -7,6 +7,7 @@ import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import type { RotationRecord } from '#core/ports.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
 import { loadDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
+import { waitFor } from '../../support/waitFor.js';
 import { type WorldState, worldStateOf } from '../../support/worldState.js';
 
 /**
@@ -251,13 +252,3 @@ describe('Bad events and workflow inputs through the sandbox', () => {
     });
   });
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
