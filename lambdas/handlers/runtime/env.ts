@@ -51,7 +51,18 @@ export class EnvironmentError extends RotatorError {
 
 /** Reads and validates the environment; throws {@link EnvironmentError} naming every problem. */
 export function readRotatorEnv(env: Readonly<Record<string, string | undefined>> = process.env): RotatorEnv {
-  const result = RotatorEnvSchema.safeParse(env);
+  return parseEnv(RotatorEnvSchema, env);
+}
+
+/**
+ * Validates a function's environment against its schema (every function's reader goes through
+ * here); throws {@link EnvironmentError} naming every problem at once.
+ */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  env: Readonly<Record<string, string | undefined>>,
+): z.infer<S> {
+  const result = schema.safeParse(env);
   if (result.success) return result.data;
   throw new EnvironmentError(
     result.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),

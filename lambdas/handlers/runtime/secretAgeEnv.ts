@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EnvironmentError, RotatorClientsEnvSchema, SecretPrefixEnvSchema } from './env.js';
+import { parseEnv, RotatorClientsEnvSchema, SecretPrefixEnvSchema } from './env.js';
 
 /**
  * The environment of the SecretAgeDays publisher: where the managed secrets are and which clients
@@ -16,9 +16,5 @@ export type SecretAgeEnv = z.infer<typeof SecretAgeEnvSchema>;
 export function readSecretAgeEnv(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): SecretAgeEnv {
-  const result = SecretAgeEnvSchema.safeParse(env);
-  if (result.success) return result.data;
-  throw new EnvironmentError(
-    result.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
-  );
+  return parseEnv(SecretAgeEnvSchema, env);
 }

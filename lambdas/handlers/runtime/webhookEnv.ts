@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_GITHUB_API_URL } from '#adapters/github/GitHubAlerts.js';
-import { EnvironmentError } from './env.js';
+import { parseEnv } from './env.js';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -46,9 +46,5 @@ export type GitHubWebhookEnv = z.infer<typeof GitHubWebhookEnvSchema>;
 export function readGitHubWebhookEnv(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): GitHubWebhookEnv {
-  const result = GitHubWebhookEnvSchema.safeParse(env);
-  if (result.success) return result.data;
-  throw new EnvironmentError(
-    result.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
-  );
+  return parseEnv(GitHubWebhookEnvSchema, env);
 }
