@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -16,6 +15,7 @@ import type { StepLogger } from '#core/deps.js';
 import { RotatorError, toError } from '#core/errors.js';
 import { type GitHubWebhookDeps, handleGitHubWebhook } from '#core/githubWebhook.js';
 import { Secret } from '#core/secret.js';
+import { lambdaLogger } from './runtime/logger.js';
 import { type GitHubWebhookEnv, readGitHubWebhookEnv } from './runtime/webhookEnv.js';
 
 /**
@@ -215,13 +215,6 @@ function rawBodyOf(event: APIGatewayProxyEventV2): Buffer {
 function json(statusCode: number, body: object): GitHubWebhookHttpResult {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
-
-const powertools = new Logger({ serviceName: 'stytch-m2m-rotator' });
-// Powertools takes the attributes as a second argument of its own type; adapt once here.
-const lambdaLogger: StepLogger = {
-  info: (message, attributes = {}) => powertools.info(message, attributes),
-  warn: (message, attributes = {}) => powertools.warn(message, attributes),
-};
 
 let containerDeps: GitHubWebhookDeps | undefined;
 

@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretAges } from '#adapters/aws/SecretAges.js';
@@ -8,6 +7,7 @@ import {
   type SecretAgeMetricsPort,
   type SecretAgeSummary,
 } from '#core/secretAge.js';
+import { lambdaLogger } from './runtime/logger.js';
 import { readSecretAgeEnv } from './runtime/secretAgeEnv.js';
 
 /** The metric the `SecretAgeDays` alarms of RotatorMonitoring watch. */
@@ -47,16 +47,12 @@ let container: PublisherContainer | undefined;
 function containerDeps(): PublisherContainer {
   if (container !== undefined) return container;
   const env = readSecretAgeEnv();
-  const powertools = new Logger({ serviceName: 'stytch-m2m-rotator' });
   container = {
     deps: {
       ages: new SecretAges({ client: new SecretsManagerClient({}), prefix: env.ROTATOR_SECRET_PREFIX }),
       metrics: powertoolsSecretAgeMetrics(),
       clock: { now: () => new Date() },
-      logger: {
-        info: (message, attributes = {}) => powertools.info(message, attributes),
-        warn: (message, attributes = {}) => powertools.warn(message, attributes),
-      },
+      logger: lambdaLogger,
     },
     clientIds: Object.keys(env.ROTATOR_CLIENTS),
   };

@@ -1,21 +1,14 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { StepDeps } from '#core/deps.js';
 import { createStepDeps } from './composition.js';
 import { readRotatorEnv } from './env.js';
 import { toLambdaError } from './lambdaError.js';
+import { lambdaLogger } from './logger.js';
 
 /** The state that flows through the state machine: an object of named parts. */
 export type WorkflowState = Record<string, unknown>;
 
 /** A step as a Lambda handler sees it: the deps and the event, in; the new state, out. */
 export type StepBody<E, R> = (deps: StepDeps, event: E) => Promise<R>;
-
-const powertools = new Logger({ serviceName: 'stytch-m2m-rotator' });
-// Powertools takes the attributes as a second argument of its own type; adapt once here.
-const logger = {
-  info: (message: string, attributes: Record<string, unknown> = {}) => powertools.info(message, attributes),
-  warn: (message: string, attributes: Record<string, unknown> = {}) => powertools.warn(message, attributes),
-};
 
 let containerDepsCache: StepDeps | undefined;
 
@@ -25,7 +18,7 @@ let containerDepsCache: StepDeps | undefined;
  * local executor can bind the same handlers to sandbox deps.
  */
 function containerDeps(): Promise<StepDeps> {
-  containerDepsCache ??= createStepDeps(readRotatorEnv(), logger);
+  containerDepsCache ??= createStepDeps(readRotatorEnv(), lambdaLogger);
   return Promise.resolve(containerDepsCache);
 }
 
