@@ -11,6 +11,10 @@ import { CliError, ExitCode } from './errors.js';
 import { type CliIo, processIo } from './io.js';
 import { withAws as withAwsErrors } from './resources.js';
 import { stackEnv } from './stack.js';
+import { forTerminal } from './terminalText.js';
+
+/** The longest error line: long enough for every problem of a `register` at once. */
+const ERROR_LINE_LENGTH = 1000;
 
 /** Context handed to each command's registration function. */
 export interface CommandContext {
@@ -96,11 +100,12 @@ function reportError(error: unknown, io: CliIo): number {
     return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
   if (error instanceof CliError && error.source === 'user') {
-    io.stderr.write(`rotator: ${error.message}\n`);
+    // Messages quote what they are about (a flag's value, an AWS or Stytch message): one escaped line.
+    io.stderr.write(`rotator: ${forTerminal(error.message, ERROR_LINE_LENGTH)}\n`);
     return ExitCode.usage;
   }
   const message = error instanceof Error ? error.message : String(error);
-  io.stderr.write(`rotator: internal error: ${message}\n`);
+  io.stderr.write(`rotator: internal error: ${forTerminal(message, ERROR_LINE_LENGTH)}\n`);
   if (io.env.ROTATOR_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
   return ExitCode.failed;
 }

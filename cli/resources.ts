@@ -7,6 +7,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
 import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { awsErrorCode } from '#adapters/aws/errors.js';
+import { SecretPrefixSchema } from '#core/model.js';
 import { CliError } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -78,7 +79,8 @@ export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
   stytchBaseUrl: {
     flag: '--stytch-base-url',
     env: 'ROTATOR_STYTCH_BASE_URL',
-    description: "Stytch's API base URL (unset: Stytch's own)",
+    description: "Stytch's API base URL (unset: Stytch's own; the sandbox's stack has its emulator's)",
+    output: 'StytchBaseUrl',
   },
   scheduleGroup: {
     flag: '--schedule-group',
@@ -141,6 +143,28 @@ export function resolveResource(name: ResourceName, flags: ResourceFlags, io: Cl
     code: 'missing_resource',
     source: 'user',
   });
+}
+
+/**
+ * The managed secrets' prefix (without a trailing "/"), checked: a prefix no secret name can have
+ * is a usage error, not an empty answer.
+ */
+export function resolveSecretPrefix(flags: ResourceFlags, io: CliIo): string {
+  const raw = resolveResource('secretPrefix', flags, io).replace(/\/+$/, '');
+  const parsed = SecretPrefixSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw usageError(
+      `--secret-prefix (or ROTATOR_SECRET_PREFIX) "${raw.slice(0, 200)}" ${parsed.error.issues[0]?.message ?? 'is invalid'}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** {@link resolveSecretPrefix} when the prefix is known; undefined when it is not set at all. */
+export function optionalSecretPrefix(flags: ResourceFlags, io: CliIo): string | undefined {
+  return optionalResource('secretPrefix', flags, io) === undefined
+    ? undefined
+    : resolveSecretPrefix(flags, io);
 }
 
 /** A resource a command can do without: undefined when neither its flag nor its variable is set. */

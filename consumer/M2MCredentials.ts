@@ -1,4 +1,5 @@
 import { CredentialsClosedError, TokenRequestError } from './errors.js';
+import { scrubOutsiderText } from './outsiderText.js';
 import type { HealthReporter, SecretSource, SecretVersion, Stage } from './secretSource.js';
 import type { AccessToken, ClientCredentials, TokenEndpoint } from './tokenEndpoint.js';
 
@@ -62,12 +63,15 @@ interface CachedToken {
 }
 
 const REPORT_ATTEMPTS = 3;
+// Of a failed check's reason, what goes into the report's detail (the aggregator takes 1000).
+const MAX_FAILURE_REASON = 400;
 
 /**
  * One managed client's credentials for a service: the secret read by explicit stage and cached by
  * version, access tokens cached per scope set, single-flight reads and mints, and the consumer's half
  * of a rotation (prove the pending secret, switch to it, report health; fall back when it is
- * cancelled; on `invalid_client` re-read once). See the README's consumer contract.
+ * cancelled; when the token endpoint refuses the credentials, re-read once). See the README's consumer
+ * contract.
  */
 export class M2MCredentials {
   readonly #parts: M2MCredentialsParts;
@@ -102,7 +106,8 @@ export class M2MCredentials {
   /**
    * An access token for `scopes` (all the client's scopes when empty), from the cache while it has
    * more than the skew left. Concurrent callers share one secret read and one token request. On
-   * `invalid_client` the secret is re-read and the request retried once.
+   * a refusal of the credentials ({@link TokenRequestError.refused}: `invalid_client` and its kin, HTTP
+   * 400/401) the secret is re-read and the request retried once.
    * @throws {TokenRequestError} when the token endpoint refuses twice or fails
    * @throws {SecretReadError | SecretFormatError} when the secret cannot be read
    */
@@ -186,7 +191,7 @@ export class M2MCredentials {
     try {
       token = await this.#mintOnce(active.version.credentials, scopes);
     } catch (error) {
-      if (!(error instanceof TokenRequestError && error.invalidClient)) throw error;
+      if (!(error instanceof TokenRequestError && error.refused)) throw error;
       // The secret in use was rotated away (completed, or a pending one cancelled): re-read — a read
       // that began after this request did is shared, an older one is not — and retry once.
       active = await this.#load({ newerThan: seen });
@@ -311,7 +316,14 @@ export class M2MCredentials {
         this.#activeId = this.#loadsStarted;
       }
     } catch (error) {
-      detail = `the pending secret …${pending.credentials.clientSecret.lastFour} failed: ${describeError(error)}`;
+      // The reason may quote the token endpoint, and a TokenEndpoint passed in may not scrub what it
+      // quotes: scrubbed here of the pending and the current secret, and bounded, in any case.
+      const reason = scrubOutsiderText(
+        describeError(error),
+        [pending.credentials.clientSecret, this.#active?.version.credentials.clientSecret],
+        MAX_FAILURE_REASON,
+      );
+      detail = `the pending secret …${pending.credentials.clientSecret.lastFour} failed: ${reason}`;
     }
     const reporter = this.#parts.reporter;
     if (reporter === undefined) return result(healthy, detail, false);
@@ -356,7 +368,7 @@ export class M2MCredentials {
   }
 }
 
-/** Our errors' messages are free of secrets by construction; of anything else only the name is kept. */
+/** Our errors' messages hold outsider text only scrubbed; of anything else only the name is kept. */
 function describeError(error: unknown): string {
   if (error instanceof TokenRequestError) return error.message;
   if (error instanceof Error && error.name === 'TokenVerificationError') return error.message;

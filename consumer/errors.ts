@@ -1,3 +1,4 @@
+import { isClientAuthRefusal } from '#adapters/stytch/clientRefusal.js';
 import { RotatorError } from '#core/errors.js';
 
 /** Base of every error the consumer library throws. Messages name secrets by id, version and last four only. */
@@ -56,9 +57,19 @@ export class TokenRequestError extends ConsumerError {
     this.errorType = errorType;
   }
 
-  /** Whether the token endpoint said the client's credentials are not (or no longer) valid. */
+  /** Whether the token endpoint answered with exactly the OAuth error `invalid_client`. */
   public get invalidClient(): boolean {
     return this.errorType === 'invalid_client';
+  }
+
+  /**
+   * Whether the token endpoint refused the client's credentials (not, or no longer, valid): HTTP
+   * 400 or 401 with `invalid_client`, `unauthorized_client`, `invalid_grant` or `access_denied`.
+   * Stytch's `error` for a wrong secret is not documented (only its status, 400), so no single
+   * value is relied on; the rule is the Stytch adapter's, shared.
+   */
+  public get refused(): boolean {
+    return isClientAuthRefusal(this.status, this.errorType);
   }
 }
 

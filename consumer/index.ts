@@ -55,7 +55,7 @@ export interface CreateM2MCredentialsOptions {
 /**
  * Credentials for one managed client. Reads the secret by explicit stage, caches tokens per scope set,
  * takes part in rotations (pending check, switch, health report, fallback on cancel) and recovers from
- * `invalid_client` with one re-read. Call `close()` when done.
+ * a refusal of its credentials (`invalid_client` and its kin) with one re-read. Call `close()` when done.
  */
 export function createM2MCredentials(options: CreateM2MCredentialsOptions): M2MCredentials {
   const problems: string[] = [];

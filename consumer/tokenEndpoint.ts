@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { Secret } from '#core/secret.js';
 import { TokenRequestError, TokenVerificationError } from './errors.js';
+import { scrubOutsiderText } from './outsiderText.js';
 
 /** A managed client's credentials as one version of its secret holds them. */
 export interface ClientCredentials {
@@ -33,6 +34,10 @@ export interface HttpTokenEndpointOptions {
   /** @default Date.now */
   readonly now?: () => number;
 }
+
+// An OAuth `error` is a short code (`invalid_client`); its description is a sentence.
+const OAUTH_ERROR_MAX_LENGTH = 64;
+const OAUTH_DESCRIPTION_MAX_LENGTH = 200;
 
 /** The project's JWKS URL, beside its token URL: `<origin>/v1/sessions/jwks/<project_id>`. */
 export function jwksUrlFor(credentials: ClientCredentials): URL {
@@ -73,16 +78,31 @@ export function httpTokenEndpoint(options: HttpTokenEndpointOptions = {}): Token
           { retryable: true },
         );
       }
-      let body: { access_token?: unknown; expires_in?: unknown; scope?: unknown; error?: unknown };
+      let body: {
+        access_token?: unknown;
+        expires_in?: unknown;
+        scope?: unknown;
+        error?: unknown;
+        error_description?: unknown;
+      };
       try {
         body = (await response.json()) as typeof body;
       } catch {
         body = {};
       }
       if (!response.ok || typeof body.access_token !== 'string') {
-        const errorType = typeof body.error === 'string' ? body.error : undefined;
+        // The endpoint's words are an outsider's: one that echoes the request form would hand back
+        // the secret we just sent. Scrubbed and bounded before they go into a message or a report.
+        const outsider = (value: unknown, maxLength: number): string | undefined => {
+          if (typeof value !== 'string') return undefined;
+          const scrubbed = scrubOutsiderText(value, [credentials.clientSecret], maxLength);
+          return scrubbed === '' ? undefined : scrubbed;
+        };
+        const errorType = outsider(body.error, OAUTH_ERROR_MAX_LENGTH);
+        const description = outsider(body.error_description, OAUTH_DESCRIPTION_MAX_LENGTH);
         throw new TokenRequestError(
-          `The token endpoint refused client ${credentials.clientId} (secret …${credentials.clientSecret.lastFour}): HTTP ${response.status}${errorType === undefined ? '' : ` ${errorType}`}`,
+          `The token endpoint refused client ${credentials.clientId} (secret …${credentials.clientSecret.lastFour}): HTTP ${response.status}` +
+            `${errorType === undefined ? '' : ` ${errorType}`}${description === undefined ? '' : `: ${description}`}`,
           response.status,
           errorType,
           { retryable: response.status === 429 || response.status >= 500 },

@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { RETRYABLE_ERROR_NAMES } from '../lambdas/core/retryableErrorNames.js';
 
 /** The Lambda behind each task of the workflow. */
 export interface RotationFunctions {
@@ -25,14 +26,26 @@ export interface RotationStateMachineProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** Error names the tasks retry (see lambdas/handlers/runtime/lambdaError.ts) plus Lambda's own transient faults. */
+/**
+ * Error names the tasks retry for a few minutes: our own TransientError (see
+ * lambdas/core/retryableErrorNames.ts) plus Lambda's own transient faults.
+ */
 export const RETRYABLE_ERRORS = [
-  'TransientError',
+  RETRYABLE_ERROR_NAMES.transient,
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
 ] as const;
+
+/**
+ * How a dead or stuck Lambda reaches Step Functions: a function timeout (`Sandbox.Timedout`), a
+ * container that died (`Runtime.ExitError`, `Lambda.Unknown`) and the task's own timeout
+ * (`States.Timeout`). Every task but the wait is idempotent, so each retries them like a
+ * transient fault; on the wait, `States.Timeout` is the rotation's deadline and is caught instead.
+ */
+export const CRASH_ERRORS = ['Sandbox.Timedout', 'Runtime.ExitError', 'Lambda.Unknown'] as const;
+const TASK_TIMEOUT_ERROR = 'States.Timeout';
 
 /**
  * The rotation workflow of DESIGN.md as a Standard state machine (JSONPath; the local executor
@@ -45,13 +58,28 @@ export class RotationStateMachine extends Construct {
     super(scope, id);
     const f = props.functions;
 
-    const retry = (task: sfn.TaskStateBase): void => {
+    // Retriers are tried in order; each error name is in exactly one of them.
+    const retry = (task: sfn.TaskStateBase, options: { readonly crashIncludesTimeout: boolean }): void => {
       task.addRetry({
-        errors: [...RETRYABLE_ERRORS],
+        errors: [
+          ...RETRYABLE_ERRORS,
+          ...CRASH_ERRORS,
+          ...(options.crashIncludesTimeout ? [TASK_TIMEOUT_ERROR] : []),
+        ],
         interval: Duration.seconds(2),
         backoffRate: 2,
         maxAttempts: 6,
         maxDelay: Duration.seconds(60),
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      // Stytch's rate limits reset at fixed boundaries (up to an hour away) and it sends no
+      // Retry-After: back off in the state machine, not in a Lambda, for longer than a window.
+      task.addRetry({
+        errors: [RETRYABLE_ERROR_NAMES.rateLimited],
+        interval: Duration.seconds(30),
+        backoffRate: 2,
+        maxAttempts: 20,
+        maxDelay: Duration.minutes(10),
         jitterStrategy: sfn.JitterType.FULL,
       });
     };
@@ -64,24 +92,26 @@ export class RotationStateMachine extends Construct {
         retryOnServiceExceptions: false,
         taskTimeout: sfn.Timeout.duration(Duration.minutes(5)),
       });
-      retry(task);
+      retry(task, { crashIncludesTimeout: true });
       return task;
     };
 
     const completed = new sfn.Succeed(this, 'Completed', { stateName: 'Completed', outputPath: '$.outcome' });
     const cancelled = new sfn.Succeed(this, 'Cancelled', { stateName: 'Cancelled', outputPath: '$.outcome' });
-    const rejected = new sfn.Fail(this, 'Rejected', {
-      stateName: 'Rejected',
-      error: 'RotationInProgressError',
-      cause: 'Another rotation of this client is in progress',
-    });
-    const invalidRequest = new sfn.Fail(this, 'InvalidRequest', {
-      stateName: 'InvalidRequest',
-      error: 'InvalidRequest',
-      cause:
-        'The input is malformed, or names a client that is not managed or not enrolled; nothing was changed ' +
-        '(the StartRotation failure in the execution history says which)',
-    });
+    // A refused request changed nothing and is not a failure: a double-click pages no one. The
+    // execution succeeds with `outcome: rejected | invalid_request` (the CLI exits non-zero on it).
+    const refused = (stateName: string, outcome: string, reason: string): sfn.IChainable =>
+      new sfn.Pass(this, stateName, {
+        stateName,
+        parameters: {
+          outcome,
+          reason,
+          'error.$': '$.error.Error',
+          'clientId.$': '$.input.clientId',
+        },
+      }).next(new sfn.Succeed(this, `${stateName}Outcome`, { stateName: `${stateName}: refused` }));
+    const rejected = refused('Rejected', 'rejected', 'rotation_in_progress');
+    const invalidRequest = refused('InvalidRequest', 'invalid_request', 'invalid_request');
     const failed = new sfn.Fail(this, 'Failed', {
       stateName: 'Failed',
       error: 'RotationFailed',
@@ -98,7 +128,19 @@ export class RotationStateMachine extends Construct {
 
     const cancelRotation = invoke('CancelRotation', f.cancelRotation);
     cancelRotation.addCatch(failureIn('CancelRotation'), { errors: ['States.ALL'], resultPath: '$.error' });
-    cancelRotation.next(cancelled);
+    // A leak rotation that had to be cancelled because of an error leaves the leaked secret alive:
+    // that must page (Failed), not end quietly as Cancelled.
+    cancelRotation.next(
+      new sfn.Choice(this, 'LeakGivenUp', { stateName: 'LeakGivenUp' })
+        .when(
+          sfn.Condition.and(
+            sfn.Condition.stringEquals('$.input.trigger', 'leak'),
+            sfn.Condition.stringEquals('$.cancellation.reason', 'error'),
+          ),
+          failureIn('LeakRotation'),
+        )
+        .otherwise(cancelled),
+    );
     const cancelBecause = (reason: string): sfn.IChainable =>
       new sfn.Pass(this, `CancelBecause_${reason}`, {
         stateName: `Cancel: ${reason}`,
@@ -108,9 +150,22 @@ export class RotationStateMachine extends Construct {
     const cancelOnError = cancelBecause('error');
 
     const completeRotation = invoke('CompleteRotation', f.completeRotation);
-    // A completion that cannot finish goes to the cancel path, which refuses (and records a
-    // failure) if AWSCURRENT already moved: cancelling then would revoke what readers use.
-    completeRotation.addCatch(cancelOnError, { errors: ['States.ALL'], resultPath: '$.error' });
+    // Forward only: once AWSCURRENT moved, the only way out is completing at Stytch. The step
+    // reports that state as CompletionPending, retried for hours; whatever still fails goes to
+    // RecordFailure, never to the cancel path, and the execution reconciler (or the next start)
+    // finishes the job with the reconciliation rule, which never cancels AWSCURRENT.
+    completeRotation.addRetry({
+      errors: [RETRYABLE_ERROR_NAMES.completionPending],
+      interval: Duration.seconds(10),
+      backoffRate: 2,
+      maxAttempts: 40,
+      maxDelay: Duration.minutes(15),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    completeRotation.addCatch(failureIn('CompleteRotation'), {
+      errors: ['States.ALL'],
+      resultPath: '$.error',
+    });
     completeRotation.next(completed);
     const completeBecause = (id: string, reason: sfn.Result): sfn.IChainable =>
       new sfn.Pass(this, id, { stateName: id, result: reason, resultPath: '$.completion' }).next(
@@ -144,7 +199,7 @@ export class RotationStateMachine extends Construct {
       resultPath: '$.await',
       retryOnServiceExceptions: false,
     });
-    retry(awaitConsumers);
+    retry(awaitConsumers, { crashIncludesTimeout: false });
     const onDeadline = new sfn.Choice(this, 'DeadlinePassed', { stateName: 'DeadlinePassed' })
       .when(
         sfn.Condition.stringEquals('$.rotation.policy.onDeadline', 'complete'),

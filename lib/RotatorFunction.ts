@@ -1,11 +1,20 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/**
+ * How Lambda retries an asynchronous invocation that throws before it gives the event to the
+ * on-failure destination: its default retries, and its longest event age (6 h), so a function
+ * that fails for a while (Stytch or DynamoDB down) still gets the event once it recovers.
+ */
+export const ASYNC_INVOKE = { retryAttempts: 2, maxEventAge: Duration.hours(6) } as const;
 
 /** Props of {@link RotatorFunction}. */
 export interface RotatorFunctionProps {
@@ -30,6 +39,13 @@ export interface RotatorFunctionProps {
    * @default Duration.seconds(30)
    */
   readonly timeout?: Duration;
+  /**
+   * Where an asynchronous invocation (an EventBridge rule's) goes when it still fails after
+   * {@link ASYNC_INVOKE}'s retries: without one, Lambda drops the event. Set it on every function
+   * a rule or a schedule invokes.
+   * @default - none: the function is only invoked synchronously (Step Functions, a Function URL)
+   */
+  readonly asyncFailureQueue?: sqs.IQueue;
 }
 
 /**
@@ -77,6 +93,12 @@ export class RotatorFunction extends Construct {
         forceDockerBundling: false,
       },
     });
+    if (props.asyncFailureQueue !== undefined) {
+      this.function.configureAsyncInvoke({
+        ...ASYNC_INVOKE,
+        onFailure: new destinations.SqsDestination(props.asyncFailureQueue),
+      });
+    }
     Validations.of(this.function).acknowledge(
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',

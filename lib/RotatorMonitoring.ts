@@ -58,6 +58,12 @@ export interface RotatorMonitoringProps extends RotatorMonitoringOptions {
   readonly stateMachine: sfn.IStateMachine;
   /** The rotator's dead-letter queue (undeliverable events and schedules). */
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The rotator's on-failure destination of asynchronous invocations (events a function failed on
+   * after Lambda's retries): the SecretAgeDays publisher sends its failures there too, and an alarm
+   * watches it.
+   */
+  readonly asyncFailureQueue: sqs.IQueue;
   /** The rotator's bus, which carries `Rotation Completed|Cancelled|Failed`. */
   readonly eventBus: events.IEventBus;
   /**
@@ -114,7 +120,10 @@ export class RotatorMonitoring extends Construct {
   public readonly topic: sns.Topic;
   /** Forwards the end of every rotation to the topic. */
   public readonly lifecycleRule: events.Rule;
-  /** Workflow and dead-letter alarms, by name: ExecutionsFailed, ExecutionsTimedOut, DeadLetters, RotationStuck. */
+  /**
+   * Workflow and queue alarms, by name: ExecutionsFailed, ExecutionsTimedOut, ExecutionsAborted,
+   * DeadLetters, AsyncFailures, RotationStuck.
+   */
   public readonly alarms: ReadonlyMap<string, cloudwatch.Alarm>;
   /** One `SecretAgeDays` alarm per managed client, by client id. */
   public readonly secretAgeAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
@@ -236,8 +245,10 @@ export class RotatorMonitoring extends Construct {
             ...counter,
             name: 'rotation-executions-failed',
             alarmDescription:
-              'A rotation execution failed: RotationFailed (could neither complete nor cancel: see the ledger), ' +
-              'or a request the workflow refused (Rejected: already rotating; InvalidRequest).',
+              'A rotation execution failed: RotationFailed (it could neither complete nor cancel: `rotator history ' +
+              '<clientId>` shows the error) or an error no state caught. Refused requests (already rotating, invalid) ' +
+              'end as succeeded and are not counted. The ExecutionReconciler reconciles the client automatically; ' +
+              'if `rotator status` still shows it rotating, run `rotator repair <clientId>`.',
           },
         ),
       ],
@@ -250,8 +261,25 @@ export class RotatorMonitoring extends Construct {
             ...counter,
             name: 'rotation-executions-timed-out',
             alarmDescription:
-              "A rotation execution hit the state machine's own timeout: it never reached an end state, and " +
-              'its lock and AWSPENDING may still be in place.',
+              "A rotation execution hit the state machine's own timeout: it never reached an end state. The " +
+              'ExecutionReconciler reconciles it automatically (makes the client whole, releases its lock); if ' +
+              '`rotator status` still shows the client rotating, run `rotator repair <clientId>`.',
+          },
+        ),
+      ],
+      [
+        'ExecutionsAborted',
+        alarm(
+          'ExecutionsAbortedAlarm',
+          props.stateMachine.metricAborted({ period: fiveMinutes, statistic: 'Sum' }),
+          {
+            ...counter,
+            name: 'rotation-executions-aborted',
+            alarmDescription:
+              'A rotation execution was stopped (StopExecution from the console or the API; the rotator itself ' +
+              'never stops one) before it could complete or cancel. The ExecutionReconciler reconciles it ' +
+              'automatically: it makes the client whole and releases its lock. Check `rotator status`: if the ' +
+              'client still shows rotating, or rotator-async-failures fired too, run `rotator repair <clientId>`.',
           },
         ),
       ],
@@ -269,6 +297,27 @@ export class RotatorMonitoring extends Construct {
             alarmDescription:
               'An event or schedule could not be delivered (a missed rotation, leak or health report, or a ' +
               'lost notification): read the dead-letter queue.',
+          },
+        ),
+      ],
+      [
+        'AsyncFailures',
+        alarm(
+          'AsyncFailuresAlarm',
+          props.asyncFailureQueue.metricApproximateNumberOfMessagesVisible({
+            period: fiveMinutes,
+            statistic: 'Maximum',
+          }),
+          {
+            ...counter,
+            name: 'rotator-async-failures',
+            alarmDescription:
+              'A function invoked by an event (leak intake, health aggregator, execution reconciler, SecretAgeDays ' +
+              'publisher) failed on it three times; the event and the error are in the async-failure queue. Read ' +
+              `them: aws sqs receive-message --queue-url ${props.asyncFailureQueue.queueUrl} ` +
+              '--max-number-of-messages 10 (requestContext.functionArn: which function; responsePayload: the ' +
+              'error; requestPayload: the event). A lost leak: report it again (rotator leak report); a lost ' +
+              'reconcile: rotator repair <clientId>. Then delete the message (aws sqs delete-message).',
           },
         ),
       ],
@@ -345,6 +394,7 @@ export class RotatorMonitoring extends Construct {
         ROTATOR_CLIENTS: clientsJson,
       },
       timeout: Duration.minutes(1),
+      asyncFailureQueue: props.asyncFailureQueue,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.logRemovalPolicy === undefined ? {} : { logRemovalPolicy: props.logRemovalPolicy }),
     });
@@ -401,6 +451,7 @@ export class RotatorMonitoring extends Construct {
               executions('Succeeded', props.stateMachine.metricSucceeded()),
               executions('Failed', props.stateMachine.metricFailed()),
               executions('Timed out', props.stateMachine.metricTimedOut()),
+              executions('Aborted', props.stateMachine.metricAborted()),
             ],
           }),
           new cloudwatch.GraphWidget({
@@ -415,11 +466,16 @@ export class RotatorMonitoring extends Construct {
         ],
         [
           new cloudwatch.GraphWidget({
-            title: 'Dead-letter queue depth',
+            title: 'Undelivered and failed events (queue depth)',
             width: 12,
             left: [
               props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-                label: 'Visible',
+                label: 'Dead-letter queue',
+                period: fiveMinutes,
+                statistic: 'Maximum',
+              }),
+              props.asyncFailureQueue.metricApproximateNumberOfMessagesVisible({
+                label: 'Async-failure queue',
                 period: fiveMinutes,
                 statistic: 'Maximum',
               }),

@@ -77,6 +77,11 @@ export class RotatorStack extends Stack {
         value: this.rotator.deadLetterQueue.queueUrl,
         description: 'Events and schedules that could not be delivered',
       },
+      AsyncFailureQueueUrl: {
+        value: this.rotator.asyncFailureQueue.queueUrl,
+        description:
+          'Events a function failed on after its retries, with the error (aws sqs receive-message)',
+      },
     };
     for (const [id, output] of Object.entries(outputs)) new CfnOutput(this, id, output);
   }

@@ -105,8 +105,19 @@ export class StytchM2MRotator extends Construct {
   public readonly leakIntake: lambda.IFunction;
   /** Receives `Consumer Health Reported` events and answers the waiting workflow. */
   public readonly healthAggregator: lambda.IFunction;
+  /**
+   * Receives the state machine's FAILED, ABORTED and TIMED_OUT status changes (default bus): makes
+   * the client whole and releases a lock the dead execution left.
+   */
+  public readonly executionReconciler: lambda.IFunction;
   /** Events and schedules that could not be delivered to their target. */
   public readonly deadLetterQueue: sqs.Queue;
+  /**
+   * Events a rule delivered to a function that then failed on them, after Lambda's retries (the
+   * on-failure destination of the leak intake, the health aggregator, the execution reconciler and
+   * the SecretAgeDays publisher): each message holds the event and the error.
+   */
+  public readonly asyncFailureQueue: sqs.Queue;
   /** Every function of the rotator, by step name. */
   public readonly functions: ReadonlyMap<string, RotatorFunction>;
   /** Alarms, the alerts topic and the dashboard; undefined when `monitoring` is `false`. */
@@ -213,6 +224,22 @@ export class StytchM2MRotator extends Construct {
       });
     };
 
+    // Lambda retries a failed asynchronous invocation twice, then drops the event unless the
+    // function has an on-failure destination: every function a rule invokes sends it here.
+    this.asyncFailureQueue = new sqs.Queue(this, 'AsyncFailureQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    Validations.of(this.asyncFailureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the on-failure destination of the functions EventBridge invokes (their failed ' +
+        'events end here); cdk-nag recognises only SQS redrive as DLQ use. Nothing consumes it automatically, ' +
+        'so it needs no DLQ.',
+    });
+
     const environment = {
       ROTATOR_TABLE_NAME: this.ledger.tableName,
       ROTATOR_EVENT_BUS_NAME: this.eventBus.eventBusName,
@@ -221,11 +248,17 @@ export class StytchM2MRotator extends Construct {
       ROTATOR_FINGERPRINT_KEY_SECRET_ID: this.fingerprintKey.secretArn,
       ROTATOR_CLIENTS: clientsJson,
     };
-    const fn = (id: string, handlerFile: string, description: string): RotatorFunction =>
+    const fn = (
+      id: string,
+      handlerFile: string,
+      description: string,
+      options: { readonly invokedByRule?: boolean; readonly environment?: Record<string, string> } = {},
+    ): RotatorFunction =>
       new RotatorFunction(this, id, {
         handlerFile,
         description,
-        environment,
+        environment: { ...environment, ...options.environment },
+        ...(options.invokedByRule === true ? { asyncFailureQueue: this.asyncFailureQueue } : {}),
         ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
         ...(props.removalPolicy === undefined ? {} : { logRemovalPolicy: props.removalPolicy }),
       });
@@ -256,7 +289,9 @@ export class StytchM2MRotator extends Construct {
       ],
       [
         'HealthAggregator',
-        fn('HealthAggregatorFunction', 'healthAggregator', 'Records consumer health reports'),
+        fn('HealthAggregatorFunction', 'healthAggregator', 'Records consumer health reports', {
+          invokedByRule: true,
+        }),
       ],
     ]);
     this.functions = functions;
@@ -288,6 +323,10 @@ export class StytchM2MRotator extends Construct {
       );
     };
     for (const rotatorFunction of functions.values()) grantLedger(rotatorFunction.function);
+    const grantPublish = (grantee: lambda.IFunction): void => {
+      this.eventBus.grantPutEventsTo(grantee);
+      this.encryptionKey.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
+    };
     for (const name of [
       'StartRotation',
       'PublishPending',
@@ -295,11 +334,10 @@ export class StytchM2MRotator extends Construct {
       'CancelRotation',
       'RecordFailure',
     ]) {
-      this.eventBus.grantPutEventsTo(lambdaOf(name));
-      this.encryptionKey.grant(lambdaOf(name), 'kms:GenerateDataKey', 'kms:Decrypt');
+      grantPublish(lambdaOf(name));
     }
-    for (const name of ['StartRotation', 'CompleteRotation', 'CancelRotation']) {
-      const grantee = lambdaOf(name);
+    // What starting, completing or cancelling at Stytch and moving the labels takes.
+    const grantRotateSecrets = (grantee: lambda.IFunction): void => {
       stytchCredentials.grantRead(grantee);
       this.fingerprintKey.grantRead(grantee);
       for (const secret of secrets.values()) {
@@ -314,6 +352,9 @@ export class StytchM2MRotator extends Construct {
       );
       grantee.addToRolePolicy(registeredSecretsStatement(ROTATING_SECRET_ACTIONS));
       acknowledgeRegisteredSecrets(grantee);
+    };
+    for (const name of ['StartRotation', 'CompleteRotation', 'CancelRotation']) {
+      grantRotateSecrets(lambdaOf(name));
     }
 
     this.stateMachine = new RotationStateMachine(this, 'Workflow', {
@@ -345,20 +386,56 @@ export class StytchM2MRotator extends Construct {
     }
     this.healthAggregator = lambdaOf('HealthAggregator');
 
-    // The leak intake starts the workflow, so it comes after it and is the only function given its ARN.
-    this.leakIntake = new RotatorFunction(this, 'LeakIntakeFunction', {
-      handlerFile: 'leakIntake',
-      description: 'Turns Secret Leak Detected into a leak rotation, or preempts the rotation in progress',
-      environment: { ...environment, ROTATOR_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
-      ...(props.removalPolicy === undefined ? {} : { logRemovalPolicy: props.removalPolicy }),
-    }).function;
+    // Whether a lock's holder is still running: DescribeExecution on this state machine's
+    // executions (their ARNs are `…:execution:<state machine name>:<execution name>`).
+    const executionsArn = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${this.stateMachine.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const describeExecutionsStatement = (): iam.PolicyStatement =>
+      new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionsArn] });
+    const stateMachineLogicalId = Stack.of(this).getLogicalId(
+      this.stateMachine.node.defaultChild as sfn.CfnStateMachine,
+    );
+    const acknowledgeExecutions = (scope: Construct): void => {
+      Validations.of(scope).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${stateMachineLogicalId}.Name>:*]`,
+        reason:
+          'DescribeExecution of the execution holding a lock (or, for the reconciler, the one that ended), whose ' +
+          "name is only known at run time; the wildcard is the execution name within this one state machine's " +
+          'executions.',
+      });
+    };
+    // StartRotation in its own policy, like the task responses: the state machine depends on it.
+    const startRotationRole = lambdaOf('StartRotation').role;
+    if (!startRotationRole) throw new Error('function StartRotation has no role');
+    acknowledgeExecutions(
+      new iam.Policy(this, 'StartRotationDescribeExecutionPolicy', {
+        roles: [startRotationRole],
+        statements: [describeExecutionsStatement()],
+      }),
+    );
+
+    // The leak intake (which starts the workflow) and the reconciler come after the state machine,
+    // so they alone can be given its ARN: the steps cannot, the state machine depends on them.
+    const stateMachineEnvironment = { ROTATOR_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn };
+    this.leakIntake = fn(
+      'LeakIntakeFunction',
+      'leakIntake',
+      'Turns Secret Leak Detected into a leak rotation, or preempts the rotation in progress',
+      { invokedByRule: true, environment: stateMachineEnvironment },
+    ).function;
     this.stateMachine.grantStartExecution(this.leakIntake);
     grantLedger(this.leakIntake);
     this.fingerprintKey.grantRead(this.leakIntake);
     for (const secret of secrets.values()) secret.grantRead(this.leakIntake);
     this.leakIntake.addToRolePolicy(registeredSecretsStatement(READING_SECRET_ACTIONS));
     acknowledgeRegisteredSecrets(this.leakIntake);
+    // Built after the state machine, so its default policy may name it (no cycle).
+    this.leakIntake.addToRolePolicy(describeExecutionsStatement());
+    acknowledgeExecutions(this.leakIntake);
     new iam.Policy(this, 'LeakIntakeTaskResponsePolicy', {
       roles: this.leakIntake.role === undefined ? [] : [this.leakIntake.role],
       statements: [
@@ -368,6 +445,20 @@ export class StytchM2MRotator extends Construct {
         }),
       ],
     });
+
+    // An execution that failed, was stopped or timed out never ran its own cleanup: the reconciler
+    // does what CompleteRotation or CancelRotation would have, so it needs what both of them have.
+    this.executionReconciler = fn(
+      'ExecutionReconcilerFunction',
+      'executionReconciler',
+      'Reconciles a rotation whose execution failed, was stopped or timed out, and releases its lock',
+      { invokedByRule: true, environment: stateMachineEnvironment },
+    ).function;
+    grantLedger(this.executionReconciler);
+    grantPublish(this.executionReconciler);
+    grantRotateSecrets(this.executionReconciler);
+    this.executionReconciler.addToRolePolicy(describeExecutionsStatement());
+    acknowledgeExecutions(this.executionReconciler);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -401,6 +492,27 @@ export class StytchM2MRotator extends Construct {
       eventPattern: { detailType: ['Consumer Health Reported'] },
       targets: [
         new eventTargets.LambdaFunction(this.healthAggregator, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 3,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
+    });
+
+    // Step Functions sends every Standard execution's status changes to the default bus.
+    new events.Rule(this, 'ExecutionEndedRule', {
+      description:
+        'A rotation execution that failed, was stopped or timed out goes to the execution reconciler',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['FAILED', 'ABORTED', 'TIMED_OUT'],
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+        },
+      },
+      targets: [
+        new eventTargets.LambdaFunction(this.executionReconciler, {
           deadLetterQueue: this.deadLetterQueue,
           retryAttempts: 3,
           maxEventAge: Duration.hours(1),
@@ -459,6 +571,7 @@ export class StytchM2MRotator extends Construct {
         ...props.monitoring,
         stateMachine: this.stateMachine,
         deadLetterQueue: this.deadLetterQueue,
+        asyncFailureQueue: this.asyncFailureQueue,
         eventBus: this.eventBus,
         encryptionKey: this.encryptionKey,
         clients: config.clients,

@@ -14,6 +14,7 @@ import {
   usageError,
   withAws,
 } from '../resources.js';
+import { forTerminal, jsonLine } from '../terminalText.js';
 import { EXIT_CODES_HELP, followExecution, writeResult } from './rotate.js';
 
 interface CancelFlags extends ResourceFlags {
@@ -75,17 +76,21 @@ async function cancel(io: CliIo, rawClientId: string, flags: CancelFlags): Promi
     if (record === 'starting')
       return failed(io, 'not at a cancellable step (StartRotation): retry in a moment');
     const executionArn = record.executionId;
+    // The ledger's fields are printed escaped: the record is not only ours to write.
+    const rotationId = forTerminal(record.rotationId, 100);
     if (record.taskToken === undefined) {
       const step = await currentState(aws, executionArn);
-      return failed(io, `not at a cancellable step (${step ?? record.status}): retry in a moment`);
+      return failed(
+        io,
+        `not at a cancellable step (${forTerminal(step ?? record.status, 100)}): retry in a moment`,
+      );
     }
     if (record.decidedAt !== undefined) {
-      return failed(io, `the wait of rotation ${record.rotationId} is already decided; it is finishing`);
+      return failed(io, `the wait of rotation ${rotationId} is already decided; it is finishing`);
     }
     // Claim the decision, so the health aggregator cannot answer the same token too.
     const claimed = await ledger.claimDecision(clientId, record.rotationId, new Date().toISOString());
-    if (!claimed)
-      return failed(io, `the wait of rotation ${record.rotationId} was just decided; it is finishing`);
+    if (!claimed) return failed(io, `the wait of rotation ${rotationId} was just decided; it is finishing`);
     const cause = `Cancelled by ${requestedBy(io)}${reason === undefined ? '' : `: ${reason}`}`;
     try {
       await aws.sfn.send(
@@ -94,7 +99,10 @@ async function cancel(io: CliIo, rawClientId: string, flags: CancelFlags): Promi
     } catch (error) {
       const name = error instanceof Error ? error.name : 'Error';
       if (name === 'TaskTimedOut' || name === 'TaskDoesNotExist' || name === 'InvalidToken') {
-        return failed(io, `rotation ${record.rotationId} is no longer waiting (${name}); it is finishing`);
+        return failed(
+          io,
+          `rotation ${rotationId} is no longer waiting (${forTerminal(name, 100)}); it is finishing`,
+        );
       }
       throw error;
     }
@@ -102,12 +110,12 @@ async function cancel(io: CliIo, rawClientId: string, flags: CancelFlags): Promi
     if (!wait) {
       io.stdout.write(
         json
-          ? `${JSON.stringify({ executionArn, rotationId: record.rotationId, sent: true })}\n`
-          : `Cancellation sent: ${executionArn}\n`,
+          ? jsonLine({ executionArn, rotationId: record.rotationId, sent: true })
+          : `Cancellation sent: ${forTerminal(executionArn)}\n`,
       );
       return ExitCode.ok;
     }
-    if (!json) io.stdout.write(`Cancelling ${clientId}: ${executionArn}\n`);
+    if (!json) io.stdout.write(`Cancelling ${clientId}: ${forTerminal(executionArn)}\n`);
     const result = await followExecution(aws, io, { executionArn, clientId, live: !json, ledger });
     writeResult(io, result, { clientId, json });
     return result.outcome === 'cancelled' ? ExitCode.ok : ExitCode.failed;

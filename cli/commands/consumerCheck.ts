@@ -17,6 +17,7 @@ import {
 } from '#consumer/index.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { CommandContext } from '../exec.js';
+import { forTerminal, jsonLine } from '../terminalText.js';
 
 /** Raw flag values as commander hands them over (validated here, not by commander). */
 interface CheckFlags {
@@ -153,10 +154,10 @@ export function registerConsumerCheckCommand(program: Command, context: CommandC
           tokens: httpTokenEndpoint(),
           eventBridge,
         });
-        context.io.stdout.write(settings.json ? `${JSON.stringify(document)}\n` : humanReport(document));
+        context.io.stdout.write(settings.json ? jsonLine(document) : humanReport(document));
         if (reportError !== undefined) {
           // The checks ran and are printed; the rotation did not hear of them: a setup error.
-          context.io.stderr.write(`rotator: ${reportError}\n`);
+          context.io.stderr.write(`rotator: ${forTerminal(reportError, 1000)}\n`);
           context.setExitCode(ExitCode.usage);
           return;
         }
@@ -368,13 +369,16 @@ async function sendReport(
 /** The table, the no-rotation note, the report line and a verdict. */
 function humanReport(document: CheckDocument): string {
   const header = ['STAGE', 'VERSION', 'SECRET', 'CLIENT', 'RESULT'];
-  const rows = document.versions.map((version) => [
-    version.stage,
-    version.versionId,
-    `…${version.secretLastFour}`,
-    version.clientId,
-    version.ok ? 'ok' : `FAILED: ${version.detail}`,
-  ]);
+  // The secret's fields and the token endpoint's answers are not ours: escaped for the terminal.
+  const rows = document.versions.map((version) =>
+    [
+      version.stage,
+      version.versionId,
+      `…${version.secretLastFour}`,
+      version.clientId,
+      version.ok ? 'ok' : `FAILED: ${version.detail}`,
+    ].map((cell) => forTerminal(cell)),
+  );
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
   );
@@ -383,7 +387,7 @@ function humanReport(document: CheckDocument): string {
       .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
       .join('  ');
   const lines = [
-    `Secret ${document.secretId} (client ${document.clientId}), consumer ${document.consumer}`,
+    `Secret ${forTerminal(document.secretId)} (client ${forTerminal(document.clientId)}), consumer ${document.consumer}`,
     '',
     line(header),
     ...rows.map(line),

@@ -2,16 +2,19 @@ import type { Command } from 'commander';
 import type { RotationRecord } from '#core/ports.js';
 import type { CommandContext } from '../exec.js';
 import type { CliIo } from '../io.js';
+import { assertManaged } from '../managed.js';
 import {
   addResourceOptions,
   masked,
+  optionalSecretPrefix,
   parseClientId,
   type ResourceFlags,
   resolveResource,
   usageError,
   withAws,
 } from '../resources.js';
-import { EXIT_CODES_HELP, oneLine } from './rotate.js';
+import { forTerminal, jsonLine } from '../terminalText.js';
+import { EXIT_CODES_HELP } from './rotate.js';
 
 interface HistoryFlags extends ResourceFlags {
   readonly limit?: string;
@@ -56,8 +59,12 @@ export function registerHistoryCommand(program: Command, context: CommandContext
         'outcomeReason?, error?, startedAt, deadline?, durationMs?, steps:[{name, at, sinceStartMs}], ' +
         'previousSecret?:"…abcd", pendingSecret?, expectedConsumers, reports}]}',
     );
-  addResourceOptions(command, ['table']);
-  command.addHelpText('after', EXIT_CODES_HELP);
+  addResourceOptions(command, ['table', 'secretPrefix']);
+  command.addHelpText(
+    'after',
+    `${EXIT_CODES_HELP}\n(With --secret-prefix known, a client with no rotations and no secret <prefix>/<clientId> is\n` +
+      'not managed by this deployment: exit 2.)',
+  );
   command.action(async (clientId: string, flags: HistoryFlags) => {
     await history(context.io, parseClientId(clientId), flags);
   });
@@ -70,11 +77,16 @@ async function history(io: CliIo, clientId: string, flags: HistoryFlags): Promis
     throw usageError(`--limit must be an integer from 1 to 1000 (got "${limitText}")`);
   }
   const table = resolveResource('table', flags, io);
-  const rotations = await withAws(io, async (aws) =>
-    (await aws.ledger(table).listRotations(clientId, limit)).map(view),
-  );
+  const prefix = optionalSecretPrefix(flags, io);
+  const rotations = await withAws(io, async (aws) => {
+    const found = (await aws.ledger(table).listRotations(clientId, limit)).map(view);
+    // A client that was rotated keeps its history even after it leaves the deployment; one with
+    // none is most likely a mistyped id.
+    if (found.length === 0 && prefix !== undefined) await assertManaged(aws, { clientId, prefix });
+    return found;
+  });
   if (flags.json === true) {
-    io.stdout.write(`${JSON.stringify({ clientId, rotations })}\n`);
+    io.stdout.write(jsonLine({ clientId, rotations }));
     return;
   }
   if (rotations.length === 0) {
@@ -111,20 +123,28 @@ export function view(record: RotationRecord): RotationView {
   };
 }
 
+/**
+ * One rotation as text. Every field comes from the ledger, which outsiders write into (leak
+ * sources, report details, error messages), so each goes through {@link forTerminal}.
+ */
 function block(r: RotationView): string {
-  const outcome = `${r.status}${r.outcomeReason === undefined ? '' : ` (${r.outcomeReason})`}`;
+  const t = (text: string, maxLength = 100): string => forTerminal(text, maxLength);
+  const outcome = `${t(r.status)}${r.outcomeReason === undefined ? '' : ` (${t(r.outcomeReason)})`}`;
   const took = r.durationMs === undefined ? '' : ` in ${(r.durationMs / 1000).toFixed(2)}s`;
   const lines = [
-    `${r.startedAt ?? '?'}  ${r.trigger}  ${outcome}${took}  rotation ${r.rotationId}`,
-    `  by ${r.requestedBy ?? '-'}${r.reason === undefined ? '' : `: ${oneLine(r.reason)}`}`,
-    `  secret ${r.previousSecret ?? '-'} -> ${r.pendingSecret ?? '-'}`,
-    `  steps ${r.steps.map((s) => `${s.name} +${s.sinceStartMs}ms`).join(', ')}`,
+    `${t(r.startedAt ?? '?')}  ${t(r.trigger)}  ${outcome}${took}  rotation ${t(r.rotationId)}`,
+    `  by ${t(r.requestedBy ?? '-', 500)}${r.reason === undefined ? '' : `: ${forTerminal(r.reason)}`}`,
+    `  secret ${t(r.previousSecret ?? '-')} -> ${t(r.pendingSecret ?? '-')}`,
+    `  steps ${r.steps.map((s) => `${t(s.name)} +${s.sinceStartMs}ms`).join(', ')}`,
   ];
-  if (r.error !== undefined) lines.push(`  error ${r.error.name}: ${oneLine(r.error.message)}`);
-  const expected = r.expectedConsumers.length === 0 ? 'none expected' : r.expectedConsumers.join(', ');
+  if (r.error !== undefined) lines.push(`  error ${t(r.error.name)}: ${forTerminal(r.error.message)}`);
+  const expected =
+    r.expectedConsumers.length === 0
+      ? 'none expected'
+      : r.expectedConsumers.map((name) => t(name)).join(', ');
   const reports = Object.entries(r.reports).map(
     ([consumer, report]) =>
-      `${consumer} ${report.healthy ? 'healthy' : 'UNHEALTHY'}${report.detail === undefined ? '' : ` (${oneLine(report.detail)})`}`,
+      `${t(consumer)} ${report.healthy ? 'healthy' : 'UNHEALTHY'}${report.detail === undefined ? '' : ` (${forTerminal(report.detail)})`}`,
   );
   lines.push(`  consumers ${expected}; reports: ${reports.length === 0 ? 'none' : reports.join(', ')}`);
   return `${lines.join('\n')}\n\n`;

@@ -5,8 +5,10 @@ import { CliError, ExitCode } from '../errors.js';
 import type { CommandContext } from '../exec.js';
 import type { CliIo } from '../io.js';
 import { publishLeak } from '../leakEvents.js';
+import { assertManaged } from '../managed.js';
 import {
   addResourceOptions,
+  optionalSecretPrefix,
   parseClientId,
   type ResourceFlags,
   requestedBy,
@@ -14,6 +16,7 @@ import {
   usageError,
   withAws,
 } from '../resources.js';
+import { forTerminal, jsonLine } from '../terminalText.js';
 import { EXIT_CODES_HELP } from './rotate.js';
 
 interface LeakReportFlags extends ResourceFlags {
@@ -46,10 +49,11 @@ export function registerLeakCommands(program: Command, context: CommandContext):
     .option('--secret-stdin', 'read the leaked value from stdin (one value; a trailing newline is dropped)')
     .option('--reference <text>', 'where it leaked (a URL, a ticket); 1-2048 characters')
     .option('--json', 'print {eventId, clientId?, fingerprint?, source}');
-  addResourceOptions(report, ['eventBus', 'fingerprintKeySecret']);
+  addResourceOptions(report, ['eventBus', 'fingerprintKeySecret', 'secretPrefix']);
   report.addHelpText(
     'after',
-    `${EXIT_CODES_HELP}\n(--fingerprint-key-secret is needed with --secret-stdin only.)\n\n` +
+    `${EXIT_CODES_HELP}\n(--fingerprint-key-secret is needed with --secret-stdin only. With --secret-prefix known, a\n` +
+      '--client-id with no secret <prefix>/<clientId> is not managed by this deployment: exit 2, nothing sent.)\n\n' +
       'Examples:\n' +
       '  $ rotator leak report --client-id m2m-client-test-billing-worker --reference https://github.com/acme/app/pull/7\n' +
       '  $ pbpaste | rotator leak report --secret-stdin --reference "pasted in #incidents"\n\n' +
@@ -71,12 +75,15 @@ async function reportLeak(io: CliIo, flags: LeakReportFlags): Promise<number> {
     throw usageError('--reference must be 1 to 2048 characters');
   }
   const eventBus = resolveResource('eventBus', flags, io);
+  const prefix = clientId === undefined ? undefined : optionalSecretPrefix(flags, io);
   const keySecretId =
     flags.secretStdin === true ? resolveResource('fingerprintKeySecret', flags, io) : undefined;
   const leaked = flags.secretStdin === true ? await readLeakedValue(io) : undefined;
   const source = requestedBy(io);
 
   return withAws(io, async (aws) => {
+    // The intake drops a report for a client it does not manage; say so instead of "reported".
+    if (clientId !== undefined && prefix !== undefined) await assertManaged(aws, { clientId, prefix });
     let fingerprint: string | undefined;
     if (leaked !== undefined && keySecretId !== undefined) {
       const fingerprints = new SecretsManagerFingerprints({ client: aws.secretsManager, keySecretId });
@@ -84,7 +91,7 @@ async function reportLeak(io: CliIo, flags: LeakReportFlags): Promise<number> {
         fingerprint = await fingerprints.fingerprint(leaked);
       } catch (error) {
         throw new CliError(
-          `cannot fingerprint the value: ${error instanceof Error ? error.message : 'error'}`,
+          `cannot fingerprint the value: ${forTerminal(error instanceof Error ? error.message : 'error')}`,
           {
             code: 'fingerprint_key',
             cause: error,
@@ -101,17 +108,17 @@ async function reportLeak(io: CliIo, flags: LeakReportFlags): Promise<number> {
     });
     if (flags.json === true) {
       io.stdout.write(
-        `${JSON.stringify({
+        jsonLine({
           eventId: eventId,
           ...(clientId === undefined ? {} : { clientId }),
           ...(fingerprint === undefined ? {} : { fingerprint }),
           source,
-        })}\n`,
+        }),
       );
     } else {
       const what = clientId ?? `the secret with fingerprint ${fingerprint?.slice(0, 12)}…`;
       io.stdout.write(
-        `Reported the leak of ${what} (event ${eventId} on ${eventBus}).\n` +
+        `Reported the leak of ${forTerminal(what)} (event ${forTerminal(eventId, 100)} on ${forTerminal(eventBus)}).\n` +
           'The leak intake now starts a leak rotation, or preempts the rotation in progress.\n' +
           `Watch it: rotator status${clientId === undefined ? '' : ` ${clientId}`}\n`,
       );

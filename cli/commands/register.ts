@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { Command } from 'commander';
 import { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerprints.js';
-import { StytchClient } from '#adapters/stytch/index.js';
+import { StytchClient, StytchNetworkError, StytchTimeoutError } from '#adapters/stytch/index.js';
 import type { M2MClient } from '#adapters/stytch/types.js';
 import { fingerprintEntry } from '#core/fingerprintedSecrets.js';
 import { ConsumerNameSchema } from '#core/model.js';
@@ -29,7 +29,11 @@ import {
   usageError,
   withAws,
 } from '../resources.js';
+import { forTerminal, jsonLine } from '../terminalText.js';
 import { EXIT_CODES_HELP } from './rotate.js';
+
+/** What register writes into a client's `trusted_metadata` at Stytch: the mark of a client it owns. */
+const MANAGED_BY = { managed_by: 'stytch-m2m-rotator' } as const;
 
 interface RegisterFlags extends ResourceFlags {
   readonly name?: string;
@@ -39,6 +43,7 @@ interface RegisterFlags extends ResourceFlags {
   readonly flexibleWindow?: string;
   readonly consumers?: string;
   readonly kind?: string;
+  readonly adopt?: boolean;
   readonly json?: boolean;
 }
 
@@ -64,7 +69,9 @@ export function registerRegisterCommand(program: Command, context: CommandContex
         'Stytch, store its secret in Secrets Manager (<prefix>/<client_id>), index its fingerprint and record it ' +
         'in the ledger (so the workflow rotates it like a configured client), and create its schedule.\n\n' +
         'Idempotent by name: a name already registered is reported (exit 0) and nothing is changed. Every input ' +
-        'is checked before anything is created. The secret is never printed: only its last four characters.',
+        'is checked before anything is created. The secret is never printed: only its last four characters.\n\n' +
+        'A client of that name already at Stytch is taken over only when register created it (a run that stopped ' +
+        'before its end: trusted_metadata.managed_by = stytch-m2m-rotator) or with --adopt; otherwise exit 2.',
     )
     .requiredOption(
       '--name <name>',
@@ -85,6 +92,11 @@ export function registerRegisterCommand(program: Command, context: CommandContex
       'services that must report healthy before a rotation completes (default: none)',
     )
     .option('--kind <kind>', 'the client kind; only m2m can be created here (default: m2m)')
+    .option(
+      '--adopt',
+      'take over a client of that name that register did not create (no trusted_metadata.managed_by): ' +
+        'it gets a new secret, so whatever uses its current one stops working',
+    )
     .option(
       '--json',
       'print {created, clientId, name, scopes, expectedConsumers, secretId, secretLastFour, schedule?, registeredAt, registeredBy}',
@@ -213,7 +225,9 @@ async function register(io: CliIo, flags: RegisterFlags): Promise<number> {
       ...(stytchBaseUrl === undefined ? {} : { baseUrl: stytchBaseUrl }),
     });
     try {
-      const { client, secret } = await createOrRecover(stytch, request, io);
+      const { client, secret } = await atStytch(stytch, () =>
+        createOrRecover(stytch, request, io, flags.adopt === true),
+      );
       const secretId = `${prefix}/${client.clientId}`;
       const versionId = await storeSecret(aws, secretId, kmsKeyId, {
         project_id: credentials.projectId,
@@ -264,14 +278,36 @@ async function register(io: CliIo, flags: RegisterFlags): Promise<number> {
 }
 
 /**
- * Creates the client at Stytch, or, when a client of that name exists there but not in the ledger
- * (a run that stopped before its end), takes it over: its secret was never kept, so it gets a new
- * one (rotate/start, then complete), which also revokes the lost one.
+ * Runs `body`'s Stytch calls; a Stytch that cannot be reached is the user's setup (exit 2), named
+ * as Stytch with its URL (the AWS wording of `withAws` would blame the wrong endpoint).
+ */
+async function atStytch<T>(stytch: StytchClient, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof StytchNetworkError || error instanceof StytchTimeoutError) {
+      const why = error instanceof StytchNetworkError ? (error.code ?? 'network error') : 'timed out';
+      throw new CliError(
+        `cannot reach Stytch at ${stytch.baseUrl} (${why}): is it running, is ROTATOR_STYTCH_BASE_URL (--stytch-base-url) right?`,
+        { code: 'stytch_unreachable', cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Creates the client at Stytch, or, when a client of that name exists there but not in the ledger,
+ * takes it over: when register made it (our `managed_by`: a run that stopped before its end) or the
+ * operator says `--adopt`. Its secret was never kept, so it gets a new one (rotate/start, then
+ * complete), which also revokes the old one. A client someone else made is never re-secreted
+ * unasked: whatever uses it would lose its credentials.
  */
 async function createOrRecover(
   stytch: StytchClient,
   request: RegisterRequest,
   io: CliIo,
+  adopt: boolean,
 ): Promise<{ client: M2MClient; secret: Secret }> {
   const page = await stytch.m2m.search({
     limit: 2,
@@ -291,14 +327,28 @@ async function createOrRecover(
     const created = await stytch.m2m.create({
       clientName: request.name,
       scopes: [...request.scopes],
-      trustedMetadata: { managed_by: 'stytch-m2m-rotator' },
+      trustedMetadata: MANAGED_BY,
     });
     return { client: created.client, secret: created.clientSecret };
   }
+  const ours = orphan.trustedMetadata.managed_by === MANAGED_BY.managed_by;
+  if (!ours && !adopt) {
+    throw new CliError(
+      `Stytch already has a client named "${request.name}" (${forTerminal(orphan.clientId, 140)}) that register did not create ` +
+        '(no trusted_metadata.managed_by): pass --adopt to give it a new secret and register it (what uses its ' +
+        'current secret stops working), or choose another --name',
+      { code: 'foreign_client' },
+    );
+  }
   io.stderr.write(
-    `rotator: ${orphan.clientId} is named "${request.name}" at Stytch but was never recorded; ` +
-      'giving it a new secret (its old one was lost) and registering it\n',
+    ours
+      ? `rotator: ${forTerminal(orphan.clientId, 140)} is named "${request.name}" at Stytch but was never recorded; ` +
+          'giving it a new secret (its old one was lost) and registering it\n'
+      : `rotator: adopting ${forTerminal(orphan.clientId, 140)} (named "${request.name}" at Stytch, not created by register): ` +
+          'giving it a new secret (its current one stops working) and registering it\n',
   );
+  // Marked as ours first, so a re-run after a stop from here on recovers it without --adopt.
+  if (!ours) await stytch.m2m.update(orphan.clientId, { trustedMetadata: MANAGED_BY });
   if (orphan.nextClientSecretLastFour !== null) await stytch.m2m.rotateCancel(orphan.clientId);
   const started = await stytch.m2m.rotateStart(orphan.clientId);
   const completed = await stytch.m2m.rotateComplete(orphan.clientId);
@@ -398,7 +448,7 @@ function writeRegistration(
 ): void {
   if (options.json) {
     io.stdout.write(
-      `${JSON.stringify({
+      jsonLine({
         created: options.created,
         clientId: registration.clientId,
         name: registration.name,
@@ -409,7 +459,7 @@ function writeRegistration(
         ...(registration.schedule === undefined ? {} : { schedule: registration.schedule }),
         registeredAt: registration.registeredAt,
         registeredBy: registration.registeredBy,
-      })}\n`,
+      }),
     );
     return;
   }
@@ -417,7 +467,9 @@ function writeRegistration(
   const secret = options.lastFour === undefined ? '' : `, secret ${masked(options.lastFour)}`;
   const schedule =
     registration.schedule === undefined ? 'no schedule' : `schedule ${registration.schedule.expression}`;
+  // The registration may be the ledger's (a re-run): printed escaped like every ledger field.
   io.stdout.write(
-    `${verb} ${registration.name} as ${registration.clientId} (${registration.secretId}${secret}; ${schedule})\n`,
+    `${verb} ${forTerminal(registration.name, 100)} as ${forTerminal(registration.clientId, 140)} ` +
+      `(${forTerminal(`${registration.secretId}${secret}; ${schedule}`)})\n`,
   );
 }

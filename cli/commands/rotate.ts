@@ -14,6 +14,7 @@ import { ExitCode } from '../errors.js';
 import type { CommandContext } from '../exec.js';
 import type { CliIo } from '../io.js';
 import { publishLeak } from '../leakEvents.js';
+import { assertManaged } from '../managed.js';
 import {
   type AwsClients,
   addResourceOptions,
@@ -22,9 +23,11 @@ import {
   type ResourceFlags,
   requestedBy,
   resolveResource,
+  resolveSecretPrefix,
   usageError,
   withAws,
 } from '../resources.js';
+import { forTerminal, jsonLine } from '../terminalText.js';
 
 /** Raw flags of `rotate` and `emergency`. */
 interface RotateFlags extends ResourceFlags {
@@ -113,10 +116,12 @@ function addFollowOptions(command: Command): void {
         '{executionArn, rotationId, clientId, trigger, outcome, reason?, detail?, durationMs, ' +
         'steps:[{name, atMs, ms}], reports:{<consumer>:{healthy, detail?, reportedAt}}}',
     );
-  addResourceOptions(command, ['stateMachineArn', 'table', 'eventBus']);
+  addResourceOptions(command, ['stateMachineArn', 'secretPrefix', 'table', 'eventBus']);
   command.addHelpText(
     'after',
-    `${EXIT_CODES_HELP}\n(--table is optional here: with it, --wait also shows consumer reports, and emergency checks\n` +
+    `${EXIT_CODES_HELP}\nA client the deployment does not manage (no secret <prefix>/<clientId>) is refused with exit 2\n` +
+      'before any execution starts.\n' +
+      '(--table is optional here: with it, --wait also shows consumer reports, and emergency checks\n' +
       'for a rotation in progress: it then reports the leak on --event-bus, which has that rotation complete at\n' +
       'once, and follows it, instead of being rejected. rotate does not use --event-bus.)\n' +
       '\nExamples:\n' +
@@ -132,11 +137,14 @@ async function startRotation(io: CliIo, rawClientId: string, trigger: Trigger, f
     throw usageError('--reason must be 1 to 500 characters');
   }
   const stateMachineArn = resolveResource('stateMachineArn', flags, io);
+  const prefix = resolveSecretPrefix(flags, io);
   const wait = flags.wait ?? io.stdout.isTTY === true;
   const table = optionalResource('table', flags, io);
   const json = flags.json === true;
 
   return withAws(io, async (aws) => {
+    // The workflow would refuse it too, but only after an execution that can only fail.
+    await assertManaged(aws, { clientId, prefix });
     // An emergency while a rotation runs must not be refused: it preempts that rotation through
     // the leak intake (complete it now), and we follow it.
     const preempted =
@@ -145,12 +153,12 @@ async function startRotation(io: CliIo, rawClientId: string, trigger: Trigger, f
         : undefined;
     if (preempted !== undefined) {
       if (!wait) {
-        io.stdout.write(json ? `${JSON.stringify(preempted)}\n` : `${preempted.executionArn}\n`);
+        io.stdout.write(json ? jsonLine(preempted) : `${forTerminal(preempted.executionArn)}\n`);
         return ExitCode.ok;
       }
       if (!json) {
         io.stdout.write(
-          `A rotation of ${clientId} is in progress: the leak preempts it (completes it now): ${preempted.executionArn}\n`,
+          `A rotation of ${clientId} is in progress: the leak preempts it (completes it now): ${forTerminal(preempted.executionArn)}\n`,
         );
       }
       const result = await followExecution(aws, io, {
@@ -174,10 +182,10 @@ async function startRotation(io: CliIo, rawClientId: string, trigger: Trigger, f
     const executionArn = started.executionArn ?? '';
     const rotationId = rotationIdFor(executionArn);
     if (!wait) {
-      io.stdout.write(json ? `${JSON.stringify({ executionArn, rotationId })}\n` : `${executionArn}\n`);
+      io.stdout.write(json ? jsonLine({ executionArn, rotationId }) : `${forTerminal(executionArn)}\n`);
       return ExitCode.ok;
     }
-    if (!json) io.stdout.write(`Rotating ${clientId} (${trigger}): ${executionArn}\n`);
+    if (!json) io.stdout.write(`Rotating ${clientId} (${trigger}): ${forTerminal(executionArn)}\n`);
     const result = await followExecution(aws, io, {
       executionArn,
       clientId,
@@ -223,10 +231,12 @@ export function writeResult(
   result: FollowResult,
   extra: { readonly clientId: string; readonly trigger?: string; readonly json: boolean },
 ): void {
-  if (result.detail !== undefined) io.stderr.write(`rotator: ${result.outcome}: ${result.detail}\n`);
+  if (result.detail !== undefined) {
+    io.stderr.write(`rotator: ${result.outcome}: ${forTerminal(result.detail)}\n`);
+  }
   if (extra.json) {
     io.stdout.write(
-      `${JSON.stringify({
+      jsonLine({
         executionArn: result.executionArn,
         rotationId: result.rotationId,
         clientId: extra.clientId,
@@ -237,11 +247,11 @@ export function writeResult(
         durationMs: result.durationMs,
         steps: result.steps,
         reports: result.reports,
-      })}\n`,
+      }),
     );
     return;
   }
-  const why = result.reason === undefined ? '' : ` (${result.reason})`;
+  const why = result.reason === undefined ? '' : ` (${forTerminal(result.reason, 100)})`;
   io.stdout.write(`Rotation ${result.outcome}${why} after ${seconds(result.durationMs)}\n`);
 }
 
@@ -279,7 +289,7 @@ export async function followExecution(
       if (name === undefined || !event.type?.endsWith('StateEntered')) continue;
       const at = event.timestamp?.getTime() ?? Date.now();
       entered.push({ name, at });
-      if (live) io.stdout.write(`  ${seconds(at - startedAt).padStart(8)}  ${name}\n`);
+      if (live) io.stdout.write(`  ${seconds(at - startedAt).padStart(8)}  ${forTerminal(name, 100)}\n`);
     }
     if (ledger !== undefined) {
       const record = await ledger.getRotation(clientId, rotationId).catch(() => null);
@@ -288,9 +298,9 @@ export async function followExecution(
         reports[consumer] = report;
         if (live) {
           const at = Date.parse(report.reportedAt) - startedAt;
-          const detail = report.detail === undefined ? '' : `: ${oneLine(report.detail)}`;
+          const detail = report.detail === undefined ? '' : `: ${forTerminal(report.detail)}`;
           io.stdout.write(
-            `  ${seconds(at).padStart(8)}  consumer ${consumer} ${report.healthy ? 'healthy' : 'UNHEALTHY'}${detail}\n`,
+            `  ${seconds(at).padStart(8)}  consumer ${forTerminal(consumer, 100)} ${report.healthy ? 'healthy' : 'UNHEALTHY'}${detail}\n`,
           );
         }
       }
@@ -299,7 +309,7 @@ export async function followExecution(
       return finish(described, events, { executionArn, rotationId, startedAt, entered, reports });
     }
     if (io.signal.aborted) {
-      io.stderr.write(`rotator: stopped following; the rotation goes on: ${executionArn}\n`);
+      io.stderr.write(`rotator: stopped following; the rotation goes on: ${forTerminal(executionArn)}\n`);
       return {
         executionArn,
         rotationId,
@@ -334,7 +344,19 @@ function finish(
     reports: seen.reports,
   };
   if (described.status === 'SUCCEEDED') {
-    const output = parseJson(described.output) as { outcome?: string; reason?: string } | undefined;
+    const output = parseJson(described.output) as
+      | { outcome?: string; reason?: string; error?: string }
+      | undefined;
+    if (output?.outcome === 'rejected' || output?.outcome === 'invalid_request') {
+      // A refused request ends as a succeeded execution (it pages no one) but did not rotate.
+      const taskFailure = lastTaskFailure(events);
+      return {
+        ...base,
+        outcome: output.outcome,
+        ...(output.error === undefined ? {} : { reason: output.error }),
+        ...(taskFailure === undefined ? {} : { detail: taskFailure }),
+      };
+    }
     const outcome =
       output?.outcome === 'cancelled'
         ? 'cancelled'
@@ -414,9 +436,9 @@ function parseJson(text: string | undefined): unknown {
   }
 }
 
+/** Outsider text (an error's cause, a task's failure message) as one bounded, escaped line. */
 export function oneLine(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 300 ? `${flat.slice(0, 299)}…` : flat;
+  return forTerminal(text);
 }
 
 export function seconds(ms: number): string {

@@ -5,7 +5,6 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { Command } from 'commander';
 import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
-import { SecretPrefixSchema } from '#core/model.js';
 import type { ClientRef, RotationRecord } from '#core/ports.js';
 import { CliError } from '../errors.js';
 import type { CommandContext } from '../exec.js';
@@ -16,10 +15,11 @@ import {
   parseClientId,
   type ResourceFlags,
   resolveResource,
-  usageError,
+  resolveSecretPrefix,
   withAws,
 } from '../resources.js';
 import { type ClientSchedule, clientSchedules, type ScheduleView, scheduleView } from '../schedules.js';
+import { forTerminal, jsonLine } from '../terminalText.js';
 import { activeRotation } from './cancel.js';
 import { EXIT_CODES_HELP } from './rotate.js';
 
@@ -83,20 +83,13 @@ export function registerStatusCommand(program: Command, context: CommandContext)
 
 async function status(io: CliIo, clientId: string | undefined, flags: StatusFlags): Promise<void> {
   const table = resolveResource('table', flags, io);
-  const rawPrefix = resolveResource('secretPrefix', flags, io).replace(/\/+$/, '');
-  const parsedPrefix = SecretPrefixSchema.safeParse(rawPrefix);
-  if (!parsedPrefix.success) {
-    throw usageError(
-      `--secret-prefix (or ROTATOR_SECRET_PREFIX) "${rawPrefix.slice(0, 200)}" ${parsedPrefix.error.issues[0]?.message ?? 'is invalid'}`,
-    );
-  }
-  const prefix = parsedPrefix.data;
+  const prefix = resolveSecretPrefix(flags, io);
   await withAws(io, async (aws) => {
     const ids = clientId === undefined ? await managedClients(aws.secretsManager, prefix) : [clientId];
     // The schedules are a view, not the point: without access to Scheduler, status still shows the rest.
     const schedules = await clientSchedules(io).catch((error: unknown) => {
       io.stderr.write(
-        `rotator: schedules not shown: Scheduler ListSchedules failed (${error instanceof Error ? error.name : 'error'})\n`,
+        `rotator: schedules not shown: Scheduler ListSchedules failed (${forTerminal(error instanceof Error ? error.name : 'error', 100)})\n`,
       );
       return new Map<string, ClientSchedule>();
     });
@@ -153,7 +146,7 @@ async function status(io: CliIo, clientId: string | undefined, flags: StatusFlag
         overdue: view?.maxAgeSeconds != null && ageSeconds !== null && ageSeconds > view.maxAgeSeconds,
       });
     }
-    io.stdout.write(flags.json === true ? `${JSON.stringify({ clients })}\n` : table_(clients));
+    io.stdout.write(flags.json === true ? jsonLine({ clients }) : table_(clients));
   });
 }
 
@@ -234,8 +227,12 @@ function table_(clients: readonly ClientStatus[]): string {
   return formatTable(rows);
 }
 
-/** Left-aligned columns, two spaces apart. */
-export function formatTable(rows: readonly (readonly string[])[]): string {
+/**
+ * Left-aligned columns, two spaces apart. The cells hold ledger and Scheduler text (a trigger, a
+ * step, an expression), so each is escaped for the terminal (and bounded) before it is measured.
+ */
+export function formatTable(rawRows: readonly (readonly string[])[]): string {
+  const rows = rawRows.map((row) => row.map((cell) => forTerminal(cell, 120)));
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
   return rows
     .map(

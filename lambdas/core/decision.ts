@@ -1,5 +1,14 @@
-import type { Clock, LedgerPort, RotationRecord, TaskCallbackPort } from './ports.js';
+import type { Clock, ConsumerReport, LedgerPort, RotationRecord, TaskCallbackPort } from './ports.js';
 import type { AwaitResult } from './state.js';
+
+/**
+ * The report `consumer` sent, if any. An own-property lookup: the reports are a plain object keyed
+ * by consumer name, and `reports[consumer]` would find `Object.prototype`'s member for a consumer
+ * named `constructor`, `toString`, `valueOf`, … and take it for a report.
+ */
+export function reportOf(reports: RotationRecord['reports'], consumer: string): ConsumerReport | undefined {
+  return Object.hasOwn(reports, consumer) ? reports[consumer] : undefined;
+}
 
 /** What the consumer reports so far say about the pending secret. */
 export type WaitDecision =
@@ -27,21 +36,25 @@ export function decideWait(record: RotationRecord): WaitDecision {
     // A leak rotation is fail-secure: an unhealthy report must not keep the leaked secret alive
     // (cancelling would). It is recorded; the rotation completes once every consumer has answered,
     // or at its deadline, whichever comes first.
-    const answered = record.expectedConsumers.every((consumer) => record.reports[consumer] !== undefined);
+    const answered = record.expectedConsumers.every(
+      (consumer) => reportOf(record.reports, consumer) !== undefined,
+    );
     if (!answered) return { kind: 'waiting' };
     const allHealthy = record.expectedConsumers.every(
-      (consumer) => record.reports[consumer]?.healthy === true,
+      (consumer) => reportOf(record.reports, consumer)?.healthy === true,
     );
     return { kind: 'healthy', result: { reason: allHealthy ? 'all_consumers_healthy' : 'leak_fail_secure' } };
   }
   const unhealthy = record.expectedConsumers
-    .map((consumer) => ({ consumer, report: record.reports[consumer] }))
+    .map((consumer) => ({ consumer, report: reportOf(record.reports, consumer) }))
     .filter(({ report }) => report !== undefined && !report.healthy)
     .sort((a, b) => (a.report?.reportedAt ?? '').localeCompare(b.report?.reportedAt ?? ''))[0];
   if (unhealthy !== undefined) {
     return { kind: 'unhealthy', consumer: unhealthy.consumer, detail: unhealthy.report?.detail };
   }
-  const allHealthy = record.expectedConsumers.every((consumer) => record.reports[consumer]?.healthy === true);
+  const allHealthy = record.expectedConsumers.every(
+    (consumer) => reportOf(record.reports, consumer)?.healthy === true,
+  );
   return allHealthy ? { kind: 'healthy', result: { reason: 'all_consumers_healthy' } } : { kind: 'waiting' };
 }
 

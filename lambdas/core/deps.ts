@@ -4,6 +4,7 @@ import type { ClientPolicy } from './policy.js';
 import type {
   Clock,
   EventBusPort,
+  ExecutionStatusPort,
   LedgerPort,
   SecretStorePort,
   StytchPort,
@@ -72,6 +73,8 @@ export interface StepDeps {
   readonly fingerprints: FingerprintPort;
   readonly metrics: RotationMetricsPort;
   readonly workflow: WorkflowStarterPort;
+  /** Whether a lock's holder is still running (a stopped or failed execution leaves its lock behind). */
+  readonly executions: ExecutionStatusPort;
 }
 
 /** A lock outlives the rotation's deadline by this much, so a crashed rotation frees its client. */

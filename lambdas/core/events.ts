@@ -141,3 +141,14 @@ export interface RotatorEvent<T extends EventDetailType = EventDetailType> {
   readonly detailType: T;
   readonly detail: EventDetail<T>;
 }
+
+/**
+ * The part of Step Functions' own `Step Functions Execution Status Change` event (source
+ * `aws.states`, default bus) the execution reconciler reads. `input` is the execution input as a
+ * JSON string (null when it exceeds the event's size limit).
+ */
+export const ExecutionStatusChangeSchema = z.object({
+  executionArn: z.string().min(1).max(2048),
+  status: z.string().min(1).max(32),
+  input: z.string().nullable().optional(),
+});

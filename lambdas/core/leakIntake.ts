@@ -5,6 +5,7 @@ import { SecretLeakDetectedDetailSchema } from './events.js';
 import type { FingerprintEntry } from './fingerprint.js';
 import type { ClientRef, RotationRecord } from './ports.js';
 import { InvalidInputError } from './rotationErrors.js';
+import { lockHolder } from './staleRotation.js';
 import { parseOrThrow } from './validate.js';
 
 /** The leak intake's deps: the steps' (it starts the workflow through `workflow`). */
@@ -162,12 +163,19 @@ async function liveStage(deps: LeakIntakeDeps, client: ClientRef, versionId: str
   return 'dead';
 }
 
-/** The rotation holding the client's unexpired lock, while it has not ended. */
+/**
+ * The rotation holding the client's unexpired lock, while it has not ended and its execution still
+ * runs. A lock left by a stopped or failed execution is not a rotation to escalate (its task token
+ * is dead): the leak rotation started instead takes the lock over (see StartRotation).
+ */
 async function activeRotation(deps: LeakIntakeDeps, clientId: string): Promise<RotationRecord | null> {
   const lock = await deps.ledger.getLock(clientId);
   if (lock === null || Date.parse(lock.expiresAt) <= deps.clock.now().getTime()) return null;
-  const record = await deps.ledger.getRotation(clientId, lock.rotationId);
-  if (record === null || (record.status !== 'started' && record.status !== 'pending')) return null;
+  const holder = await lockHolder(deps, lock);
+  const record = holder.record;
+  if (!holder.alive || record === null || (record.status !== 'started' && record.status !== 'pending')) {
+    return null;
+  }
   return record;
 }
 

@@ -35,9 +35,18 @@ export interface StytchPort {
   /** rotate/cancel: the next secret stops working. */
   cancelRotation(client: ClientRef): Promise<StytchSecretState>;
   getSecretState(client: ClientRef): Promise<StytchSecretState>;
-  /** Mints a token with `secret` and verifies it against the project's JWKS; throws when either fails. */
+  /**
+   * Proves a just-issued `secret` works: mints a token with it and verifies the token against the
+   * project's JWKS. A refusal or a failed verification is re-checked for a bounded consistency
+   * grace (Stytch may take a moment to apply a rotation) before it throws; a retryable failure is
+   * thrown as it is.
+   */
   selfTest(client: ClientRef, secret: Secret): Promise<void>;
-  /** Whether the token endpoint accepts `secret` now (false on `invalid_client`). */
+  /**
+   * Used to prove a just-replaced `secret` is dead: false as soon as the token endpoint refuses it
+   * (any client-authentication refusal, not only `invalid_client`); true only if it is still
+   * accepted when a bounded consistency grace has passed.
+   */
   authenticates(client: ClientRef, secret: Secret): Promise<boolean>;
 }
 
@@ -152,6 +161,8 @@ export interface RotationLock {
   readonly clientId: string;
   readonly rotationId: string;
   readonly expiresAt: string;
+  /** The execution holding it, so a lock whose execution is no longer running can be recovered. */
+  readonly executionId?: string;
 }
 
 /** The outcome of asking for the lock. */
@@ -169,6 +180,11 @@ export interface LedgerPort extends FingerprintIndexPort {
    * a lock already held by the same rotation succeeds (a retried step).
    */
   acquireLock(lock: RotationLock, now: Date): Promise<LockResult>;
+  /**
+   * Takes the client's lock for `lock.rotationId` only if `staleRotationId` still holds it (the
+   * holder's execution has ended and its client was made whole); false if anyone else holds it now.
+   */
+  takeOverLock(lock: RotationLock, staleRotationId: string): Promise<boolean>;
   /** Releases the lock if `rotationId` holds it; otherwise does nothing. */
   releaseLock(clientId: string, rotationId: string): Promise<void>;
   getLock(clientId: string): Promise<RotationLock | null>;
@@ -211,4 +227,19 @@ export interface LedgerPort extends FingerprintIndexPort {
 export interface TaskCallbackPort {
   succeed(taskToken: string, output: unknown): Promise<void>;
   fail(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+/** The status of a Step Functions execution, as DescribeExecution reports it. */
+export type ExecutionStatus =
+  | 'RUNNING'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'TIMED_OUT'
+  | 'ABORTED'
+  | 'PENDING_REDRIVE';
+
+/** Reads the status of the workflow's executions (Step Functions DescribeExecution). */
+export interface ExecutionStatusPort {
+  /** The execution's status, or `null` when Step Functions does not know the execution. */
+  status(executionArn: string): Promise<ExecutionStatus | null>;
 }

@@ -86,3 +86,53 @@ export class OldSecretStillValidError extends RotatorError {
     this.name = 'OldSecretStillValidError';
   }
 }
+
+/**
+ * After the moves of the reconciliation rule the client is still not consistent. Retryable:
+ * Stytch may be slow to show a change, or another actor moved meanwhile; the next look decides.
+ */
+export class RepairIncompleteError extends RotatorError {
+  public constructor(clientId: string, finding: string) {
+    super(`Client ${clientId} is not yet consistent after repair: ${finding}`, { retryable: true });
+    this.name = 'RepairIncompleteError';
+  }
+}
+
+/**
+ * AWSCURRENT already moved to the new secret, but completing at Stytch (or proving the old secret
+ * dead) has not succeeded yet. Forward-only: the state machine retries it under this name for
+ * hours and never sends it to the cancel path (cancelling would revoke what readers use).
+ */
+export class CompletionPendingError extends RotatorError {
+  public constructor(clientId: string, cause: unknown) {
+    super(
+      `Client ${clientId}: AWSCURRENT holds the new secret; completing at Stytch has not succeeded yet (${
+        cause instanceof Error ? `${cause.name}: ${cause.message}` : 'unknown error'
+      })`,
+      { cause, retryable: true },
+    );
+    this.name = 'CompletionPendingError';
+  }
+}
+
+/**
+ * The client needs an operator: AWSCURRENT does not authenticate and no stored secret does
+ * (`rotator repair` explains; a rotation issues a fresh secret). Permanent.
+ */
+export class NeedsOperatorError extends RotatorError {
+  public constructor(clientId: string, finding: string) {
+    super(`Client ${clientId} needs an operator: ${finding}`);
+    this.name = 'NeedsOperatorError';
+  }
+}
+
+/**
+ * A leak rotation found the client's lock held by a rotation that still runs. Retryable: a leak is
+ * never dropped; the holder ends soon (the leak intake escalates it) and the lock frees.
+ */
+export class LeakWaitingForLockError extends RotatorError {
+  public constructor(clientId: string, heldBy: string) {
+    super(`Leak rotation of client ${clientId} waits for rotation ${heldBy} to end`, { retryable: true });
+    this.name = 'LeakWaitingForLockError';
+  }
+}

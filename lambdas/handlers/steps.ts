@@ -1,4 +1,5 @@
 import { handleLeak } from '#core/leakIntake.js';
+import { reconcileEndedExecution } from '#core/staleRotation.js';
 import { awaitConsumers } from '#core/steps/awaitConsumers.js';
 import { cancelRotation } from '#core/steps/cancelRotation.js';
 import { completeRotation } from '#core/steps/completeRotation.js';
@@ -45,6 +46,9 @@ export const STEP_BODIES = {
   /** The health aggregator: an EventBridge target receiving `Consumer Health Reported` events. */
   HealthAggregator: (async (deps, event: { detail?: unknown }) =>
     recordHealthReport(deps, event.detail)) satisfies StepBody<{ detail?: unknown }, unknown>,
+  /** The execution reconciler: an EventBridge target receiving the state machine's status changes. */
+  ExecutionReconciler: (async (deps, event: { detail?: unknown }) =>
+    reconcileEndedExecution(deps, event)) satisfies StepBody<{ detail?: unknown }, unknown>,
 } as const;
 
 export type StepName = keyof typeof STEP_BODIES;

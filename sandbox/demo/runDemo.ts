@@ -7,7 +7,7 @@ import { StytchRotationAdapter } from '#adapters/stytch/StytchRotationAdapter.js
 import { type CliIo, untilAborted } from '#cli/io.js';
 import { parseSecretString } from '#consumer/index.js';
 import type { RotatorEvent } from '#core/events.js';
-import type { Secret } from '#core/secret.js';
+import { lastFour, type Secret } from '#core/secret.js';
 import { type DeploymentConfig, loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { templateSchedules } from '../gateway/index.js';
 import { type ConsumerBehaviour, type ConsumerNote, DemoConsumer } from '../world/DemoConsumer.js';
@@ -170,7 +170,8 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
   try {
     say(`Time is compressed: the leak scenario's deadline is ${leakDeadline} s (the config says 300 s);`);
     say('schedules fire when their scenario starts instead of at their rate/cron; retry waits run at 1/100.');
-    const stytch = new StytchRotationAdapter({ stytch: sandbox.stytchClient });
+    // The demo's checks ask "does it mint now?": no consistency grace (the workflow keeps its own).
+    const stytch = new StytchRotationAdapter({ stytch: sandbox.stytchClient, consistencyGraceMs: 0 });
     const sm = sandbox.aws.secretsManager;
     const idOf = (configClientId: string): string =>
       sandbox.clientIdMap.get(configClientId) ?? configClientId;
@@ -422,7 +423,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
       );
       say(
         `GitHub secret-scanning webhook: ${sandbox.githubWebhook.url} (webhook secret ${sandbox.githubWebhook.secret.reveal()}; ` +
-          `GitHub API emulator ${sandbox.github.url}, token ${sandbox.github.token})`,
+          `GitHub API emulator ${sandbox.github.url}, ${describeGitHubToken(sandbox.github.token)})`,
       );
       say('Press Ctrl-C to stop it.');
       await untilAborted(options.signal);
@@ -431,6 +432,17 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
   } finally {
     await stopSandbox();
   }
+}
+
+/** Where the sandbox keeps the GitHub API emulator's token (the webhook handler reads it there). */
+export const GITHUB_TOKEN_SECRET_NAME = 'stytch-m2m-rotator/github-token';
+
+/**
+ * What `--keep` says of the GitHub API emulator's token: where it is kept and its last four
+ * characters, never the token (read it from Secrets Manager at the printed AWS endpoint).
+ */
+export function describeGitHubToken(token: string): string {
+  return `token in Secrets Manager under ${GITHUB_TOKEN_SECRET_NAME} (…${lastFour(token)})`;
 }
 
 /** The sample config with the leak deadline shortened (said on screen) so the demo does not wait minutes. */

@@ -97,6 +97,7 @@ export class LocalExecutor {
   /** In start order; listed newest first. */
   private readonly started: ExecutionRecord[] = [];
   private readonly tokens = new TaskTokenRegistry();
+  private readonly endListeners = new Set<(ended: DescribeExecutionOutput) => void>();
   private closed = false;
 
   private constructor(prepared: PreparedMachine) {
@@ -254,6 +255,27 @@ export class LocalExecutor {
     return { executionArn, startDate };
   }
 
+  /**
+   * Calls `listener` with the description of every execution that ends (SUCCEEDED, FAILED,
+   * TIMED_OUT, ABORTED), as Step Functions emits `Step Functions Execution Status Change` events.
+   * Returns a function that removes the listener.
+   */
+  public onExecutionEnded(listener: (ended: DescribeExecutionOutput) => void): () => void {
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
+  }
+
+  private announceEnd(record: ExecutionRecord): void {
+    const ended = this.describeExecution(record.executionArn);
+    for (const listener of this.endListeners) {
+      try {
+        listener(ended);
+      } catch {
+        // A listener's failure is its own (EventBridge delivery is not the execution's business).
+      }
+    }
+  }
+
   /** `DescribeExecution`. */
   public describeExecution(executionArn: string): DescribeExecutionOutput {
     const record = this.record(executionArn);
@@ -324,6 +346,7 @@ export class LocalExecutor {
     if (params.cause !== undefined) record.cause = params.cause;
     this.tokens.closeExecution(executionArn, 'States.Runtime', 'The execution was stopped.');
     record.abort();
+    this.announceEnd(record);
     return { stopDate };
   }
 
@@ -372,6 +395,11 @@ export class LocalExecutor {
 
   private finish(record: ExecutionRecord, outcome: Outcome): void {
     if (record.status !== 'RUNNING') return; // stopped: ABORTED already
+    this.settle(record, outcome);
+    this.announceEnd(record);
+  }
+
+  private settle(record: ExecutionRecord, outcome: Outcome): void {
     record.stopDate = new Date();
     if (outcome.ok) {
       record.status = 'SUCCEEDED';

@@ -15,6 +15,7 @@ import { FaultInjector, type FaultKind } from './faults.js';
 import { type ApiResponse, type EmulatorRequest, parseBasicAuth, readBody } from './http.js';
 import { environmentOf, type IdGenerator, idGenerator } from './ids.js';
 import { M2MClientStore } from './m2mStore.js';
+import { type EmulatorModeSettings, EmulatorModes } from './modes.js';
 import { type LoggedRequest, RequestLog } from './requestLog.js';
 import type { RouteId } from './routeIds.js';
 import { matchRoute } from './router.js';
@@ -44,8 +45,17 @@ export interface StytchEmulatorOptions {
   readonly projectSecret?: string;
   /** Seeds the PRNG of random faults (error rates). @default 1 */
   readonly seed?: number;
-  /** The clock in ms: token iat/exp, rate-limit buckets, request log times. @default Date.now */
+  /**
+   * The clock in ms: token iat/exp, rate-limit buckets and windows, consistency delays, request
+   * log times. @default Date.now
+   */
   readonly now?: () => number;
+  /**
+   * Behaviour modes from the start (see {@link EmulatorModes}): a fixed-window rate limit,
+   * delayed consistency at the token endpoint, another OAuth refusal. Changeable later through
+   * `emulator.modes` or the admin API. @default - the emulator's original behaviour
+   */
+  readonly modes?: EmulatorModeSettings;
   /**
    * Receives the emulator's own log lines (only unexpected internal errors; never a secret).
    * @default - silent
@@ -61,6 +71,7 @@ interface ResolvedOptions {
   readonly seed: number;
   readonly now: () => number;
   readonly logger: (line: string) => void;
+  readonly modes: EmulatorModes;
 }
 
 /**
@@ -81,6 +92,8 @@ export class StytchEmulator {
   public readonly projectId: string;
   public readonly projectSecret: string;
   public readonly faults: FaultInjector;
+  /** Behaviour modes; unlike faults, `faults.clear()` leaves them as they are. */
+  public readonly modes: EmulatorModes;
 
   readonly #server: Server;
   readonly #log = new RequestLog();
@@ -105,11 +118,16 @@ export class StytchEmulator {
     this.#ids = idGenerator(environmentOf(options.projectId));
     this.#keys = new SigningKeyRing(() => this.#ids.signingKeyId());
     this.faults = new FaultInjector({ seed: options.seed, now: options.now });
+    this.modes = options.modes;
     this.#services = {
       projectId: options.projectId,
-      m2m: new M2MClientStore(this.#ids),
+      m2m: new M2MClientStore(this.#ids, {
+        now: options.now,
+        delay: () => this.modes.consistencyDelay,
+      }),
       connectedApps: new ConnectedAppStore(this.#ids),
       keys: this.#keys,
+      modes: this.modes,
       now: options.now,
     };
   }
@@ -209,6 +227,13 @@ export class StytchEmulator {
     trace.shape = route.errorShape;
     if (params.client_id !== undefined) trace.clientId = params.client_id;
 
+    // The fixed-window limit sees every request first, as Stytch's would; a request it refuses
+    // spends no one-shot fault and draws nothing from the PRNG.
+    const throttled = this.modes.admit(route.id);
+    if (throttled !== null) {
+      trace.fault = 'rate_limited';
+      throw throttled;
+    }
     const plan = this.faults.plan(route.id);
     if (plan.latencyMs > 0) {
       trace.fault = 'latency';
@@ -362,7 +387,14 @@ function resolveOptions(options: StytchEmulatorOptions): ResolvedOptions {
     problems.push('projectSecret must be 1 to 200 printable ASCII characters');
   const seed = options.seed ?? 1;
   if (!Number.isSafeInteger(seed)) problems.push('seed must be an integer');
-  if (problems.length > 0) {
+  const now = options.now ?? Date.now;
+  let modes: EmulatorModes | undefined;
+  try {
+    modes = new EmulatorModes({ now, ...(options.modes === undefined ? {} : { initial: options.modes }) });
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : 'modes are invalid');
+  }
+  if (problems.length > 0 || modes === undefined) {
     throw new StytchEmulatorError(`Invalid emulator options: ${problems.join('; ')}`, {
       code: 'invalid_option',
     });
@@ -373,7 +405,8 @@ function resolveOptions(options: StytchEmulatorOptions): ResolvedOptions {
     projectId,
     projectSecret,
     seed,
-    now: options.now ?? Date.now,
+    now,
     logger: options.logger ?? (() => undefined),
+    modes,
   };
 }

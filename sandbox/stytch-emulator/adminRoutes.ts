@@ -1,6 +1,7 @@
 import { apiErrors, StytchEmulatorError } from './errors.js';
 import { type FaultInjector, isRouteFaultStatus, ROUTE_FAULT_STATUSES } from './faults.js';
 import { type ApiResponse, type EmulatorRequest, type JsonObject, ok, parseJsonObject } from './http.js';
+import { type EmulatorModeSettings, type EmulatorModes, MODE_KEYS } from './modes.js';
 import type { LoggedRequest } from './requestLog.js';
 import { isRouteSelector, type RouteSelector } from './routeIds.js';
 import { matchRoute } from './router.js';
@@ -13,6 +14,7 @@ export const ADMIN_PREFIX = '/__emulator';
 export interface AdminTarget {
   readonly projectId: string;
   readonly faults: FaultInjector;
+  readonly modes: EmulatorModes;
   requestLog(): readonly LoggedRequest[];
   clearRequestLog(): void;
   rotateSigningKey(options?: { retirePrevious?: boolean }): { kid: string };
@@ -103,6 +105,16 @@ const routes: readonly AdminRoute[] = [
     target.faults.delayNext(routeField(body), { ms, ...(count === undefined ? {} : { count }) });
     return { faults: target.faults.snapshot() };
   }),
+  admin('GET', '/modes', ({ target }) => ({ modes: target.modes.snapshot() })),
+  admin('PUT', '/modes', ({ target, body }) => {
+    // Validated field by field by EmulatorModes.set, which names the field it refuses.
+    target.modes.set(modeSettings(body));
+    return { modes: target.modes.snapshot() };
+  }),
+  admin('DELETE', '/modes', ({ target }) => {
+    target.modes.reset();
+    return { modes: target.modes.snapshot() };
+  }),
   admin('GET', '/requests', ({ target }) => ({ requests: target.requestLog() })),
   admin('DELETE', '/requests', ({ target }) => {
     target.clearRequestLog();
@@ -131,6 +143,14 @@ export function handleAdmin(target: AdminTarget, request: EmulatorRequest, reque
     if (error instanceof StytchEmulatorError) throw apiErrors.badRequest(error.message);
     throw error;
   }
+}
+
+/** The body as mode settings: only the known keys, each checked by {@link EmulatorModes.set}. */
+function modeSettings(body: JsonObject): EmulatorModeSettings {
+  const unknown = Object.keys(body).filter((key) => !(MODE_KEYS as readonly string[]).includes(key));
+  if (unknown.length > 0)
+    throw apiErrors.badRequest(`unknown mode "${unknown[0]}" (one of ${MODE_KEYS.join(', ')}).`);
+  return body as EmulatorModeSettings;
 }
 
 function routeParam(params: Readonly<Record<string, string>>): RouteSelector {

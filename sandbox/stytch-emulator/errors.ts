@@ -158,13 +158,17 @@ export function defaultErrorTypeFor(status: number): {
   return { errorType: 'bad_request', message: 'The request could not be processed.' };
 }
 
+/** The refusal of a failed client authentication unless a mode says otherwise. */
+const DEFAULT_CLIENT_REFUSAL = { error: 'invalid_client', status: 400 } as const;
+
 /** OAuth2 token-endpoint errors (RFC 6749 §5.2 codes; Stytch answers them with HTTP 400, stytch-node #314). */
 export const oauthErrors = {
   invalidRequest: (message: string) => new ApiError(400, 'invalid_request', message, { shape: 'oauth' }),
-  invalidClient: () =>
+  /** Client authentication failed; the `error` and status are a mode (default 400 `invalid_client`). */
+  invalidClient: (refusal: { readonly error: string; readonly status: number } = DEFAULT_CLIENT_REFUSAL) =>
     new ApiError(
-      400,
-      'invalid_client',
+      refusal.status,
+      refusal.error,
       'Client authentication failed: unknown or inactive client, or wrong client_secret.',
       { shape: 'oauth' },
     ),

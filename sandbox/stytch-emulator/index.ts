@@ -16,6 +16,21 @@ export {
   type RouteFaultConfig,
   type RouteFaultStatus,
 } from './faults.js';
+export {
+  type ConsistencyDelay,
+  DEFAULT_TOKEN_REFUSAL,
+  type EmulatorModeSettings,
+  EmulatorModes,
+  type FixedWindowLimit,
+  type FixedWindowRateLimit,
+  MODE_KEYS,
+  type ModeSnapshot,
+  type RateLimitGroup,
+  rateLimitGroupOf,
+  TOKEN_REFUSAL_STATUSES,
+  type TokenRefusal,
+  type TokenRefusalStatus,
+} from './modes.js';
 export type { RateLimitConfig } from './rateLimiter.js';
 export type { LoggedRequest } from './requestLog.js';
 export { ROUTE_IDS, ROUTE_SELECTORS, type RouteId, type RouteSelector } from './routeIds.js';

@@ -3,6 +3,7 @@ import { ClientCredential, type RotationRefusal } from './credentials.js';
 import { type ApiError, apiErrors } from './errors.js';
 import type { IdGenerator } from './ids.js';
 import { mergeMetadata, type TrustedMetadata } from './metadata.js';
+import type { ModeSnapshot } from './modes.js';
 
 /** `active` clients mint tokens; `inactive` ones are refused at the token endpoint. */
 export type M2MClientStatus = 'active' | 'inactive';
@@ -38,16 +39,31 @@ export interface M2MClientUpdateInput {
   readonly trustedMetadata?: Readonly<Record<string, unknown>>;
 }
 
+/** When the token endpoint sees a rotation: the emulator clock and the delays in effect. */
+export interface TokenConsistency {
+  readonly now: () => number;
+  readonly delay: () => ModeSnapshot['consistencyDelay'];
+}
+
+/** Every rotation is visible to the token endpoint at once (the default). */
+const IMMEDIATE: TokenConsistency = {
+  now: () => 0,
+  delay: () => ({ startMs: 0, completeMs: 0, cancelMs: 0 }),
+};
+
 /**
  * The project's M2M clients and their rotation state. Every method validates before it changes
- * anything, so a refused call leaves the store as it was.
+ * anything, so a refused call leaves the store as it was. Management reads see every change at
+ * once; the token endpoint sees a rotation after the {@link TokenConsistency} delay.
  */
 export class M2MClientStore {
   readonly #table = new ClientTable<M2MClientRecord>();
   readonly #ids: IdGenerator;
+  readonly #consistency: TokenConsistency;
 
-  public constructor(ids: IdGenerator) {
+  public constructor(ids: IdGenerator, consistency: TokenConsistency = IMMEDIATE) {
     this.#ids = ids;
+    this.#consistency = consistency;
   }
 
   /** Creates a client; the plaintext secret is returned for the create response only. */
@@ -109,23 +125,28 @@ export class M2MClientStore {
 
   public startRotation(clientId: string): { record: M2MClientRecord; nextSecret: string } {
     const record = this.get(clientId);
-    const result = record.credential.startRotation();
+    const result = record.credential.startRotation(this.#visibleFrom('startMs'));
     if (!result.ok) throw refusalError(result.refusal);
     return { record, nextSecret: result.nextSecret };
   }
 
   public completeRotation(clientId: string): M2MClientRecord {
     const record = this.get(clientId);
-    const result = record.credential.completeRotation();
+    const result = record.credential.completeRotation(this.#visibleFrom('completeMs'));
     if (!result.ok) throw refusalError(result.refusal);
     return record;
   }
 
   public cancelRotation(clientId: string): M2MClientRecord {
     const record = this.get(clientId);
-    const result = record.credential.cancelRotation();
+    const result = record.credential.cancelRotation(this.#visibleFrom('cancelMs'));
     if (!result.ok) throw refusalError(result.refusal);
     return record;
+  }
+
+  /** When the token endpoint sees a transition made now. */
+  #visibleFrom(kind: keyof ModeSnapshot['consistencyDelay']): number {
+    return this.#consistency.now() + this.#consistency.delay()[kind];
   }
 }
 

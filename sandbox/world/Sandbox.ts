@@ -43,8 +43,16 @@ const REGION = 'us-east-1';
 const TABLE = 'stytch-m2m-rotator-ledger';
 const BUS = 'stytch-m2m-rotator';
 const CREDENTIALS_SECRET = 'stytch/project-credentials';
-/** The stack outputs of a deployment that the sandbox has, by output key (lib/RotatorStack.ts). */
-function sandboxStackOutputs(stateMachineArn: string, secretPrefix: string): Record<string, string> {
+/**
+ * The stack outputs of a deployment that the sandbox has, by output key (lib/RotatorStack.ts), and
+ * the Stytch base URL: a deployment talks to Stytch's own API (the client's default), the sandbox
+ * to its emulator, so its stack says where (`rotator --stack … register` needs it).
+ */
+function sandboxStackOutputs(
+  stateMachineArn: string,
+  secretPrefix: string,
+  stytchBaseUrl: string,
+): Record<string, string> {
   return {
     StateMachineArn: stateMachineArn,
     LedgerTableName: TABLE,
@@ -54,6 +62,7 @@ function sandboxStackOutputs(stateMachineArn: string, secretPrefix: string): Rec
     StytchCredentialsSecretArn: CREDENTIALS_SECRET,
     RegisteredSchedulesGroup: REGISTERED_SCHEDULES_GROUP,
     RegisteredSchedulesRoleArn: REGISTERED_SCHEDULES_ROLE_ARN,
+    StytchBaseUrl: stytchBaseUrl,
   };
 }
 
@@ -481,7 +490,7 @@ export class Sandbox {
 
     // The stack outputs a deployment has, as a stack in moto: `rotator --stack StytchM2MRotator`
     // finds the sandbox's resources the way it finds a deployment's.
-    const outputs = sandboxStackOutputs(executor.stateMachineArn, config.secretPrefix);
+    const outputs = sandboxStackOutputs(executor.stateMachineArn, config.secretPrefix, stytch.url);
     const cloudFormation = new CloudFormationClient(direct);
     await cloudFormation.send(
       new CreateStackCommand({
@@ -521,7 +530,7 @@ export class Sandbox {
   public cliEnv(): Record<string, string> {
     const outputs = this.stackOutputs();
     const resources = Object.values(RESOURCES).flatMap((spec) => {
-      const value = spec.env === RESOURCES.stytchBaseUrl.env ? this.stytch.url : outputs[spec.output ?? ''];
+      const value = outputs[spec.output ?? ''];
       return value === undefined ? [] : [[spec.env, value] as const];
     });
     return {
@@ -533,9 +542,12 @@ export class Sandbox {
     };
   }
 
-  /** The outputs a deployed stack has (lib/RotatorStack.ts), for this sandbox's resources. */
+  /**
+   * The outputs a deployed stack has (lib/RotatorStack.ts), for this sandbox's resources, and the
+   * sandbox's own StytchBaseUrl.
+   */
   public stackOutputs(): Record<string, string> {
-    return sandboxStackOutputs(this.executor.stateMachineArn, this.config.secretPrefix);
+    return sandboxStackOutputs(this.executor.stateMachineArn, this.config.secretPrefix, this.stytch.url);
   }
 
   /** Resolves when every event routed so far has been handled by its target. */

@@ -119,6 +119,7 @@ describe('Construct: RotatorMonitoring', () => {
   it.each([
     ['Mon-rotation-executions-failed', 'ExecutionsFailed'],
     ['Mon-rotation-executions-timed-out', 'ExecutionsTimedOut'],
+    ['Mon-rotation-executions-aborted', 'ExecutionsAborted'],
   ])('alarms %s on any %s of the state machine in 5 minutes; no data is healthy', (name, metric) => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: name,
@@ -133,6 +134,69 @@ describe('Construct: RotatorMonitoring', () => {
       EvaluationPeriods: 1,
       TreatMissingData: 'notBreaching',
       AlarmActions: [TOPIC],
+    });
+  });
+
+  it('no longer counts refused requests as failed executions, and says what to do about one', () => {
+    // Prepare
+    const [failed] = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { AlarmName: 'Mon-rotation-executions-failed' },
+      }),
+    );
+    const description = String(failed?.Properties.AlarmDescription);
+
+    // Assess
+    expect(description).toMatch(/RotationFailed/);
+    expect(description).toMatch(
+      /Refused requests \(already rotating, invalid\) end as succeeded and are not counted/,
+    );
+    expect(description).not.toMatch(/Rejected|InvalidRequest/);
+    expect(description).toMatch(/ExecutionReconciler[\s\S]*`rotator repair <clientId>`/);
+  });
+
+  it('tells on-call that an aborted execution is reconciled automatically, and what to check', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Mon-rotation-executions-aborted',
+      AlarmDescription: Match.stringLikeRegexp(
+        'stopped.*ExecutionReconciler reconciles it automatically.*`rotator status`.*`rotator repair <clientId>`',
+      ),
+    });
+  });
+
+  it('alarms when the async-failure queue holds a message, with the command that reads it', () => {
+    // Prepare
+    const queue = { Ref: Match.stringLikeRegexp('^RotatorAsyncFailureQueue') };
+
+    // Assess
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Mon-rotator-async-failures',
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RotatorAsyncFailureQueue'), 'QueueName'] },
+        },
+      ],
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [TOPIC],
+      // The queue URL is resolved at deploy time, so the command can be pasted as it is.
+      AlarmDescription: {
+        'Fn::Join': [
+          '',
+          [
+            Match.stringLikeRegexp('failed on it three times.*aws sqs receive-message --queue-url $'),
+            queue,
+            Match.stringLikeRegexp('requestPayload: the event.*rotator repair <clientId>'),
+          ],
+        ],
+      },
     });
   });
 
@@ -205,8 +269,8 @@ describe('Construct: RotatorMonitoring', () => {
     },
   );
 
-  it('has exactly the four workflow alarms and one age alarm per client', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4 + 5);
+  it('has exactly the six workflow and queue alarms and one age alarm per client', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6 + 5);
   });
 
   it('uses the margins and default period it is given', () => {
@@ -226,7 +290,7 @@ describe('Construct: RotatorMonitoring', () => {
     });
   });
 
-  it('draws executions, execution time, DLQ depth and every alarm on one dashboard', () => {
+  it('draws executions, execution time, both queues and every alarm on one dashboard', () => {
     // Prepare
     const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
     const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
@@ -240,14 +304,16 @@ describe('Construct: RotatorMonitoring', () => {
       'ExecutionsSucceeded',
       'ExecutionsFailed',
       'ExecutionsTimedOut',
+      'ExecutionsAborted',
       'ExecutionTime',
       'ApproximateNumberOfMessagesVisible',
     ]) {
       expect(body).toContain(`\\"${metric}\\"`);
     }
     expect(body).toContain('\\"type\\":\\"alarm\\"');
+    expect(body).toMatch(/"Fn::GetAtt":\["RotatorAsyncFailureQueue[0-9A-F]+","QueueName"\]/);
     expect(body.match(/"Fn::GetAtt":\["RotatorMonitoring[A-Za-z0-9]+Alarm[0-9A-F]+","Arn"\]/g)).toHaveLength(
-      9,
+      11,
     );
   });
 
@@ -276,7 +342,7 @@ describe('Construct: RotatorMonitoring', () => {
 
     // Assess
     expect(stack.rotator.monitoring).toBeInstanceOf(RotatorMonitoring);
-    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 11);
   });
 
   it('reports every invalid monitoring prop at once, through the rotator', () => {
@@ -323,6 +389,7 @@ describe('Construct: RotatorMonitoring', () => {
         new RotatorMonitoring(stack, 'Monitoring', {
           stateMachine: rotator.stateMachine,
           deadLetterQueue: rotator.deadLetterQueue,
+          asyncFailureQueue: rotator.asyncFailureQueue,
           eventBus: rotator.eventBus,
           encryptionKey: rotator.encryptionKey,
           clients: [],
@@ -440,6 +507,19 @@ describe('Construct: RotatorMonitoring', () => {
       });
     });
 
+    it('sends a schedule event it failed on, after 2 retries within 6 h, to the async-failure queue', () => {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: publisherOf(template).id },
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 6 * 3600,
+        DestinationConfig: {
+          OnFailure: {
+            Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RotatorAsyncFailureQueue'), 'Arn'] },
+          },
+        },
+      });
+    });
+
     it('takes the schedule and log settings it is given', () => {
       // Act
       const tuned = synth({
@@ -481,6 +561,7 @@ describe('Construct: RotatorMonitoring', () => {
           new RotatorMonitoring(stack, 'Monitoring', {
             stateMachine: rotator.stateMachine,
             deadLetterQueue: rotator.deadLetterQueue,
+            asyncFailureQueue: rotator.asyncFailureQueue,
             eventBus: rotator.eventBus,
             encryptionKey: rotator.encryptionKey,
             clients: config.clients,

@@ -29,6 +29,54 @@ function definitionOf(
   return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join(''));
 }
 
+interface RetryRule {
+  readonly ErrorEquals: string[];
+  readonly IntervalSeconds: number;
+  readonly MaxAttempts: number;
+  readonly MaxDelaySeconds: number;
+}
+
+/** The longest a retrier keeps trying (before jitter shortens each wait): its backoff budget. */
+function worstCaseSeconds(rule: RetryRule | undefined): number {
+  let total = 0;
+  for (let attempt = 0; attempt < (rule?.MaxAttempts ?? 0); attempt += 1) {
+    total += Math.min((rule?.IntervalSeconds ?? 0) * 2 ** attempt, rule?.MaxDelaySeconds ?? 0);
+  }
+  return total;
+}
+
+type Statement = { Action: string | string[]; Effect: string; Resource: unknown };
+
+/** The logical id of the one function whose logical id starts with `prefix`. */
+function functionId(template: Template, prefix: string): string {
+  const ids = Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) =>
+    id.startsWith(prefix),
+  );
+  expect(ids).toHaveLength(1);
+  return ids[0] ?? '';
+}
+
+/** The logical id of a function's role. */
+function roleOf(template: Template, fnId: string): string {
+  const role = template.findResources('AWS::Lambda::Function')[fnId]?.Properties.Role as
+    | { 'Fn::GetAtt': [string, string] }
+    | undefined;
+  return role?.['Fn::GetAtt'][0] ?? '';
+}
+
+/** Every statement of every policy attached to a function's role (its default policy and any other). */
+function statementsOf(template: Template, fnId: string): Statement[] {
+  return Object.values(
+    template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: Match.arrayWith([{ Ref: roleOf(template, fnId) }]) },
+    }),
+  ).flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+/** Whether a statement grants this action (and only this one). */
+const grantsOnly = (action: string) => (statement: Statement) =>
+  JSON.stringify(statement.Action) === JSON.stringify(action);
+
 describe('Construct: StytchM2MRotator', () => {
   let template: Template;
   let app: App;
@@ -84,7 +132,7 @@ describe('Construct: StytchM2MRotator', () => {
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Environment: { Variables: { ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: Match.anyValue() } } },
     });
-    expect(Object.keys(functions)).toHaveLength(8);
+    expect(Object.keys(functions)).toHaveLength(9);
     for (const fn of Object.values(functions)) {
       const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
       expect(
@@ -111,18 +159,18 @@ describe('Construct: StytchM2MRotator', () => {
   });
 
   it('runs every function on Node.js 24, ARM64, traced, with its own log group', () => {
-    // The 8 rotator functions, the GitHub webhook receiver and the SecretAgeDays publisher.
-    template.resourceCountIs('AWS::Lambda::Function', 10);
+    // The 9 rotator functions, the GitHub webhook receiver and the SecretAgeDays publisher.
+    template.resourceCountIs('AWS::Lambda::Function', 11);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: Match.objectLike({ LogFormat: 'JSON', LogGroup: Match.anyValue() }),
     });
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 11);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 12);
   });
 
-  it('builds a Standard JSONPath state machine whose tasks retry transient errors with jitter', () => {
+  it('builds a Standard JSONPath state machine whose tasks retry transient errors, real crashes and rate limits with jitter', () => {
     // Prepare
     const definition = definitionOf(template);
 
@@ -140,15 +188,48 @@ describe('Construct: StytchM2MRotator', () => {
       'CancelRotation',
       'RecordFailure',
     ]) {
-      expect(definition.States[name]?.Retry).toEqual([
+      const retry = (definition.States[name]?.Retry ?? []) as RetryRule[];
+      expect(retry.slice(0, 2)).toEqual([
         expect.objectContaining({
-          ErrorEquals: expect.arrayContaining(['TransientError']),
+          // A Lambda that timed out or died, and the task's own timeout, are retried like a fault.
+          ErrorEquals: expect.arrayContaining([
+            'TransientError',
+            'Sandbox.Timedout',
+            'Runtime.ExitError',
+            'Lambda.Unknown',
+            'States.Timeout',
+          ]),
           BackoffRate: 2,
           JitterStrategy: 'FULL',
           MaxDelaySeconds: 60,
         }),
+        // Stytch's fixed windows (up to an hour) without Retry-After: backed off in the state machine.
+        expect.objectContaining({
+          ErrorEquals: ['RateLimited'],
+          JitterStrategy: 'FULL',
+          MaxDelaySeconds: 600,
+        }),
       ]);
+      expect(worstCaseSeconds(retry[1])).toBeGreaterThan(2 * 3600);
     }
+    // The wait's States.Timeout is the deadline, caught, never retried.
+    expect(JSON.stringify(definition.States.AwaitConsumers?.Retry)).not.toContain('States.Timeout');
+  });
+
+  it('completes forward only: CompletionPending is retried for hours and nothing leads from CompleteRotation to a cancel', () => {
+    // Prepare
+    const definition = definitionOf(template);
+    const complete = definition.States.CompleteRotation;
+
+    // Assess
+    const forward = ((complete?.Retry ?? []) as RetryRule[]).find((r) =>
+      r.ErrorEquals.includes('CompletionPending'),
+    );
+    expect(forward).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL', MaxDelaySeconds: 900 });
+    expect(worstCaseSeconds(forward)).toBeGreaterThan(6 * 3600);
+    expect(complete?.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'FailureInCompleteRotation' },
+    ]);
   });
 
   it('waits for consumers with a task token and the rotation deadline, and decides by policy when it passes', () => {
@@ -182,7 +263,7 @@ describe('Construct: StytchM2MRotator', () => {
     });
   });
 
-  it('has a terminal state per outcome; a request that cannot start is failed without cancelling anything', () => {
+  it('has a terminal state per outcome; a request that cannot start is refused (succeeds, pages no one) without cancelling anything', () => {
     // Prepare
     const definition = definitionOf(template);
 
@@ -190,8 +271,21 @@ describe('Construct: StytchM2MRotator', () => {
     expect(definition.States.Completed).toMatchObject({ Type: 'Succeed' });
     expect(definition.States.Cancelled).toMatchObject({ Type: 'Succeed' });
     expect(definition.States.Failed).toMatchObject({ Type: 'Fail', Error: 'RotationFailed' });
-    expect(definition.States.Rejected).toMatchObject({ Type: 'Fail', Error: 'RotationInProgressError' });
-    expect(definition.States.InvalidRequest).toMatchObject({ Type: 'Fail', Error: 'InvalidRequest' });
+    expect(definition.States.Rejected).toMatchObject({
+      Type: 'Pass',
+      Parameters: { outcome: 'rejected', reason: 'rotation_in_progress' },
+      Next: 'Rejected: refused',
+    });
+    expect(definition.States['Rejected: refused']).toMatchObject({ Type: 'Succeed' });
+    expect(definition.States.InvalidRequest).toMatchObject({
+      Type: 'Pass',
+      Parameters: { outcome: 'invalid_request' },
+      Next: 'InvalidRequest: refused',
+    });
+    expect(definition.States['InvalidRequest: refused']).toMatchObject({ Type: 'Succeed' });
+    // A leak rotation given up on after an error must page: it ends Failed, not Cancelled.
+    expect(definition.States.CancelRotation?.Next).toBe('LeakGivenUp');
+    expect(definition.States.LeakGivenUp?.Default).toBe('Cancelled');
     expect(definition.States.StartRotation?.Catch).toEqual([
       { ErrorEquals: ['RotationInProgressError'], ResultPath: '$.error', Next: 'Rejected' },
       {
@@ -222,11 +316,14 @@ describe('Construct: StytchM2MRotator', () => {
     });
   });
 
-  it('lets only the leak intake start the workflow, and gives it the state machine ARN', () => {
-    const intake = template.findResources('AWS::Lambda::Function', {
+  it('lets only the leak intake start the workflow, and gives the state machine ARN to it and the reconciler', () => {
+    const given = template.findResources('AWS::Lambda::Function', {
       Properties: { Environment: { Variables: { ROTATOR_STATE_MACHINE_ARN: Match.anyValue() } } },
     });
-    expect(Object.keys(intake)).toEqual([expect.stringMatching(/^RotatorLeakIntakeFunction/)]);
+    expect(Object.keys(given).sort()).toEqual([
+      expect.stringMatching(/^RotatorExecutionReconcilerFunction/),
+      expect.stringMatching(/^RotatorLeakIntakeFunction/),
+    ]);
     const policies = template.findResources('AWS::IAM::Policy');
     const starters = Object.entries(policies).filter(([, policy]) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes('states:StartExecution'),
@@ -244,9 +341,9 @@ describe('Construct: StytchM2MRotator', () => {
       JSON.stringify(policy.Properties.PolicyDocument),
     );
     const prefixed = policies.filter((text) => text.includes(':secret:stytch/m2m/*'));
-    // StartRotation, CompleteRotation, CancelRotation (read and write) and the leak intake (read).
-    expect(prefixed).toHaveLength(4);
-    expect(prefixed.filter((text) => text.includes('secretsmanager:PutSecretValue'))).toHaveLength(3);
+    // StartRotation, CompleteRotation, CancelRotation, the reconciler (read and write) and the leak intake (read).
+    expect(prefixed).toHaveLength(5);
+    expect(prefixed.filter((text) => text.includes('secretsmanager:PutSecretValue'))).toHaveLength(4);
     for (const text of policies) expect(text).not.toMatch(/:secret:\*|"secretsmanager:\*"/);
   });
 
@@ -275,6 +372,156 @@ describe('Construct: StytchM2MRotator', () => {
         }),
       ],
     });
+  });
+
+  it("routes the state machine's FAILED, ABORTED and TIMED_OUT executions (default bus) to the reconciler", () => {
+    // Prepare
+    const reconciler = functionId(template, 'RotatorExecutionReconcilerFunction');
+
+    // Assess
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: Match.absent(),
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['FAILED', 'ABORTED', 'TIMED_OUT'],
+          stateMachineArn: [{ Ref: Match.stringLikeRegexp('^RotatorWorkflowStateMachine') }],
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [reconciler, 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] } },
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::GetAtt': [reconciler, 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RotatorExecutionEndedRule'), 'Arn'] },
+    });
+  });
+
+  it("gives the reconciler CompleteRotation's grants, and DescribeExecution on this state machine's executions", () => {
+    // Prepare
+    const reconciler = statementsOf(template, functionId(template, 'RotatorExecutionReconcilerFunction'));
+    const complete = statementsOf(template, functionId(template, 'RotatorCompleteRotationFunction'));
+    const [stateMachine] = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'));
+    const sendsToQueue = (statement: Statement) => JSON.stringify(statement.Action).includes('sqs:');
+
+    // Assess: ledger, events, key, Stytch credentials, fingerprint key, secrets read/write/stage.
+    expect(
+      reconciler.filter((st) => !grantsOnly('states:DescribeExecution')(st) && !sendsToQueue(st)),
+    ).toEqual(complete.filter((st) => !sendsToQueue(st)));
+    expect(JSON.stringify(reconciler)).toContain('secretsmanager:PutSecretValue');
+    expect(reconciler.filter(grantsOnly('states:DescribeExecution'))).toEqual([
+      {
+        Action: 'states:DescribeExecution',
+        Effect: 'Allow',
+        Resource: {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':states:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              ':execution:',
+              { 'Fn::GetAtt': [stateMachine, 'Name'] },
+              ':*',
+            ],
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('lets StartRotation, the leak intake and the reconciler describe executions, and no other function', () => {
+    // Prepare
+    const describers = Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) =>
+      statementsOf(template, id).some(grantsOnly('states:DescribeExecution')),
+    );
+    const executionArn = JSON.stringify(
+      statementsOf(template, functionId(template, 'RotatorExecutionReconcilerFunction')).find(
+        grantsOnly('states:DescribeExecution'),
+      )?.Resource,
+    );
+
+    // Assess
+    expect(describers.sort()).toEqual([
+      expect.stringMatching(/^RotatorExecutionReconcilerFunction/),
+      expect.stringMatching(/^RotatorLeakIntakeFunction/),
+      expect.stringMatching(/^RotatorStartRotationFunction/),
+    ]);
+    for (const id of describers) {
+      const described = statementsOf(template, id).filter(grantsOnly('states:DescribeExecution'));
+      expect(described.map((st) => JSON.stringify(st.Resource))).toEqual([executionArn]);
+    }
+  });
+
+  it('sends every event a rule-invoked function failed on, after 2 retries within 6 h, to the async-failure queue', () => {
+    // Prepare: every function an EventBridge rule targets is invoked asynchronously.
+    const functionIds = new Set(Object.keys(template.findResources('AWS::Lambda::Function')));
+    const ruleTargets = Object.values(template.findResources('AWS::Events::Rule')).flatMap((rule) =>
+      (rule.Properties.Targets as { Arn: { 'Fn::GetAtt'?: [string, string] } }[])
+        .map((target) => target.Arn['Fn::GetAtt']?.[0] ?? '')
+        .filter((id) => functionIds.has(id)),
+    );
+    const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig'));
+
+    // Assess
+    expect(ruleTargets.sort()).toEqual([
+      expect.stringMatching(/^RotatorExecutionReconcilerFunction/),
+      expect.stringMatching(/^RotatorHealthAggregatorFunction/),
+      expect.stringMatching(/^RotatorLeakIntakeFunction/),
+      expect.stringMatching(/^RotatorMonitoringSecretAgePublisher/),
+    ]);
+    expect(configs.map((config) => (config.Properties.FunctionName as { Ref: string }).Ref).sort()).toEqual(
+      ruleTargets,
+    );
+    for (const config of configs) {
+      expect(config.Properties).toEqual({
+        FunctionName: expect.anything(),
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 6 * 3600,
+        DestinationConfig: {
+          OnFailure: {
+            Destination: { 'Fn::GetAtt': [expect.stringMatching(/^RotatorAsyncFailureQueue/), 'Arn'] },
+          },
+        },
+      });
+    }
+    for (const id of ruleTargets) {
+      expect(JSON.stringify(statementsOf(template, id))).toMatch(
+        /"sqs:SendMessage".*"Fn::GetAtt":\["RotatorAsyncFailureQueue[0-9A-F]+","Arn"\]/,
+      );
+    }
+  });
+
+  it('keeps those failures 14 days in an encrypted, TLS-only queue, and names it in the outputs', () => {
+    // Prepare
+    const [queueId] = Object.keys(
+      template.findResources('AWS::SQS::Queue', {
+        Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 },
+      }),
+    ).filter((id) => id.startsWith('RotatorAsyncFailureQueue'));
+
+    // Assess
+    expect(queueId).toBeDefined();
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.hasOutput('AsyncFailureQueueUrl', { Value: { Ref: queueId } });
   });
 
   it('schedules each client with a schedule: expression, time zone, flexible window, DLQ', () => {
@@ -322,6 +569,7 @@ describe('Construct: StytchM2MRotator', () => {
       'SecretPrefix',
       'EncryptionKeyArn',
       'DeadLetterQueueUrl',
+      'AsyncFailureQueueUrl',
     ]) {
       template.hasOutput(output, { Value: Match.anyValue() });
     }

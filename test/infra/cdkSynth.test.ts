@@ -28,12 +28,12 @@ describe('npx cdk synth', () => {
     const template = JSON.parse(readFileSync(join(out, 'StytchM2MRotator.template.json'), 'utf8')) as {
       Resources: Record<string, { Type: string }>;
     };
-    // The 8 rotator functions, the GitHub webhook receiver and RotatorMonitoring's SecretAgeDays publisher.
+    // The 9 rotator functions, the GitHub webhook receiver and RotatorMonitoring's SecretAgeDays publisher.
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(
-      10,
+      11,
     );
     const bundles = readdirSync(out).filter((entry) => entry.startsWith('asset.'));
-    expect(bundles).toHaveLength(10);
+    expect(bundles).toHaveLength(11);
     for (const bundle of bundles) expect(readdirSync(join(out, bundle))).toContain('index.mjs');
   });
 });

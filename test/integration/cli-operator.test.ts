@@ -1,7 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
@@ -13,6 +18,22 @@ import { bufferedIo } from '../support/cliIo.js';
 import { waitFor } from '../support/waitFor.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Whether `printed` holds a character that rewrites a terminal or forges a line when printed raw:
+ * a control (C0 but the line feed the CLI ends its own lines with, DEL, C1), a format character
+ * (bidi overrides and isolates, LRM/RLM, zero-width), or a Unicode line or paragraph separator.
+ */
+const hasRawControls = (printed: string): boolean =>
+  /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(printed.replaceAll('\n', ''));
+
+/** Outsider text as the ledger can hold it (a leak source, a report detail, an error message). */
+const HOSTILE = {
+  reason: 'quarterly\u001b[2J\u001b[1;1H\rrotator: all secrets revoked\u0007',
+  requestedBy: 'github:acme/\u202eevil\u2066x\u2069',
+  error: 'boom\nrotator: rotation completed\u0000\u009b31m',
+  detail: 'ok\u001b]8;;http://evil.example\u0007link\u001b]8;;\u0007\u2028next line',
+};
 
 describe('CLI: operator commands (rotate, emergency, status, cancel, history) against the sandbox', () => {
   let sandbox: Sandbox;
@@ -136,13 +157,71 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
     expect(result.stdout).toBe('');
   });
 
-  it('rotate of a client that is not managed ends in InvalidRequest: exit 1, one line on stderr', async () => {
-    const result = await run(['rotate', 'm2m-client-test-nobody', '--wait', '--json']);
+  it.each([
+    ['rotate --no-wait', ['rotate', 'm2m-client-test-nobody', '--no-wait']],
+    ['rotate --wait', ['rotate', 'm2m-client-test-nobody', '--wait', '--json']],
+    ['emergency --no-wait', ['emergency', 'm2m-client-test-nobody', '--reason', 'leaked', '--no-wait']],
+    ['emergency --wait', ['emergency', 'm2m-client-test-nobody', '--reason', 'leaked', '--wait']],
+  ])(
+    '%s of a client the deployment does not manage is refused before anything starts: exit 2, one line',
+    async (_, argv) => {
+      // Prepare
+      const listExecutions = async () =>
+        (
+          await sandbox.aws.sfn.send(
+            new ListExecutionsCommand({ stateMachineArn: sandbox.executor.stateMachineArn }),
+          )
+        ).executions?.map((execution) => execution.executionArn) ?? [];
+      const before = await listExecutions();
 
+      // Act
+      const result = await run(argv);
+
+      // Assess
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(
+        /^rotator: m2m-client-test-nobody is not managed by this deployment \(no secret stytch\/m2m\/m2m-client-test-nobody\).*\n$/,
+      );
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(await listExecutions()).toEqual(before);
+    },
+  );
+
+  it('a secret under the prefix passes the check (it never refuses what the workflow may take): the workflow refuses it, exit 1', async () => {
+    // Prepare: a secret put there by hand, for a client neither the config nor the registry names.
+    const stray = 'm2m-client-test-stray';
+    await sandbox.aws.secretsManager.send(
+      new CreateSecretCommand({ Name: `stytch/m2m/${stray}`, SecretString: '{"enrolled":false}' }),
+    );
+
+    // Act
+    const result = await run(['rotate', stray, '--wait', '--json']);
+    await sandbox.aws.secretsManager.send(
+      new DeleteSecretCommand({ SecretId: `stytch/m2m/${stray}`, ForceDeleteWithoutRecovery: true }),
+    );
+
+    // Assess
     expect(result.code).toBe(1);
-    expect(JSON.parse(result.stdout)).toMatchObject({ outcome: 'invalid_request', reason: 'InvalidRequest' });
+    const output = JSON.parse(result.stdout) as { executionArn: string; outcome: string };
+    expect(output.outcome).not.toBe('completed');
+    expect(sandbox.executor.describeExecution(output.executionArn).input).toContain(stray);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^rotator: invalid_request: UnknownClientError: .*m2m-client-test-nobody/);
+  });
+
+  it('leak report --client-id and history of a client the deployment does not manage say so: exit 2', async () => {
+    // Act
+    const leak = await run(['leak', 'report', '--client-id', 'm2m-client-test-nobody']);
+    const history = await run(['history', 'm2m-client-test-nobody']);
+
+    // Assess
+    for (const result of [leak, history]) {
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(
+        /^rotator: m2m-client-test-nobody is not managed by this deployment .*\n$/,
+      );
+    }
   });
 
   it('a malformed client id is a usage error (exit 2)', async () => {
@@ -338,6 +417,98 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
     expect(result.stderr).toMatch(/^rotator: .*set ROTATOR_TABLE_NAME or pass --table\n$/);
     expect(rotate.code).toBe(2);
     expect(rotate.stderr).toMatch(/ROTATOR_STATE_MACHINE_ARN/);
+  });
+
+  it('history and status print outsider text from the ledger escaped, on the line it belongs to', async () => {
+    // Prepare: a finished rotation whose free text carries terminal controls and forged lines.
+    const clientId = id('m2m-client-test-reporting');
+    const started = new Date(Date.now() - 60_000).toISOString();
+    await ledger.createRotation({
+      clientId,
+      rotationId: 'hostile-1',
+      clientKind: 'm2m',
+      trigger: 'leak',
+      reason: HOSTILE.reason,
+      requestedBy: HOSTILE.requestedBy,
+      executionId: `${sandbox.executor.stateMachineArn.replace(':stateMachine:', ':execution:')}:hostile-1`,
+      status: 'failed',
+      steps: { started, failed: new Date().toISOString() },
+      expectedConsumers: ['reporting-job'],
+      reports: { 'reporting-job': { healthy: false, detail: HOSTILE.detail, reportedAt: started } },
+      outcomeReason: `stytch_error${HOSTILE.reason}`,
+      error: { name: 'StytchApiError\u001b[31m', message: HOSTILE.error },
+    });
+
+    // Act
+    const human = await run(['history', clientId, '--limit', '1']);
+    const json = await run(['history', clientId, '--limit', '1', '--json']);
+    const status = await run(['status', clientId]);
+
+    // Assess: nothing raw reaches the terminal; each field stays on its own line, visibly escaped.
+    for (const result of [human, json, status]) {
+      expect(result.code).toBe(0);
+      expect(hasRawControls(result.stdout + result.stderr)).toBe(false);
+      expect(result.stdout).not.toMatch(/^rotator:/m);
+    }
+    expect(human.stdout.split('\n').filter(Boolean)).toHaveLength(6);
+    expect(human.stdout).toContain('\\x1b[2J');
+    expect(human.stdout).toContain('\\u202e');
+    expect(human.stdout).toMatch(
+      /^ {2}error StytchApiError\\x1b\[31m: boom\\nrotator: rotation completed\\x00\\x9b31m$/m,
+    );
+    expect(human.stdout).toMatch(/reporting-job UNHEALTHY \(ok\\x1b\]8;;http:\/\/evil\.example\\x07link/);
+    // JSON keeps the exact text (a program reads it), with every control as a JSON escape.
+    const { rotations } = JSON.parse(json.stdout) as { rotations: Record<string, unknown>[] };
+    expect(rotations[0]).toMatchObject({
+      reason: HOSTILE.reason,
+      requestedBy: HOSTILE.requestedBy,
+      error: { message: HOSTILE.error },
+      reports: { 'reporting-job': { detail: HOSTILE.detail } },
+    });
+    expect(json.stdout).toContain('\\u202e');
+    expect(json.stdout).toContain('\\u009b');
+    expect(status.stdout).toMatch(/leak failed/);
+  });
+
+  it('rotate --wait prints a consumer report detail escaped, on the report line', async () => {
+    // Prepare
+    const clientId = id('m2m-client-test-payments');
+    const io = bufferedIo(env);
+    const exitCode = exec(['rotate', clientId, '--reason', 'hostile report', '--wait'], io);
+    const lock = await waitFor(async () => {
+      const held = await ledger.getLock(clientId);
+      const record = held === null ? null : await ledger.getRotation(clientId, held.rotationId);
+      return record?.taskToken === undefined ? undefined : (held ?? undefined);
+    });
+
+    // Act: anyone who may put events on the bus chooses the detail.
+    await sandbox.aws.eventBridge.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: sandbox.eventBusName,
+            Source: 'test.payments',
+            DetailType: 'Consumer Health Reported',
+            Detail: JSON.stringify({
+              clientId,
+              rotationId: lock.rotationId,
+              pendingVersionId: lock.rotationId,
+              consumer: 'payments-api',
+              healthy: false,
+              detail: HOSTILE.detail,
+            }),
+          },
+        ],
+      }),
+    );
+
+    // Assess
+    expect(await exitCode).toBe(1);
+    expect(hasRawControls(io.stdout.text + io.stderr.text)).toBe(false);
+    expect(io.stdout.text).toMatch(
+      /^\s+\d+\.\d\ds {2}consumer payments-api UNHEALTHY: ok\\x1b\]8;;http:\/\/evil\.example\\x07link\\x1b\]8;;\\x07\\u2028next line$/m,
+    );
+    expect(io.stdout.text).toMatch(/^Rotation cancelled/m);
   });
 
   it('--help of each command documents the exit codes', async () => {

@@ -197,8 +197,13 @@ describe('CLI: rotator register against the sandbox', () => {
   });
 
   it('adopts a client a stopped run left at Stytch: a new secret, the lost one revoked', async () => {
-    // Prepare: created at Stytch, then the run stopped before storing anything.
-    const orphan = await sandbox.stytchClient.m2m.create({ clientName: 'half-done', scopes: ['read:demo'] });
+    // Prepare: created at Stytch as register creates it (our managed_by), then the run stopped
+    // before storing anything.
+    const orphan = await sandbox.stytchClient.m2m.create({
+      clientName: 'half-done',
+      scopes: ['read:demo'],
+      trustedMetadata: { managed_by: 'stytch-m2m-rotator' },
+    });
 
     // Act
     const result = await run(['register', '--name', 'half-done', '--scopes', 'read:demo', '--json']);
@@ -215,6 +220,123 @@ describe('CLI: rotator register against the sandbox', () => {
     await expect(
       sandbox.stytchClient.token({ clientId: output.clientId, clientSecret: orphan.clientSecret }),
     ).rejects.toThrow();
+  });
+
+  it('creates the client with our managed_by metadata', async () => {
+    // Act
+    const result = await run(['register', '--name', 'metadata-check', '--scopes', 'read:demo', '--json']);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const [atStytch] = await stytchClientsNamed('metadata-check');
+    expect(atStytch?.trustedMetadata).toMatchObject({ managed_by: 'stytch-m2m-rotator' });
+  });
+
+  it('refuses a client of that name it did not create (made by hand): exit 2, one line, nothing changed', async () => {
+    // Prepare
+    const handMade = await sandbox.stytchClient.m2m.create({
+      clientName: 'hand-made',
+      scopes: ['read:demo'],
+    });
+    const before = await secretNames();
+
+    // Act
+    const result = await run(['register', '--name', 'hand-made', '--scopes', 'read:demo', '--json']);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^rotator: Stytch already has a client named "hand-made" \\(${handMade.client.clientId}\\) .*--adopt`,
+      ),
+    );
+    expect(await secretNames()).toEqual(before);
+    expect(await ledger.findRegistrationByName('hand-made')).toBeNull();
+    // Its secret was not replaced: whoever made it still mints tokens with it.
+    await expect(
+      sandbox.stytchClient.token({
+        clientId: handMade.client.clientId,
+        clientSecret: handMade.clientSecret.reveal(),
+      }),
+    ).resolves.toMatchObject({ accessToken: expect.anything() });
+  });
+
+  it('--adopt takes over a client made by hand: a new secret, our metadata, registered', async () => {
+    // Prepare
+    const handMade = await sandbox.stytchClient.m2m.create({ clientName: 'adopt-me', scopes: ['read:demo'] });
+
+    // Act
+    const result = await run([
+      'register',
+      '--name',
+      'adopt-me',
+      '--scopes',
+      'read:demo',
+      '--adopt',
+      '--json',
+    ]);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const output = JSON.parse(result.stdout) as Registered;
+    expect(output).toMatchObject({ created: true, clientId: handMade.client.clientId });
+    await expect(
+      sandbox.stytchClient.token({
+        clientId: handMade.client.clientId,
+        clientSecret: handMade.clientSecret.reveal(),
+      }),
+    ).rejects.toThrow();
+    const [atStytch] = await stytchClientsNamed('adopt-me');
+    expect(atStytch?.trustedMetadata).toMatchObject({ managed_by: 'stytch-m2m-rotator' });
+    expect(await ledger.getRegistration(handMade.client.clientId)).toMatchObject({ name: 'adopt-me' });
+  });
+
+  it('--help documents --adopt', async () => {
+    // Act
+    const result = await run(['register', '--help']);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/--adopt\s+take over a client of that name/);
+  });
+
+  it('with only the SDK settings and --stack, finds the Stytch base URL among the stack outputs', async () => {
+    // Prepare: the first line of `npm start -- --keep`'s exports, and --stack, as it suggests.
+    const sdkOnly = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('ROTATOR_')));
+
+    // Act
+    const io = bufferedIo(sdkOnly);
+    const code = await exec(
+      ['--stack', sandbox.stackName, 'register', '--name', 'via-stack', '--scopes', 'read:demo', '--json'],
+      io,
+    );
+
+    // Assess
+    expect(io.stderr.text).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(io.stdout.text)).toMatchObject({ created: true, name: 'via-stack' });
+    expect(await stytchClientsNamed('via-stack')).toHaveLength(1);
+  });
+
+  it('an unreachable Stytch is named as Stytch, not AWS: exit 2, one line, nothing stored', async () => {
+    // Prepare
+    const before = await secretNames();
+
+    // Act
+    const result = await run(['register', '--name', 'no-stytch', '--scopes', 'read:demo'], {
+      ROTATOR_STYTCH_BASE_URL: 'http://127.0.0.1:1',
+    });
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^rotator: cannot reach Stytch at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/,
+    );
+    expect(result.stderr).not.toMatch(/AWS/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await secretNames()).toEqual(before);
   });
 
   it.each([

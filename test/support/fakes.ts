@@ -12,6 +12,8 @@ import type {
   ClientRef,
   ConsumerReport,
   EscalationKind,
+  ExecutionStatus,
+  ExecutionStatusPort,
   LedgerPort,
   LockResult,
   ManagedSecretValue,
@@ -244,6 +246,13 @@ export class FakeLedger implements LedgerPort {
     return { acquired: true };
   }
 
+  public async takeOverLock(lock: RotationLock, staleRotationId: string): Promise<boolean> {
+    const held = this.#locks.get(lock.clientId)?.rotationId;
+    if (held !== staleRotationId && held !== lock.rotationId) return false;
+    this.#locks.set(lock.clientId, lock);
+    return true;
+  }
+
   public async releaseLock(clientId: string, rotationId: string): Promise<void> {
     if (this.#locks.get(clientId)?.rotationId === rotationId) this.#locks.delete(clientId);
   }
@@ -348,6 +357,20 @@ export class FakeFingerprints implements FingerprintPort {
   }
 }
 
+/** Execution statuses by ARN; an execution nobody set is running (the default of a live workflow). */
+export class FakeExecutions implements ExecutionStatusPort {
+  readonly #statuses = new Map<string, ExecutionStatus | null>();
+
+  /** Sets what DescribeExecution says of `executionArn` (`null`: it does not exist). */
+  public set(executionArn: string, status: ExecutionStatus | null): void {
+    this.#statuses.set(executionArn, status);
+  }
+
+  public async status(executionArn: string): Promise<ExecutionStatus | null> {
+    return this.#statuses.has(executionArn) ? (this.#statuses.get(executionArn) ?? null) : 'RUNNING';
+  }
+}
+
 /** Records the executions the leak intake starts; a name started twice reports `alreadyStarted`. */
 export class FakeWorkflow implements WorkflowStarterPort {
   public readonly started: { name: string; input: WorkflowInput }[] = [];
@@ -443,6 +466,7 @@ export function fakeDeps(clients: Readonly<Record<string, ManagedClientSettings>
   const fingerprints = new FakeFingerprints();
   const metrics = new RecordingMetrics();
   const workflow = new FakeWorkflow();
+  const executions = new FakeExecutions();
   for (const clientId of Object.keys(clients)) {
     const secret = randomBytes(33).toString('base64url');
     stytch.register(clientId, secret);
@@ -468,6 +492,20 @@ export function fakeDeps(clients: Readonly<Record<string, ManagedClientSettings>
     fingerprints,
     metrics,
     workflow,
+    executions,
   };
-  return { deps, stytch, secrets, ledger, events, callbacks, clock, logger, fingerprints, metrics, workflow };
+  return {
+    deps,
+    stytch,
+    secrets,
+    ledger,
+    events,
+    callbacks,
+    clock,
+    logger,
+    fingerprints,
+    metrics,
+    workflow,
+    executions,
+  };
 }

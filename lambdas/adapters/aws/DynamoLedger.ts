@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { FINGERPRINT_STAGES, type FingerprintEntry, FingerprintSchema } from '#core/fingerprint.js';
-import { ClientKindSchema, TriggerSchema } from '#core/model.js';
+import { ClientKindSchema, ConsumerNameSchema, TriggerSchema } from '#core/model.js';
 import {
   type ConsumerReport,
   type EscalationKind,
@@ -21,6 +21,7 @@ import {
   type RotationRecord,
 } from '#core/ports.js';
 import { type ClientRegistration, ClientRegistrationSchema, type RegistryPort } from '#core/registry.js';
+import { parseOrThrow } from '#core/validate.js';
 import {
   AwsAdapterError,
   awsErrorCode,
@@ -91,6 +92,7 @@ const LockItemSchema = z.object({
   pk: z.string(),
   rotationId: z.string(),
   expiresAt: z.string(),
+  executionId: z.string().optional(),
 });
 
 const ReportSchema = z.object({
@@ -167,6 +169,7 @@ export class DynamoLedger implements LedgerPort, RegistryPort {
               rotationId: lock.rotationId,
               expiresAt: lock.expiresAt,
               expiresAtMs,
+              ...(lock.executionId === undefined ? {} : { executionId: lock.executionId }),
             },
             ConditionExpression: 'attribute_not_exists(pk) OR rotationId = :me OR expiresAtMs < :now',
             ExpressionAttributeValues: { ':me': lock.rotationId, ':now': now.getTime() },
@@ -184,6 +187,35 @@ export class DynamoLedger implements LedgerPort, RegistryPort {
           retryable: true,
         });
       }
+    }
+  }
+
+  /** One conditional PutItem: replaces the lock only while `staleRotationId` still holds it. */
+  public async takeOverLock(lock: RotationLock, staleRotationId: string): Promise<boolean> {
+    const expiresAtMs = Date.parse(lock.expiresAt);
+    if (Number.isNaN(expiresAtMs)) {
+      throw new LedgerItemFormatError(`lock of ${lock.clientId}`, ['expiresAt: invalid_date']);
+    }
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: {
+            pk: lock.clientId,
+            sk: LOCK_SK,
+            rotationId: lock.rotationId,
+            expiresAt: lock.expiresAt,
+            expiresAtMs,
+            ...(lock.executionId === undefined ? {} : { executionId: lock.executionId }),
+          },
+          ConditionExpression: 'rotationId = :stale OR rotationId = :me',
+          ExpressionAttributeValues: { ':stale': staleRotationId, ':me': lock.rotationId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw this.#wrap(error, 'PutItem', `${lock.clientId}/LOCK`);
     }
   }
 
@@ -210,7 +242,12 @@ export class DynamoLedger implements LedgerPort, RegistryPort {
     if (!parsed.success) {
       throw new LedgerItemFormatError(`${clientId}/LOCK`, issueSummaries(parsed.error.issues));
     }
-    return { clientId, rotationId: parsed.data.rotationId, expiresAt: parsed.data.expiresAt };
+    return {
+      clientId,
+      rotationId: parsed.data.rotationId,
+      expiresAt: parsed.data.expiresAt,
+      ...(parsed.data.executionId === undefined ? {} : { executionId: parsed.data.executionId }),
+    };
   }
 
   /** Conditional PutItem (`attribute_not_exists(sk)`); on conflict, the stored record wins. */
@@ -294,6 +331,9 @@ export class DynamoLedger implements LedgerPort, RegistryPort {
   /**
    * `SET reports.#consumer = :report` while `status = pending`: each consumer writes only its own
    * map entry, so concurrent reports all land. Null when the rotation is not pending (or absent).
+   * @throws {InvalidInputError} when `consumer` is not a consumer name: `__proto__` in particular,
+   *   which DynamoDB would store but the document client's unmarshalling turns into the map's
+   *   prototype, so the report would vanish on the next read
    */
   public async recordReport(
     clientId: string,
@@ -301,6 +341,7 @@ export class DynamoLedger implements LedgerPort, RegistryPort {
     consumer: string,
     report: ConsumerReport,
   ): Promise<RotationRecord | null> {
+    parseOrThrow(ConsumerNameSchema, consumer, 'consumer name of a report');
     const stored: Record<string, unknown> = { healthy: report.healthy, reportedAt: report.reportedAt };
     if (report.detail !== undefined) stored.detail = report.detail;
     try {

@@ -39,6 +39,7 @@ export {
   type SecretsManagerStoreProps,
   STAGES,
 } from './SecretsManagerStore.js';
+export { SfnExecutionStatus, type SfnExecutionStatusProps } from './SfnExecutionStatus.js';
 export {
   MAX_CAUSE_LENGTH,
   MAX_ERROR_LENGTH,

@@ -55,15 +55,22 @@ export class StytchApiError extends StytchError {
   }
 }
 
-/** Stytch throttled the call (HTTP 429). Always retryable. */
+/**
+ * Stytch throttled the call (HTTP 429). Always retryable, and marked `throttled` so a caller can
+ * wait longer than for a 5xx: Stytch's limits reset at fixed boundaries and no `Retry-After` is
+ * documented (stytch-api.md §12), so a quick retry may land in the same window.
+ */
 export class StytchRateLimitedError extends StytchApiError {
   /** How long Stytch asked us to wait (`Retry-After`), or null when it did not say. */
   public readonly retryAfterMs: number | null;
+  /** Always true: the error is throttling. Non-enumerable, like `retryable`. */
+  declare public readonly throttled: true;
 
   public constructor(details: StytchApiErrorDetails & { readonly retryAfterMs: number | null }) {
     super(details, { retryable: true });
     this.name = 'StytchRateLimitedError';
     this.retryAfterMs = details.retryAfterMs;
+    Object.defineProperty(this, 'throttled', { value: true, enumerable: false });
   }
 }
 

@@ -2,6 +2,11 @@
 export { LIVE_BASE_URL, resolveBaseUrl, TEST_BASE_URL } from './baseUrl.js';
 export type { ConnectedApps } from './ConnectedApps.js';
 export {
+  CLIENT_AUTH_REFUSAL_ERRORS,
+  CLIENT_AUTH_REFUSAL_STATUSES,
+  isClientAuthRefusal,
+} from './clientRefusal.js';
+export {
   StytchApiError,
   type StytchApiErrorDetails,
   StytchConfigError,

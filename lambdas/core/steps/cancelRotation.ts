@@ -1,7 +1,8 @@
 import type { StepDeps } from '../deps.js';
 import type { ClientRef } from '../ports.js';
 import { unansweredLeak } from '../preemption.js';
-import { InconsistentStateError, NotRotatingError } from '../rotationErrors.js';
+import { reconcileClient } from '../reconcile.js';
+import { InconsistentStateError, NeedsOperatorError } from '../rotationErrors.js';
 import { CancelInputSchema, causeMessage, type Outcome, rotationIdFor } from '../state.js';
 import { parseOrThrow } from '../validate.js';
 import { WorkflowInputSchema } from '../workflow.js';
@@ -39,14 +40,12 @@ export async function cancelRotation(deps: StepDeps, raw: unknown): Promise<Outc
   }
   if (versions.pendingVersionId === rotationId) await deps.secrets.removePending(client, rotationId);
 
-  // We held the lock, so whatever Stytch has pending is this rotation's (started, maybe not stored).
-  const state = await deps.stytch.getSecretState(client);
-  if (state.nextLastFour !== null) {
-    try {
-      await deps.stytch.cancelRotation(client);
-    } catch (error) {
-      if (!(error instanceof NotRotatingError)) throw error;
-    }
+  // Stytch's side is settled by the reconciliation rule: what Stytch has pending is cancelled unless
+  // it already is AWSCURRENT (then it is completed: cancelling would revoke what readers use). Only
+  // while no other rotation holds the lock: if one took it over, Stytch's pending secret is its own.
+  if (lock === null || lock.rotationId === rotationId) {
+    const { plan } = await reconcileClient(deps, client);
+    if (plan.verdict === 'needs_operator') throw new NeedsOperatorError(client.clientId, plan.finding);
   }
 
   const now = deps.clock.now();

@@ -1,7 +1,12 @@
 import type { StepDeps } from '../deps.js';
 import type { ClientRef } from '../ports.js';
 import { unansweredLeak } from '../preemption.js';
-import { InconsistentStateError, NotRotatingError, OldSecretStillValidError } from '../rotationErrors.js';
+import {
+  CompletionPendingError,
+  InconsistentStateError,
+  NotRotatingError,
+  OldSecretStillValidError,
+} from '../rotationErrors.js';
 import { CompleteInputSchema, type Outcome } from '../state.js';
 import { parseOrThrow } from '../validate.js';
 
@@ -27,27 +32,13 @@ export async function completeRotation(deps: StepDeps, raw: unknown): Promise<Ou
     await deps.secrets.promotePending(client, rotation.pendingVersionId);
   }
 
+  // AWSCURRENT has moved: from here the only way out is forward. Whatever stops the completion
+  // at Stytch or its proof is retried by the state machine under CompletionPending, for hours.
   try {
-    await deps.stytch.completeRotation(client);
+    await completeAtStytch(deps, client, rotation.pendingLastFour);
+    await proveOldSecretDead(deps, client);
   } catch (error) {
-    if (!(error instanceof NotRotatingError)) throw error;
-    // A re-run after Stytch completed: fine if the secret Stytch now has is ours.
-    const state = await deps.stytch.getSecretState(client);
-    if (state.currentLastFour !== rotation.pendingLastFour || state.nextLastFour !== null) {
-      throw new InconsistentStateError(
-        `Stytch has no rotation pending for ${rotation.clientId} and its secret …${state.currentLastFour} ` +
-          `is not the pending …${rotation.pendingLastFour}`,
-      );
-    }
-  }
-
-  // Prove the containment: the previous secret no longer mints. Connected Apps have no
-  // client-credentials endpoint here, so the adapter cannot test them; Stytch's state is the proof.
-  if (client.kind === 'm2m') {
-    const previous = await deps.secrets.read(client, 'AWSPREVIOUS');
-    if (previous !== null && (await deps.stytch.authenticates(client, previous.clientSecret))) {
-      throw new OldSecretStillValidError(client.clientId, previous.clientSecret.lastFour);
-    }
+    throw new CompletionPendingError(client.clientId, error);
   }
 
   const now = deps.clock.now();
@@ -99,4 +90,33 @@ export async function completeRotation(deps: StepDeps, raw: unknown): Promise<Ou
     rotationId: rotation.rotationId,
     clientId: client.clientId,
   };
+}
+
+/** rotate (complete) at Stytch; a re-run after Stytch completed is fine if Stytch's secret is ours. */
+async function completeAtStytch(deps: StepDeps, client: ClientRef, pendingLastFour: string): Promise<void> {
+  try {
+    await deps.stytch.completeRotation(client);
+  } catch (error) {
+    if (!(error instanceof NotRotatingError)) throw error;
+    const state = await deps.stytch.getSecretState(client);
+    if (state.currentLastFour !== pendingLastFour || state.nextLastFour !== null) {
+      throw new InconsistentStateError(
+        `Stytch has no rotation pending for ${client.clientId} and its secret …${state.currentLastFour} ` +
+          `is not the pending …${pendingLastFour}`,
+      );
+    }
+  }
+}
+
+/**
+ * Proves the containment: the previous secret no longer mints (the adapter allows Stytch a bounded
+ * grace to apply the change). Connected Apps have no client-credentials endpoint here, so the
+ * adapter cannot test them; Stytch's state is the proof.
+ */
+async function proveOldSecretDead(deps: StepDeps, client: ClientRef): Promise<void> {
+  if (client.kind !== 'm2m') return;
+  const previous = await deps.secrets.read(client, 'AWSPREVIOUS');
+  if (previous !== null && (await deps.stytch.authenticates(client, previous.clientSecret))) {
+    throw new OldSecretStillValidError(client.clientId, previous.clientSecret.lastFour);
+  }
 }

@@ -1,4 +1,4 @@
-import { answerWaitIfDecided, type WaitDecision } from '../decision.js';
+import { answerWaitIfDecided, reportOf, type WaitDecision } from '../decision.js';
 import type { StepDeps } from '../deps.js';
 import { ConsumerHealthReportedDetailSchema } from '../events.js';
 import { parseOrThrow } from '../validate.js';
@@ -59,7 +59,7 @@ export async function recordHealthReport(deps: StepDeps, detail: unknown): Promi
   // first reports racing only the one whose write landed first counts.
   if (Object.keys(record.reports).length === 0 && Object.keys(updated.reports).length === 1) {
     const since = updated.steps.stored ?? updated.steps.started;
-    const reportedAt = updated.reports[report.consumer]?.reportedAt;
+    const reportedAt = reportOf(updated.reports, report.consumer)?.reportedAt;
     if (since !== undefined && reportedAt !== undefined) {
       deps.metrics.firstConsumerReport({
         trigger: updated.trigger,

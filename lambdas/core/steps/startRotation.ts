@@ -2,15 +2,18 @@ import { LOCK_GRACE_SECONDS, type StepDeps } from '../deps.js';
 import type { RotationStartedDetail } from '../events.js';
 import { indexCurrent } from '../fingerprintedSecrets.js';
 import { resolvePolicy } from '../policy.js';
-import type { ClientRef, ManagedSecretValue, RotationRecord } from '../ports.js';
+import type { ClientRef, ManagedSecretValue, RotationLock, RotationRecord } from '../ports.js';
+import { reconcileClient } from '../reconcile.js';
 import {
   AlreadyRotatingError,
+  LeakWaitingForLockError,
+  NeedsOperatorError,
   NotEnrolledError,
-  NotRotatingError,
   RotationInProgressError,
   UnknownClientError,
 } from '../rotationErrors.js';
 import type { Secret } from '../secret.js';
+import { endStaleRotation, leakLeftBy, lockHolder, type StaleRotationEnd } from '../staleRotation.js';
 import { type RotationContext, rotationIdFor, StartInputSchema } from '../state.js';
 import { parseOrThrow } from '../validate.js';
 import { WorkflowInputSchema } from '../workflow.js';
@@ -20,8 +23,8 @@ import { WorkflowInputSchema } from '../workflow.js';
  * next secret as AWSPENDING (version id = rotation id), and prove it mints a verifiable token.
  *
  * Every retry converges: a pending version this rotation already stored is reused; Stytch saying
- * "already rotating" while no matching AWSPENDING exists means the one-time secret was lost (a
- * crash, a lost response), so that rotation is cancelled at Stytch and started again.
+ * "already rotating" is settled by the reconciliation rule (lambdas/core/reconcile.ts) before
+ * starting again. A lock left by an execution that is no longer running is recovered.
  */
 export async function startRotation(deps: StepDeps, raw: unknown): Promise<RotationContext> {
   const { input: rawInput, executionId } = parseOrThrow(StartInputSchema, raw, 'StartRotation input');
@@ -40,15 +43,16 @@ export async function startRotation(deps: StepDeps, raw: unknown): Promise<Rotat
   const current = await deps.secrets.read(client, 'AWSCURRENT');
   if (current === null) throw new NotEnrolledError(client.clientId, secretId);
 
-  const lock = await deps.ledger.acquireLock(
-    {
-      clientId: client.clientId,
-      rotationId,
-      expiresAt: new Date(deadline.getTime() + LOCK_GRACE_SECONDS * 1000).toISOString(),
-    },
-    now,
-  );
-  if (!lock.acquired) throw new RotationInProgressError(client.clientId, lock.heldBy.rotationId);
+  const lock: RotationLock = {
+    clientId: client.clientId,
+    rotationId,
+    executionId,
+    expiresAt: new Date(deadline.getTime() + LOCK_GRACE_SECONDS * 1000).toISOString(),
+  };
+  const acquired = await deps.ledger.acquireLock(lock, now);
+  const staleLeak = acquired.acquired
+    ? null
+    : await takeOverStaleLock(deps, client, lock, acquired.heldBy, input.trigger);
   // With the lock held nothing moves AWSCURRENT: index it (a leak report can then find a client
   // enrolled from outside, from its first rotation on).
   await indexCurrent({ ...deps, index: deps.ledger }, client, current);
@@ -59,6 +63,8 @@ export async function startRotation(deps: StepDeps, raw: unknown): Promise<Rotat
     newRecord(input, client, rotationId, executionId, policy, now),
   );
   const startedAt = record.steps.started ?? now.toISOString();
+  // A leak the dead holder left unanswered now meets this rotation (the intake escalates it).
+  if (staleLeak !== null) await deps.events.publish(staleLeak);
   if (record.steps.announced === undefined) {
     const started: RotationStartedDetail = {
       rotationId,
@@ -184,25 +190,57 @@ async function startAtStytch(deps: StepDeps, client: ClientRef, rotationId: stri
   } catch (error) {
     if (!(error instanceof AlreadyRotatingError)) throw error;
   }
-  const versions = await deps.secrets.versions(client);
-  deps.logger.warn(
-    'Stytch has a rotation pending whose secret we do not hold; cancelling it and starting again',
-    {
-      clientId: client.clientId,
-      rotationId,
-      stalePendingVersionId: versions.pendingVersionId,
-    },
-  );
-  if (versions.pendingVersionId !== null && versions.pendingVersionId !== rotationId) {
-    await deps.secrets.removePending(client, versions.pendingVersionId);
-  }
-  try {
-    await deps.stytch.cancelRotation(client);
-  } catch (error) {
-    // Someone completed or cancelled it meanwhile: nothing left to cancel.
-    if (!(error instanceof NotRotatingError)) throw error;
-  }
+  // We hold the lock, so no other rotation runs: the reconciliation rule decides (a lost next
+  // secret is cancelled; one that already is AWSCURRENT is completed, never cancelled).
+  const { plan } = await reconcileClient(deps, client);
+  if (plan.verdict === 'needs_operator') throw new NeedsOperatorError(client.clientId, plan.finding);
+  deps.logger.warn('Stytch had a rotation pending; reconciled before starting again', {
+    clientId: client.clientId,
+    rotationId,
+    finding: plan.finding,
+  });
   return (await deps.stytch.startRotation(client)).nextSecret;
+}
+
+/**
+ * The lock is held by another rotation. If its execution still runs, this start is refused (a
+ * leak rotation is retried instead: it must not be dropped). If its execution ended without
+ * releasing the lock (stopped, failed, timed out), its client is made whole with the
+ * reconciliation rule, its record closed, and the lock taken over. Returns the leak the dead
+ * rotation left unanswered, if any.
+ */
+async function takeOverStaleLock(
+  deps: StepDeps,
+  client: ClientRef,
+  lock: RotationLock,
+  heldBy: RotationLock,
+  trigger: RotationRecord['trigger'],
+) {
+  const holder = await lockHolder(deps, heldBy);
+  const refuse = (): never => {
+    if (trigger === 'leak') throw new LeakWaitingForLockError(client.clientId, heldBy.rotationId);
+    throw new RotationInProgressError(client.clientId, heldBy.rotationId);
+  };
+  if (holder.alive) refuse();
+  let end: StaleRotationEnd;
+  try {
+    end = await endStaleRotation(deps, client, { rotationId: heldBy.rotationId, ...holder });
+  } catch (error) {
+    // AWSCURRENT does not authenticate and we hold no secret that does: a new rotation issues a
+    // fresh one, which is the repair; the dead holder's record is closed as it is.
+    if (!(error instanceof NeedsOperatorError)) throw error;
+    end = {
+      reconciled: { plan: { verdict: 'needs_operator', actions: [], finding: error.message }, applied: [] },
+      record: holder.record,
+    };
+  }
+  if (!(await deps.ledger.takeOverLock(lock, heldBy.rotationId))) refuse();
+  deps.logger.warn('Took over the lock of a rotation whose execution ended', {
+    clientId: client.clientId,
+    staleRotationId: heldBy.rotationId,
+    executionStatus: holder.status,
+  });
+  return leakLeftBy(end, deps.clock.now().toISOString());
 }
 
 async function storePending(

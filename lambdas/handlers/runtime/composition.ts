@@ -9,6 +9,7 @@ import {
   EventBridgePublisher,
   SecretsManagerFingerprints,
   SecretsManagerStore,
+  SfnExecutionStatus,
   SfnTaskCallbacks,
   SfnWorkflowStarter,
 } from '#adapters/aws/index.js';
@@ -66,6 +67,7 @@ export function createStepDeps(env: RotatorEnv, logger: StepLogger): StepDeps {
       eventBusName: env.ROTATOR_EVENT_BUS_NAME,
     }),
     callbacks: new SfnTaskCallbacks({ client: sfn }),
+    executions: new SfnExecutionStatus({ client: sfn }),
     clock,
     clients: configuredThenRegistered(clients, ledger),
     logger,

@@ -1,24 +1,41 @@
 import { RotatorError, toError } from '#core/errors.js';
+import { RETRYABLE_ERROR_NAMES } from '#core/retryableErrorNames.js';
+import { CompletionPendingError } from '#core/rotationErrors.js';
 
-/**
- * The error name the state machine retries: any error whose `retryable` is true is reported to
- * Step Functions under this one name (with the original name in the message), so the Retry rule
- * does not need to know every adapter's error classes, and a permanent error with the same class
- * name (a Stytch 404 vs a Stytch 503) is never retried by mistake.
- */
-export const TRANSIENT_ERROR_NAME = 'TransientError';
+/** The name a retryable failure is reported under by default (see RETRYABLE_ERROR_NAMES). */
+export const TRANSIENT_ERROR_NAME = RETRYABLE_ERROR_NAMES.transient;
 
 /** A retryable failure, as Step Functions sees it. */
 export class TransientError extends RotatorError {
-  public constructor(original: Error) {
+  public constructor(original: Error, name: string = TRANSIENT_ERROR_NAME) {
     super(`${original.name}: ${original.message}`, { cause: original, retryable: true });
-    this.name = TRANSIENT_ERROR_NAME;
+    this.name = name;
   }
 }
 
-/** Maps what a step threw to what the Lambda reports: retryable → TransientError; else unchanged. */
+/** Whether `error` or anything in its `cause` chain was a throttled call (HTTP 429, AWS throttling). */
+function isThrottled(error: unknown): boolean {
+  for (let seen = error, depth = 0; seen instanceof Error && depth < 8; seen = seen.cause, depth += 1) {
+    if ((seen as { throttled?: unknown }).throttled === true || seen.name === 'StytchRateLimitedError')
+      return true;
+  }
+  return false;
+}
+
+/**
+ * Maps what a step threw to what the Lambda reports: a completion past the point of no return →
+ * CompletionPending; a throttled retryable error → RateLimited; any other retryable → TransientError;
+ * else unchanged.
+ */
 export function toLambdaError(thrown: unknown): Error {
   const error = toError(thrown);
-  if (error instanceof RotatorError && error.retryable) return new TransientError(error);
+  if (error instanceof CompletionPendingError)
+    return new TransientError(error, RETRYABLE_ERROR_NAMES.completionPending);
+  if (error instanceof RotatorError && error.retryable) {
+    return new TransientError(
+      error,
+      isThrottled(error) ? RETRYABLE_ERROR_NAMES.rateLimited : RETRYABLE_ERROR_NAMES.transient,
+    );
+  }
   return error;
 }

@@ -1,4 +1,4 @@
-import { oauthErrors } from '../errors.js';
+import { type ApiError, oauthErrors } from '../errors.js';
 import { type ApiResponse, type EmulatorRequest, isJsonObject, mediaType, parseBasicAuth } from '../http.js';
 import { pattern, type RouteContext, type RouteDefinition } from './types.js';
 
@@ -23,14 +23,17 @@ async function token(context: RouteContext): Promise<ApiResponse> {
     throw oauthErrors.invalidRequest('grant_type is required.');
   if (grantType !== 'client_credentials') throw oauthErrors.unsupportedGrantType();
 
-  const credentials = readClientCredentials(fields, context.request, services.projectId);
+  // Every client-authentication failure gets the one refusal the modes configure (default 400 invalid_client).
+  const refused = () => services.modes.tokenRefusalError();
+  const credentials = readClientCredentials(fields, context.request, services.projectId, refused);
   context.noteClient(credentials.clientId);
   // A token for another project's path cannot be issued here; answered like any failed client authentication.
-  if (context.params.project_id !== services.projectId) throw oauthErrors.invalidClient();
+  if (context.params.project_id !== services.projectId) throw refused();
   const client = services.m2m.find(credentials.clientId);
   // Verify even for an unknown or inactive client, so the answer takes the same time either way.
-  const secretMatches = client?.credential.verify(credentials.clientSecret) ?? false;
-  if (client === undefined || client.status !== 'active' || !secretMatches) throw oauthErrors.invalidClient();
+  // The token endpoint judges with its own clock: a rotation may not have reached it yet.
+  const secretMatches = client?.credential.verify(credentials.clientSecret, services.now()) ?? false;
+  if (client === undefined || client.status !== 'active' || !secretMatches) throw refused();
 
   const scopes = grantedScopes(fields.get('scope'), client.scopes);
   const iat = Math.floor(services.now() / 1000);
@@ -99,6 +102,7 @@ function readClientCredentials(
   fields: ReadonlyMap<string, string>,
   request: EmulatorRequest,
   projectId: string,
+  refused: () => ApiError,
 ): { clientId: string; clientSecret: string } {
   const bodyId = fields.get('client_id');
   const bodySecret = fields.get('client_secret');
@@ -109,7 +113,7 @@ function readClientCredentials(
     return { clientId: bodyId, clientSecret: bodySecret };
   }
   const basic = parseBasicAuth(request.headers);
-  if (basic === null || basic.user === projectId) throw oauthErrors.invalidClient();
+  if (basic === null || basic.user === projectId) throw refused();
   return { clientId: formDecode(basic.user), clientSecret: formDecode(basic.password) };
 }
 

@@ -2,6 +2,7 @@ import type { ConnectedAppStore } from '../connectedAppStore.js';
 import type { ErrorShape } from '../errors.js';
 import type { ApiResponse, EmulatorRequest } from '../http.js';
 import type { M2MClientStore } from '../m2mStore.js';
+import type { EmulatorModes } from '../modes.js';
 import type { RouteId } from '../routeIds.js';
 import type { SigningKeyRing } from '../signingKeys.js';
 
@@ -11,7 +12,9 @@ export interface EmulatorServices {
   readonly m2m: M2MClientStore;
   readonly connectedApps: ConnectedAppStore;
   readonly keys: SigningKeyRing;
-  /** The emulator clock in ms (token iat/exp). */
+  /** Behaviour modes; the token endpoint reads its refusal from here. */
+  readonly modes: EmulatorModes;
+  /** The emulator clock in ms (token iat/exp, when the token endpoint sees a rotation). */
   readonly now: () => number;
 }
 

@@ -4,7 +4,11 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger, ledgerTableDefinition, RotationNotFoundError } from '#adapters/aws/index.js';
+import { decideWait } from '#core/decision.js';
+import type { StepDeps } from '#core/deps.js';
 import type { RotationRecord } from '#core/ports.js';
+import { recordHealthReport } from '#core/steps/recordHealthReport.js';
+import { fakeDeps } from '../../support/fakes.js';
 import { type MotoServer, startMoto } from '../../support/moto.js';
 
 const TABLE = 'rotator-ledger';
@@ -383,5 +387,126 @@ describe('Class: DynamoLedger (moto)', () => {
       const text = `${inspect(value, { depth: Number.POSITIVE_INFINITY, showHidden: true })} ${JSON.stringify(value)}`;
       expect(text).not.toContain(NEXT_SECRET);
     }
+  });
+});
+
+/**
+ * The reports map keyed by consumer names that are also members of `Object.prototype`, stored in
+ * DynamoDB and read back through the document client: the health aggregator over the real ledger
+ * waits for `constructor` and `toString`, and cancels on an unhealthy `valueOf`.
+ */
+describe('Class: DynamoLedger (moto), consumers named like Object.prototype members', () => {
+  let moto: MotoServer;
+  let doc: DynamoDBDocumentClient;
+  let ledger: DynamoLedger;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    const raw = moto.clients.dynamoDb();
+    await raw.send(new CreateTableCommand(ledgerTableDefinition(TABLE)));
+    raw.destroy();
+    doc = moto.clients.dynamoDbDocument();
+    ledger = new DynamoLedger({ client: doc, tableName: TABLE });
+  });
+
+  afterAll(async () => {
+    doc?.destroy();
+    await moto?.stop();
+  });
+
+  /** A pending rotation waiting on `expectedConsumers`, and the aggregator's deps over this ledger. */
+  async function waitingRotation(expectedConsumers: string[]) {
+    const clientId = `m2m-client-test-${randomUUID()}`;
+    const fakes = fakeDeps({ [clientId]: { kind: 'm2m', policy: { expectedConsumers } } });
+    fakes.clock.current = T0;
+    const rotationId = randomUUID();
+    await ledger.createRotation(
+      record(clientId, {
+        rotationId,
+        status: 'pending',
+        pendingVersionId: rotationId,
+        expectedConsumers,
+        taskToken: 'token-1',
+      }),
+    );
+    const deps: StepDeps = { ...fakes.deps, ledger };
+    const report = (consumer: string, healthy: boolean) =>
+      recordHealthReport(deps, {
+        clientId,
+        rotationId,
+        pendingVersionId: rotationId,
+        consumer,
+        healthy,
+        ...(healthy ? {} : { detail: `${consumer}: token rejected` }),
+      });
+    return { clientId, rotationId, callbacks: fakes.callbacks, report };
+  }
+
+  it('reads back an empty reports map as no report of "constructor" or "toString"', async () => {
+    // Prepare
+    const t = await waitingRotation(['constructor', 'toString']);
+
+    // Act
+    const stored = await ledger.getRotation(t.clientId, t.rotationId);
+
+    // Assess
+    expect(stored?.reports).toEqual({});
+    expect(stored === null ? 'missing' : decideWait(stored)).toEqual({ kind: 'waiting' });
+  });
+
+  it('waits for both "constructor" and "toString", and completes once both reported healthy', async () => {
+    // Prepare
+    const t = await waitingRotation(['constructor', 'toString']);
+
+    // Act
+    const first = await t.report('constructor', true);
+    const callbacksAfterFirst = [...t.callbacks.calls];
+    const second = await t.report('toString', true);
+
+    // Assess
+    expect(first).toEqual({ accepted: true, decision: 'waiting' });
+    expect(callbacksAfterFirst).toEqual([]);
+    expect(second).toEqual({ accepted: true, decision: 'healthy' });
+    expect(t.callbacks.calls).toEqual([
+      { kind: 'succeed', token: 'token-1', payload: { reason: 'all_consumers_healthy' } },
+    ]);
+    const stored = await ledger.getRotation(t.clientId, t.rotationId);
+    expect(Object.keys(stored?.reports ?? {}).sort()).toEqual(['constructor', 'toString']);
+    expect(stored?.reports.toString).toEqual({ healthy: true, reportedAt: T0.toISOString() });
+  });
+
+  it('cancels when "valueOf" reports unhealthy', async () => {
+    // Prepare
+    const t = await waitingRotation(['constructor', 'toString', 'valueOf']);
+    await t.report('constructor', true);
+
+    // Act
+    const result = await t.report('valueOf', false);
+
+    // Assess
+    expect(result).toEqual({ accepted: true, decision: 'unhealthy' });
+    expect(t.callbacks.calls).toHaveLength(1);
+    expect(t.callbacks.calls[0]).toMatchObject({ kind: 'fail', payload: { error: 'ConsumerUnhealthy' } });
+    const failure = t.callbacks.calls[0]?.payload as { cause: string } | undefined;
+    expect(JSON.parse(failure?.cause ?? '{}')).toEqual({
+      consumer: 'valueOf',
+      detail: 'valueOf: token rejected',
+    });
+  });
+
+  it('refuses to record a report under "__proto__", which no consumer name can be', async () => {
+    // Prepare
+    const created = await ledger.createRotation(
+      record(`m2m-client-test-${randomUUID()}`, { status: 'pending' }),
+    );
+
+    // Act
+    const error = await ledger
+      .recordReport(created.clientId, created.rotationId, '__proto__', { healthy: true, reportedAt: at(1) })
+      .catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toMatchObject({ name: 'InvalidInputError' });
+    expect((await ledger.getRotation(created.clientId, created.rotationId))?.reports).toEqual({});
   });
 });

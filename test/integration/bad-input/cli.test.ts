@@ -252,6 +252,29 @@ describe('CLI bad inputs against the sandbox', () => {
       expect(await worldState()).toEqual(before);
     });
 
+    it.each<[string, string[]]>([
+      ['emergency --wait', ['emergency', 'm2m-client-test-nobody', '--reason', 'leaked', '--wait', '--json']],
+      ['emergency --no-wait', ['emergency', 'm2m-client-test-nobody', '--reason', 'leaked', '--no-wait']],
+      ['rotate --no-wait', ['rotate', 'm2m-client-test-nobody', '--no-wait', '--json']],
+      ['leak report --client-id', ['leak', 'report', '--client-id', 'm2m-client-test-nobody']],
+      ['history', ['history', 'm2m-client-test-nobody']],
+    ])('%s of a client that is not managed is refused before anything starts', async (_label, argv) => {
+      // Prepare
+      const before = await worldState();
+
+      // Act
+      const result = await run(argv);
+
+      // Assess
+      expect(result.code).toBe(ExitCode.usage);
+      expect(result.stdout).toBe('');
+      expectOneClearLine(
+        result.stderr,
+        /^rotator: m2m-client-test-nobody is not managed by this deployment \(no secret stytch\/m2m\/m2m-client-test-nobody\)/,
+      );
+      expect(await worldState()).toEqual(before);
+    });
+
     it('a usage error stays one line even with ROTATOR_DEBUG', async () => {
       // Act
       const result = await run(['rotate', '../etc', '--no-wait'], { ROTATOR_DEBUG: '1' });
@@ -263,42 +286,6 @@ describe('CLI bad inputs against the sandbox', () => {
   });
 
   describe('requests that reach AWS but have nothing to act on: exit 1, one line, nothing changed', () => {
-    it('emergency --wait of a client that is not managed ends in InvalidRequest and touches nothing', async () => {
-      // Prepare
-      const before = await worldState();
-
-      // Act
-      const result = await run([
-        'emergency',
-        'm2m-client-test-nobody',
-        '--reason',
-        'leaked',
-        '--wait',
-        '--json',
-      ]);
-
-      // Assess
-      expect(result.code).toBe(ExitCode.failed);
-      expect(JSON.parse(result.stdout)).toMatchObject({
-        clientId: 'm2m-client-test-nobody',
-        trigger: 'leak',
-        outcome: 'invalid_request',
-        reason: 'InvalidRequest',
-      });
-      expectOneClearLine(
-        result.stderr,
-        /^rotator: invalid_request: UnknownClientError: Client m2m-client-test-nobody is not managed/,
-      );
-      const after = await worldState();
-      const started = after.executions.filter((arn) => !before.executions.includes(arn));
-      expect(started).toHaveLength(1);
-      expect(sandbox.executor.describeExecution(started[0] ?? '')).toMatchObject({
-        status: 'FAILED',
-        error: 'InvalidRequest',
-      });
-      expect({ ...after, executions: before.executions }).toEqual(before);
-    });
-
     it('cancel with nothing in progress says so and changes nothing', async () => {
       // Prepare
       const before = await worldState();
@@ -313,16 +300,16 @@ describe('CLI bad inputs against the sandbox', () => {
       expect(await worldState()).toEqual(before);
     });
 
-    it('history of a client the ledger never saw reports no rotations and changes nothing', async () => {
+    it('history of a managed client the ledger never saw rotate reports no rotations and changes nothing', async () => {
       // Prepare
       const before = await worldState();
 
       // Act
-      const result = await run(['history', 'm2m-client-test-nobody']);
+      const result = await run(['history', INDEXER]);
 
       // Assess
       expect(result.code).toBe(ExitCode.ok);
-      expect(result.stdout).toBe('No rotations of m2m-client-test-nobody in the ledger\n');
+      expect(result.stdout).toBe(`No rotations of ${INDEXER} in the ledger\n`);
       expect(result.stderr).toBe('');
       expect(await worldState()).toEqual(before);
     });

@@ -4,7 +4,11 @@ import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -184,6 +188,28 @@ describe('npm start -- --json --keep (a real process)', () => {
     expect(await pong.json()).toEqual({ result: 'pong' });
     sfn.destroy();
     secrets.destroy();
+  });
+
+  it('never prints the GitHub API emulator token: says where it is kept, with its last four', async () => {
+    // Prepare: the token, read from outside through the printed AWS endpoint.
+    const secretName = 'stytch-m2m-rotator/github-token';
+    const secrets = new SecretsManagerClient({
+      endpoint: report.endpoints.aws,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'outside', secretAccessKey: 'outside' },
+    });
+
+    // Act
+    const { SecretString: token = '' } = await secrets.send(
+      new GetSecretValueCommand({ SecretId: secretName }),
+    );
+    secrets.destroy();
+
+    // Assess
+    expect(token.length).toBeGreaterThan(8);
+    expect(run.stdout).not.toContain(token);
+    expect(run.stderr).not.toContain(token);
+    expect(run.stderr).toContain(`token in Secrets Manager under ${secretName} (…${token.slice(-4)})`);
   });
 
   it('stops on SIGTERM with exit 0 and leaves no process running', async () => {

@@ -27,8 +27,9 @@ describe('Scenario: bad inputs', () => {
     // Act
     const execution = await world.run(input);
 
-    // Assess
-    expect(execution.status).toBe('FAILED');
+    // Assess: refused, not failed (a bad request pages no one), and said so in the output
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(outputOf(execution)).toMatchObject({ outcome: 'invalid_request', reason: 'invalid_request' });
     const history = JSON.stringify(world.executor.getExecutionHistory(execution.executionArn));
     expect(history).toMatch(message);
     expect(

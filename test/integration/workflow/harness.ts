@@ -7,7 +7,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ledgerTableDefinition } from '#adapters/aws/DynamoLedger.js';
-import { StytchClient } from '#adapters/stytch/index.js';
+import { isClientAuthRefusal, StytchApiError, StytchClient } from '#adapters/stytch/index.js';
 import type { StepDeps } from '#core/deps.js';
 import { RotatorError } from '#core/errors.js';
 import type { RotatorEvent } from '#core/events.js';
@@ -19,7 +19,7 @@ import { readRotatorEnv } from '#handlers/runtime/env.js';
 import { lambdaHandler } from '#handlers/runtime/runStep.js';
 import { STEP_BODIES, type StepName } from '#handlers/steps.js';
 import { LocalExecutor } from '#sandbox/localExecutor/index.js';
-import { StytchEmulator } from '#sandbox/stytch-emulator/index.js';
+import { StytchEmulator, type StytchEmulatorOptions } from '#sandbox/stytch-emulator/index.js';
 import { createConnectedApp } from '#sandbox/world/Sandbox.js';
 import { parseDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
 import { RotatorStack } from '../../../lib/RotatorStack.js';
@@ -65,6 +65,13 @@ export interface World {
   run(input: unknown): Promise<Awaited<ReturnType<LocalExecutor['waitForExecution']>>>;
   /** Sends a consumer's health report through the health aggregator's handler, as EventBridge would. */
   report(detail: Record<string, unknown>): Promise<unknown>;
+  /** Sends a `Secret Leak Detected` event through the leak intake's handler, as EventBridge would. */
+  leak(event: { readonly id: string; readonly detail: Record<string, unknown> }): Promise<unknown>;
+  /**
+   * Whether the rule on Step Functions' status-change events delivers to the reconciler
+   * (`false`: the delivery is lost, so the other recovery paths must do the work).
+   */
+  deliverExecutionEnds(deliver: boolean): void;
   /** Everything observable outside the secret store, as text: histories, events, logs, ledger, template. */
   captured(): Promise<string>;
   /**
@@ -74,38 +81,59 @@ export interface World {
    */
   assertInvariants(clientIds: readonly string[]): Promise<void>;
   /**
-   * Arms a one-shot crash: the `nth` call (1-based, counted from now) of `port.method` for
-   * `clientId` does its work and then fails as a crashed Lambda would (a retryable error), so the
-   * state machine re-runs the step from the start.
+   * Arms a one-shot crash: the `nth` call (1-based, counted from now) of `port.method` does its work
+   * and then the Lambda dies as it does in production: Step Functions sees `point.error`
+   * (`Sandbox.Timedout` unless given), never a retryable error of ours.
    */
   crashAfter(point: CrashPoint): void;
+  /**
+   * Resolves once every execution reconciler run that executions ending FAILED, ABORTED or
+   * TIMED_OUT started (as the rule on Step Functions' status-change events does) has finished.
+   */
+  reconciled(): Promise<void>;
+  /** The reconciler runs that failed every attempt (on AWS: the on-failure destination). */
+  readonly asyncFailures: string[];
   /** Whether the armed crash has happened. */
   crashed(): boolean;
   stop(): Promise<void>;
 }
 
+/** How Step Functions reports a Lambda that died: timed out, its container gone, the task timed out. */
+export const CRASH_ERROR_NAMES = [
+  'Sandbox.Timedout',
+  'Runtime.ExitError',
+  'Lambda.Unknown',
+  'States.Timeout',
+] as const;
+export type CrashErrorName = (typeof CRASH_ERROR_NAMES)[number];
+
 /** A place to crash: a port method of the steps' deps. */
 export interface CrashPoint {
-  readonly port: 'stytch' | 'secrets' | 'ledger' | 'events';
+  readonly port: 'stytch' | 'secrets' | 'ledger' | 'events' | 'executions';
   readonly method: string;
   readonly nth?: number;
+  /** What Step Functions sees. @default 'Sandbox.Timedout' */
+  readonly error?: CrashErrorName;
 }
 
-/** A crash after a side effect, as Step Functions sees a Lambda that died: retryable. */
+/**
+ * A crash after a side effect, as Step Functions sees a Lambda that died: an error of AWS's own
+ * name, not one of ours marked retryable (the handler wrapper passes it through unchanged).
+ */
 class SimulatedCrashError extends RotatorError {
   public constructor(point: CrashPoint) {
-    super(`simulated crash after ${point.port}.${point.method}`, { retryable: true });
-    this.name = 'SimulatedCrashError';
+    super(`simulated crash after ${point.port}.${point.method}`);
+    this.name = point.error ?? 'Sandbox.Timedout';
   }
 }
 
 /** Builds a world with `clients` enrolled. Call `stop()` in afterAll. */
 export async function createWorld(
   clients: readonly WorldClient[],
-  options: { readonly emulatorSeed?: number } = {},
+  options: { readonly emulatorSeed?: number; readonly emulator?: Partial<StytchEmulatorOptions> } = {},
 ): Promise<World> {
   const moto = await startMoto();
-  const emulator = await StytchEmulator.start({ seed: options.emulatorSeed ?? 1 });
+  const emulator = await StytchEmulator.start({ seed: options.emulatorSeed ?? 1, ...options.emulator });
   const stytch = new StytchClient({
     projectId: emulator.projectId,
     secret: emulator.projectSecret,
@@ -231,6 +259,33 @@ export async function createWorld(
   const metrics = new RecordingMetrics();
   const deps: StepDeps = {
     ...real,
+    // The leak intake starts executions of the local executor (moto does not run state machines).
+    workflow: {
+      start: async (name: string, input) => {
+        try {
+          return {
+            executionArn: executor?.startExecution({ name, input }).executionArn ?? '',
+            alreadyStarted: false,
+          };
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'ExecutionAlreadyExists') throw error;
+          return {
+            executionArn: `${executor?.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`,
+            alreadyStarted: true,
+          };
+        }
+      },
+    },
+    // Step Functions is the local executor here (moto does not know its executions).
+    executions: crashable('executions', {
+      status: async (executionArn: string) => {
+        try {
+          return executor?.describeExecution(executionArn).status ?? null;
+        } catch {
+          return null;
+        }
+      },
+    }),
     metrics,
     secrets: crashable('secrets', real.secrets),
     ledger: crashable('ledger', real.ledger),
@@ -261,12 +316,44 @@ export async function createWorld(
       'CancelRotationFunction/Function': bind('CancelRotation'),
       'RecordFailureFunction/Function': bind('RecordFailure'),
       'HealthAggregatorFunction/Function': bind('HealthAggregator'),
+      'ExecutionReconcilerFunction/Function': bind('ExecutionReconciler'),
     },
     retryIntervalScale: 0.001,
     waitTimeScale: 0.001,
   });
   const boundExecutor = executor;
   const aggregator = bind('HealthAggregator');
+  const leakIntake = bind('LeakIntake');
+  // The rule on Step Functions' status-change events, delivered as Lambda's asynchronous
+  // invocation does: 1 attempt + 2 retries, then the on-failure destination.
+  const reconciler = bind('ExecutionReconciler');
+  const reconcilerRuns = new Set<Promise<void>>();
+  const asyncFailures: string[] = [];
+  let deliverEnds = true;
+  boundExecutor.onExecutionEnded((ended) => {
+    if (!deliverEnds) return;
+    if (ended.status !== 'FAILED' && ended.status !== 'ABORTED' && ended.status !== 'TIMED_OUT') return;
+    const event = {
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      detail: { executionArn: ended.executionArn, status: ended.status, input: ended.input },
+    };
+    const run = (async () => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await reconciler(event as never);
+          return;
+        } catch (error) {
+          if (attempt >= 3) {
+            asyncFailures.push(`${ended.executionArn}: ${(error as Error).name}`);
+            return;
+          }
+        }
+      }
+    })();
+    reconcilerRuns.add(run);
+    void run.finally(() => reconcilerRuns.delete(run));
+  });
 
   const captured = async (): Promise<string> => {
     const histories = boundExecutor
@@ -301,11 +388,20 @@ export async function createWorld(
     },
     report: (detail) =>
       aggregator({ 'detail-type': 'Consumer Health Reported', source: 'test-consumer', detail } as never),
+    leak: (event) =>
+      leakIntake({ ...event, 'detail-type': 'Secret Leak Detected', source: 'test-reporter' } as never),
+    deliverExecutionEnds(deliver) {
+      deliverEnds = deliver;
+    },
     captured,
     crashAfter(point) {
       crashPlan = { point, remaining: point.nth ?? 1, done: false };
     },
     crashed: () => crashPlan?.done ?? false,
+    async reconciled() {
+      while (reconcilerRuns.size > 0) await Promise.allSettled([...reconcilerRuns]);
+    },
+    asyncFailures,
     async assertInvariants(clientIds) {
       for (const clientId of clientIds) {
         const kind = kinds.get(clientId) ?? 'm2m';
@@ -359,7 +455,9 @@ async function mints(stytch: StytchClient, clientId: string, secret: Secret): Pr
     await stytch.token({ clientId, clientSecret: secret });
     return true;
   } catch (error) {
-    if ((error as { errorType?: string }).errorType === 'invalid_client') return false;
+    // Any client-authentication refusal (Stytch's error value for a wrong secret is not documented).
+    if (error instanceof StytchApiError && isClientAuthRefusal(error.statusCode, error.errorType))
+      return false;
     throw error;
   }
 }

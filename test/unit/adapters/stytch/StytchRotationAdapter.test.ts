@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   StytchApiError,
   StytchClient,
+  StytchConfigError,
   StytchNetworkError,
   StytchPublicClientError,
   StytchRateLimitedError,
@@ -21,16 +22,25 @@ describe('Class: StytchRotationAdapter (against the Stytch emulator)', () => {
   const secrets: string[] = [];
   const observed: unknown[] = [];
 
+  // One simulated clock for the emulator, the client and the adapter: the adapter's consistency
+  // grace passes in simulated time, and the emulator's consistency delays end by it.
+  const clock = { ms: Date.now() };
+  const now = (): number => clock.ms;
+  const sleep = async (ms: number): Promise<void> => {
+    clock.ms += ms;
+  };
+
   beforeAll(async () => {
-    emulator = await StytchEmulator.start();
+    emulator = await StytchEmulator.start({ now });
     stytch = new StytchClient({
       projectId: emulator.projectId,
       secret: emulator.projectSecret,
       baseUrl: emulator.url,
       // No waiting between retries: the emulator answers at once.
       sleep: async () => undefined,
+      now,
     });
-    adapter = new StytchRotationAdapter({ stytch });
+    adapter = new StytchRotationAdapter({ stytch, now, sleep });
   });
 
   afterAll(async () => {
@@ -40,6 +50,7 @@ describe('Class: StytchRotationAdapter (against the Stytch emulator)', () => {
 
   beforeEach(() => {
     emulator.faults.clear();
+    emulator.modes.reset();
   });
 
   function remember(secret: Secret): Secret {
@@ -223,7 +234,7 @@ describe('Class: StytchRotationAdapter (against the Stytch emulator)', () => {
       expect(missing).toMatchObject({ statusCode: 404, retryable: false });
     });
 
-    it('rethrows from authenticates anything but invalid_client', async () => {
+    it('rethrows from authenticates anything but a client-authentication refusal', async () => {
       // Prepare
       const { client, secret } = await m2mClient();
       emulator.faults.failNext('oauth2.token', { status: 500, count: 5 });
@@ -233,6 +244,192 @@ describe('Class: StytchRotationAdapter (against the Stytch emulator)', () => {
 
       // Assess
       expect(error).toMatchObject({ statusCode: 500, retryable: true });
+    });
+  });
+
+  describe('m2m, against a token endpoint that lags or refuses differently', () => {
+    /** The statuses the token endpoint answered for `client`, in order. */
+    function tokenStatuses(client: ClientRef): number[] {
+      return emulator
+        .requestLog()
+        .filter((entry) => entry.route === 'oauth2.token' && entry.clientId === client.clientId)
+        .map((entry) => entry.status);
+    }
+
+    it('self-tests a next secret the token endpoint sees late: re-checks until it authenticates', async () => {
+      // Prepare
+      emulator.modes.set({ consistencyDelay: { startMs: 2_000 } });
+      const { client } = await m2mClient();
+      const { nextSecret } = await adapter.startRotation(client);
+      remember(nextSecret);
+
+      // Act
+      await adapter.selfTest(client, nextSecret);
+
+      // Assess
+      const statuses = tokenStatuses(client);
+      expect(statuses.at(-1)).toBe(200);
+      expect(statuses.slice(0, -1).length).toBeGreaterThan(0);
+      expect(new Set(statuses.slice(0, -1))).toEqual(new Set([400]));
+    });
+
+    it('fails the self-test once the grace is over when the next secret is still refused', async () => {
+      // Prepare
+      emulator.modes.set({ consistencyDelay: { startMs: 60_000 } });
+      const impatient = new StytchRotationAdapter({ stytch, now, sleep, consistencyGraceMs: 1_000 });
+      const { client } = await m2mClient();
+      const { nextSecret } = await impatient.startRotation(client);
+      remember(nextSecret);
+      const startedAt = clock.ms;
+
+      // Act
+      const error = await failure(impatient.selfTest(client, nextSecret));
+
+      // Assess
+      expect(error).toBeInstanceOf(SelfTestFailedError);
+      expect((error as Error).cause).toMatchObject({ statusCode: 400, errorType: 'invalid_client' });
+      expect(clock.ms - startedAt).toBe(1_000);
+      expect(tokenStatuses(client).length).toBeGreaterThan(1);
+    });
+
+    it('proves the old secret dead once the token endpoint catches up with the completion', async () => {
+      // Prepare
+      emulator.modes.set({ consistencyDelay: { completeMs: 3_000 } });
+      const { client, secret } = await m2mClient();
+      remember((await adapter.startRotation(client)).nextSecret);
+      await adapter.completeRotation(client);
+
+      // Act
+      const alive = await adapter.authenticates(client, secret);
+
+      // Assess
+      expect(alive).toBe(false);
+      const statuses = tokenStatuses(client);
+      expect(statuses.at(-1)).toBe(400);
+      expect(statuses.filter((status) => status === 200).length).toBeGreaterThan(0);
+    });
+
+    it('answers true only when the old secret still authenticates at the end of the grace', async () => {
+      // Prepare
+      emulator.modes.set({ consistencyDelay: { completeMs: 60_000 } });
+      const impatient = new StytchRotationAdapter({ stytch, now, sleep, consistencyGraceMs: 2_000 });
+      const { client, secret } = await m2mClient();
+      remember((await impatient.startRotation(client)).nextSecret);
+      await impatient.completeRotation(client);
+      const startedAt = clock.ms;
+
+      // Act
+      const alive = await impatient.authenticates(client, secret);
+
+      // Assess
+      expect(alive).toBe(true);
+      expect(clock.ms - startedAt).toBe(2_000);
+      expect(new Set(tokenStatuses(client))).toEqual(new Set([200]));
+    });
+
+    it('answers false at once on a refusal, with a single token request', async () => {
+      // Prepare
+      const { client } = await m2mClient();
+      const startedAt = clock.ms;
+
+      // Act
+      const alive = await adapter.authenticates(client, remember(new Secret('LEAK-never-issued-0000-aaaa')));
+
+      // Assess
+      expect(alive).toBe(false);
+      expect(tokenStatuses(client)).toEqual([400]);
+      expect(clock.ms).toBe(startedAt);
+    });
+
+    it.each([
+      ['invalid_client', 401],
+      ['unauthorized_client', 400],
+      ['unauthorized_client', 401],
+      ['invalid_grant', 400],
+      ['invalid_grant', 401],
+      ['access_denied', 400],
+      ['access_denied', 401],
+    ] as const)('counts %s with HTTP %i as a refusal', async (error, status) => {
+      // Prepare
+      emulator.modes.set({ tokenRefusal: { error, status } });
+      const { client, secret } = await m2mClient();
+      const { nextSecret } = await adapter.startRotation(client);
+      remember(nextSecret);
+      await adapter.completeRotation(client);
+      const wrong = remember(new Secret('LEAK-never-issued-0000-bbbb'));
+
+      // Act
+      const oldAlive = await adapter.authenticates(client, secret);
+      const selfTest = await failure(adapter.selfTest(client, wrong));
+
+      // Assess
+      expect(oldAlive).toBe(false);
+      expect(selfTest).toBeInstanceOf(SelfTestFailedError);
+      expect((selfTest as Error).cause).toMatchObject({ statusCode: status, errorType: error });
+    });
+
+    it('does not count another OAuth error as a refusal: authenticates rethrows it', async () => {
+      // Prepare
+      emulator.modes.set({ tokenRefusal: { error: 'invalid_request', status: 400 } });
+      const { client } = await m2mClient();
+
+      // Act
+      const error = await failure(
+        adapter.authenticates(client, remember(new Secret('LEAK-never-issued-0000-cccc'))),
+      );
+
+      // Assess
+      expect(error).toBeInstanceOf(StytchApiError);
+      expect(error).toMatchObject({ statusCode: 400, errorType: 'invalid_request', retryable: false });
+    });
+
+    it.each([
+      [503, 'server_unavailable'],
+      [500, 'internal_server_error'],
+    ])('does not count a %i as a refusal: it stays retryable', async (status) => {
+      // Prepare
+      const { client, secret } = await m2mClient();
+      emulator.faults.failNext('oauth2.token', { status, count: 10 });
+
+      // Act
+      const authenticates = await failure(adapter.authenticates(client, secret));
+      const selfTest = await failure(adapter.selfTest(client, secret));
+
+      // Assess
+      for (const error of [authenticates, selfTest]) {
+        expect(error).toBeInstanceOf(StytchApiError);
+        expect(error).not.toBeInstanceOf(SelfTestFailedError);
+        expect(error).toMatchObject({ statusCode: status, retryable: true });
+      }
+    });
+
+    it('does not count a 429 as a refusal: it stays retryable and is marked throttled', async () => {
+      // Prepare
+      const { client, secret } = await m2mClient();
+      emulator.modes.set({ fixedWindowRateLimit: { token: { requests: 0, windowMs: 60_000 } } });
+
+      // Act
+      const authenticates = await failure(adapter.authenticates(client, secret));
+      const selfTest = await failure(adapter.selfTest(client, secret));
+
+      // Assess
+      for (const error of [authenticates, selfTest]) {
+        expect(error).toBeInstanceOf(StytchRateLimitedError);
+        expect(error).toMatchObject({
+          statusCode: 429,
+          retryable: true,
+          throttled: true,
+          retryAfterMs: null,
+        });
+      }
+    });
+
+    it('refuses a negative grace', () => {
+      // Act
+      const build = () => new StytchRotationAdapter({ stytch, consistencyGraceMs: -1 });
+
+      // Assess
+      expect(build).toThrow(StytchConfigError);
     });
   });
 

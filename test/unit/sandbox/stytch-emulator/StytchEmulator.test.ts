@@ -372,3 +372,175 @@ describe('Class: StytchEmulator (lifecycle)', () => {
     expect(afterStop).toBeInstanceOf(Error);
   });
 });
+
+describe('Class: StytchEmulator (modes)', () => {
+  const clock = { ms: NOW };
+  let moded: StytchEmulator;
+
+  beforeAll(async () => {
+    moded = await StytchEmulator.start({
+      now: () => clock.ms,
+      modes: { tokenRefusal: { error: 'unauthorized_client', status: 401 } },
+    });
+  });
+
+  afterAll(async () => {
+    await moded.stop();
+  });
+
+  function modedAuth(): string {
+    return `Basic ${Buffer.from(`${moded.projectId}:${moded.projectSecret}`).toString('base64')}`;
+  }
+
+  async function call(method: string, path: string, body?: unknown): Promise<Answer & { headers: Headers }> {
+    const response = await fetch(`${moded.url}${path}`, {
+      method,
+      headers: { authorization: modedAuth(), 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as Record<string, unknown>,
+    };
+  }
+
+  async function mint(clientId: string, clientSecret: string): Promise<Answer & { headers: Headers }> {
+    const response = await fetch(`${moded.url}/v1/public/${moded.projectId}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: clientSecret,
+      }).toString(),
+    });
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as Record<string, unknown>,
+    };
+  }
+
+  async function newClient(): Promise<{ id: string; secret: string }> {
+    const answer = await call('POST', '/v1/m2m/clients', { scopes: [] });
+    const client = answer.body.m2m_client as { client_id: string; client_secret: string };
+    return { id: client.client_id, secret: client.client_secret };
+  }
+
+  it('answers a wrong secret with the OAuth error and status given at start', async () => {
+    // Prepare
+    const client = await newClient();
+
+    // Act
+    const refused = await mint(client.id, `${client.secret}x`);
+    const unknown = await mint('m2m-client-test-nobody', client.secret);
+
+    // Assess
+    for (const answer of [refused, unknown]) {
+      expect(answer.status).toBe(401);
+      expect(answer.body).toMatchObject({ status_code: 401, error: 'unauthorized_client' });
+      expect(answer.body.error_type).toBeUndefined();
+    }
+    expect((await mint(client.id, client.secret)).status).toBe(200);
+  });
+
+  it('shows a rotation to management reads at once and to the token endpoint after the delay', async () => {
+    // Prepare
+    moded.modes.set({ consistencyDelay: { startMs: 1_000, completeMs: 2_000 } });
+    const client = await newClient();
+
+    // Act
+    const started = await call('POST', `/v1/m2m/clients/${client.id}/secrets/rotate/start`);
+    const next = (started.body.m2m_client as { next_client_secret: string }).next_client_secret;
+    const readAtOnce = await call('GET', `/v1/m2m/clients/${client.id}`);
+    const nextEarly = await mint(client.id, next);
+    clock.ms += 1_000;
+    const nextOnTime = await mint(client.id, next);
+    await call('POST', `/v1/m2m/clients/${client.id}/secrets/rotate`);
+    const oldEarly = await mint(client.id, client.secret);
+    clock.ms += 2_000;
+    const oldOnTime = await mint(client.id, client.secret);
+    moded.modes.set({ consistencyDelay: null });
+
+    // Assess
+    expect(
+      (readAtOnce.body.m2m_client as { next_client_secret_last_four: string }).next_client_secret_last_four,
+    ).toBe(next.slice(-4));
+    expect([nextEarly.status, nextOnTime.status]).toEqual([401, 200]);
+    expect([oldEarly.status, oldOnTime.status]).toEqual([200, 401]);
+  });
+
+  it('throttles by fixed window with 429 too_many_requests and no Retry-After, in each route shape', async () => {
+    // Prepare
+    clock.ms = NOW; // a window boundary for both limits
+    const client = await newClient();
+    moded.modes.set({
+      fixedWindowRateLimit: {
+        management: { requests: 1, windowMs: 10_000 },
+        token: { requests: 1, windowMs: 10_000 },
+      },
+    });
+    moded.faults.clear(); // faults are not modes: the limit stays
+    moded.clearRequestLog();
+
+    // Act
+    const management = [
+      await call('GET', `/v1/m2m/clients/${client.id}`),
+      await call('GET', `/v1/m2m/clients/${client.id}`),
+    ];
+    const token = [await mint(client.id, client.secret), await mint(client.id, client.secret)];
+    clock.ms += 10_000;
+    const nextWindow = await call('GET', `/v1/m2m/clients/${client.id}`);
+    moded.modes.set({ fixedWindowRateLimit: null });
+
+    // Assess
+    expect(management.map((answer) => answer.status)).toEqual([200, 429]);
+    expect(management[1]?.body).toMatchObject({ status_code: 429, error_type: 'too_many_requests' });
+    expect(token.map((answer) => answer.status)).toEqual([200, 429]);
+    expect(token[1]?.body).toMatchObject({ status_code: 429, error: 'too_many_requests' });
+    expect(management[1]?.headers.get('retry-after')).toBeNull();
+    expect(token[1]?.headers.get('retry-after')).toBeNull();
+    expect(nextWindow.status).toBe(200);
+    expect(moded.requestLog().filter((entry) => entry.fault === 'rate_limited')).toHaveLength(2);
+  });
+
+  it('serves the modes through the admin API and names a refused field', async () => {
+    // Act
+    const put = await call('PUT', '/__emulator/modes', { consistencyDelay: { cancelMs: 250 } });
+    const got = await call('GET', '/__emulator/modes');
+    const typo = await call('PUT', '/__emulator/modes', { consistencyDelays: {} });
+    const bad = await call('PUT', '/__emulator/modes', {
+      tokenRefusal: { error: 'invalid_client', status: 500 },
+    });
+    const reset = await call('DELETE', '/__emulator/modes');
+
+    // Assess
+    expect(put.status).toBe(200);
+    expect(got.body.modes).toMatchObject({
+      consistencyDelay: { startMs: 0, completeMs: 0, cancelMs: 250 },
+      tokenRefusal: { error: 'unauthorized_client', status: 401 },
+    });
+    expect(typo).toMatchObject({ status: 400, body: { error_type: 'bad_request' } });
+    expect(typo.body.error_message).toContain('consistencyDelays');
+    expect(bad).toMatchObject({ status: 400, body: { error_type: 'bad_request' } });
+    expect(bad.body.error_message).toContain('tokenRefusal.status');
+    expect(reset.body.modes).toEqual({
+      fixedWindowRateLimit: null,
+      consistencyDelay: { startMs: 0, completeMs: 0, cancelMs: 0 },
+      tokenRefusal: { error: 'invalid_client', status: 400 },
+    });
+  });
+
+  it('refuses invalid modes at start, naming the field', async () => {
+    // Act
+    const start = StytchEmulator.start({ modes: { consistencyDelay: { startMs: -5 } } });
+
+    // Assess
+    await expect(start).rejects.toThrow(StytchEmulatorError);
+    await expect(start).rejects.toMatchObject({
+      code: 'invalid_option',
+      message: expect.stringContaining('consistencyDelay.startMs'),
+    });
+  });
+});

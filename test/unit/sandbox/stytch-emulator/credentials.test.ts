@@ -90,4 +90,69 @@ describe('Class: ClientCredential', () => {
     expect(JSON.stringify(credential)).not.toContain(secret);
     expect(Object.values(credential)).toEqual([]);
   });
+
+  describe('with a lagging token endpoint', () => {
+    it('shows a started rotation to management at once and to the token endpoint from visibleFrom', () => {
+      // Prepare
+      const { credential, secret: old } = ClientCredential.create();
+
+      // Act
+      const started = credential.startRotation(1_000);
+      if (!started.ok) throw new Error('rotation did not start');
+
+      // Assess
+      expect(credential.nextLastFour).toBe(started.nextSecret.slice(-4));
+      expect(credential.verify(started.nextSecret, 999)).toBe(false);
+      expect(credential.verify(old, 999)).toBe(true);
+      expect(credential.verify(started.nextSecret, 1_000)).toBe(true);
+      expect(credential.verify(old, 1_000)).toBe(true);
+    });
+
+    it('keeps the old secret working until a completion is visible', () => {
+      // Prepare
+      const { credential, secret: old } = ClientCredential.create();
+      const started = credential.startRotation();
+      if (!started.ok) throw new Error('rotation did not start');
+
+      // Act
+      credential.completeRotation(2_000);
+
+      // Assess
+      expect(credential.lastFour).toBe(started.nextSecret.slice(-4));
+      expect(credential.verify(old, 1_999)).toBe(true);
+      expect(credential.verify(old, 2_000)).toBe(false);
+      expect(credential.verify(started.nextSecret, 2_000)).toBe(true);
+    });
+
+    it('keeps a cancelled next secret working until the cancellation is visible', () => {
+      // Prepare
+      const { credential } = ClientCredential.create();
+      const started = credential.startRotation();
+      if (!started.ok) throw new Error('rotation did not start');
+
+      // Act
+      credential.cancelRotation(500);
+
+      // Assess
+      expect(credential.isRotating).toBe(false);
+      expect(credential.verify(started.nextSecret, 499)).toBe(true);
+      expect(credential.verify(started.nextSecret, 500)).toBe(false);
+    });
+
+    it('applies transitions in order: a quicker completion waits for a slower start', () => {
+      // Prepare
+      const { credential, secret: old } = ClientCredential.create();
+      const started = credential.startRotation(1_000);
+      if (!started.ok) throw new Error('rotation did not start');
+
+      // Act
+      credential.completeRotation(100);
+
+      // Assess
+      expect(credential.verify(old, 500)).toBe(true);
+      expect(credential.verify(started.nextSecret, 500)).toBe(false);
+      expect(credential.verify(old, 1_000)).toBe(false);
+      expect(credential.verify(started.nextSecret, 1_000)).toBe(true);
+    });
+  });
 });
