@@ -5,6 +5,7 @@ import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerHistoryCommand } from './commands/history.js';
 import { registerLeakCommands } from './commands/leak.js';
 import { registerRegisterCommand } from './commands/register.js';
+import { registerRepairCommand } from './commands/repair.js';
 import { registerRotateCommands } from './commands/rotate.js';
 import { registerStatusCommand } from './commands/status.js';
 import { CliError, ExitCode } from './errors.js';
@@ -76,6 +77,7 @@ export async function exec(argv: readonly string[], io: CliIo = processIo()): Pr
   registerCancelCommand(program, context);
   registerLeakCommands(program, context);
   registerRegisterCommand(program, context);
+  registerRepairCommand(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

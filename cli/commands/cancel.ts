@@ -1,6 +1,7 @@
 import { GetExecutionHistoryCommand, SendTaskFailureCommand } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
-import type { RotationRecord } from '#core/ports.js';
+import { SfnExecutionStatus } from '#adapters/aws/SfnExecutionStatus.js';
+import type { ExecutionStatus, RotationRecord } from '#core/ports.js';
 import { ExitCode } from '../errors.js';
 import type { CommandContext } from '../exec.js';
 import type { CliIo } from '../io.js';
@@ -88,10 +89,24 @@ async function cancel(io: CliIo, rawClientId: string, flags: CancelFlags): Promi
     if (record.decidedAt !== undefined) {
       return failed(io, `the wait of rotation ${rotationId} is already decided; it is finishing`);
     }
-    // Claim the decision, so the health aggregator cannot answer the same token too.
-    const claimed = await ledger.claimDecision(clientId, record.rotationId, new Date().toISOString());
-    if (!claimed) return failed(io, `the wait of rotation ${rotationId} was just decided; it is finishing`);
+    // Its execution was stopped or failed and nothing released the lock yet (the reconciler
+    // normally does at once): there is no task left to answer.
+    const execution = await executionStatus(aws, executionArn);
+    if (execution !== 'RUNNING') {
+      return failed(
+        io,
+        `rotation ${rotationId} is not running (its execution is ${execution ?? 'gone'}): ` +
+          `\`rotator repair ${clientId} --apply\` makes the client whole and frees it`,
+      );
+    }
     const cause = `Cancelled by ${requestedBy(io)}${reason === undefined ? '' : `: ${reason}`}`;
+    // Claim the decision, so the health aggregator cannot answer the same token too.
+    const claimed = await ledger.claimDecision(clientId, record.rotationId, new Date().toISOString(), {
+      kind: 'fail',
+      error: OPERATOR_CANCELLED,
+      cause,
+    });
+    if (!claimed) return failed(io, `the wait of rotation ${rotationId} was just decided; it is finishing`);
     try {
       await aws.sfn.send(
         new SendTaskFailureCommand({ taskToken: record.taskToken, error: OPERATOR_CANCELLED, cause }),
@@ -106,6 +121,7 @@ async function cancel(io: CliIo, rawClientId: string, flags: CancelFlags): Promi
       }
       throw error;
     }
+    await ledger.markAnswered(clientId, record.rotationId, new Date().toISOString());
     const wait = flags.wait ?? true;
     if (!wait) {
       io.stdout.write(
@@ -137,6 +153,11 @@ export async function activeRotation(
   const record = await ledger.getRotation(clientId, lock.rotationId);
   if (record === null) return Date.parse(lock.expiresAt) > Date.now() ? 'starting' : null;
   return TERMINAL.has(record.status) ? null : record;
+}
+
+/** What Step Functions says of an execution now (null: it does not know it). */
+export function executionStatus(aws: AwsClients, executionArn: string): Promise<ExecutionStatus | null> {
+  return new SfnExecutionStatus({ client: aws.sfn }).status(executionArn);
 }
 
 /** The state the execution is in now: the last one it entered. */

@@ -20,7 +20,7 @@ import {
 } from '../resources.js';
 import { type ClientSchedule, clientSchedules, type ScheduleView, scheduleView } from '../schedules.js';
 import { forTerminal, jsonLine } from '../terminalText.js';
-import { activeRotation } from './cancel.js';
+import { activeRotation, executionStatus } from './cancel.js';
 import { EXIT_CODES_HELP } from './rotate.js';
 
 interface StatusFlags extends ResourceFlags {
@@ -31,7 +31,7 @@ interface StatusFlags extends ResourceFlags {
 export interface ClientStatus {
   readonly clientId: string;
   readonly secretId: string;
-  readonly state: 'idle' | 'rotating';
+  readonly state: 'idle' | 'rotating' | 'stuck';
   /** Where the rotation is, when rotating: `starting`, `publishing`, `awaiting consumers`. */
   readonly step?: string;
   readonly rotationId?: string;
@@ -113,6 +113,9 @@ async function status(io: CliIo, clientId: string | undefined, flags: StatusFlag
       const pending = versions.pendingVersionId === null ? null : await store.read(ref, 'AWSPENDING');
       const createdAt = await createdDateOf(aws.secretsManager, secretId, versions.currentVersionId);
       const active = await activeRotation(aws, id, table);
+      // A lock whose execution no longer runs is not a rotation in progress: say what it is.
+      const ended =
+        active === null || active === 'starting' ? 'RUNNING' : await executionStatus(aws, active.executionId);
       const [last] = await ledger.listRotations(id, 1);
       const schedule = schedules.get(id);
       const view = schedule === undefined ? null : scheduleView(schedule, createdAt, new Date());
@@ -121,8 +124,11 @@ async function status(io: CliIo, clientId: string | undefined, flags: StatusFlag
       clients.push({
         clientId: id,
         secretId,
-        state: active === null ? 'idle' : 'rotating',
+        state: active === null ? 'idle' : ended === 'RUNNING' ? 'rotating' : 'stuck',
         ...(active === null ? {} : describeActive(active)),
+        ...(active === null || active === 'starting' || ended === 'RUNNING'
+          ? {}
+          : { step: `execution ${ended ?? 'gone'}: run rotator repair ${id} --apply` }),
         current: {
           versionId: versions.currentVersionId,
           secret: masked(current?.clientSecret.lastFour),

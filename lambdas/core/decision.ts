@@ -1,4 +1,11 @@
-import type { Clock, ConsumerReport, LedgerPort, RotationRecord, TaskCallbackPort } from './ports.js';
+import type {
+  Clock,
+  ConsumerReport,
+  DecisionAnswer,
+  LedgerPort,
+  RotationRecord,
+  TaskCallbackPort,
+} from './ports.js';
 import type { AwaitResult } from './state.js';
 
 /**
@@ -64,8 +71,12 @@ export const CONSUMER_UNHEALTHY_ERROR = 'ConsumerUnhealthy';
 export const LEAK_OF_PENDING_ERROR = 'LeakOfPendingSecret';
 
 /**
- * Answers the waiting task once a decision exists, exactly once across every racer (the waiter
- * and each report): only the caller that claims the decision sends the callback.
+ * Answers the waiting task once a decision exists. The decision is claimed once across every racer
+ * (the waiter and each report), with the answer it owes; the claimer sends it and records that it
+ * did. A caller that finds the decision claimed but never answered (its decider died between the
+ * claim and the send, and EventBridge retries the report) sends the claimed answer itself: a task
+ * answered twice is not an error (the second answer finds the task gone), a task never answered
+ * would sit until its deadline and cancel a rotation every consumer had verified.
  */
 export async function answerWaitIfDecided(
   deps: { readonly ledger: LedgerPort; readonly callbacks: TaskCallbackPort; readonly clock: Clock },
@@ -77,22 +88,40 @@ export async function answerWaitIfDecided(
     record.clientId,
     record.rotationId,
     deps.clock.now().toISOString(),
+    answerFor(decision, record),
   );
-  if (!claimed) return decision;
-  if (decision.kind === 'healthy') {
-    await deps.callbacks.succeed(record.taskToken, decision.result);
-  } else if (decision.kind === 'leak_of_pending') {
-    await deps.callbacks.fail(
-      record.taskToken,
-      LEAK_OF_PENDING_ERROR,
-      JSON.stringify({ pendingLastFour: record.pendingLastFour ?? 'unknown' }),
-    );
-  } else {
-    await deps.callbacks.fail(
-      record.taskToken,
-      CONSUMER_UNHEALTHY_ERROR,
-      JSON.stringify({ consumer: decision.consumer, detail: decision.detail ?? 'no detail' }),
-    );
+  let answer: DecisionAnswer | undefined = answerFor(decision, record);
+  if (!claimed) {
+    const current = await deps.ledger.getRotation(record.clientId, record.rotationId);
+    // Answered already, or claimed by an older version that kept no answer: nothing to send.
+    answer = current?.answeredAt === undefined ? current?.decision : undefined;
+    if (answer === undefined) return decision;
   }
+  if (answer.kind === 'succeed') {
+    await deps.callbacks.succeed(record.taskToken, { reason: answer.reason });
+  } else {
+    await deps.callbacks.fail(record.taskToken, answer.error, answer.cause);
+  }
+  await deps.ledger.markAnswered(record.clientId, record.rotationId, deps.clock.now().toISOString());
   return decision;
+}
+
+/** The callback a decision owes the waiting task. */
+function answerFor(
+  decision: Exclude<WaitDecision, { kind: 'waiting' }>,
+  record: RotationRecord,
+): DecisionAnswer {
+  if (decision.kind === 'healthy') return { kind: 'succeed', reason: decision.result.reason };
+  if (decision.kind === 'leak_of_pending') {
+    return {
+      kind: 'fail',
+      error: LEAK_OF_PENDING_ERROR,
+      cause: JSON.stringify({ pendingLastFour: record.pendingLastFour ?? 'unknown' }),
+    };
+  }
+  return {
+    kind: 'fail',
+    error: CONSUMER_UNHEALTHY_ERROR,
+    cause: JSON.stringify({ consumer: decision.consumer, detail: decision.detail ?? 'no detail' }),
+  };
 }

@@ -127,6 +127,10 @@ export interface RotationRecord {
   readonly taskToken?: string;
   /** Set once, by whoever first decides the wait (the aggregator or the waiter): makes the decision race-free. */
   readonly decidedAt?: string;
+  /** The answer the decider owes the waiting task, kept with the claim so anyone can send it if it died. */
+  readonly decision?: DecisionAnswer;
+  /** When the task was sent its answer (absent: the decider may have died between claim and send). */
+  readonly answeredAt?: string;
   readonly outcomeReason?: string;
   readonly error?: { readonly name: string; readonly message: string };
   /** When a leak of the current secret asked this rotation to complete at once (preemption). */
@@ -134,6 +138,11 @@ export interface RotationRecord {
   /** When a leak of this rotation's pending secret asked it to cancel (a new leak rotation follows). */
   readonly escalatedCancel?: string;
 }
+
+/** The callback a decided wait is answered with (SendTaskSuccess or SendTaskFailure). */
+export type DecisionAnswer =
+  | { readonly kind: 'succeed'; readonly reason: string }
+  | { readonly kind: 'fail'; readonly error: string; readonly cause: string };
 
 /** What a leak asks of the rotation in progress: complete it now, or cancel it. */
 export type EscalationKind = 'complete' | 'cancel';
@@ -208,7 +217,14 @@ export interface LedgerPort extends FingerprintIndexPort {
    * Marks the wait as decided if nobody has yet; true for exactly one caller, whoever comes
    * first, so the task token is answered once.
    */
-  claimDecision(clientId: string, rotationId: string, decidedAt: string): Promise<boolean>;
+  claimDecision(
+    clientId: string,
+    rotationId: string,
+    decidedAt: string,
+    answer: DecisionAnswer,
+  ): Promise<boolean>;
+  /** Records that the task was sent its answer (so nobody sends it again). */
+  markAnswered(clientId: string, rotationId: string, answeredAt: string): Promise<void>;
   /**
    * Records a leak's escalation on a rotation still `started` or `pending` (the first time of
    * each kind is kept); returns the new record, or null when the rotation has ended or is absent.

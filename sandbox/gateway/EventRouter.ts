@@ -9,7 +9,13 @@
 import type { Dispatcher } from 'undici';
 import { keyMatchesFunction, type LocalExecutor, type LocalLambdaHandler } from '../localExecutor/index.js';
 import { callAwsJson } from './awsJson.js';
-import { buildTargetInput, type TemplateRule, templateRules } from './templateTriggers.js';
+import {
+  buildTargetInput,
+  logicalIdsOfType,
+  resolveRefs,
+  type TemplateRule,
+  templateRules,
+} from './templateTriggers.js';
 
 /** A delivery that did not happen: on AWS it would land in the target's dead-letter queue. */
 export interface UndeliveredEvent {
@@ -69,6 +75,13 @@ export class EventRouter {
   public static async create(options: EventRouterOptions): Promise<EventRouter> {
     const { moto } = options;
     const queues: RouteQueue[] = [];
+    // A pattern may name the state machine itself (its own status-change events): the local
+    // executor's ARN stands in for the template's Ref.
+    const refs = new Map(
+      logicalIdsOfType(options.template, 'AWS::StepFunctions::StateMachine').map(
+        (id) => [id, options.executor.stateMachineArn] as const,
+      ),
+    );
     for (const rule of templateRules(options.template)) {
       // Rules on another bus of the template (none today) would need that bus; the default bus is not ours.
       const queueName = `${QUEUE_PREFIX}${rule.logicalId}`.slice(0, 80);
@@ -83,7 +96,7 @@ export class EventRouter {
         {
           Name: rule.logicalId,
           EventBusName: options.eventBusName,
-          EventPattern: JSON.stringify(rule.eventPattern),
+          EventPattern: JSON.stringify(resolveRefs(rule.eventPattern, refs)),
           State: rule.enabled ? 'ENABLED' : 'DISABLED',
           Description: 'sandbox route of the template rule of the same name',
         },

@@ -101,6 +101,22 @@ function targetInput(target: Record<string, unknown>): TargetInput {
   return { kind: 'event' };
 }
 
+/**
+ * `value` with every `{Ref: X}` whose X is in `refs` replaced by its value (e.g. the state
+ * machine's ARN in a pattern on its own status-change events); other intrinsics stay as they are.
+ */
+export function resolveRefs(value: unknown, refs: ReadonlyMap<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolveRefs(item, refs));
+  if (!isRecord(value)) return value;
+  if (typeof value.Ref === 'string' && Object.keys(value).length === 1) return refs.get(value.Ref) ?? value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveRefs(item, refs)]));
+}
+
+/** The logical ids of the template's resources of `type`. */
+export function logicalIdsOfType(template: unknown, type: string): string[] {
+  return [...resources(template)].filter(([, resource]) => resource.Type === type).map(([id]) => id);
+}
+
 /** Every `AWS::Events::Rule` with an event pattern (schedule-expression rules are not event routes). */
 export function templateRules(template: unknown): TemplateRule[] {
   const all = resources(template);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateScheduleCommand,
   CreateScheduleGroupCommand,
@@ -161,6 +161,8 @@ export class Sandbox {
   /** Every routed event that could not be delivered (a DLQ on AWS). */
   public readonly gatewayFailures: readonly UndeliveredEvent[];
   readonly #gateway: SandboxGateway;
+  /** Execution status changes on their way to the bus (their rule's target runs after). */
+  readonly #executionEnds: Set<Promise<unknown>>;
   readonly #stopTasks: (() => Promise<void>)[];
   #stopping: Promise<void> | undefined;
 
@@ -181,6 +183,7 @@ export class Sandbox {
     github: GitHubEmulator;
     githubWebhook: { readonly url: string; readonly secret: Secret };
     stopTasks: (() => Promise<void>)[];
+    executionEnds: Set<Promise<unknown>>;
   }) {
     this.awsEndpoint = parts.gateway.url;
     this.motoEndpoint = parts.motoEndpoint;
@@ -199,6 +202,7 @@ export class Sandbox {
     this.githubWebhook = parts.githubWebhook;
     this.#stopTasks = parts.stopTasks;
     this.#gateway = parts.gateway;
+    this.#executionEnds = parts.executionEnds;
     this.gatewayDeliveries = parts.gateway.router.delivered;
     this.gatewayFailures = parts.gateway.router.undelivered;
     const clientConfig = awsClientConfig(parts.gateway.url);
@@ -423,10 +427,45 @@ export class Sandbox {
       lambdaTargets: {
         'HealthAggregatorFunction/Function': bind('HealthAggregator'),
         'LeakIntakeFunction/Function': bind('LeakIntake'),
+        'ExecutionReconcilerFunction/Function': bind('ExecutionReconciler'),
       },
       region: REGION,
     });
     stopTasks.push(() => gateway.stop());
+    // Step Functions announces every execution's end on the bus; the template's rule sends the
+    // failed, stopped and timed-out ones to the execution reconciler.
+    const announceEnds = new EventBridgeClient(awsClientConfig(gateway.url));
+    const executionEnds = new Set<Promise<unknown>>();
+    stopTasks.push(async () => announceEnds.destroy());
+    const unsubscribe = executor.onExecutionEnded((ended) => {
+      const detail = {
+        executionArn: ended.executionArn,
+        stateMachineArn: ended.stateMachineArn,
+        name: ended.name,
+        status: ended.status,
+        startDate: ended.startDate.getTime(),
+        stopDate: ended.stopDate?.getTime() ?? null,
+        input: ended.input ?? null,
+      };
+      const sent = announceEnds
+        .send(
+          new PutEventsCommand({
+            Entries: [
+              {
+                Source: 'aws.states',
+                DetailType: 'Step Functions Execution Status Change',
+                Detail: JSON.stringify(detail),
+                EventBusName: BUS,
+                Resources: [ended.executionArn],
+              },
+            ],
+          }),
+        )
+        .catch(() => undefined);
+      executionEnds.add(sent);
+      void sent.finally(() => executionEnds.delete(sent));
+    });
+    stopTasks.push(async () => unsubscribe());
     gatewayUrl = gateway.url;
     say(`sandbox gateway (the one AWS endpoint) on ${gateway.url}`);
 
@@ -520,6 +559,7 @@ export class Sandbox {
       github,
       githubWebhook: { url: webhookListener.url, secret: webhookSecret },
       stopTasks,
+      executionEnds,
     });
   }
 
@@ -551,8 +591,9 @@ export class Sandbox {
   }
 
   /** Resolves when every event routed so far has been handled by its target. */
-  public settle(): Promise<void> {
-    return this.#gateway.idle();
+  public async settle(): Promise<void> {
+    while (this.#executionEnds.size > 0) await Promise.allSettled([...this.#executionEnds]);
+    await this.#gateway.idle();
   }
 
   /**

@@ -11,6 +11,7 @@ import { type FingerprintEntry, type FingerprintPort, fingerprintOf } from '#cor
 import type {
   ClientRef,
   ConsumerReport,
+  DecisionAnswer,
   EscalationKind,
   ExecutionStatus,
   ExecutionStatusPort,
@@ -299,11 +300,25 @@ export class FakeLedger implements LedgerPort {
     return updated;
   }
 
-  public async claimDecision(clientId: string, rotationId: string, decidedAt: string): Promise<boolean> {
+  public async claimDecision(
+    clientId: string,
+    rotationId: string,
+    decidedAt: string,
+    decision: DecisionAnswer,
+  ): Promise<boolean> {
     const record = await this.getRotation(clientId, rotationId);
     if (!record || record.decidedAt !== undefined) return false;
-    this.#rotations.set(`${clientId}/${rotationId}`, { ...record, decidedAt });
+    this.#rotations.set(`${clientId}/${rotationId}`, { ...record, decidedAt, decision });
     return true;
+  }
+
+  public async markAnswered(clientId: string, rotationId: string, answeredAt: string): Promise<void> {
+    const record = await this.getRotation(clientId, rotationId);
+    if (!record) throw new Error(`no rotation ${clientId}/${rotationId}`);
+    this.#rotations.set(`${clientId}/${rotationId}`, {
+      ...record,
+      answeredAt: record.answeredAt ?? answeredAt,
+    });
   }
 
   public async listRotations(clientId: string, limit: number): Promise<readonly RotationRecord[]> {

@@ -12,6 +12,7 @@ import { FINGERPRINT_STAGES, type FingerprintEntry, FingerprintSchema } from '#c
 import { ClientKindSchema, ConsumerNameSchema, TriggerSchema } from '#core/model.js';
 import {
   type ConsumerReport,
+  type DecisionAnswer,
   type EscalationKind,
   type LedgerPort,
   type LockResult,
@@ -119,6 +120,13 @@ const RotationItemSchema = z.object({
   reports: z.record(z.string(), ReportSchema),
   taskToken: z.string().optional(),
   decidedAt: z.string().optional(),
+  decision: z
+    .discriminatedUnion('kind', [
+      z.object({ kind: z.literal('succeed'), reason: z.string() }),
+      z.object({ kind: z.literal('fail'), error: z.string(), cause: z.string() }),
+    ])
+    .optional(),
+  answeredAt: z.string().optional(),
   outcomeReason: z.string().optional(),
   error: z.object({ name: z.string(), message: z.string() }).optional(),
   escalatedComplete: z.string().optional(),
@@ -368,15 +376,20 @@ export class DynamoLedger implements LedgerPort, RegistryPort {
    * @throws {RotationNotFoundError} when the record does not exist (the condition also requires
    *   it, so an UpdateItem never creates a stub record)
    */
-  public async claimDecision(clientId: string, rotationId: string, decidedAt: string): Promise<boolean> {
+  public async claimDecision(
+    clientId: string,
+    rotationId: string,
+    decidedAt: string,
+    answer: DecisionAnswer,
+  ): Promise<boolean> {
     try {
       await this.#client.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: { pk: clientId, sk: rotationSk(rotationId) },
-          UpdateExpression: 'SET decidedAt = :t',
+          UpdateExpression: 'SET decidedAt = :t, decision = :d',
           ConditionExpression: 'attribute_exists(sk) AND attribute_not_exists(decidedAt)',
-          ExpressionAttributeValues: { ':t': decidedAt },
+          ExpressionAttributeValues: { ':t': decidedAt, ':d': answer },
         }),
       );
       return true;
@@ -388,6 +401,24 @@ export class DynamoLedger implements LedgerPort, RegistryPort {
       throw new RotationNotFoundError(clientId, rotationId);
     }
     return false;
+  }
+
+  /** `SET answeredAt` once (a repeated answer keeps the first time). */
+  public async markAnswered(clientId: string, rotationId: string, answeredAt: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: { pk: clientId, sk: rotationSk(rotationId) },
+          UpdateExpression: 'SET answeredAt = if_not_exists(answeredAt, :t)',
+          ConditionExpression: 'attribute_exists(sk)',
+          ExpressionAttributeValues: { ':t': answeredAt },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new RotationNotFoundError(clientId, rotationId);
+      throw this.#wrap(error, 'UpdateItem', `${clientId}/${rotationSk(rotationId)}`);
+    }
   }
 
   /** Queries the `byStartedAt` LSI backwards: newest first. */

@@ -35,6 +35,9 @@ function record(clientId: string, overrides: Partial<RotationRecord> = {}): Rota
   };
 }
 
+/** The answer a claimed decision owes the task, as the aggregator stores it. */
+const SUCCEED = { kind: 'succeed', reason: 'all_consumers_healthy' } as const;
+
 describe('Class: DynamoLedger (moto)', () => {
   let moto: MotoServer;
   let doc: DynamoDBDocumentClient;
@@ -336,8 +339,8 @@ describe('Class: DynamoLedger (moto)', () => {
       const created = await ledger.createRotation(record(newClientId(), { status: 'pending' }));
 
       // Act
-      const first = await ledger.claimDecision(created.clientId, created.rotationId, at(5));
-      const second = await ledger.claimDecision(created.clientId, created.rotationId, at(6));
+      const first = await ledger.claimDecision(created.clientId, created.rotationId, at(5), SUCCEED);
+      const second = await ledger.claimDecision(created.clientId, created.rotationId, at(6), SUCCEED);
 
       // Assess
       expect([first, second]).toEqual([true, false]);
@@ -351,7 +354,7 @@ describe('Class: DynamoLedger (moto)', () => {
       // Act
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          ledger.claimDecision(created.clientId, created.rotationId, at(i)),
+          ledger.claimDecision(created.clientId, created.rotationId, at(i), SUCCEED),
         ),
       );
 
@@ -367,7 +370,7 @@ describe('Class: DynamoLedger (moto)', () => {
       const rotationId = randomUUID();
 
       // Act
-      const error = await ledger.claimDecision(clientId, rotationId, at(1)).catch((e: unknown) => e);
+      const error = await ledger.claimDecision(clientId, rotationId, at(1), SUCCEED).catch((e: unknown) => e);
 
       // Assess
       expect(error).toBeInstanceOf(RotationNotFoundError);

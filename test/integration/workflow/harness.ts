@@ -7,6 +7,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ledgerTableDefinition } from '#adapters/aws/DynamoLedger.js';
+import { TASK_GONE_ERRORS } from '#adapters/aws/SfnTaskCallbacks.js';
 import { isClientAuthRefusal, StytchApiError, StytchClient } from '#adapters/stytch/index.js';
 import type { StepDeps } from '#core/deps.js';
 import { RotatorError } from '#core/errors.js';
@@ -224,9 +225,19 @@ export async function createWorld(
   const real = createStepDeps(readRotatorEnv(process.env), logger);
   let executor: LocalExecutor | undefined;
   // Step Functions' task-token API is the executor's (the sandbox gateway will serve it over HTTP).
+  // A task already answered or gone is not an error, as in SfnTaskCallbacks over the real API.
+  const goneIsFine = (send: () => void): void => {
+    try {
+      send();
+    } catch (error) {
+      if (!(TASK_GONE_ERRORS as readonly string[]).includes((error as { code?: string }).code ?? ''))
+        throw error;
+    }
+  };
   const callbacks: TaskCallbackPort = {
-    succeed: async (token, output) => executor?.sendTaskSuccess(token, JSON.stringify(output)),
-    fail: async (token, error, cause) => executor?.sendTaskFailure(token, error, cause),
+    succeed: async (token, output) =>
+      goneIsFine(() => executor?.sendTaskSuccess(token, JSON.stringify(output))),
+    fail: async (token, error, cause) => goneIsFine(() => executor?.sendTaskFailure(token, error, cause)),
   };
   let crashPlan: { point: CrashPoint; remaining: number; done: boolean } | undefined;
   /** Wraps every method of a port so the armed crash can strike after it. */
