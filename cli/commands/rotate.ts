@@ -5,8 +5,10 @@ import {
   type HistoryEvent,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+
 import type { Command } from 'commander';
 import type { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
+import { SfnExecutionStatus } from '#adapters/aws/SfnExecutionStatus.js';
 import type { Trigger } from '#core/model.js';
 import type { ConsumerReport } from '#core/ports.js';
 import { rotationIdFor } from '#core/state.js';
@@ -216,6 +218,10 @@ async function preemptRunning(
   if (lock === null || Date.parse(lock.expiresAt) <= Date.now()) return undefined;
   const running = await ledger.getRotation(options.clientId, lock.rotationId);
   if (running === null || (running.status !== 'started' && running.status !== 'pending')) return undefined;
+  // A lock whose execution was stopped or failed is no rotation to preempt: the emergency starts
+  // its own leak rotation, which takes that lock over after reconciling the client.
+  if ((await new SfnExecutionStatus({ client: aws.sfn }).status(running.executionId)) !== 'RUNNING')
+    return undefined;
   await publishLeak(aws, resolveResource('eventBus', options.flags, io), {
     clientId: options.clientId,
     source: requestedBy(io),
