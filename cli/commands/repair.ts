@@ -4,7 +4,12 @@ import { EventBridgePublisher } from '#adapters/aws/EventBridgePublisher.js';
 import { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerprints.js';
 import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
 import { SfnExecutionStatus } from '#adapters/aws/SfnExecutionStatus.js';
-import { StytchClient, StytchNetworkError, StytchTimeoutError } from '#adapters/stytch/index.js';
+import {
+  StytchApiError,
+  StytchClient,
+  StytchNetworkError,
+  StytchTimeoutError,
+} from '#adapters/stytch/index.js';
 import { StytchRotationAdapter } from '#adapters/stytch/StytchRotationAdapter.js';
 import type { StepDeps, StepLogger } from '#core/deps.js';
 import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
@@ -76,7 +81,8 @@ const VERDICTS_HELP =
   '                  next secret is held by nothing readers use), or promote AWSPENDING (Stytch\n' +
   '                  already completed to it).\n' +
   '  needs_operator  AWSCURRENT is not a secret Stytch accepts and no stored secret is: nothing is\n' +
-  '                  done automatically. A rotation issues a fresh secret (rotator emergency <id>).\n' +
+  '                  done automatically. A rotation issues a fresh secret (rotator emergency <id>),\n' +
+  '                  once Stytch has no rotation pending for the client.\n' +
   'The rule never cancels at Stytch a secret that is AWSCURRENT (that would revoke what every\n' +
   'consumer reads), and never drops the pending secret of a rotation whose execution is running.\n' +
   '\nThe lock is checked first: held by a rotation whose execution is RUNNING, repair touches nothing\n' +
@@ -165,7 +171,7 @@ async function repair(io: CliIo, rawClientId: string, flags: RepairFlags): Promi
       ...(stytchBaseUrl === undefined ? {} : { baseUrl: stytchBaseUrl }),
     });
     try {
-      return await atStytch(stytch, async () => {
+      return await atStytch(stytch, client, async () => {
         const store = new SecretsManagerStore({ client: aws.secretsManager, prefix });
         const port = new StytchRotationAdapter({ stytch });
         // The running rotation's pending secret is its own, not a stale one (version id = rotation id).
@@ -322,12 +328,21 @@ function repairDeps(
 
 /**
  * Runs `body`'s Stytch calls; a Stytch that cannot be reached is the user's setup (exit 2), named
- * as Stytch with its URL (the AWS wording of `withAws` would blame the wrong endpoint).
+ * as Stytch with its URL (the AWS wording of `withAws` would blame the wrong endpoint), and so is a
+ * client Stytch does not know (a wrong id, or a Connected App taken for an M2M client).
  */
-async function atStytch<T>(stytch: StytchClient, body: () => Promise<T>): Promise<T> {
+async function atStytch<T>(stytch: StytchClient, client: ClientRef, body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (error) {
+    if (error instanceof StytchApiError && error.statusCode === 404) {
+      const what = client.kind === 'm2m' ? 'M2M client' : 'Connected App';
+      const other = client.kind === 'm2m' ? 'connected_app' : 'm2m';
+      throw new CliError(
+        `Stytch has no ${what} ${client.clientId} (${error.errorType}): check the client id, or pass --kind ${other}`,
+        { code: 'unknown_client', cause: error },
+      );
+    }
     if (error instanceof StytchNetworkError || error instanceof StytchTimeoutError) {
       const why = error instanceof StytchNetworkError ? (error.code ?? 'network error') : 'timed out';
       throw new CliError(
