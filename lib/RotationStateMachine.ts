@@ -106,8 +106,8 @@ export class RotationStateMachine extends Construct {
         parameters: {
           outcome,
           reason,
+          // Not the client id: a malformed input may have none, and a missing path would fail the state.
           'error.$': '$.error.Error',
-          'clientId.$': '$.input.clientId',
         },
       }).next(new sfn.Succeed(this, `${stateName}Outcome`, { stateName: `${stateName}: refused` }));
     const rejected = refused('Rejected', 'rejected', 'rotation_in_progress');

@@ -341,8 +341,11 @@ describe('CLI bad inputs against the sandbox', () => {
       const after = await worldState();
       const started = after.executions.filter((arn) => !before.executions.includes(arn));
       expect(started).toHaveLength(1);
-      expect(sandbox.executor.describeExecution(started[0] ?? '')).toMatchObject({
-        status: 'FAILED',
+      // Refused, not failed: the execution succeeds with the refusal as its output (pages no one).
+      const refused = sandbox.executor.describeExecution(started[0] ?? '');
+      expect(refused.status).toBe('SUCCEEDED');
+      expect(JSON.parse(refused.output ?? '{}')).toMatchObject({
+        outcome: 'rejected',
         error: 'RotationInProgressError',
       });
       // Reading AWSCURRENT re-indexes its fingerprint (same entry, a new updatedAt): not a change of state.

@@ -14,7 +14,8 @@ import { type WorldState, worldStateOf } from '../../support/worldState.js';
  * Bad events and workflow inputs end to end (issue 8 §5), through the sandbox gateway as a
  * scanner, a consumer or Scheduler would send them: a malformed event is accepted by EventBridge
  * but its delivery fails (a dead letter on AWS, `gatewayFailures` here) and nothing changes; a
- * malformed StartExecution input ends in the `InvalidRequest` fail state and nothing changes at
+ * malformed StartExecution input ends in the `InvalidRequest` refusal (a succeeded execution whose
+ * output is `invalid_request`) and nothing changes at
  * Stytch, in Secrets Manager or in the ledger.
  */
 
@@ -84,7 +85,13 @@ describe('Bad events and workflow inputs through the sandbox', () => {
       const execution = await sandbox.executor.waitForExecution(executionArn);
 
       // Assess
-      expect(execution).toMatchObject({ status: 'FAILED', error: 'InvalidRequest' });
+      // Refused, not failed (a bad request pages no one): the output says so.
+      expect(execution).toMatchObject({ status: 'SUCCEEDED' });
+      expect(JSON.parse(execution.output ?? '{}')).toEqual({
+        outcome: 'invalid_request',
+        reason: 'invalid_request',
+        error: 'InvalidInputError',
+      });
       const failures = sandbox.executor
         .getExecutionHistory(executionArn)
         .events.flatMap((event) => (event.taskFailedEventDetails ? [event.taskFailedEventDetails] : []));
