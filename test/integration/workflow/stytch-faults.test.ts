@@ -4,14 +4,29 @@ import { outputOf } from './support.js';
 
 const CLIENTS = ['m2m-client-test-faulty-a', 'm2m-client-test-faulty-b', 'm2m-client-test-faulty-c'];
 
-describe('Scenario: Stytch fails 30 % of calls on every route', () => {
+/**
+ * Random faults, under the emulator's real-Stytch modes: changes reach the token endpoint 150 ms
+ * late, a wrong secret is refused with `unauthorized_client` (401, not the `invalid_client` the
+ * code was written against), and the management API is limited in fixed windows without
+ * `Retry-After`.
+ */
+describe('Scenario: Stytch fails 30 % of calls on every route, and behaves as the real Stytch may', () => {
   let world: World;
 
   beforeAll(async () => {
     // Consumers are not the point here: no expected consumers, so each rotation runs straight through.
     world = await createWorld(
       CLIENTS.map((clientId) => ({ clientId })),
-      { emulatorSeed: 30 },
+      {
+        emulatorSeed: 30,
+        emulator: {
+          modes: {
+            consistencyDelay: { startMs: 150, completeMs: 150, cancelMs: 150 },
+            tokenRefusal: { error: 'unauthorized_client', status: 401 },
+            fixedWindowRateLimit: { management: { requests: 20, windowMs: 1000 } },
+          },
+        },
+      },
     );
   });
   afterAll(() => world?.stop());

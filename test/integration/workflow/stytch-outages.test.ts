@@ -26,8 +26,18 @@ describe('Scenario: Stytch is out at each step, for longer than any retry', () =
   let world: World;
 
   beforeAll(async () => {
+    // Under the real-Stytch modes: changes reach the token endpoint late, and a wrong secret is
+    // refused with another OAuth error value than `invalid_client`.
     world = await createWorld(
       OUTAGES.map((_, index) => ({ clientId: clientFor(index), policy: { expectedConsumers: ['api'] } })),
+      {
+        emulator: {
+          modes: {
+            consistencyDelay: { startMs: 100, completeMs: 100, cancelMs: 100 },
+            tokenRefusal: { error: 'invalid_grant', status: 400 },
+          },
+        },
+      },
     );
   }, 120_000);
   afterAll(() => world?.stop());
