@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { RotationRecord } from '#core/ports.js';
+import type { LeakReportRecord, RotationRecord } from '#core/ports.js';
 import type { CommandContext } from '../exec.js';
 import type { CliIo } from '../io.js';
 import { assertManaged } from '../managed.js';
@@ -42,22 +42,28 @@ export interface RotationView {
   readonly reports: RotationRecord['reports'];
 }
 
+/** One leak report as `history` shows it: the ledger's record without the client id (it is the query's). */
+export type LeakReportView = Omit<LeakReportRecord, 'clientId'>;
+
 /** Registers `rotator history`. */
 export function registerHistoryCommand(program: Command, context: CommandContext): void {
   const command = program
     .command('history')
-    .summary("show a client's rotations from the ledger, newest first")
+    .summary("show a client's rotations and leak reports from the ledger, newest first")
     .description(
       "Show <clientId>'s rotations from the ledger, newest first: trigger, who asked and why, the outcome, " +
-        'step timings and what each consumer reported.',
+        'step timings and what each consumer reported. Then the leak reports the leak intake accepted for ' +
+        'it: when, from which source, the reference, how the client was matched and what came of it.',
     )
     .argument('<clientId>', 'the managed Stytch client id')
-    .option('--limit <n>', 'at most this many rotations, 1-1000 (default: 20)')
+    .option('--limit <n>', 'at most this many rotations, and this many leak reports, 1-1000 (default: 20)')
     .option(
       '--json',
       'print {clientId, rotations:[{rotationId, executionArn, trigger, requestedBy?, reason?, status, ' +
         'outcomeReason?, error?, startedAt, deadline?, durationMs?, steps:[{name, at, sinceStartMs}], ' +
-        'previousSecret?:"…abcd", pendingSecret?, expectedConsumers, reports}]}',
+        'previousSecret?:"…abcd", pendingSecret?, expectedConsumers, reports}], leakReports:[{eventId, ' +
+        'receivedAt, source, reference?, matchedBy, fingerprintPrefix?, leaked, outcome:{result, ' +
+        'executionArn? | rotationId?, escalation?}}]}',
     );
   addResourceOptions(command, ['table', 'secretPrefix']);
   command.addHelpText(
@@ -78,22 +84,55 @@ async function history(io: CliIo, clientId: string, flags: HistoryFlags): Promis
   }
   const table = resolveResource('table', flags, io);
   const prefix = optionalSecretPrefix(flags, io);
-  const rotations = await withAws(io, async (aws) => {
-    const found = (await aws.ledger(table).listRotations(clientId, limit)).map(view);
+  const { rotations, leakReports } = await withAws(io, async (aws) => {
+    const ledger = aws.ledger(table);
+    const found = (await ledger.listRotations(clientId, limit)).map(view);
+    const reports = (await ledger.listLeakReports(clientId, limit)).map(leakReportView);
     // A client that was rotated keeps its history even after it leaves the deployment; one with
     // none is most likely a mistyped id.
-    if (found.length === 0 && prefix !== undefined) await assertManaged(aws, { clientId, prefix });
-    return found;
+    if (found.length === 0 && reports.length === 0 && prefix !== undefined) {
+      await assertManaged(aws, { clientId, prefix });
+    }
+    return { rotations: found, leakReports: reports };
   });
   if (flags.json === true) {
-    io.stdout.write(jsonLine({ clientId, rotations }));
+    io.stdout.write(jsonLine({ clientId, rotations, leakReports }));
     return;
   }
-  if (rotations.length === 0) {
-    io.stdout.write(`No rotations of ${clientId} in the ledger\n`);
-    return;
-  }
+  if (rotations.length === 0) io.stdout.write(`No rotations of ${clientId} in the ledger\n`);
   for (const r of rotations) io.stdout.write(block(r));
+  if (leakReports.length > 0) io.stdout.write(leakReportsBlock(leakReports));
+}
+
+/** A leak report without its client id (the whole output is one client's). */
+export function leakReportView(report: LeakReportRecord): LeakReportView {
+  const { clientId: _clientId, ...fields } = report;
+  return fields;
+}
+
+/**
+ * The "Leak reports" block: a line per report, and one for its reference. Source and reference
+ * are whatever a scanner or a responder sent, so they (and every other ledger field) go through
+ * {@link forTerminal}.
+ */
+function leakReportsBlock(reports: readonly LeakReportView[]): string {
+  const t = (text: string, maxLength = 100): string => forTerminal(text, maxLength);
+  const lines = reports.map((report) => {
+    const matched =
+      report.matchedBy === 'fingerprint' ? `fingerprint ${t(report.fingerprintPrefix ?? '?')}…` : 'client id';
+    const outcome = report.outcome;
+    const result =
+      outcome.result === 'rotation_started'
+        ? `rotation started (${t(outcome.executionArn, 500)})`
+        : outcome.result === 'escalated'
+          ? `escalated: rotation ${t(outcome.rotationId)} asked to ${t(outcome.escalation)}`
+          : 'already dead';
+    return (
+      `${t(report.receivedAt)}  ${t(report.source)}  ${t(report.leaked)} secret, matched by ${matched}  ` +
+      `${result}${report.reference === undefined ? '' : `\n  reference ${forTerminal(report.reference, 500)}`}`
+    );
+  });
+  return `Leak reports\n${lines.map((line) => `${line}\n`).join('')}\n`;
 }
 
 /** Everything of a record but the task token (and secrets only as `…abcd`). */

@@ -3,7 +3,7 @@ import { answerWaitIfDecided } from './decision.js';
 import type { StepDeps } from './deps.js';
 import { SecretLeakDetectedDetailSchema } from './events.js';
 import type { FingerprintEntry } from './fingerprint.js';
-import type { ClientRef, RotationRecord } from './ports.js';
+import type { ClientRef, LeakReportOutcome, RotationRecord } from './ports.js';
 import { InvalidInputError } from './rotationErrors.js';
 import { lockHolder } from './staleRotation.js';
 import { parseOrThrow } from './validate.js';
@@ -65,6 +65,7 @@ export async function handleLeak(
   const detail = parseOrThrow(SecretLeakDetectedDetailSchema, event.detail, 'Secret Leak Detected event');
   const eventId =
     typeof event.id === 'string' && /^[A-Za-z0-9-]{1,64}$/.test(event.id) ? event.id : randomUUID();
+  const receivedAt = deps.clock.now().toISOString();
 
   const found = detail.fingerprint === undefined ? null : await findByFingerprint(deps, detail.fingerprint);
   if (detail.fingerprint !== undefined && found === null) {
@@ -89,7 +90,21 @@ export async function handleLeak(
     return { result: 'unknown_client', clientId };
   }
   const client: ClientRef = { clientId, kind: settings.kind };
+  const reported = await scrubbedReport(deps, client, detail);
+  const result = await act(deps, client, found, eventId, reported);
+  await recordReport(deps, { client, eventId, receivedAt, detail, reported, result });
+  return result;
+}
 
+/** Starts a leak rotation, or escalates the rotation in progress, or finds the secret already dead. */
+async function act(
+  deps: LeakIntakeDeps,
+  client: ClientRef,
+  found: Pick<FingerprintEntry, 'clientId' | 'versionId'> | null,
+  eventId: string,
+  detail: ReportedText,
+): Promise<LeakIntakeResult> {
+  const clientId = client.clientId;
   for (let attempt = 1; ; attempt += 1) {
     // A report by id only means "this client's secret leaked": the one in use, the current one.
     const leaked = found === null ? 'current' : await liveStage(deps, client, found.versionId);
@@ -124,6 +139,93 @@ export async function handleLeak(
     if (attempt >= ESCALATION_ATTEMPTS) {
       return startLeakRotation(deps, client, leaked, eventId, detail);
     }
+  }
+}
+
+/** A report's outsider text, scrubbed: what the rotation's reason and the ledger keep of it. */
+interface ReportedText {
+  readonly source: string;
+  readonly reference?: string | undefined;
+}
+
+/** What stands in for a secret value found in a report's text. */
+const REDACTED = '[redacted]';
+/** Real secrets are long; redacting a very short value would only mangle the text. */
+const MIN_REDACTED_LENGTH = 8;
+
+/**
+ * The report's source and reference without any secret of the client's in them (a responder may
+ * paste the leaked value where the reference goes), and well-formed (a lone surrogate would fail
+ * the ledger's UTF-8 encoding). Controls stay: every printer escapes them (the CLI's
+ * `forTerminal`/`jsonLine`), and a program reading `--json` gets the text as it was sent.
+ */
+async function scrubbedReport(
+  deps: LeakIntakeDeps,
+  client: ClientRef,
+  detail: { readonly source: string; readonly reference?: string | undefined },
+): Promise<ReportedText> {
+  const secrets: string[] = [];
+  for (const stage of ['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS'] as const) {
+    const value = (await deps.secrets.read(client, stage))?.clientSecret.reveal();
+    if (value !== undefined && value.length >= MIN_REDACTED_LENGTH) secrets.push(value);
+  }
+  const scrub = (text: string): string =>
+    secrets.reduce((scrubbed, secret) => scrubbed.split(secret).join(REDACTED), text).toWellFormed();
+  return {
+    source: scrub(detail.source),
+    ...(detail.reference === undefined ? {} : { reference: scrub(detail.reference) }),
+  };
+}
+
+/**
+ * Records an accepted report (rotation started, escalated, already dead) in the ledger, once per
+ * event: the ledger keeps the first delivery's record. A failed write fails the intake, and the
+ * redelivered event finds its rotation started already (named after the event) or its escalation
+ * kept, so it records the report then.
+ */
+async function recordReport(
+  deps: LeakIntakeDeps,
+  report: {
+    readonly client: ClientRef;
+    readonly eventId: string;
+    readonly receivedAt: string;
+    readonly detail: { readonly fingerprint?: string | undefined };
+    readonly reported: ReportedText;
+    readonly result: LeakIntakeResult;
+  },
+): Promise<void> {
+  const { result, detail, reported } = report;
+  let outcome: LeakReportOutcome;
+  let leaked: LeakedStage;
+  if (result.result === 'rotation_started') {
+    outcome = { result: 'rotation_started', executionArn: result.executionArn };
+    leaked = result.leaked;
+  } else if (result.result === 'escalated') {
+    outcome = { result: 'escalated', rotationId: result.rotationId, escalation: result.escalation };
+    leaked = result.leaked;
+  } else if (result.result === 'already_dead') {
+    outcome = { result: 'already_dead' };
+    leaked = 'dead';
+  } else {
+    return;
+  }
+  const recorded = await deps.ledger.recordLeakReport({
+    clientId: report.client.clientId,
+    eventId: report.eventId,
+    receivedAt: report.receivedAt,
+    source: reported.source,
+    ...(reported.reference === undefined ? {} : { reference: reported.reference }),
+    ...(detail.fingerprint === undefined
+      ? { matchedBy: 'client_id' as const }
+      : { matchedBy: 'fingerprint' as const, fingerprintPrefix: detail.fingerprint.slice(0, 12) }),
+    leaked,
+    outcome,
+  });
+  if (!recorded) {
+    deps.logger.info('Leak report already recorded (a redelivered event)', {
+      clientId: report.client.clientId,
+      eventId: report.eventId,
+    });
   }
 }
 
@@ -184,7 +286,7 @@ async function startLeakRotation(
   client: ClientRef,
   leaked: LeakedStage,
   eventId: string,
-  detail: { readonly source: string; readonly reference?: string | undefined },
+  detail: ReportedText,
 ): Promise<LeakIntakeResult> {
   const reason = `leak reported by ${detail.source}${detail.reference === undefined ? '' : `: ${detail.reference}`}`;
   const started = await deps.workflow.start(`leak-${eventId}`, {

@@ -237,6 +237,13 @@ export interface LedgerPort extends FingerprintIndexPort {
   ): Promise<RotationRecord | null>;
   /** The client's rotations, newest first. */
   listRotations(clientId: string, limit: number): Promise<readonly RotationRecord[]>;
+  /**
+   * Stores an accepted leak report once per `eventId`: a redelivered event adds nothing (the
+   * first delivery's record is kept). True when this call stored it.
+   */
+  recordLeakReport(report: LeakReportRecord): Promise<boolean>;
+  /** The client's leak reports, newest first (by `receivedAt`). */
+  listLeakReports(clientId: string, limit: number): Promise<readonly LeakReportRecord[]>;
 }
 
 /** Answers a waiting Step Functions task (SendTaskSuccess/SendTaskFailure). */
@@ -258,4 +265,32 @@ export type ExecutionStatus =
 export interface ExecutionStatusPort {
   /** The execution's status, or `null` when Step Functions does not know the execution. */
   status(executionArn: string): Promise<ExecutionStatus | null>;
+}
+
+/** What the leak intake did with an accepted report, as the ledger keeps it. */
+export type LeakReportOutcome =
+  | { readonly result: 'rotation_started'; readonly executionArn: string }
+  | { readonly result: 'escalated'; readonly rotationId: string; readonly escalation: EscalationKind }
+  | { readonly result: 'already_dead' };
+
+/**
+ * The ledger's record of one accepted leak report (one naming a managed client): what was
+ * reported, by whom, how the client was found, and what came of it. Outsider text (`source`,
+ * `reference`) is stored scrubbed of the client's secrets; it is still untrusted when printed.
+ */
+export interface LeakReportRecord {
+  readonly clientId: string;
+  /** The `Secret Leak Detected` event's id: the report's idempotency key. */
+  readonly eventId: string;
+  /** When the intake received the report (ISO). */
+  readonly receivedAt: string;
+  readonly source: string;
+  readonly reference?: string;
+  /** By the client id the report named, or by the fingerprint of the leaked value. */
+  readonly matchedBy: 'client_id' | 'fingerprint';
+  /** The fingerprint's first 12 hex characters (never the whole fingerprint), when matched by it. */
+  readonly fingerprintPrefix?: string;
+  /** Where the leaked secret was when the report came: `dead` if a rotation had already revoked it. */
+  readonly leaked: 'current' | 'pending' | 'dead';
+  readonly outcome: LeakReportOutcome;
 }

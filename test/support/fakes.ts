@@ -15,6 +15,7 @@ import type {
   EscalationKind,
   ExecutionStatus,
   ExecutionStatusPort,
+  LeakReportRecord,
   LedgerPort,
   LockResult,
   ManagedSecretValue,
@@ -345,6 +346,22 @@ export class FakeLedger implements LedgerPort {
     return { ...updated };
   }
 
+  readonly #leakReports = new Map<string, LeakReportRecord>();
+
+  /** The first record of each event id is kept, as the adapter's guard keeps it. */
+  public async recordLeakReport(report: LeakReportRecord): Promise<boolean> {
+    if (this.#leakReports.has(report.eventId)) return false;
+    this.#leakReports.set(report.eventId, { ...report, outcome: { ...report.outcome } });
+    return true;
+  }
+
+  public async listLeakReports(clientId: string, limit: number): Promise<readonly LeakReportRecord[]> {
+    return [...this.#leakReports.values()]
+      .filter((report) => report.clientId === clientId)
+      .sort((a, b) => `${b.receivedAt}#${b.eventId}`.localeCompare(`${a.receivedAt}#${a.eventId}`))
+      .slice(0, limit);
+  }
+
   public async putFingerprint(entry: FingerprintEntry): Promise<void> {
     this.#fingerprints.set(entry.fingerprint, { ...entry });
   }
@@ -358,6 +375,7 @@ export class FakeLedger implements LedgerPort {
       locks: [...this.#locks.values()],
       rotations: [...this.#rotations.values()],
       fingerprints: [...this.#fingerprints.values()],
+      leakReports: [...this.#leakReports.values()],
     });
   }
 }

@@ -14,6 +14,7 @@ import {
   type ConsumerReport,
   type DecisionAnswer,
   type EscalationKind,
+  type LeakReportRecord,
   type LedgerPort,
   type LockResult,
   ROTATION_STATUSES,
@@ -45,6 +46,12 @@ export const REGISTRY_NAME_PREFIX = 'NAME#';
 export const FINGERPRINT_PK_PREFIX = 'FINGERPRINT#';
 /** Sort key of a fingerprint item. */
 export const FINGERPRINT_SK = 'FINGERPRINT';
+/** Sort-key prefix of leak report items: `LEAK#<receivedAt ISO>#<eventId>` (sorts by time). */
+export const LEAK_SK_PREFIX = 'LEAK#';
+/** Sort-key prefix of a leak report's idempotency guard: `LEAKEVENT#<eventId>`. */
+export const LEAK_EVENT_SK_PREFIX = 'LEAKEVENT#';
+/** How long a leak report (and its guard) stays in the ledger: its `ttl` is this after `receivedAt`. */
+export const LEAK_REPORT_RETENTION_DAYS = 180;
 /** The local secondary index (pk + startedAt) that lists a client's rotations by start time. */
 export const BY_STARTED_AT_INDEX = 'byStartedAt';
 
@@ -133,6 +140,28 @@ const RotationItemSchema = z.object({
   escalatedCancel: z.string().optional(),
 });
 
+const LeakReportItemSchema = z.object({
+  clientId: z.string(),
+  eventId: z.string(),
+  receivedAt: z.string(),
+  source: z.string(),
+  reference: z.string().optional(),
+  matchedBy: z.enum(['client_id', 'fingerprint']),
+  fingerprintPrefix: z.string().optional(),
+  leaked: z.enum(['current', 'pending', 'dead']),
+  outcome: z.discriminatedUnion('result', [
+    z.object({ result: z.literal('rotation_started'), executionArn: z.string() }),
+    z.object({
+      result: z.literal('escalated'),
+      rotationId: z.string(),
+      escalation: z.enum(['complete', 'cancel']),
+    }),
+    z.object({ result: z.literal('already_dead') }),
+  ]),
+});
+
+const LeakEventGuardSchema = z.object({ reportSk: z.string(), receivedAt: z.string() });
+
 // Attempts of acquireLock when the holder vanishes between the failed put and the read.
 const LOCK_ATTEMPTS = 3;
 
@@ -144,7 +173,9 @@ const LOCK_ATTEMPTS = 3;
  * - lock: `pk=<clientId>, sk=LOCK` with `rotationId`, `expiresAt` (ISO) and `expiresAtMs`
  *   (epoch ms, what the condition compares, so timestamps in other offsets compare right);
  * - rotation: `pk=<clientId>, sk=ROTATION#<rotationId>`, the record's fields as attributes, and
- *   `startedAt` (= `steps.started`), the sort key of the `byStartedAt` LSI.
+ *   `startedAt` (= `steps.started`), the sort key of the `byStartedAt` LSI;
+ * - leak report: `pk=<clientId>, sk=LEAK#<receivedAt>#<eventId>` and its idempotency guard
+ *   `sk=LEAKEVENT#<eventId>`, both with `ttl` (see {@link DynamoLedger.recordLeakReport}).
  *
  * Reads after a conditional failure are strongly consistent.
  */
@@ -449,6 +480,91 @@ export class DynamoLedger implements LedgerPort, RegistryPort {
     return records;
   }
 
+  /**
+   * Two conditional PutItems, no transaction: first the guard `LEAKEVENT#<eventId>` (naming the
+   * report's sort key), then the report `LEAK#<receivedAt>#<eventId>`. A redelivery finds the
+   * guard and writes under the first delivery's key, so there is never a second item; and if the
+   * first delivery died between the two writes, the redelivery writes the report it left unwritten.
+   * Both items carry `ttl` (epoch seconds, {@link LEAK_REPORT_RETENTION_DAYS} after `receivedAt`).
+   */
+  public async recordLeakReport(report: LeakReportRecord): Promise<boolean> {
+    const receivedAtMs = Date.parse(report.receivedAt);
+    if (Number.isNaN(receivedAtMs)) {
+      throw new LedgerItemFormatError(`leak report ${report.eventId} of ${report.clientId}`, [
+        'receivedAt: invalid_date',
+      ]);
+    }
+    // The ISO form in UTC, so sort keys compare in time order whatever offset the caller used.
+    let receivedAt = new Date(receivedAtMs).toISOString();
+    const ttl = Math.floor(receivedAtMs / 1000) + LEAK_REPORT_RETENTION_DAYS * 24 * 60 * 60;
+    const guardSk = `${LEAK_EVENT_SK_PREFIX}${report.eventId}`;
+    let reportSk = leakSk(receivedAt, report.eventId);
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: { pk: report.clientId, sk: guardSk, reportSk, receivedAt, ttl },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw this.#wrap(error, 'PutItem', `${report.clientId}/${guardSk}`);
+      const guard = LeakEventGuardSchema.safeParse(await this.#get(report.clientId, guardSk));
+      if (!guard.success) {
+        throw new LedgerItemFormatError(`${report.clientId}/${guardSk}`, issueSummaries(guard.error.issues));
+      }
+      ({ reportSk, receivedAt } = guard.data);
+    }
+    const fields = Object.fromEntries(Object.entries(report).filter(([, value]) => value !== undefined));
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: {
+            ...fields,
+            outcome: { ...report.outcome },
+            receivedAt,
+            pk: report.clientId,
+            sk: reportSk,
+            ttl,
+          },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw this.#wrap(error, 'PutItem', `${report.clientId}/${reportSk}`);
+    }
+  }
+
+  /** Queries `LEAK#*` of the client backwards: newest first (the guards sort apart, as `LEAKEVENT#`). */
+  public async listLeakReports(clientId: string, limit: number): Promise<readonly LeakReportRecord[]> {
+    const reports: LeakReportRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    while (reports.length < limit) {
+      let page: { Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> };
+      try {
+        page = await this.#client.send(
+          new QueryCommand({
+            TableName: this.#tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :leak)',
+            ExpressionAttributeValues: { ':pk': clientId, ':leak': LEAK_SK_PREFIX },
+            ScanIndexForward: false,
+            Limit: limit - reports.length,
+            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+          }),
+        );
+      } catch (error) {
+        throw this.#wrap(error, 'Query', `${clientId}/${LEAK_SK_PREFIX}*`);
+      }
+      for (const item of page.Items ?? []) reports.push(toLeakReport(item));
+      startKey = page.LastEvaluatedKey;
+      if (startKey === undefined) break;
+    }
+    return reports;
+  }
+
   async #get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
     try {
       const { Item } = await this.#client.send(
@@ -610,6 +726,24 @@ const FingerprintItemSchema = z.object({
   lastFour: z.string(),
   updatedAt: z.string(),
 });
+
+function leakSk(receivedAt: string, eventId: string): string {
+  return `${LEAK_SK_PREFIX}${receivedAt}#${eventId}`;
+}
+
+function toLeakReport(item: Record<string, unknown>): LeakReportRecord {
+  const parsed = LeakReportItemSchema.safeParse(item);
+  if (!parsed.success) {
+    throw new LedgerItemFormatError(
+      `${String(item.pk)}/${String(item.sk)}`,
+      issueSummaries(parsed.error.issues),
+    );
+  }
+  // zod drops keys it does not know (pk, sk, ttl), so the record holds exactly the port's fields.
+  return Object.fromEntries(
+    Object.entries(parsed.data).filter(([, value]) => value !== undefined),
+  ) as unknown as LeakReportRecord;
+}
 
 function rotationSk(rotationId: string): string {
   return `${ROTATION_SK_PREFIX}${rotationId}`;

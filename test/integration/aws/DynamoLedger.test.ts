@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger, ledgerTableDefinition, RotationNotFoundError } from '#adapters/aws/index.js';
 import { decideWait } from '#core/decision.js';
 import type { StepDeps } from '#core/deps.js';
-import type { RotationRecord } from '#core/ports.js';
+import type { LeakReportRecord, RotationRecord } from '#core/ports.js';
 import { recordHealthReport } from '#core/steps/recordHealthReport.js';
 import { fakeDeps } from '../../support/fakes.js';
 import { type MotoServer, startMoto } from '../../support/moto.js';
@@ -511,5 +511,157 @@ describe('Class: DynamoLedger (moto), consumers named like Object.prototype memb
     // Assess
     expect(error).toMatchObject({ name: 'InvalidInputError' });
     expect((await ledger.getRotation(created.clientId, created.rotationId))?.reports).toEqual({});
+  });
+});
+
+/** Leak reports: one item per accepted report, kept once per event id, listed newest first. */
+describe('Class: DynamoLedger (moto), leak reports', () => {
+  let moto: MotoServer;
+  let doc: DynamoDBDocumentClient;
+  let ledger: DynamoLedger;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    const raw = moto.clients.dynamoDb();
+    await raw.send(new CreateTableCommand(ledgerTableDefinition(TABLE)));
+    raw.destroy();
+    doc = moto.clients.dynamoDbDocument();
+    ledger = new DynamoLedger({ client: doc, tableName: TABLE });
+  });
+
+  afterAll(async () => {
+    doc?.destroy();
+    await moto?.stop();
+  });
+
+  function leakReport(clientId: string, overrides: Partial<LeakReportRecord> = {}): LeakReportRecord {
+    return {
+      clientId,
+      eventId: randomUUID(),
+      receivedAt: at(0),
+      source: 'github-secret-scanning',
+      reference: 'https://github.com/acme/app/security/secret-scanning/1\u001b[2J',
+      matchedBy: 'fingerprint',
+      fingerprintPrefix: '0123456789ab',
+      leaked: 'current',
+      outcome: { result: 'rotation_started', executionArn: 'arn:aws:states:us-east-1:1:execution:r:leak-1' },
+      ...overrides,
+    };
+  }
+
+  async function itemsOf(clientId: string): Promise<Record<string, unknown>[]> {
+    const { Items = [] } = await doc.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': clientId },
+      }),
+    );
+    return Items;
+  }
+
+  it('stores a report as LEAK#<receivedAt>#<eventId> with a ttl 180 days on, once per event id', async () => {
+    // Prepare
+    const clientId = `m2m-client-test-${randomUUID()}`;
+    const report = leakReport(clientId);
+
+    // Act
+    const first = await ledger.recordLeakReport(report);
+    const redelivered = await ledger.recordLeakReport({
+      ...report,
+      receivedAt: at(5),
+      outcome: { result: 'escalated', rotationId: randomUUID(), escalation: 'complete' },
+    });
+
+    // Assess: one report item (the first delivery's) and its guard; both expire in 180 days.
+    expect([first, redelivered]).toEqual([true, false]);
+    const ttl = Date.parse(at(0)) / 1000 + 180 * 24 * 60 * 60;
+    const items = await itemsOf(clientId);
+    expect(items).toHaveLength(2);
+    expect(items).toContainEqual({
+      ...report,
+      outcome: { ...report.outcome },
+      pk: clientId,
+      sk: `LEAK#${at(0)}#${report.eventId}`,
+      ttl,
+    });
+    expect(items).toContainEqual(
+      expect.objectContaining({ sk: `LEAKEVENT#${report.eventId}`, ttl, receivedAt: at(0) }),
+    );
+    expect(await ledger.listLeakReports(clientId, 10)).toEqual([report]);
+  });
+
+  it('keeps one report of 10 concurrent deliveries of one event', async () => {
+    // Prepare
+    const clientId = `m2m-client-test-${randomUUID()}`;
+    const report = leakReport(clientId);
+
+    // Act
+    const recorded = await Promise.all(
+      Array.from({ length: 10 }, (_, minute) =>
+        ledger.recordLeakReport({ ...report, receivedAt: at(minute) }),
+      ),
+    );
+
+    // Assess
+    expect(recorded.filter(Boolean)).toHaveLength(1);
+    expect(await itemsOf(clientId)).toHaveLength(2);
+    expect(await ledger.listLeakReports(clientId, 10)).toHaveLength(1);
+  });
+
+  it('lists the reports newest first, up to the limit, apart from the rotations', async () => {
+    // Prepare
+    const clientId = `m2m-client-test-${randomUUID()}`;
+    await ledger.createRotation(record(clientId));
+    const reports = [0, 2, 1].map((minute) =>
+      leakReport(clientId, {
+        receivedAt: at(minute),
+        matchedBy: 'client_id',
+        fingerprintPrefix: undefined,
+        reference: undefined,
+        leaked: minute === 1 ? 'dead' : 'current',
+        outcome:
+          minute === 1 ? { result: 'already_dead' } : { result: 'rotation_started', executionArn: 'a' },
+      }),
+    );
+    for (const report of reports) await ledger.recordLeakReport(report);
+
+    // Act
+    const listed = await ledger.listLeakReports(clientId, 2);
+    const rotations = await ledger.listRotations(clientId, 10);
+
+    // Assess
+    expect(listed.map((report) => report.receivedAt)).toEqual([at(2), at(1)]);
+    expect(listed[1]).toEqual({
+      clientId,
+      eventId: reports[2]?.eventId,
+      receivedAt: at(1),
+      source: 'github-secret-scanning',
+      matchedBy: 'client_id',
+      leaked: 'dead',
+      outcome: { result: 'already_dead' },
+    });
+    expect(rotations).toHaveLength(1);
+  });
+
+  it('writes the report a delivery that died after its guard left unwritten, under the guard’s key', async () => {
+    // Prepare: the first delivery wrote its guard, then died.
+    const clientId = `m2m-client-test-${randomUUID()}`;
+    const report = leakReport(clientId);
+    const reportSk = `LEAK#${at(0)}#${report.eventId}`;
+    await doc.send(
+      new PutCommand({
+        TableName: TABLE,
+        Item: { pk: clientId, sk: `LEAKEVENT#${report.eventId}`, reportSk, receivedAt: at(0), ttl: 1 },
+      }),
+    );
+
+    // Act
+    const recorded = await ledger.recordLeakReport({ ...report, receivedAt: at(3) });
+
+    // Assess
+    expect(recorded).toBe(true);
+    expect((await itemsOf(clientId)).map((item) => item.sk)).toContain(reportSk);
+    expect(await ledger.listLeakReports(clientId, 10)).toEqual([report]);
   });
 });

@@ -331,3 +331,107 @@ describe('Leak intake: preemption of a rotation in progress', () => {
     expect(captured).not.toContain(pending);
   });
 });
+
+describe('Leak intake: the ledger keeps every accepted report', () => {
+  it.each([
+    ['rotation_started', 'a leak with no rotation in progress'],
+    ['escalated', 'a leak of the current secret during a rotation'],
+    ['already_dead', 'a leak of a secret already revoked'],
+  ] as const)('records %s (%s) exactly once when the event is delivered twice', async (result, _case) => {
+    // Prepare
+    const t = setup();
+    const current = t.stytch.secretsOf(CLIENT).current;
+    let detail: Record<string, unknown> = { clientId: CLIENT };
+    let expected: Record<string, unknown> = {
+      matchedBy: 'client_id',
+      leaked: 'current',
+      outcome: {
+        result: 'rotation_started',
+        executionArn: expect.stringMatching(new RegExp(`:leak-${EVENT_ID}$`)),
+      },
+    };
+    if (result === 'escalated') {
+      const rotation = await t.pendingRotation();
+      detail = { fingerprint: await t.fingerprintOf(current) };
+      expected = {
+        matchedBy: 'fingerprint',
+        leaked: 'current',
+        outcome: { result: 'escalated', rotationId: rotation.rotationId, escalation: 'complete' },
+      };
+    } else if (result === 'already_dead') {
+      const rotation = await t.start();
+      await completeRotation(t.deps, { rotation, completion: { reason: 'all_consumers_healthy' } });
+      detail = { fingerprint: await t.fingerprintOf(current) };
+      expected = { matchedBy: 'fingerprint', leaked: 'dead', outcome: { result: 'already_dead' } };
+    }
+
+    // Act
+    const first = await t.leak({ ...detail, reference: 'ticket 7' });
+    t.clock.advance(60_000);
+    const again = await t.leak({ ...detail, reference: 'ticket 7' });
+
+    // Assess
+    expect([first.result, again.result]).toEqual([result, result]);
+    expect(await t.ledger.listLeakReports(CLIENT, 10)).toEqual([
+      {
+        clientId: CLIENT,
+        eventId: EVENT_ID,
+        receivedAt: '2026-11-25T12:00:00.000Z',
+        source: 'github-secret-scanning',
+        reference: 'ticket 7',
+        ...(expected.matchedBy === 'fingerprint'
+          ? { fingerprintPrefix: (await t.fingerprintOf(current)).slice(0, 12) }
+          : {}),
+        ...expected,
+      },
+    ]);
+  });
+
+  it('lists a client’s reports newest first, one per event', async () => {
+    // Prepare
+    const t = setup();
+    await t.leak({ clientId: CLIENT }, 'event-1');
+    t.clock.advance(1_000);
+    await t.leak({ clientId: CLIENT }, 'event-2');
+
+    // Act
+    const reports = await t.ledger.listLeakReports(CLIENT, 10);
+
+    // Assess
+    expect(reports.map((report) => report.eventId)).toEqual(['event-2', 'event-1']);
+  });
+
+  it('records nothing for a report that matches no managed secret or names an unmanaged client', async () => {
+    // Prepare
+    const t = setup();
+
+    // Act
+    await t.leak({ fingerprint: await t.fingerprintOf('not-a-managed-secret') });
+    await t.leak({ clientId: 'm2m-client-test-unmanaged' }, 'second-event');
+
+    // Assess
+    expect(JSON.parse(t.ledger.dump())).toMatchObject({ leakReports: [] });
+  });
+
+  it('keeps only a 12-character fingerprint prefix, and no secret pasted into the reference', async () => {
+    // Prepare: the responder pasted the leaked value itself where the reference goes.
+    const t = setup();
+    const current = t.stytch.secretsOf(CLIENT).current;
+    const fingerprint = await t.fingerprintOf(current);
+
+    // Act
+    await t.leak({ fingerprint, reference: `found "${current}" in a gist` });
+
+    // Assess
+    const [report] = await t.ledger.listLeakReports(CLIENT, 10);
+    expect(report).toMatchObject({
+      fingerprintPrefix: fingerprint.slice(0, 12),
+      reference: 'found "[redacted]" in a gist',
+    });
+    expect(t.workflow.started[0]?.input.reason).toBe(
+      'leak reported by github-secret-scanning: found "[redacted]" in a gist',
+    );
+    expect(t.ledger.dump()).not.toContain(current);
+    expect(JSON.stringify(report)).not.toContain(fingerprint);
+  });
+});
