@@ -18,8 +18,41 @@ import {
  * ids only.
  */
 
-/** `source` of every event the rotator itself publishes. */
+/** `source` of every event the rotator's own functions publish. */
 export const ROTATOR_EVENT_SOURCE = 'stytch-m2m-rotator';
+
+/**
+ * Who may say what on the bus is decided by the envelope `source`, and IAM decides who may use
+ * which `source` (the `events:source` condition): the trust boundary of issue 13.
+ * - `rotator`: the stack's own functions (lifecycle events, a preemption's re-published leak);
+ * - `githubWebhook`: the GitHub secret-scanning webhook (leak reports by fingerprint);
+ * - `operator`: principals holding the stack's operator grant (`rotator leak report`,
+ *   `emergency`; the person goes in `detail.requestedBy`);
+ * - `consumerPrefix` + consumer name: a consumer's own health reports, the name bound to the
+ *   caller's principal tag {@link CONSUMER_PRINCIPAL_TAG} (or a per-consumer grant).
+ * Scanners the deployment config names report leaks under their own `source`, by fingerprint.
+ */
+export const EVENT_SOURCES = {
+  rotator: ROTATOR_EVENT_SOURCE,
+  githubWebhook: 'stytch-m2m-rotator.github-webhook',
+  operator: 'stytch-m2m-rotator.operator',
+  consumerPrefix: 'stytch-m2m-rotator.consumer.',
+} as const;
+
+/** The IAM principal tag whose value is the consumer name a role (or sandbox user) reports as. */
+export const CONSUMER_PRINCIPAL_TAG = 'rotator-consumer';
+
+/** The `source` consumer `name` publishes its health reports with. */
+export function consumerSource(name: string): string {
+  return `${EVENT_SOURCES.consumerPrefix}${name}`;
+}
+
+/** The consumer a `source` speaks for, or null when it is not a consumer source. */
+export function consumerOfSource(source: unknown): string | null {
+  if (typeof source !== 'string' || !source.startsWith(EVENT_SOURCES.consumerPrefix)) return null;
+  const name = source.slice(EVENT_SOURCES.consumerPrefix.length);
+  return name === '' ? null : name;
+}
 
 /** Why a completed rotation completed. */
 export const COMPLETION_REASONS = [

@@ -22,12 +22,18 @@ export interface EventBridgePublisherProps {
   readonly client: EventBridgeClient;
   /** The rotator's bus (name or ARN). */
   readonly eventBusName: string;
+  /**
+   * The envelope `source`: who is speaking. IAM lets each principal use only its own (see
+   * `EVENT_SOURCES` in lambdas/core/events.ts), and the rules route by it.
+   * @default EVENT_SOURCES.rotator ('stytch-m2m-rotator', the stack's own functions)
+   */
+  readonly source?: string;
 }
 
 /**
  * {@link EventBusPort} over EventBridge PutEvents. Every event's detail is validated against its
  * schema in `EVENT_SCHEMAS` before anything is sent (the schemas are strict, which also keeps a
- * secret from riding along in an unknown field), then sent with `Source: stytch-m2m-rotator` in
+ * secret from riding along in an unknown field), then sent with the publisher's `source` in
  * batches of at most 10.
  *
  * A partial failure (`FailedEntryCount > 0`) is a retryable {@link EventPublishError}. A retry
@@ -37,10 +43,12 @@ export interface EventBridgePublisherProps {
 export class EventBridgePublisher implements EventBusPort {
   readonly #client: EventBridgeClient;
   readonly #eventBusName: string;
+  readonly #source: string;
 
   public constructor(props: EventBridgePublisherProps) {
     this.#client = props.client;
     this.#eventBusName = props.eventBusName;
+    this.#source = props.source ?? ROTATOR_EVENT_SOURCE;
   }
 
   /**
@@ -94,7 +102,7 @@ export class EventBridgePublisher implements EventBusPort {
     const parsed = schema.safeParse(event.detail);
     if (!parsed.success) throw new InvalidEventError(event.detailType, issueSummaries(parsed.error.issues));
     return {
-      Source: ROTATOR_EVENT_SOURCE,
+      Source: this.#source,
       DetailType: event.detailType,
       Detail: JSON.stringify(parsed.data),
       EventBusName: this.#eventBusName,
