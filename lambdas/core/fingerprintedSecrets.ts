@@ -117,3 +117,34 @@ export async function fingerprintEntry(
     updatedAt: at.toISOString(),
   };
 }
+
+/**
+ * Indexes a promotion that already happened: AWSCURRENT as `current`, AWSPREVIOUS as `previous`. A
+ * step retried after it died between the label move and its index writes finds the labels moved
+ * and does not promote again; without this, the index would keep calling the new current secret
+ * `pending` until the next rotation. Only the lock holder calls it.
+ */
+export async function indexPromoted(
+  deps: FingerprintedSecretsDeps & { readonly secrets: SecretStorePort },
+  client: ClientRef,
+): Promise<void> {
+  const versions = await deps.secrets.versions(client);
+  for (const [stage, versionId, label] of [
+    ['current', versions.currentVersionId, 'AWSCURRENT'],
+    ['previous', versions.previousVersionId, 'AWSPREVIOUS'],
+  ] as const) {
+    if (versionId === null) continue;
+    const value = await deps.secrets.read(client, label);
+    if (value === null) continue;
+    await deps.index.putFingerprint(
+      await fingerprintEntry(
+        deps.fingerprints,
+        client,
+        value.clientSecret,
+        versionId,
+        stage,
+        deps.clock.now(),
+      ),
+    );
+  }
+}

@@ -70,16 +70,21 @@ export async function endStaleRotation(
   }
   const now = deps.clock.now().toISOString();
   let record = holder.record;
-  if (record !== null && !isTerminal(record)) {
+  // Closed by an attempt that died before announcing it: announce again (events are at least once).
+  const closedByUs =
+    record !== null && record.status === 'failed' && record.outcomeReason === 'execution_ended';
+  if (record !== null && (!isTerminal(record) || closedByUs)) {
     const message = `its execution is ${holder.status}; the client was reconciled (${
       reconciled.applied.map((action) => action.kind).join(', ') || 'nothing to do'
     })`;
-    record = await deps.ledger.updateRotation(client.clientId, holder.rotationId, {
-      status: 'failed',
-      outcomeReason: 'execution_ended',
-      error: { name: 'ExecutionEnded', message },
-      steps: { failed: now },
-    });
+    if (!closedByUs) {
+      record = await deps.ledger.updateRotation(client.clientId, holder.rotationId, {
+        status: 'failed',
+        outcomeReason: 'execution_ended',
+        error: { name: 'ExecutionEnded', message },
+        steps: { failed: now },
+      });
+    }
     await deps.events.publish({
       detailType: 'Rotation Failed',
       detail: {

@@ -1,4 +1,5 @@
 import type { StepDeps } from '../deps.js';
+import { indexPromoted } from '../fingerprintedSecrets.js';
 import type { ClientRef } from '../ports.js';
 import { unansweredLeak } from '../preemption.js';
 import {
@@ -30,6 +31,9 @@ export async function completeRotation(deps: StepDeps, raw: unknown): Promise<Ou
       );
     }
     await deps.secrets.promotePending(client, rotation.pendingVersionId);
+  } else {
+    // A retry after the labels moved: the index writes of that promotion may not have happened.
+    await indexPromoted({ ...deps, index: deps.ledger }, client);
   }
 
   // AWSCURRENT has moved: from here the only way out is forward. Whatever stops the completion

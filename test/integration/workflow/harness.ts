@@ -1,17 +1,21 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ledgerTableDefinition } from '#adapters/aws/DynamoLedger.js';
+import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
 import { TASK_GONE_ERRORS } from '#adapters/aws/SfnTaskCallbacks.js';
 import { isClientAuthRefusal, StytchApiError, StytchClient } from '#adapters/stytch/index.js';
 import type { StepDeps } from '#core/deps.js';
 import { RotatorError } from '#core/errors.js';
 import type { RotatorEvent } from '#core/events.js';
+import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
 import type { ClientPolicy } from '#core/policy.js';
 import type { TaskCallbackPort } from '#core/ports.js';
 import { Secret } from '#core/secret.js';
@@ -82,9 +86,12 @@ export interface World {
    */
   assertInvariants(clientIds: readonly string[]): Promise<void>;
   /**
-   * Arms a one-shot crash: the `nth` call (1-based, counted from now) of `port.method` does its work
-   * and then the Lambda dies as it does in production: Step Functions sees `point.error`
-   * (`Sandbox.Timedout` unless given), never a retryable error of ours.
+   * Arms a one-shot crash: the `nth` call (1-based, counted from now) of `port.method` made by a
+   * handler (of `point.step`, if given) does its work, and then that Lambda dies as it does in
+   * production: it makes no further call, and whatever its own code would have made of the error,
+   * its invoker (Step Functions, or Lambda's asynchronous retries) sees `point.error`
+   * (`Sandbox.Timedout` unless given), never a retryable error of ours. Calls the test itself
+   * makes (through `deps`) are not counted.
    */
   crashAfter(point: CrashPoint): void;
   /**
@@ -110,9 +117,17 @@ export type CrashErrorName = (typeof CRASH_ERROR_NAMES)[number];
 
 /** A place to crash: a port method of the steps' deps. */
 export interface CrashPoint {
-  readonly port: 'stytch' | 'secrets' | 'ledger' | 'events' | 'executions';
+  /**
+   * `secrets` is Secrets Manager itself and `ledger` includes the fingerprint index writes: the
+   * store wrapper that indexes what it stores is composed over them, so a Lambda can die between
+   * storing a secret and indexing it.
+   */
+  readonly port: 'stytch' | 'secrets' | 'ledger' | 'events' | 'executions' | 'workflow' | 'callbacks';
   readonly method: string;
+  /** Counts every call, answered or refused (a Lambda can die right after a refusal too). @default 1 */
   readonly nth?: number;
+  /** Only calls made by this function count. @default - any function's */
+  readonly step?: StepName;
   /** What Step Functions sees. @default 'Sandbox.Timedout' */
   readonly error?: CrashErrorName;
 }
@@ -126,6 +141,12 @@ class SimulatedCrashError extends RotatorError {
     super(`simulated crash after ${point.port}.${point.method}`);
     this.name = point.error ?? 'Sandbox.Timedout';
   }
+}
+
+/** One invocation of a deployed function, and the crash that killed it, if one did. */
+interface Invocation {
+  readonly step: StepName;
+  crash?: SimulatedCrashError;
 }
 
 /** Builds a world with `clients` enrolled. Call `stop()` in afterAll. */
@@ -240,39 +261,59 @@ export async function createWorld(
     fail: async (token, error, cause) => goneIsFine(() => executor?.sendTaskFailure(token, error, cause)),
   };
   let crashPlan: { point: CrashPoint; remaining: number; done: boolean } | undefined;
+  /** The Lambda invocation a port call is made in: each bound handler runs in its own. */
+  const invocations = new AsyncLocalStorage<Invocation>();
+  /** Counts a call of `port.method` made in `invocation` against the armed crash; throws when it strikes. */
+  const strike = (port: CrashPoint['port'], method: string | symbol, invocation: Invocation): void => {
+    const plan = crashPlan;
+    if (plan === undefined || plan.done || plan.point.port !== port || plan.point.method !== method) return;
+    if (plan.point.step !== undefined && plan.point.step !== invocation.step) return;
+    plan.remaining -= 1;
+    if (plan.remaining > 0) return;
+    plan.done = true;
+    invocation.crash = new SimulatedCrashError(plan.point);
+    throw invocation.crash;
+  };
   /** Wraps every method of a port so the armed crash can strike after it. */
   const crashable = <T extends object>(port: CrashPoint['port'], target: T): T =>
     new Proxy(target, {
       get(object, property, receiver) {
         const value = Reflect.get(object, property, receiver);
         if (typeof value !== 'function') return value;
-        const strike = (): void => {
-          const plan = crashPlan;
-          if (plan && !plan.done && plan.point.port === port && plan.point.method === property) {
-            plan.remaining -= 1;
-            if (plan.remaining === 0) {
-              plan.done = true;
-              throw new SimulatedCrashError(plan.point);
-            }
-          }
-        };
         return (...args: unknown[]) => {
+          const invocation = invocations.getStore();
+          // A Lambda that died makes no further call.
+          if (invocation?.crash !== undefined) throw invocation.crash;
           const result: unknown = (value as (...a: unknown[]) => unknown).apply(object, args);
-          // Synchronous methods (secretIdOf) stay synchronous; only async calls can "crash".
-          if (!(result instanceof Promise)) return result;
-          return result.then((resolved) => {
-            strike();
-            return resolved;
-          });
+          // Synchronous methods (secretIdOf) stay synchronous; only async calls can "crash", and
+          // only in a handler's invocation (the test's own calls never do).
+          if (!(result instanceof Promise) || invocation === undefined) return result;
+          return result.then(
+            (resolved) => {
+              strike(port, property, invocation);
+              return resolved;
+            },
+            (error: unknown) => {
+              strike(port, property, invocation);
+              throw error;
+            },
+          );
         };
       },
     });
+  // Composed as createStepDeps composes it, but over a crashable Secrets Manager and ledger, so
+  // that every call to either (each fingerprint index write included) is a crash point of its own.
+  const ledger = crashable('ledger', real.ledger);
+  const secretStore = fingerprintedSecrets(
+    crashable('secrets', new SecretsManagerStore({ client: new SecretsManagerClient({}), prefix: PREFIX })),
+    { fingerprints: real.fingerprints, index: ledger, clock: real.clock, logger },
+  );
   const metrics = new RecordingMetrics();
   const deps: StepDeps = {
     ...real,
     // The leak intake starts executions of the local executor (moto does not run state machines).
-    workflow: {
-      start: async (name: string, input) => {
+    workflow: crashable('workflow', {
+      start: async (name: string, input: unknown) => {
         try {
           return {
             executionArn: executor?.startExecution({ name, input }).executionArn ?? '',
@@ -286,7 +327,7 @@ export async function createWorld(
           };
         }
       },
-    },
+    }),
     // Step Functions is the local executor here (moto does not know its executions).
     executions: crashable('executions', {
       status: async (executionArn: string) => {
@@ -298,8 +339,8 @@ export async function createWorld(
       },
     }),
     metrics,
-    secrets: crashable('secrets', real.secrets),
-    ledger: crashable('ledger', real.ledger),
+    secrets: secretStore,
+    ledger,
     // Remember every next secret Stytch hands the workflow, for the leak scan.
     stytch: crashable('stytch', {
       ...real.stytch,
@@ -309,7 +350,7 @@ export async function createWorld(
         return started;
       },
     }),
-    callbacks,
+    callbacks: crashable('callbacks', callbacks),
     events: crashable('events', {
       publish: async (...published: RotatorEvent[]) => {
         await real.events.publish(...published);
@@ -317,7 +358,25 @@ export async function createWorld(
       },
     }),
   };
-  const bind = (name: StepName) => lambdaHandler(name, STEP_BODIES[name] as never, async () => deps);
+  /**
+   * A deployed function: the handler, run as one Lambda invocation. One that died (an armed crash
+   * struck in it) ends with its crash error, whatever its own code made of the error it was thrown.
+   */
+  const bind = (name: StepName) => {
+    const handler = lambdaHandler(name, STEP_BODIES[name] as never, async () => deps);
+    return (event: unknown): Promise<unknown> => {
+      const invocation: Invocation = { step: name };
+      return invocations.run(invocation, async () => {
+        try {
+          const output = await handler(event as never);
+          if (invocation.crash !== undefined) throw invocation.crash;
+          return output;
+        } catch (error) {
+          throw invocation.crash ?? error;
+        }
+      });
+    };
+  };
   executor = LocalExecutor.fromTemplate(template, {
     handlers: {
       'StartRotationFunction/Function': bind('StartRotation'),
@@ -459,6 +518,32 @@ export async function createWorld(
       await moto.stop();
     },
   };
+}
+
+/** One row of README.md's crash table (`## Failure model`, `### Crash table`), cells as written. */
+export interface CrashTableRow {
+  readonly step: string;
+  readonly after: string;
+  readonly error: string;
+  readonly converges: string;
+}
+
+/** The rows of README.md's crash table, so the crash tests can check it lists exactly their points. */
+export function crashTableRows(): CrashTableRow[] {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8').split('\n');
+  const start = readme.indexOf('### Crash table');
+  if (start < 0) throw new Error('README.md has no "### Crash table"');
+  const header = readme.findIndex((line, i) => i > start && line.startsWith('|'));
+  const rows: CrashTableRow[] = [];
+  // The header and its separator line, then one row per line until the table ends.
+  for (let i = header + 2; i < readme.length && readme[i]?.startsWith('|'); i += 1) {
+    const [step = '', after = '', error = '', converges = ''] = (readme[i] ?? '')
+      .slice(1, -1)
+      .split(' | ')
+      .map((cell) => cell.trim());
+    rows.push({ step, after, error, converges });
+  }
+  return rows;
 }
 
 async function mints(stytch: StytchClient, clientId: string, secret: Secret): Promise<boolean> {
