@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { StepLogger } from './deps.js';
 import { toError } from './errors.js';
@@ -8,14 +8,18 @@ import type { Secret } from './secret.js';
 
 /**
  * The GitHub secret-scanning webhook receiver, as pure logic: verify the delivery's signature,
- * parse it, claim it once, fetch the alert's secret (the payload never carries it), fingerprint
- * it and, when a managed secret ever had that fingerprint, publish `Secret Leak Detected`.
+ * parse it, claim the alert event it reports once, fetch the alert's secret (the payload never
+ * carries it), fingerprint it and publish `Secret Leak Detected` by fingerprint.
  *
  * Whatever comes back (response bodies, log lines, the event) names clients, stages, last-four
  * characters and fingerprints only: never the leaked value, the webhook secret or a token.
  */
 
-/** `source` of the leak events this receiver publishes. */
+/**
+ * `detail.source` of the leak events this receiver publishes: the audit text ("who found it")
+ * the intake records and the history shows. Who *speaks* is the envelope source,
+ * `EVENT_SOURCES.githubWebhook`, which the adapter sets and IAM binds to this function's role.
+ */
 export const GITHUB_LEAK_SOURCE = 'github-secret-scanning';
 
 /** The request headers the receiver reads, lower-cased as Function URLs deliver them. */
@@ -26,10 +30,43 @@ export const GITHUB_WEBHOOK_HEADERS = {
 } as const;
 
 /**
- * What a delivery id may look like before it becomes part of a ledger key: GitHub sends a GUID;
- * anything else is refused rather than escaped.
+ * What a delivery id (and a claim key, see {@link alertClaimKey}) may look like before it
+ * becomes part of a ledger key: GitHub sends a GUID; anything else is refused rather than escaped.
  */
 export const GITHUB_DELIVERY_ID_PATTERN = /^[A-Za-z0-9-]{1,100}$/;
+
+/** Prefix of every {@link alertClaimKey}. */
+export const ALERT_CLAIM_KEY_PREFIX = 'alert-';
+
+/** The parts of a signed alert payload that say which event of which alert it reports. */
+export interface AlertEventRef {
+  /** `repository.full_name`, `owner/name`. */
+  readonly repository: string;
+  readonly alertNumber: number;
+  readonly action: string;
+  /** `alert.updated_at`, when the payload has one: it tells two reopenings of one alert apart. */
+  readonly updatedAt?: string | null | undefined;
+}
+
+/**
+ * The key a delivery is claimed under: `alert-<SHA-256 hex>` of the alert event it reports
+ * (repository, lower-cased as GitHub compares names; alert number; action; `updated_at`), all
+ * read from the signed body. `X-GitHub-Delivery` is not part of it: the HMAC does not cover that
+ * header, so a captured delivery replayed with fresh ids must land on the same key, and GitHub's
+ * manual redelivery (same body) does too. Different actions of one alert (`created`, then
+ * `reopened`) are different keys, and so is a second reopening, whose `updated_at` is newer.
+ * The digest fits {@link GITHUB_DELIVERY_ID_PATTERN}, so the delivery log stores it as it stores
+ * an id, whatever characters the repository name has.
+ */
+export function alertClaimKey(ref: AlertEventRef): string {
+  const canonical = JSON.stringify([
+    ref.repository.toLowerCase(),
+    ref.alertNumber,
+    ref.action,
+    ref.updatedAt ?? null,
+  ]);
+  return `${ALERT_CLAIM_KEY_PREFIX}${createHash('sha256').update(canonical, 'utf8').digest('hex')}`;
+}
 
 /** The `secret_scanning_alert` actions that mean "this secret is exposed now". */
 export const REPORTED_ALERT_ACTIONS = ['created', 'reopened'] as const;
@@ -59,20 +96,21 @@ export function verifyGitHubSignature(
 export type DeliveryClaim = 'claimed' | 'done' | 'in_progress';
 
 /**
- * Which deliveries were already handled, so a redelivered or replayed one publishes nothing twice.
- * A claim is taken before any work and either completed or released.
+ * Which alert events were already handled, so a redelivered or replayed delivery publishes
+ * nothing twice. The receiver claims under {@link alertClaimKey} (never under the delivery
+ * header); a claim is taken before any work and either completed or released.
  */
 export interface DeliveryLogPort {
   /**
-   * Claims `deliveryId` for this invocation: `claimed` when nobody holds it (or its holder's claim
-   * is stale: a crashed invocation), `done` when it was handled, `in_progress` when another
+   * Claims `key` for this invocation: `claimed` when nobody holds it (or its holder's claim is
+   * stale: a crashed invocation), `done` when it was handled, `in_progress` when another
    * invocation holds a fresh claim.
    */
-  claim(deliveryId: string, now: Date): Promise<DeliveryClaim>;
-  /** Marks the delivery handled: every later claim answers `done`. */
-  complete(deliveryId: string, now: Date): Promise<void>;
+  claim(key: string, now: Date): Promise<DeliveryClaim>;
+  /** Marks the key handled: every later claim answers `done`. */
+  complete(key: string, now: Date): Promise<void>;
   /** Gives up this invocation's claim, so a redelivery may try again. */
-  release(deliveryId: string): Promise<void>;
+  release(key: string): Promise<void>;
 }
 
 /** The leaked value of one alert, as the GitHub API returns it. */
@@ -162,6 +200,8 @@ export const SecretScanningAlertPayloadSchema = z.object({
     number: z.number().int().positive(),
     secret_type: z.string().max(200).optional(),
     html_url: z.string().max(2048).optional(),
+    // Part of the claim key only; an unexpected shape must not cost a leak report, so it is dropped.
+    updated_at: z.string().max(64).nullable().optional().catch(null),
   }),
   repository: z.object({ full_name: RepositoryFullNameSchema }),
 });
@@ -175,8 +215,9 @@ const respond = (statusCode: number, body: GitHubWebhookResult): GitHubWebhookRe
 /**
  * Handles one delivery, in an order that keeps unauthenticated input from touching anything:
  * signature (401), delivery id and body (400), event and action (200 pong / ignored), then the
- * delivery's claim (200 duplicate), the alert's secret, its fingerprint and the ledger lookup
- * (200 no_match, the fingerprint forwarded to the intake), the event (200 leak_reported). A dependency failure after the claim releases
+ * claim of the alert event ({@link alertClaimKey}: 200 duplicate, whatever the delivery id), the
+ * alert's secret, its fingerprint and the ledger lookup (200 no_match, the fingerprint forwarded
+ * to the intake), the event (200 leak_reported). A dependency failure after the claim releases
  * it and answers 502, so redelivering the same delivery from GitHub tries again.
  *
  * An entry in any stage is reported: a `previous` or `cancelled` secret may still authenticate
@@ -259,23 +300,31 @@ export async function handleGitHubWebhook(
     return respond(200, { result: 'ignored', reason: 'action_not_handled' });
   }
 
+  const claimKey = alertClaimKey({
+    repository: payload.repository.full_name,
+    alertNumber: payload.alert.number,
+    action: payload.action,
+    updatedAt: payload.alert.updated_at,
+  });
+  const claimRef = { ...alertRef, claimKey };
   let claim: DeliveryClaim;
   try {
-    claim = await deps.deliveries.claim(deliveryId, deps.clock.now());
+    claim = await deps.deliveries.claim(claimKey, deps.clock.now());
   } catch (error) {
-    return unavailable(deps, 'delivery_log_unavailable', error, alertRef);
+    return unavailable(deps, 'delivery_log_unavailable', error, claimRef);
   }
   if (claim !== 'claimed') {
-    deps.logger.info('GitHub webhook delivery already handled', { ...alertRef, state: claim });
+    // A redelivery, or a captured delivery replayed under a fresh id: GitHub is not asked again.
+    deps.logger.info('GitHub secret-scanning alert event already handled', { ...claimRef, state: claim });
     return respond(200, { result: 'duplicate', state: claim });
   }
-  return reportAlert(deps, deliveryId, payload, alertRef);
+  return reportAlert(deps, claimKey, payload, claimRef);
 }
 
 /** After the claim: fetch, fingerprint, look up, publish; complete the claim or release it. */
 async function reportAlert(
   deps: GitHubWebhookDeps,
-  deliveryId: string,
+  claimKey: string,
   payload: SecretScanningAlertPayload,
   alertRef: Readonly<Record<string, unknown>>,
 ): Promise<GitHubWebhookResponse> {
@@ -334,7 +383,7 @@ async function reportAlert(
     }
   } catch (error) {
     try {
-      await deps.deliveries.release(deliveryId);
+      await deps.deliveries.release(claimKey);
     } catch (releaseError) {
       // The claim goes stale and becomes claimable again; only the wait is longer.
       const released = toError(releaseError);
@@ -347,7 +396,7 @@ async function reportAlert(
     return unavailable(deps, failure, error, alertRef);
   }
   try {
-    await deps.deliveries.complete(deliveryId, deps.clock.now());
+    await deps.deliveries.complete(claimKey, deps.clock.now());
   } catch (error) {
     // The work is done (the event is out): answering 502 would invite a second event. The claim
     // stays `processing` and only a redelivery after it goes stale could repeat the work.

@@ -13,6 +13,7 @@ import {
 import { GitHubAlerts } from '#adapters/github/GitHubAlerts.js';
 import type { StepLogger } from '#core/deps.js';
 import { RotatorError, toError } from '#core/errors.js';
+import { EVENT_SOURCES } from '#core/events.js';
 import { type GitHubWebhookDeps, handleGitHubWebhook } from '#core/githubWebhook.js';
 import { Secret } from '#core/secret.js';
 import { lambdaLogger } from './runtime/logger.js';
@@ -91,7 +92,7 @@ export interface GitHubWebhookDepsOptions {
 /**
  * The real deps: the webhook secret and the token from Secrets Manager (cached), the fingerprint
  * key through {@link SecretsManagerFingerprints}, the ledger's fingerprint index and delivery log,
- * EventBridge, and GitHub's API.
+ * EventBridge (envelope source `EVENT_SOURCES.githubWebhook`), and GitHub's API.
  */
 export function createGitHubWebhookDeps(
   env: GitHubWebhookEnv,
@@ -119,7 +120,13 @@ export function createGitHubWebhookDeps(
       keySecretId: env.ROTATOR_FINGERPRINT_KEY_SECRET_ID,
     }),
     index: new DynamoLedger({ client: dynamo, tableName: env.ROTATOR_TABLE_NAME }),
-    events: new EventBridgePublisher({ client: eventBridge, eventBusName: env.ROTATOR_EVENT_BUS_NAME }),
+    // The webhook speaks as itself: IAM lets only its role use this source, and the leak rule
+    // accepts it for reports by fingerprint (`detail.source` stays the audit text).
+    events: new EventBridgePublisher({
+      client: eventBridge,
+      eventBusName: env.ROTATOR_EVENT_BUS_NAME,
+      source: EVENT_SOURCES.githubWebhook,
+    }),
     deliveries: new DynamoDeliveryLog({ client: dynamo, tableName: env.ROTATOR_TABLE_NAME }),
     clock: { now: () => new Date() },
     logger: options.logger,

@@ -1,12 +1,21 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  ALERTS_ADMIN_PATH,
+  isAlertNumber,
+  MAX_ADMIN_BODY_BYTES,
+  parseStageAlertBody,
+  REPOSITORY_PATTERN,
+  STAGE_ALERT_PROBLEMS,
+} from './stageAlert.js';
 
 /**
  * A small emulation of the one GitHub REST call the webhook receiver makes,
- * `GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}`, on loopback, plus what a
- * test needs to stage an alert: {@link GitHubEmulator.addAlert} stores one and returns the
- * `secret_scanning_alert` payload GitHub would post for it.
+ * `GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}`, on loopback, plus two ways
+ * to stage an alert: {@link GitHubEmulator.addAlert} in-process (it returns the
+ * `secret_scanning_alert` payload GitHub would post), and from outside the admin route
+ * `POST /__emulator/alerts` (see `README.md` next to this file).
  */
 
 /** A GitHub emulator setting is invalid, or the server could not listen. */
@@ -33,6 +42,12 @@ export interface GitHubEmulatorOptions {
 export interface AddAlertInput {
   /** `owner/repo`. */
   readonly repository: string;
+  /**
+   * The alert's number in its repository (1-999999999). Staging the same number again with the
+   * same secret and type is a no-op; with another, an error.
+   * @default - one more than the repository's highest number so far
+   */
+  readonly number?: number;
   /** The leaked value GitHub found (returned by the API, never in the webhook payload). */
   readonly secret: string;
   /** @default 'stytch_m2m_client_secret' - a custom pattern's slug */
@@ -67,7 +82,9 @@ interface StoredAlert {
 }
 
 const DOCS_URL = 'https://docs.github.com/rest/secret-scanning/secret-scanning#get-a-secret-scanning-alert';
-const REPOSITORY_PATTERN = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
+const DEFAULT_SECRET_TYPE = 'stytch_m2m_client_secret';
+// Past this, an admin body is not even drained: the connection is cut.
+const MAX_DRAINED_BYTES = 1024 * 1024;
 const ALERT_PATH = /^\/repos\/([^/]+)\/([^/]+)\/secret-scanning\/alerts\/([0-9]{1,9})$/;
 const MAX_LOG_ENTRIES = 10_000;
 
@@ -146,26 +163,51 @@ export class GitHubEmulator {
   }
 
   /**
-   * Stores an open alert for `secret` in `repository` (numbered 1, 2, … per repository) and
-   * returns the payload GitHub would post for its creation.
+   * Stores an open alert for `secret` in `repository` (numbered 1, 2, … per repository, unless
+   * `number` is given) and returns the payload GitHub would post for its creation.
+   * @throws {GitHubEmulatorError} for an invalid input, or a number already staged with another
+   *   secret or type
    */
   public addAlert(input: AddAlertInput): AddedAlert {
+    const { alert } = this.#stage(input);
+    return { number: alert.number, htmlUrl: alert.htmlUrl, payload: this.#webhookPayload(alert) };
+  }
+
+  /** Stores the alert, or finds the identical one already staged (`created: false`). */
+  #stage(input: AddAlertInput): { readonly alert: StoredAlert; readonly created: boolean } {
     if (!REPOSITORY_PATTERN.test(input.repository)) {
-      throw new GitHubEmulatorError('repository must be owner/repo of A-Z a-z 0-9 . _ -');
+      throw new GitHubEmulatorError(STAGE_ALERT_PROBLEMS.repository);
+    }
+    if (input.number !== undefined && !isAlertNumber(input.number)) {
+      throw new GitHubEmulatorError(STAGE_ALERT_PROBLEMS.number);
     }
     if (input.secret === '') throw new GitHubEmulatorError('secret must not be empty');
-    const number = (this.#nextNumber.get(input.repository) ?? 0) + 1;
-    this.#nextNumber.set(input.repository, number);
+    // Names are case-insensitive on GitHub, so numbering and lookup are too.
+    const repositoryKey = input.repository.toLowerCase();
+    const highest = this.#nextNumber.get(repositoryKey) ?? 0;
+    const number = input.number ?? highest + 1;
+    const secretType = input.secretType ?? DEFAULT_SECRET_TYPE;
+    const existing = this.#alerts.get(alertKey(input.repository, number));
+    if (existing !== undefined) {
+      if (existing.secret === input.secret && existing.secretType === secretType) {
+        return { alert: existing, created: false };
+      }
+      // The message names the alert, never either secret.
+      throw new GitHubEmulatorError(
+        `alert #${number} of ${input.repository} already exists with another secret or secret_type; stage another number`,
+      );
+    }
+    this.#nextNumber.set(repositoryKey, Math.max(highest, number));
     const alert: StoredAlert = {
       number,
       repository: input.repository,
       secret: input.secret,
-      secretType: input.secretType ?? 'stytch_m2m_client_secret',
+      secretType,
       createdAt: new Date().toISOString(),
       htmlUrl: `${this.#webUrl}/${input.repository}/security/secret-scanning/${number}`,
     };
     this.#alerts.set(alertKey(input.repository, number), alert);
-    return { number, htmlUrl: alert.htmlUrl, payload: this.#webhookPayload(alert) };
+    return { alert, created: true };
   }
 
   /** The next `count` API requests (after authentication) answer `status` (e.g. 503). */
@@ -195,10 +237,14 @@ export class GitHubEmulator {
   }
 
   #handle(request: IncomingMessage, response: ServerResponse): void {
-    // The API takes no body; drain whatever came so the connection can be reused.
-    request.resume();
     const method = request.method ?? 'GET';
     const path = new URL(request.url ?? '/', 'http://github.invalid').pathname;
+    if (path === ALERTS_ADMIN_PATH) {
+      void this.#serveAdmin(request, response, method);
+      return;
+    }
+    // The API takes no body; drain whatever came so the connection can be reused.
+    request.resume();
     const authorized = this.#isAuthorized(request.headers.authorization);
     const { status, body } = this.#route(method, path, authorized);
     this.#seq += 1;
@@ -212,6 +258,44 @@ export class GitHubEmulator {
       'x-github-api-version-selected': '2022-11-28',
     });
     response.end(text);
+  }
+
+  /**
+   * `POST /__emulator/alerts`: stage an alert from outside. 201 `{number}` when stored, 200
+   * `{number}` when the same alert was staged already, 400 / 409 / 413 `{message}`. No token is
+   * asked for: a staged alert does nothing until a delivery signed with the webhook secret names
+   * it. Admin requests stay out of the request log, which counts the receiver's API calls.
+   */
+  async #serveAdmin(request: IncomingMessage, response: ServerResponse, method: string): Promise<void> {
+    if (method !== 'POST') {
+      request.resume();
+      sendJson(response, 405, { message: 'Method Not Allowed: POST only' }, { allow: 'POST' });
+      return;
+    }
+    const body = await readLimitedBody(request);
+    if (body.refused !== null) {
+      // A cut connection has nobody to answer.
+      if (body.refused === 'too_large') {
+        sendJson(response, 413, {
+          message: `Request Too Long: an admin body is limited to ${MAX_ADMIN_BODY_BYTES} bytes`,
+        });
+      }
+      return;
+    }
+    const parsed = parseStageAlertBody(body.text);
+    if ('problems' in parsed) {
+      sendJson(response, 400, { message: `Invalid alert: ${parsed.problems.join('; ')}` });
+      return;
+    }
+    let staged: { readonly alert: StoredAlert; readonly created: boolean };
+    try {
+      staged = this.#stage(parsed.input);
+    } catch (error) {
+      if (!(error instanceof GitHubEmulatorError)) throw error;
+      sendJson(response, 409, { message: error.message });
+      return;
+    }
+    sendJson(response, staged.created ? 201 : 200, { number: staged.alert.number });
   }
 
   #route(method: string, path: string, authorized: boolean): { status: number; body: object } {
@@ -276,6 +360,49 @@ export class GitHubEmulator {
       sender: { login: 'github', type: 'Bot' },
     };
   }
+}
+
+/**
+ * The body as text, or refused: `too_large` when it is over {@link MAX_ADMIN_BODY_BYTES} (drained,
+ * so the 413 reaches the client); `cut` when the connection failed or the body went past
+ * {@link MAX_DRAINED_BYTES} (the connection is cut: there is nobody to answer).
+ */
+async function readLimitedBody(
+  request: IncomingMessage,
+): Promise<{ readonly refused: null; readonly text: string } | { readonly refused: 'too_large' | 'cut' }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of request) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      size += buffer.length;
+      if (size > MAX_DRAINED_BYTES) {
+        request.socket.destroy();
+        return { refused: 'cut' };
+      }
+      if (size <= MAX_ADMIN_BODY_BYTES) chunks.push(buffer);
+    }
+  } catch {
+    return { refused: 'cut' };
+  }
+  if (size > MAX_ADMIN_BODY_BYTES) return { refused: 'too_large' };
+  return { refused: null, text: Buffer.concat(chunks).toString('utf8') };
+}
+
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: object,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  if (response.destroyed || response.writableEnded) return;
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  response.end(text);
 }
 
 function notFound(): { status: number; body: object } {

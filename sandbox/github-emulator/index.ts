@@ -1,6 +1,7 @@
 /**
- * GitHub for the sandbox: the secret-scanning alert API on loopback, a client that delivers
- * webhooks the way GitHub signs them, and a listener that stands in for the receiver's Function URL.
+ * GitHub for the sandbox: the secret-scanning alert API on loopback (with an admin route that
+ * stages alerts from outside), a client that delivers webhooks the way GitHub signs them, and a
+ * listener that stands in for the receiver's Function URL.
  */
 
 export {
@@ -17,6 +18,12 @@ export {
   type GitHubEmulatorOptions,
   type GitHubLoggedRequest,
 } from './GitHubEmulator.js';
+export {
+  ALERTS_ADMIN_PATH,
+  MAX_ADMIN_BODY_BYTES,
+  parseStageAlertBody,
+  type StageAlertInput,
+} from './stageAlert.js';
 export {
   type FunctionUrlHandler,
   MAX_WEBHOOK_BODY_BYTES,

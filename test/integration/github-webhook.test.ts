@@ -23,9 +23,9 @@ import {
 } from '#adapters/aws/DynamoDeliveryLog.js';
 import { DynamoLedger, ledgerTableDefinition } from '#adapters/aws/index.js';
 import { GitHubAlerts, GitHubApiError, GitHubTimeoutError } from '#adapters/github/GitHubAlerts.js';
-import { ROTATOR_EVENT_SOURCE } from '#core/events.js';
+import { EVENT_SOURCES } from '#core/events.js';
 import { fingerprintOf } from '#core/fingerprint.js';
-import type { GitHubWebhookDeps } from '#core/githubWebhook.js';
+import { alertClaimKey, type GitHubWebhookDeps } from '#core/githubWebhook.js';
 import { Secret } from '#core/secret.js';
 import { createGitHubWebhookDeps, createGitHubWebhookHandler } from '#handlers/githubWebhook.js';
 import { readGitHubWebhookEnv } from '#handlers/runtime/webhookEnv.js';
@@ -145,16 +145,33 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
   const drainLeakEvents = (): Promise<Record<string, unknown>[]> =>
     drainQueue(moto.endpoint, queueUrl, observed);
 
-  async function deliveryItem(deliveryId: string): Promise<Record<string, unknown> | undefined> {
+  /** The delivery log's item under `key` (a claim key, or an id in the adapter's own tests). */
+  async function deliveryItem(key: string): Promise<Record<string, unknown> | undefined> {
     const { Item } = await doc.send(
       new GetCommand({
         TableName: TABLE,
-        Key: { pk: `${DELIVERY_PK_PREFIX}${deliveryId}`, sk: DELIVERY_SK },
+        Key: { pk: `${DELIVERY_PK_PREFIX}${key}`, sk: DELIVERY_SK },
       }),
     );
     observed.push(Item);
     return Item;
   }
+
+  /** How many delivery-log items the ledger holds. */
+  async function deliveryItemCount(): Promise<number> {
+    const { Items = [] } = await doc.send(
+      new ScanCommand({
+        TableName: TABLE,
+        FilterExpression: 'begins_with(pk, :prefix)',
+        ExpressionAttributeValues: { ':prefix': DELIVERY_PK_PREFIX },
+      }),
+    );
+    return Items.length;
+  }
+
+  /** The claim key of the `created` delivery of an alert the emulator staged. */
+  const createdKey = (repository: string, alertNumber: number): string =>
+    alertClaimKey({ repository, alertNumber, action: 'created' });
 
   async function deliver(options: Omit<Parameters<typeof deliverGitHubWebhook>[0], 'url' | 'webhookSecret'>) {
     const result = await deliverGitHubWebhook({
@@ -187,7 +204,8 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
       const events = await drainLeakEvents();
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({
-        source: ROTATOR_EVENT_SOURCE,
+        // Who speaks: the webhook's own source, which only its role may use; the audit text stays.
+        source: EVENT_SOURCES.githubWebhook,
         'detail-type': 'Secret Leak Detected',
         detail: {
           clientId: CLIENT,
@@ -198,8 +216,10 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
       });
       const detail = (events[0]?.detail ?? {}) as Record<string, unknown>;
       expect(Date.parse(String(detail.detectedAt))).toBeGreaterThanOrEqual(startedAt - 1000);
-      const item = await deliveryItem(deliveryId);
-      expect(item).toMatchObject({ status: 'done', deliveryId });
+      // Claimed under the alert event the signed body names, not under the delivery header.
+      expect(await deliveryItem(deliveryId)).toBeUndefined();
+      const item = await deliveryItem(createdKey(REPO, alert.number));
+      expect(item).toMatchObject({ status: 'done' });
       expect(Number(item?.ttl)).toBeGreaterThanOrEqual(
         Math.floor(startedAt / 1000) + DELIVERY_RETENTION_SECONDS - 5,
       );
@@ -223,6 +243,69 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
       expect(await drainLeakEvents()).toEqual([]);
       expect(github.requestLog()).toHaveLength(githubCalls);
     });
+
+    it('answers duplicate to the same body replayed under fresh delivery ids: no GitHub call, no event', async () => {
+      // Prepare: the delivery id is not signed, so a captured delivery can be sent with new ones.
+      const githubCalls = github.requestLog().length;
+
+      // Act
+      const replays = [];
+      for (let i = 0; i < 3; i += 1) {
+        replays.push(await deliver({ event: 'secret_scanning_alert', payload: alert.payload }));
+      }
+
+      // Assess
+      for (const replay of replays) {
+        expect(replay).toMatchObject({ status: 200, body: { result: 'duplicate', state: 'done' } });
+      }
+      expect(await drainLeakEvents()).toEqual([]);
+      expect(github.requestLog()).toHaveLength(githubCalls);
+    });
+
+    it('reports the reopening of the same alert: another action is another event', async () => {
+      // Act
+      const reopened = await deliver({
+        event: 'secret_scanning_alert',
+        payload: { ...alert.payload, action: 'reopened' },
+      });
+
+      // Assess
+      expect(reopened).toMatchObject({ status: 200, body: { result: 'leak_reported', clientId: CLIENT } });
+      expect(await drainLeakEvents()).toHaveLength(1);
+    });
+  });
+
+  it('drives the whole path from outside: stage through the admin route, deliver a hand-written body, replay it', async () => {
+    // Prepare: what the README's shell example does, with the same minimal body.
+    const staged = await request(`${github.url}/__emulator/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        repository: 'acme/from-a-shell',
+        number: 7,
+        secret: LEAKED,
+        secret_type: 'stytch_m2m_client_secret',
+      }),
+    });
+    const stagedBody = await staged.body.json();
+    const body = '{"action":"created","alert":{"number":7},"repository":{"full_name":"acme/from-a-shell"}}';
+    const githubCalls = github.requestLog().length;
+
+    // Act
+    const first = await deliver({ event: 'secret_scanning_alert', rawBody: body, deliveryId: 'shell-1' });
+    const replay = await deliver({ event: 'secret_scanning_alert', rawBody: body, deliveryId: 'shell-2' });
+
+    // Assess
+    expect({ status: staged.statusCode, body: stagedBody }).toEqual({ status: 201, body: { number: 7 } });
+    expect(first).toMatchObject({ status: 200, body: { result: 'leak_reported', clientId: CLIENT } });
+    expect(replay).toMatchObject({ status: 200, body: { result: 'duplicate', state: 'done' } });
+    expect(github.requestLog()).toHaveLength(githubCalls + 1);
+    const events = await drainLeakEvents();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      source: EVENT_SOURCES.githubWebhook,
+      detail: { clientId: CLIENT, source: 'github-secret-scanning' },
+    });
   });
 
   it.each(['invalid', 'missing'] as const)(
@@ -230,14 +313,13 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
     async (signature) => {
       // Prepare
       const alert = github.addAlert({ repository: REPO, secret: LEAKED });
-      const deliveryId = randomUUID();
       const githubCalls = github.requestLog().length;
+      const items = await deliveryItemCount();
 
       // Act
       const result = await deliver({
         event: 'secret_scanning_alert',
         payload: alert.payload,
-        deliveryId,
         signature,
       });
 
@@ -246,7 +328,8 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
         status: 401,
         body: { result: 'unauthorized', reason: `${signature}_signature` },
       });
-      expect(await deliveryItem(deliveryId)).toBeUndefined();
+      expect(await deliveryItem(createdKey(REPO, alert.number))).toBeUndefined();
+      expect(await deliveryItemCount()).toBe(items);
       expect(github.requestLog()).toHaveLength(githubCalls);
       expect(await drainLeakEvents()).toEqual([]);
     },
@@ -254,31 +337,29 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
 
   it('answers 400 to a malformed body and writes no delivery item', async () => {
     // Prepare
-    const deliveryId = randomUUID();
+    const items = await deliveryItemCount();
 
     // Act
     const result = await deliver({
       event: 'secret_scanning_alert',
       rawBody: '{"action":"created","alert":{"number":1},"repository":',
-      deliveryId,
     });
 
     // Assess
     expect(result).toMatchObject({ status: 400, body: { result: 'bad_request', reason: 'invalid_json' } });
-    expect(await deliveryItem(deliveryId)).toBeUndefined();
+    expect(await deliveryItemCount()).toBe(items);
   });
 
   it('answers 400 to a payload without alert.number and writes no delivery item', async () => {
     // Prepare
-    const deliveryId = randomUUID();
     const { payload } = github.addAlert({ repository: REPO, secret: LEAKED });
     const alert = { ...(payload.alert as Record<string, unknown>), number: undefined };
+    const items = await deliveryItemCount();
 
     // Act
     const result = await deliver({
       event: 'secret_scanning_alert',
       payload: { ...payload, alert },
-      deliveryId,
     });
 
     // Assess
@@ -286,7 +367,7 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
       status: 400,
       body: { result: 'bad_request', reason: 'invalid_payload', issues: ['alert.number: invalid_type'] },
     });
-    expect(await deliveryItem(deliveryId)).toBeUndefined();
+    expect(await deliveryItemCount()).toBe(items);
   });
 
   it('answers no_match for an unknown secret, forwarding only its fingerprint, the delivery done', async () => {
@@ -307,7 +388,8 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
     expect(forwarded).toHaveLength(1);
     expect(JSON.stringify(forwarded)).not.toContain(UNRELATED);
     expect(JSON.stringify(forwarded)).not.toContain('"clientId"');
-    expect(await deliveryItem(deliveryId)).toMatchObject({ status: 'done' });
+    expect(forwarded[0]).toMatchObject({ source: EVENT_SOURCES.githubWebhook });
+    expect(await deliveryItem(createdKey('acme/website', alert.number))).toMatchObject({ status: 'done' });
   });
 
   it('answers 502 when GitHub fails, releases the claim, and reports on redelivery', async () => {
@@ -318,7 +400,7 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
 
     // Act
     const failed = await deliver({ event: 'secret_scanning_alert', payload: alert.payload, deliveryId });
-    const itemAfterFailure = await deliveryItem(deliveryId);
+    const itemAfterFailure = await deliveryItem(createdKey(REPO, alert.number));
     const redelivered = await deliver({ event: 'secret_scanning_alert', payload: alert.payload, deliveryId });
 
     // Assess
@@ -570,7 +652,7 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
     });
     expect(github.requestLog()).toHaveLength(githubCalls);
     expect(placeholderLogger.lines.join('\n')).toMatch(/still holds its placeholder/);
-    expect(await deliveryItem(result.deliveryId ?? '')).toBeUndefined();
+    expect(await deliveryItem(createdKey(REPO, alert.number))).toBeUndefined();
   });
 
   it('never lets the leaked value, the webhook secret, the token or the key out', async () => {

@@ -5,8 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { RotatorError } from '#core/errors.js';
 import type { FingerprintEntry, FingerprintStage } from '#core/fingerprint.js';
 import {
+  alertClaimKey,
   type DeliveryClaim,
   type DeliveryLogPort,
+  GITHUB_DELIVERY_ID_PATTERN,
   GITHUB_LEAK_SOURCE,
   type GitHubAlertSecret,
   type GitHubAlertsPort,
@@ -35,6 +37,8 @@ const UNKNOWN = 'ghp_not-a-managed-secret-00112233445566778899';
 const CLIENT = 'm2m-client-test-billing-worker';
 const REPO = 'acme/payments-api';
 const HTML_URL = `https://github.com/${REPO}/security/secret-scanning/7`;
+/** What a delivery of alert 7's creation is claimed under, whatever its delivery id. */
+const CREATED_7 = alertClaimKey({ repository: REPO, alertNumber: 7, action: 'created' });
 
 /** Everything any test exposed: no secret may be in any of it (checked last). */
 const observed: unknown[] = [];
@@ -157,7 +161,9 @@ function sign(body: Buffer | string, secret = WEBHOOK_SECRET): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-function alertPayload(overrides: { action?: string; number?: number } = {}): Record<string, unknown> {
+function alertPayload(
+  overrides: { action?: string; number?: number; updatedAt?: string } = {},
+): Record<string, unknown> {
   return {
     action: overrides.action ?? 'created',
     alert: {
@@ -165,6 +171,7 @@ function alertPayload(overrides: { action?: string; number?: number } = {}): Rec
       secret_type: 'stytch_m2m_client_secret',
       html_url: HTML_URL,
       state: 'open',
+      ...(overrides.updatedAt === undefined ? {} : { updated_at: overrides.updatedAt }),
     },
     repository: { id: 1, full_name: REPO, private: true },
     sender: { login: 'github' },
@@ -225,6 +232,40 @@ describe('Function: verifyGitHubSignature', () => {
   });
 });
 
+describe('Function: alertClaimKey', () => {
+  const created7 = { repository: REPO, alertNumber: 7, action: 'created' };
+
+  it('is a SHA-256 of the alert event that fits the delivery-id pattern, whatever the repository name', () => {
+    // Act
+    const key = alertClaimKey({ ...created7, repository: 'my_org.io/repo.with_dots' });
+
+    // Assess
+    expect(key).toMatch(/^alert-[0-9a-f]{64}$/);
+    expect(GITHUB_DELIVERY_ID_PATTERN.test(key)).toBe(true);
+  });
+
+  it('is the same for the same alert event, the repository compared without case as GitHub does', () => {
+    expect(alertClaimKey({ ...created7, repository: 'ACME/Payments-API' })).toBe(alertClaimKey(created7));
+    expect(alertClaimKey({ ...created7, updatedAt: null })).toBe(alertClaimKey(created7));
+  });
+
+  it.each([
+    ['another repository', { repository: 'acme/other' }],
+    ['another alert number', { alertNumber: 70 }],
+    ['another action', { action: 'reopened' }],
+    ['an updated_at', { updatedAt: '2030-03-02T10:30:00Z' }],
+  ])('differs for %s', (_case, change) => {
+    expect(alertClaimKey({ ...created7, ...change })).not.toBe(alertClaimKey(created7));
+  });
+
+  it('cannot be steered by a repository name shaped like the separator', () => {
+    // JSON keeps the parts apart: no choice of names makes two events collide.
+    expect(alertClaimKey({ repository: 'a/b","7', alertNumber: 1, action: 'created' })).not.toBe(
+      alertClaimKey({ repository: 'a/b', alertNumber: 71, action: 'created' }),
+    );
+  });
+});
+
 describe('Function: handleGitHubWebhook', () => {
   it('reports a created alert for a managed secret: one Secret Leak Detected, the delivery done', async () => {
     // Prepare
@@ -252,11 +293,8 @@ describe('Function: handleGitHubWebhook', () => {
       },
     ]);
     expect(t.alerts.calls).toEqual([`${REPO}#7`]);
-    expect(t.deliveries.calls).toEqual([
-      'claim:72d3162e-cc78-11e3-81ab-4c9367dc0958',
-      'complete:72d3162e-cc78-11e3-81ab-4c9367dc0958',
-    ]);
-    expect(t.deliveries.statusOf('72d3162e-cc78-11e3-81ab-4c9367dc0958')).toBe('done');
+    expect(t.deliveries.calls).toEqual([`claim:${CREATED_7}`, `complete:${CREATED_7}`]);
+    expect(t.deliveries.statusOf(CREATED_7)).toBe('done');
     t.capture();
   });
 
@@ -529,7 +567,7 @@ describe('Function: handleGitHubWebhook', () => {
     );
   });
 
-  describe('idempotency per X-GitHub-Delivery', () => {
+  describe('redelivery of the same delivery', () => {
     it('answers duplicate to a replayed delivery and publishes exactly one event', async () => {
       // Prepare
       const t = setup();
@@ -552,7 +590,7 @@ describe('Function: handleGitHubWebhook', () => {
       // Prepare
       const t = setup();
       await t.enrol(LEAKED);
-      await t.deliveries.claim('a1b2c3d4-0000-4000-8000-000000000002', t.clock.now());
+      await t.deliveries.claim(CREATED_7, t.clock.now());
 
       // Act
       const response = await t.send(
@@ -569,7 +607,7 @@ describe('Function: handleGitHubWebhook', () => {
       // Prepare
       const t = setup();
       await t.enrol(LEAKED);
-      await t.deliveries.claim('a1b2c3d4-0000-4000-8000-000000000003', t.clock.now());
+      await t.deliveries.claim(CREATED_7, t.clock.now());
       t.clock.advance(6 * 60_000);
 
       // Act
@@ -581,22 +619,167 @@ describe('Function: handleGitHubWebhook', () => {
       expect(response.body).toMatchObject({ result: 'leak_reported' });
       expect(t.events.events).toHaveLength(1);
     });
+  });
 
-    it('treats the same alert under a new delivery id as new work (GitHub sends one id per event)', async () => {
+  describe('replay protection keyed on the signed body (repository, alert, action), not X-GitHub-Delivery', () => {
+    it('answers duplicate to the same body under a fresh delivery id: nothing published, GitHub asked once', async () => {
+      // Prepare: the delivery id is a header the signature does not cover; anyone holding one
+      // captured delivery can send it again with a new id.
+      const t = setup();
+      await t.enrol(LEAKED);
+      const body = JSON.stringify(alertPayload());
+
+      // Act
+      const first = await t.send(
+        delivery(undefined, { body, deliveryId: 'e0000000-0000-4000-8000-000000000001' }),
+      );
+      const replays = [];
+      for (const id of ['e0000000-0000-4000-8000-000000000002', 'e0000000-0000-4000-8000-000000000003']) {
+        replays.push(await t.send(delivery(undefined, { body, deliveryId: id })));
+      }
+
+      // Assess
+      expect(first.body).toMatchObject({ result: 'leak_reported', clientId: CLIENT });
+      expect(replays).toEqual([
+        { statusCode: 200, body: { result: 'duplicate', state: 'done' } },
+        { statusCode: 200, body: { result: 'duplicate', state: 'done' } },
+      ]);
+      expect(t.events.events).toHaveLength(1);
+      expect(t.alerts.calls).toEqual([`${REPO}#7`]);
+      t.capture();
+    });
+
+    it('answers duplicate (in progress) to the same body under a fresh id while the first is being handled', async () => {
+      // Prepare: the first delivery waits on GitHub while its replay arrives.
+      const t = setup();
+      await t.enrol(LEAKED);
+      const body = JSON.stringify(alertPayload());
+      const fetch = t.alerts.fetchAlertSecret.bind(t.alerts);
+      let letGitHubAnswer = (): void => undefined;
+      const gitHubAnswers = new Promise<void>((resolve) => {
+        letGitHubAnswer = resolve;
+      });
+      t.alerts.fetchAlertSecret = async (repository, number) => {
+        await gitHubAnswers;
+        return fetch(repository, number);
+      };
+
+      // Act
+      const first = t.send(delivery(undefined, { body, deliveryId: 'e1000000-0000-4000-8000-000000000001' }));
+      const replay = await t.send(
+        delivery(undefined, { body, deliveryId: 'e1000000-0000-4000-8000-000000000002' }),
+      );
+      letGitHubAnswer();
+
+      // Assess
+      expect(replay).toEqual({ statusCode: 200, body: { result: 'duplicate', state: 'in_progress' } });
+      expect((await first).body).toMatchObject({ result: 'leak_reported' });
+      expect(t.events.events).toHaveLength(1);
+      expect(t.alerts.calls).toHaveLength(1);
+    });
+
+    it('handles each action of an alert once: created, then reopened, are two reports', async () => {
       // Prepare
       const t = setup();
       await t.enrol(LEAKED);
 
       // Act
-      await t.send(delivery(alertPayload(), { deliveryId: 'a1b2c3d4-0000-4000-8000-000000000004' }));
-      await t.send(
-        delivery(alertPayload({ action: 'reopened' }), {
-          deliveryId: 'a1b2c3d4-0000-4000-8000-000000000005',
+      const created = await t.send(
+        delivery(alertPayload({ action: 'created' }), { deliveryId: 'e2000000-0000-4000-8000-000000000001' }),
+      );
+      const resolved = await t.send(
+        delivery(alertPayload({ action: 'resolved' }), {
+          deliveryId: 'e2000000-0000-4000-8000-000000000002',
         }),
+      );
+      const reopened = await t.send(
+        delivery(alertPayload({ action: 'reopened' }), {
+          deliveryId: 'e2000000-0000-4000-8000-000000000003',
+        }),
+      );
+      const createdAgain = await t.send(
+        delivery(alertPayload({ action: 'created' }), { deliveryId: 'e2000000-0000-4000-8000-000000000004' }),
       );
 
       // Assess
+      expect(created.body).toMatchObject({ result: 'leak_reported' });
+      expect(resolved.body).toEqual({ result: 'ignored', reason: 'action_not_handled' });
+      expect(reopened.body).toMatchObject({ result: 'leak_reported' });
+      expect(createdAgain.body).toEqual({ result: 'duplicate', state: 'done' });
       expect(t.events.events).toHaveLength(2);
+      expect(t.alerts.calls).toHaveLength(2);
+    });
+
+    it('reports a second reopening (a new updated_at in the signed body), and not a replay of the first', async () => {
+      // Prepare
+      const t = setup();
+      await t.enrol(LEAKED);
+      const firstReopening = JSON.stringify(
+        alertPayload({ action: 'reopened', updatedAt: '2030-03-01T09:00:00Z' }),
+      );
+      const secondReopening = JSON.stringify(
+        alertPayload({ action: 'reopened', updatedAt: '2030-03-02T10:30:00Z' }),
+      );
+
+      // Act
+      const first = await t.send(
+        delivery(undefined, { body: firstReopening, deliveryId: 'e3000000-0000-4000-8000-000000000001' }),
+      );
+      const second = await t.send(
+        delivery(undefined, { body: secondReopening, deliveryId: 'e3000000-0000-4000-8000-000000000002' }),
+      );
+      const replayOfFirst = await t.send(
+        delivery(undefined, { body: firstReopening, deliveryId: 'e3000000-0000-4000-8000-000000000003' }),
+      );
+
+      // Assess
+      expect(first.body).toMatchObject({ result: 'leak_reported' });
+      expect(second.body).toMatchObject({ result: 'leak_reported' });
+      expect(replayOfFirst.body).toEqual({ result: 'duplicate', state: 'done' });
+      expect(t.events.events).toHaveLength(2);
+    });
+
+    it('reports an alert whose updated_at has an unexpected shape, claimed as if it had none', async () => {
+      // Prepare
+      const t = setup();
+      await t.enrol(LEAKED);
+      const payload = alertPayload();
+      const body = JSON.stringify({ ...payload, alert: { ...(payload.alert as object), updated_at: 17 } });
+
+      // Act
+      const response = await t.send(delivery(undefined, { body }));
+
+      // Assess
+      expect(response.body).toMatchObject({ result: 'leak_reported' });
+      expect(t.deliveries.calls).toEqual([`claim:${CREATED_7}`, `complete:${CREATED_7}`]);
+    });
+
+    it('after a 502, the same body under a new delivery id reports (the claim was released)', async () => {
+      // Prepare
+      const t = setup();
+      await t.enrol(LEAKED);
+      t.alerts.failNext(
+        new RotatorError(`GitHub ${REPO} alert #7 failed with HTTP 503`, { retryable: true }),
+      );
+      const body = JSON.stringify(alertPayload());
+
+      // Act
+      const failed = await t.send(
+        delivery(undefined, { body, deliveryId: 'e4000000-0000-4000-8000-000000000001' }),
+      );
+      const retried = await t.send(
+        delivery(undefined, { body, deliveryId: 'e4000000-0000-4000-8000-000000000002' }),
+      );
+      const replay = await t.send(
+        delivery(undefined, { body, deliveryId: 'e4000000-0000-4000-8000-000000000003' }),
+      );
+
+      // Assess
+      expect(failed.statusCode).toBe(502);
+      expect(retried.body).toMatchObject({ result: 'leak_reported' });
+      expect(replay.body).toEqual({ result: 'duplicate', state: 'done' });
+      expect(t.events.events).toHaveLength(1);
+      expect(t.alerts.calls).toHaveLength(2);
     });
   });
 
@@ -624,7 +807,9 @@ describe('Function: handleGitHubWebhook', () => {
         },
       },
     ]);
-    expect(t.deliveries.statusOf('b0000000-0000-4000-8000-000000000001')).toBe('done');
+    expect(
+      t.deliveries.statusOf(alertClaimKey({ repository: REPO, alertNumber: 8, action: 'created' })),
+    ).toBe('done');
     t.capture();
   });
 
@@ -648,10 +833,10 @@ describe('Function: handleGitHubWebhook', () => {
         body: { result: 'unavailable', reason: 'alert_fetch_failed', retryable: true },
       });
       expect(t.deliveries.calls).toEqual([
-        'claim:c0000000-0000-4000-8000-000000000001',
-        'release:c0000000-0000-4000-8000-000000000001',
-        'claim:c0000000-0000-4000-8000-000000000001',
-        'complete:c0000000-0000-4000-8000-000000000001',
+        `claim:${CREATED_7}`,
+        `release:${CREATED_7}`,
+        `claim:${CREATED_7}`,
+        `complete:${CREATED_7}`,
       ]);
       expect(redelivered.body).toMatchObject({ result: 'leak_reported', clientId: CLIENT });
       expect(t.events.events).toHaveLength(1);
@@ -675,7 +860,7 @@ describe('Function: handleGitHubWebhook', () => {
         reason: 'alert_fetch_failed',
         retryable: false,
       });
-      expect(t.deliveries.calls.at(-1)).toBe('release:72d3162e-cc78-11e3-81ab-4c9367dc0958');
+      expect(t.deliveries.calls.at(-1)).toBe(`release:${CREATED_7}`);
     });
 
     it('releases the claim when publishing fails, and publishes on redelivery', async () => {
@@ -716,7 +901,7 @@ describe('Function: handleGitHubWebhook', () => {
 
       // Assess
       expect(response.body).toEqual({ result: 'unavailable', reason: 'lookup_failed', retryable: true });
-      expect(t.deliveries.statusOf('72d3162e-cc78-11e3-81ab-4c9367dc0958')).toBeUndefined();
+      expect(t.deliveries.statusOf(CREATED_7)).toBeUndefined();
     });
 
     it('answers 502 without claiming when the webhook secret cannot be read', async () => {
@@ -770,7 +955,7 @@ describe('Function: handleGitHubWebhook', () => {
       // Assess
       expect(response.body).toMatchObject({ result: 'leak_reported' });
       expect(t.events.events).toHaveLength(1);
-      expect(t.deliveries.calls).not.toContain('release:72d3162e-cc78-11e3-81ab-4c9367dc0958');
+      expect(t.deliveries.calls).not.toContain(`release:${CREATED_7}`);
       expect(t.logger.lines.join('\n')).toMatch(/not marked done/);
       t.capture();
     });
