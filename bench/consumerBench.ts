@@ -52,7 +52,7 @@ export async function consumerBench(context: BenchContext): Promise<BenchResult>
         `hit path: library ${hitPath.libraryNsPerOp} ns/op, baseline ${hitPath.baselineNsPerOp} ns/op, ratio ${hitPath.ratio}`,
       );
 
-      const subscribed = subscribedConsumer(sandbox, secretId, LIBRARY_CONSUMER, events);
+      const subscribed = await subscribedConsumer(sandbox, secretId, LIBRARY_CONSUMER, events);
       const library = subscribed.credentials;
       const naive = new Naive1hConsumer(sandbox.aws.secretsManager, secretId);
       await library.current();

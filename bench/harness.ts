@@ -1,9 +1,11 @@
 import { fileURLToPath } from 'node:url';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { createM2MCredentials, type M2MCredentials } from '#consumer/index.js';
 import type { RotatorEvent } from '#core/events.js';
 import { type DeploymentConfig, loadDeploymentConfig } from '../lib/config/DeploymentConfig.js';
-import { Sandbox } from '../sandbox/world/Sandbox.js';
+import { awsClientConfig, Sandbox } from '../sandbox/world/Sandbox.js';
 
 // What both benchmarks share: a sandbox with one managed client whose rotations wait for the
 // consumers the benchmark runs, a driver for back-to-back manual rotations, and small helpers.
@@ -83,21 +85,26 @@ export interface SubscribedConsumer {
 
 /**
  * One credentials object for `secretId` that renews before every request (skew ≥ the 1 h token
- * lifetime, so each call is a real token request), polls every 200 ms and handles every event.
+ * lifetime, so each call is a real token request), polls every 200 ms and handles every event. It
+ * runs as consumer `consumerName` does in AWS: with that consumer's own access key (an IAM user
+ * tagged `rotator-consumer=<name>`), the only key the bus takes its health reports from, and it
+ * reports with the library's default source, `consumerSource(consumerName)`.
  */
-export function subscribedConsumer(
+export async function subscribedConsumer(
   sandbox: Sandbox,
   secretId: string,
   consumerName: string,
   events: EventFanOut,
-): SubscribedConsumer {
+): Promise<SubscribedConsumer> {
+  const clientConfig = awsClientConfig(sandbox.awsEndpoint, await sandbox.consumerCredentials(consumerName));
+  const secretsManager = new SecretsManagerClient(clientConfig);
+  const eventBridge = new EventBridgeClient(clientConfig);
   const credentials = createM2MCredentials({
     secretId,
     consumerName,
-    secretsManager: sandbox.aws.secretsManager,
-    eventBridge: sandbox.aws.eventBridge,
+    secretsManager,
+    eventBridge,
     eventBusName: sandbox.eventBusName,
-    reportSource: `bench.consumer.${consumerName}`,
     tokenSkewSeconds: 86_400,
     pollIntervalMs: 200,
   });
@@ -116,6 +123,8 @@ export function subscribedConsumer(
     close: async () => {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await credentials.close();
+      secretsManager.destroy();
+      eventBridge.destroy();
     },
   };
 }

@@ -41,7 +41,7 @@ export async function loadBench(context: BenchContext): Promise<BenchResult> {
     context,
     { expectedConsumers: [CONSUMER], events },
     async (sandbox, clientId, secretId) => {
-      const subscribed = subscribedConsumer(sandbox, secretId, CONSUMER, events);
+      const subscribed = await subscribedConsumer(sandbox, secretId, CONSUMER, events);
       const credentials = subscribed.credentials;
       await credentials.current();
 

@@ -7,8 +7,9 @@
  * const token = await credentials.accessToken(['read:invoices']);
  * ```
  */
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, type EventBridgeClientConfig } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { consumerSource } from '#core/events.js';
 import { ConsumerNameSchema } from '#core/model.js';
 import { type ConsumerLogger, M2MCredentials } from './M2MCredentials.js';
 import {
@@ -30,11 +31,26 @@ export interface CreateM2MCredentialsOptions {
    * @default - `ROTATOR_EVENT_BUS_NAME` from the environment; without either, no reports are sent
    */
   readonly eventBusName?: string;
-  /** @default - a client from the standard SDK configuration (`AWS_REGION`, `AWS_ENDPOINT_URL`, …) */
+  /**
+   * The AWS credentials of this consumer (its role, or in the sandbox its IAM user's access key from
+   * `endpoints.credentials.consumers.<name>`), for the clients this library builds itself. Health
+   * reports count only when published by the principal bound to `consumerName` (tagged
+   * `rotator-consumer=<consumerName>` with the stack's ConsumerPolicyArn, or granted by
+   * `grantHealthReports`); anyone else's PutEvents is refused with AccessDeniedException.
+   * @default - the standard SDK credential chain (environment, profile, the role of the compute)
+   */
+  readonly credentials?: EventBridgeClientConfig['credentials'];
+  /** @default - a client from the standard SDK configuration (`AWS_REGION`, `AWS_ENDPOINT_URL`, …) and `credentials` */
   readonly secretsManager?: SecretsManagerClient;
-  /** @default - a client from the standard SDK configuration */
+  /** @default - a client from the standard SDK configuration and `credentials` */
   readonly eventBridge?: EventBridgeClient;
-  /** Source of the health reports. @default 'stytch-m2m-rotator.consumer.<consumerName>' */
+  /**
+   * Source of the health reports. The rotator counts a report only when its source is
+   * `stytch-m2m-rotator.consumer.<consumerName>` (and IAM lets a consumer use no other), so any
+   * other value only gets the reports refused.
+   * @default 'stytch-m2m-rotator.consumer.<consumerName>'
+   * @deprecated Leave it unset: it exists for callers written before sources were the trust boundary.
+   */
   readonly reportSource?: string;
   /** A cached token is renewed this many seconds before it expires. @default 60 */
   readonly tokenSkewSeconds?: number;
@@ -77,19 +93,23 @@ export function createM2MCredentials(options: CreateM2MCredentialsOptions): M2MC
   }
   if (problems.length > 0) throw new TypeError(`createM2MCredentials: ${problems.join('; ')}`);
   const eventBusName = options.eventBusName ?? process.env.ROTATOR_EVENT_BUS_NAME;
+  const clientConfig = options.credentials === undefined ? {} : { credentials: options.credentials };
   const reporter =
     options.reporter ??
     (eventBusName === undefined || eventBusName === ''
       ? undefined
       : eventBridgeReporter(
-          options.eventBridge ?? new EventBridgeClient({}),
+          options.eventBridge ?? new EventBridgeClient(clientConfig),
           eventBusName,
-          options.reportSource ?? `stytch-m2m-rotator.consumer.${options.consumerName}`,
+          // The consumer speaks for itself: the only source its reports count from.
+          options.reportSource ?? consumerSource(options.consumerName),
         ));
   return new M2MCredentials({
     secretId: options.secretId,
     consumerName: options.consumerName,
-    source: options.source ?? secretsManagerSource(options.secretsManager ?? new SecretsManagerClient({})),
+    source:
+      options.source ??
+      secretsManagerSource(options.secretsManager ?? new SecretsManagerClient(clientConfig)),
     tokens:
       options.tokens ??
       httpTokenEndpoint({

@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,6 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { EVENT_SOURCES } from '../lambdas/core/events.js';
 import { RotatorFunction } from './RotatorFunction.js';
 
 /** Props of {@link GitHubWebhookReceiver}. */
@@ -34,9 +36,18 @@ export interface GitHubWebhookReceiverProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Concurrent executions reserved for (and capping) the receiver: anyone can post to its public
+   * URL, and a flood must not take the account's concurrency from the rotation functions. GitHub
+   * sends one delivery per alert, so a handful is plenty.
+   * @default 5
+   */
+  readonly reservedConcurrency?: number;
 }
 
 const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+/** See {@link GitHubWebhookReceiverProps.reservedConcurrency}. */
+export const DEFAULT_WEBHOOK_RESERVED_CONCURRENCY = 5;
 /** GitHub waits 10 seconds for a webhook's answer; a function still running after that helps nobody. */
 const FUNCTION_TIMEOUT = Duration.seconds(10);
 
@@ -58,6 +69,11 @@ export class GitHubWebhookReceiver extends Construct {
   public readonly webhookSecret: secretsmanager.Secret;
   /** The GitHub API token the receiver fetches alert secrets with; created with a placeholder. */
   public readonly tokenSecret: secretsmanager.Secret;
+  /**
+   * Deliveries the receiver failed on, per 5 minutes: function errors plus 5xx answers. GitHub
+   * does not redeliver them, so {@link RotatorMonitoring} alarms on any.
+   */
+  public readonly failedDeliveries: cloudwatch.IMetric;
 
   public constructor(scope: Construct, id: string, props: GitHubWebhookReceiverProps) {
     super(scope, id);
@@ -107,6 +123,7 @@ export class GitHubWebhookReceiver extends Construct {
         ROTATOR_GITHUB_API_URL: props.githubApiUrl ?? DEFAULT_GITHUB_API_URL,
       },
       timeout: FUNCTION_TIMEOUT,
+      reservedConcurrentExecutions: props.reservedConcurrency ?? DEFAULT_WEBHOOK_RESERVED_CONCURRENCY,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.removalPolicy === undefined ? {} : { logRemovalPolicy: props.removalPolicy }),
     });
@@ -117,20 +134,61 @@ export class GitHubWebhookReceiver extends Construct {
     // the handler does, before any read or write.
     this.functionUrl = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
 
-    this.webhookSecret.grantRead(fn);
-    this.tokenSecret.grantRead(fn);
-    props.fingerprintKey.grantRead(fn);
-    // Item-level calls on the table itself: the fingerprint lookup and the delivery claims. No
-    // index, scan or batch access.
+    // Explicit statements, each what the handler calls: GetSecretValue of its three secrets (no
+    // DescribeSecret), item calls on the table itself (the fingerprint lookup and the delivery
+    // claims; no index, scan or batch access), PutEvents as the webhook only.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.webhookSecret.secretArn, this.tokenSecret.secretArn, props.fingerprintKey.secretArn],
+      }),
+    );
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         resources: [props.ledger.tableArn],
       }),
     );
-    props.eventBus.grantPutEventsTo(fn);
-    // The ledger and the bus are encrypted with this key: item reads and writes and PutEvents use it.
-    props.encryptionKey.grant(fn, 'kms:Decrypt', 'kms:GenerateDataKey');
+    // Its reports say "the GitHub webhook", and nothing else: not a consumer, not an operator.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [props.eventBus.eventBusArn],
+        conditions: { StringEquals: { 'events:source': EVENT_SOURCES.githubWebhook } },
+      }),
+    );
+    // The secrets and the ledger are encrypted with this key, through those two services only.
+    const stack = Stack.of(this);
+    for (const [service, actions] of [
+      ['secretsmanager', ['kms:Decrypt']],
+      ['dynamodb', ['kms:Decrypt', 'kms:GenerateDataKey']],
+    ] as const) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: [...actions],
+          resources: [props.encryptionKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `${service}.${stack.region}.${stack.urlSuffix}` } },
+        }),
+      );
+    }
+
+    // GitHub does not redeliver: a delivery the receiver failed on (an expired token, GitHub or
+    // AWS down) is a leak nobody acts on unless someone is told. The handler answers those with a
+    // 5xx (Url5xxCount) and a crash or timeout is a function error (Errors): one count of both.
+    const metric = (metricName: string): cloudwatch.Metric =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/Lambda',
+        metricName,
+        dimensionsMap: { FunctionName: fn.functionName },
+        period: Duration.minutes(5),
+        statistic: 'Sum',
+      });
+    this.failedDeliveries = new cloudwatch.MathExpression({
+      expression: 'FILL(errors, 0) + FILL(url5xx, 0)',
+      usingMetrics: { errors: metric('Errors'), url5xx: metric('Url5xxCount') },
+      label: 'Failed GitHub deliveries',
+      period: Duration.minutes(5),
+    });
   }
 }
 
@@ -140,6 +198,14 @@ function validateProps(props: GitHubWebhookReceiverProps): void {
   // JavaScript callers get no compile-time check of the required props.
   for (const name of ['ledger', 'eventBus', 'encryptionKey', 'fingerprintKey'] as const) {
     if (props[name] === undefined || props[name] === null) problems.push(`${name} is required`);
+  }
+  const concurrency = props.reservedConcurrency;
+  if (
+    concurrency !== undefined &&
+    !Token.isUnresolved(concurrency) &&
+    !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 1000)
+  ) {
+    problems.push(`reservedConcurrency must be an integer from 1 to 1000, got ${concurrency}`);
   }
   const apiUrl = props.githubApiUrl;
   if (apiUrl !== undefined && !Token.isUnresolved(apiUrl)) {

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -40,6 +41,11 @@ export interface RotatorFunctionProps {
    */
   readonly timeout?: Duration;
   /**
+   * Concurrent executions reserved for the function, which are also its cap.
+   * @default - none: the function shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
    * Where an asynchronous invocation (an EventBridge rule's) goes when it still fails after
    * {@link ASYNC_INVOKE}'s retries: without one, Lambda drops the event. Set it on every function
    * a rule or a schedule invokes.
@@ -56,6 +62,8 @@ export interface RotatorFunctionProps {
 export class RotatorFunction extends Construct {
   public readonly function: NodejsFunction;
   public readonly logGroup: logs.LogGroup;
+  /** The function's execution role: its own log group, X-Ray, and what its owner grants it. */
+  public readonly role: iam.Role;
 
   public constructor(scope: Construct, id: string, props: RotatorFunctionProps) {
     super(scope, id);
@@ -63,7 +71,20 @@ export class RotatorFunction extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
+    // Its own role, not Lambda's default: AWSLambdaBasicExecutionRole would let it write to any
+    // log group in the account. This one writes to its own log group only.
+    this.role = new iam.Role(this, 'ServiceRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.handlerFile}: its own log group and what it is granted`,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
     this.function = new NodejsFunction(this, 'Function', {
+      role: this.role,
       entry: `${REPO_ROOT}lambdas/handlers/${props.handlerFile}.ts`,
       handler: 'handler',
       projectRoot: REPO_ROOT,
@@ -73,6 +94,9 @@ export class RotatorFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout: props.timeout ?? Duration.seconds(30),
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       tracing: lambda.Tracing.ACTIVE,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -99,19 +123,11 @@ export class RotatorFunction extends Construct {
         onFailure: new destinations.SqsDestination(props.asyncFailureQueue),
       });
     }
-    Validations.of(this.function).acknowledge(
-      {
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason:
-          'AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup/CreateLogStream/PutLogEvents, which every ' +
-          'function needs to write its own log group; no data access comes with it.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level ' +
-          'permissions (Service Authorization Reference), so their resource must be *.',
-      },
-    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level ' +
+        'permissions (Service Authorization Reference), so their resource must be *; it is the only * here.',
+    });
   }
 }

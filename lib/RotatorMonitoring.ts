@@ -12,7 +12,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ROTATOR_EVENT_SOURCE } from '../lambdas/core/events.js';
+import { EVENT_SOURCES, ROTATOR_EVENT_SOURCE } from '../lambdas/core/events.js';
 import { TRIGGERS } from '../lambdas/core/model.js';
 import { resolvePolicy } from '../lambdas/core/policy.js';
 import type { ManagedClient } from './config/DeploymentConfig.js';
@@ -83,6 +83,12 @@ export interface RotatorMonitoringProps extends RotatorMonitoringOptions {
   /** The managed secrets' name prefix: the publisher reads `<secretPrefix>/<clientId>`. */
   readonly secretPrefix: string;
   /**
+   * Deliveries the GitHub webhook receiver failed on ({@link GitHubWebhookReceiver.failedDeliveries}):
+   * alarmed on any, since GitHub does not retry a failed delivery.
+   * @default - no webhook alarm
+   */
+  readonly githubWebhookFailures?: cloudwatch.IMetric;
+  /**
    * Log retention of the publisher's log group.
    * @default - RotatorFunction's default (one month)
    */
@@ -122,7 +128,7 @@ export class RotatorMonitoring extends Construct {
   public readonly lifecycleRule: events.Rule;
   /**
    * Workflow and queue alarms, by name: ExecutionsFailed, ExecutionsTimedOut, ExecutionsAborted,
-   * DeadLetters, AsyncFailures, RotationStuck.
+   * DeadLetters, AsyncFailures, RotationStuck, and GitHubWebhookFailures when given the webhook.
    */
   public readonly alarms: ReadonlyMap<string, cloudwatch.Alarm>;
   /** One `SecretAgeDays` alarm per managed client, by client id. */
@@ -151,10 +157,12 @@ export class RotatorMonitoring extends Construct {
     });
     // SNS encrypts each message with a data key made under the publisher's authority, so a
     // publisher needs the key too (SNS developer guide, "compatibility between event sources from
-    // AWS services and encrypted topics"). CloudWatch's request carries the alarm as aws:SourceArn,
-    // so its grant is limited to this stack's alarms. EventBridge's grant (kms:Decrypt,
-    // kms:GenerateDataKey*) and its sns:Publish are added by the rule target (grantPublish); its KMS
-    // request carries no aws:SourceAccount or aws:SourceArn, so that grant cannot be conditioned.
+    // AWS services and encrypted topics"). Each service principal is bound to what it publishes:
+    // CloudWatch's request carries the alarm as aws:SourceArn (this stack's alarms only);
+    // EventBridge's KMS request carries no aws:SourceArn, so it is bound by the encryption context
+    // SNS uses (aws:sns:topicArn) to this stack's topics (CloudFormation names them
+    // `<stack name>-…`; the topic's own ARN here would make the key and the topic depend on each
+    // other), and its sns:Publish to the lifecycle rule (aws:SourceArn) below.
     const alarmsOfThisStack = {
       StringEquals: { 'aws:SourceAccount': stack.account },
       ArnLike: {
@@ -176,6 +184,25 @@ export class RotatorMonitoring extends Construct {
       }),
       true,
     );
+    props.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'EventBridgePublishesToEncryptedTopic',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `sns.${stack.region}.${stack.urlSuffix}` },
+          ArnLike: {
+            'kms:EncryptionContext:aws:sns:topicArn': stack.formatArn({
+              service: 'sns',
+              resource: `${prefix}-*`,
+              arnFormat: ArnFormat.NO_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+      true,
+    );
     // The topic policy replaces SNS's default one, so CloudWatch needs its own allow.
     this.topic.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -193,14 +220,42 @@ export class RotatorMonitoring extends Construct {
     this.lifecycleRule = new events.Rule(this, 'LifecycleRule', {
       eventBus: props.eventBus,
       description: 'The end of every rotation (Completed, Cancelled, Failed) goes to the alerts topic',
-      eventPattern: { source: [ROTATOR_EVENT_SOURCE], detailType: [...LIFECYCLE_DETAIL_TYPES] },
-      targets: [
-        new eventTargets.SnsTopic(this.topic, {
-          deadLetterQueue: props.deadLetterQueue,
-          retryAttempts: 3,
-          maxEventAge: Duration.hours(1),
-        }),
-      ],
+      // The operator's source too: `rotator repair --apply` announces the rotations it closes.
+      eventPattern: {
+        source: [ROTATOR_EVENT_SOURCE, EVENT_SOURCES.operator],
+        detailType: [...LIFECYCLE_DETAIL_TYPES],
+      },
+    });
+    // Not eventTargets.SnsTopic: its grant lets events.amazonaws.com publish (and use the key) with
+    // no condition. This target is the same (DLQ, retries), with the grant bound to this rule.
+    const lifecycleRuleArn = this.lifecycleRule.ruleArn;
+    const topic = this.topic;
+    const deadLetterQueue = props.deadLetterQueue;
+    this.lifecycleRule.addTarget({
+      bind: (rule) => {
+        topic.addToResourcePolicy(
+          new iam.PolicyStatement({
+            sid: 'LifecycleRulePublishes',
+            principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+            actions: ['sns:Publish'],
+            resources: [topic.topicArn],
+            conditions: {
+              StringEquals: { 'aws:SourceAccount': stack.account },
+              ArnEquals: { 'aws:SourceArn': lifecycleRuleArn },
+            },
+          }),
+        );
+        eventTargets.addToDeadLetterQueueResourcePolicy(rule, deadLetterQueue);
+        return {
+          ...eventTargets.bindBaseTargetConfig({
+            deadLetterQueue,
+            retryAttempts: 3,
+            maxEventAge: Duration.hours(1),
+          }),
+          arn: topic.topicArn,
+          targetResource: topic,
+        };
+      },
     });
 
     const action = new cloudwatchActions.SnsAction(this.topic);
@@ -340,6 +395,21 @@ export class RotatorMonitoring extends Construct {
         ),
       ],
     ]);
+    if (props.githubWebhookFailures !== undefined) {
+      alarms.set(
+        'GitHubWebhookFailures',
+        alarm('GitHubWebhookFailuresAlarm', props.githubWebhookFailures, {
+          ...counter,
+          name: 'github-webhook-failures',
+          alarmDescription:
+            'The GitHub secret-scanning webhook failed on a delivery (a 5xx answer or a function error): an ' +
+            'expired or revoked GitHub token, GitHub or AWS unavailable. GitHub does not retry a failed delivery ' +
+            'on its own, so the leak it reported has not been acted on: read the receiver log (result and ' +
+            'reason), fix the cause (a new token in the GitHubTokenSecretArn secret), then redeliver it by hand ' +
+            '(webhook settings, Recent Deliveries, Redeliver) or report the leak with rotator leak report.',
+        }),
+      );
+    }
     this.alarms = alarms;
 
     // SecretAgeDays: days since the client's AWSCURRENT version was created, dimension ClientId only

@@ -73,6 +73,15 @@ export class RotatorStack extends Stack {
         value: this.rotator.githubWebhook.tokenSecret.secretArn,
         description: 'Put a GitHub token that can read secret-scanning alerts here',
       },
+      ConsumerPolicyArn: {
+        value: this.rotator.consumerPolicy.managedPolicyArn,
+        description:
+          "Attach to a consumer role tagged rotator-consumer=<name>: it may publish that consumer's health reports only",
+      },
+      OperatorPolicyArn: {
+        value: this.rotator.operatorPolicy.managedPolicyArn,
+        description: 'Attach to operators (the rotator CLI): rotate, cancel, status, history, leak report',
+      },
       DeadLetterQueueUrl: {
         value: this.rotator.deadLetterQueue.queueUrl,
         description: 'Events and schedules that could not be delivered',

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, TimeZone, Token, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
@@ -12,6 +12,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { CONSUMER_PRINCIPAL_TAG, consumerSource, EVENT_SOURCES } from '../lambdas/core/events.js';
+import { ConsumerNameSchema } from '../lambdas/core/model.js';
 import type { DeploymentConfig } from './config/DeploymentConfig.js';
 import { GitHubWebhookReceiver } from './GitHubWebhookReceiver.js';
 import { RotationStateMachine } from './RotationStateMachine.js';
@@ -59,20 +61,130 @@ export interface StytchM2MRotatorProps {
   readonly githubApiUrl?: string;
 }
 
-/** What rotating a registered client's secret takes: read it, store AWSPENDING, move the labels. */
-const ROTATING_SECRET_ACTIONS = [
-  'secretsmanager:GetSecretValue',
-  'secretsmanager:DescribeSecret',
-  'secretsmanager:ListSecretVersionIds',
-  'secretsmanager:PutSecretValue',
-  'secretsmanager:UpdateSecretVersionStage',
-] as const;
-/** What matching a leaked value takes: read the labels and the values. */
-const READING_SECRET_ACTIONS = [
-  'secretsmanager:GetSecretValue',
-  'secretsmanager:DescribeSecret',
-  'secretsmanager:ListSecretVersionIds',
-] as const;
+/**
+ * What one function of the rotator may do, as the IAM actions its code calls: the ledger's item
+ * calls (lambdas/adapters/aws/DynamoLedger.ts: GetItem, PutItem, UpdateItem, DeleteItem, and Query
+ * on the table for the registered clients; never Scan, never the index), the managed secrets'
+ * calls (SecretsManagerStore: DescribeSecret for the labels, GetSecretValue, PutSecretValue,
+ * UpdateSecretVersionStage; never UpdateSecret), and which other secrets it reads.
+ */
+export interface FunctionAccess {
+  /** Item calls on the ledger table. */
+  readonly ledger: readonly string[];
+  /** Publishes events (as {@link EVENT_SOURCES.rotator}, and only as that). */
+  readonly publishes: boolean;
+  /** Calls on the managed secrets (`<prefix>/*`). */
+  readonly managedSecrets: readonly string[];
+  /** Reads the Stytch project credentials: it talks to Stytch. */
+  readonly stytchCredentials: boolean;
+  /** Reads the fingerprint key: it fingerprints secrets (index writes, leak matching). */
+  readonly fingerprintKey: boolean;
+}
+
+const GET = 'dynamodb:GetItem';
+const PUT = 'dynamodb:PutItem';
+const UPDATE = 'dynamodb:UpdateItem';
+const DELETE = 'dynamodb:DeleteItem';
+const QUERY = 'dynamodb:Query';
+const DESCRIBE_SECRET = 'secretsmanager:DescribeSecret';
+const READ_SECRET = 'secretsmanager:GetSecretValue';
+const PUT_SECRET = 'secretsmanager:PutSecretValue';
+const MOVE_LABEL = 'secretsmanager:UpdateSecretVersionStage';
+
+/**
+ * Each function's access, read off what its steps call (lambdas/core/steps/*, leakIntake.ts,
+ * staleRotation.ts, reconcile.ts, decision.ts, fingerprintedSecrets.ts) through the adapters.
+ * A registered client's settings are a ledger GetItem (`clients.find`); the leak intake also lists
+ * them (`clients.ids`: a Query on the table).
+ */
+export const FUNCTION_ACCESS = {
+  /** Lock (conditional put, takeover), rotation record, fingerprint index; the stale holder's cleanup (reconcile) too. */
+  StartRotation: {
+    ledger: [GET, PUT, UPDATE, DELETE],
+    publishes: true,
+    managedSecrets: [DESCRIBE_SECRET, READ_SECRET, PUT_SECRET, MOVE_LABEL],
+    stytchCredentials: true,
+    fingerprintKey: true,
+  },
+  /** Records the pending step and announces it: no secret. */
+  PublishPending: {
+    ledger: [GET, UPDATE],
+    publishes: true,
+    managedSecrets: [],
+    stytchCredentials: false,
+    fingerprintKey: false,
+  },
+  /** Stores the task token and answers it if the wait is already decided (decision.ts): no secret. */
+  AwaitConsumers: {
+    ledger: [GET, UPDATE],
+    publishes: false,
+    managedSecrets: [],
+    stytchCredentials: false,
+    fingerprintKey: false,
+  },
+  /** Promotes AWSPENDING (labels, fingerprint index), completes at Stytch, proves the old secret dead. */
+  CompleteRotation: {
+    ledger: [GET, PUT, UPDATE, DELETE],
+    publishes: true,
+    managedSecrets: [DESCRIBE_SECRET, READ_SECRET, MOVE_LABEL],
+    stytchCredentials: true,
+    fingerprintKey: true,
+  },
+  /** Drops AWSPENDING (or promotes it, reconcile.ts), cancels at Stytch. */
+  CancelRotation: {
+    ledger: [GET, PUT, UPDATE, DELETE],
+    publishes: true,
+    managedSecrets: [DESCRIBE_SECRET, READ_SECRET, MOVE_LABEL],
+    stytchCredentials: true,
+    fingerprintKey: true,
+  },
+  /** Records the failure and announces it: no secret. */
+  RecordFailure: {
+    ledger: [GET, UPDATE],
+    publishes: true,
+    managedSecrets: [],
+    stytchCredentials: false,
+    fingerprintKey: false,
+  },
+  /** Records a report and decides the wait (decision.ts): no secret, no event. */
+  HealthAggregator: {
+    ledger: [GET, UPDATE],
+    publishes: false,
+    managedSecrets: [],
+    stytchCredentials: false,
+    fingerprintKey: false,
+  },
+  /** Matches a leak (fingerprint index, else every client's live secrets), records it, escalates or starts a rotation. */
+  LeakIntake: {
+    ledger: [GET, PUT, UPDATE, QUERY],
+    publishes: false,
+    managedSecrets: [DESCRIBE_SECRET, READ_SECRET],
+    stytchCredentials: false,
+    fingerprintKey: true,
+  },
+  /** What CompleteRotation or CancelRotation would have done for an execution that died (staleRotation.ts, reconcile.ts). */
+  ExecutionReconciler: {
+    ledger: [GET, PUT, UPDATE, DELETE],
+    publishes: true,
+    managedSecrets: [DESCRIBE_SECRET, READ_SECRET, MOVE_LABEL],
+    stytchCredentials: true,
+    fingerprintKey: true,
+  },
+} as const satisfies Record<string, FunctionAccess>;
+
+/** A function of {@link FUNCTION_ACCESS}. */
+export type RotatorFunctionName = keyof typeof FUNCTION_ACCESS;
+
+function accessOf(name: string): FunctionAccess {
+  const access = (FUNCTION_ACCESS as Record<string, FunctionAccess>)[name];
+  if (access === undefined) throw new Error(`no access declared for function ${name}`);
+  return access;
+}
+
+/** The detail-type of a consumer's report on a pending secret. */
+const HEALTH_REPORT_DETAIL_TYPE = 'Consumer Health Reported';
+/** The detail-type of a leak report. */
+const LEAK_DETAIL_TYPE = 'Secret Leak Detected';
 
 const EVENT_BUS_NAME_PATTERN = /^[A-Za-z0-9._-]{1,256}$/;
 /** Lambda's environment is 4 KB in all; leave room for the other variables. */
@@ -122,6 +234,17 @@ export class StytchM2MRotator extends Construct {
   public readonly functions: ReadonlyMap<string, RotatorFunction>;
   /** Alarms, the alerts topic and the dashboard; undefined when `monitoring` is `false`. */
   public readonly monitoring?: RotatorMonitoring;
+  /**
+   * The consumer grant: PutEvents of `Consumer Health Reported` with the source of the caller's
+   * `rotator-consumer` principal tag only. Attach it to a tagged role and the role is that
+   * consumer; no change to this stack per consumer. Untaggable principals: {@link grantHealthReports}.
+   */
+  public readonly consumerPolicy: iam.ManagedPolicy;
+  /**
+   * The operator grant (the rotator CLI): rotate, cancel, status, history, and `Secret Leak
+   * Detected` as the operator source. No secret value. {@link grantOperator} attaches it.
+   */
+  public readonly operatorPolicy: iam.ManagedPolicy;
 
   public constructor(scope: Construct, id: string, props: StytchM2MRotatorProps) {
     super(scope, id);
@@ -185,12 +308,6 @@ export class StytchM2MRotator extends Construct {
     });
     this.managedSecrets = secrets;
 
-    const stytchCredentials = secretsmanager.Secret.fromSecretCompleteArn(
-      this,
-      'StytchProjectCredentials',
-      config.stytch.projectCredentialsSecretArn,
-    );
-
     this.fingerprintKey = new secretsmanager.Secret(this, 'FingerprintKey', {
       description:
         'stytch-m2m-rotator: HMAC key of the fingerprints the ledger keeps of managed secrets and leak reports carry',
@@ -205,18 +322,16 @@ export class StytchM2MRotator extends Construct {
         'name a client); it never authenticates anything, and only the rotator and its operators can read it.',
     });
 
-    // `rotator register` creates secrets under the prefix at run time, so the functions that rotate
-    // need the prefix, not only the config's named secrets.
-    const registeredSecretsArn = Stack.of(this).formatArn({
+    // Every managed secret is named `<prefix>/<client id>`: the config's, and those `rotator
+    // register` creates at run time. One ARN pattern covers both.
+    const managedSecretsArn = Stack.of(this).formatArn({
       service: 'secretsmanager',
       resource: 'secret',
       resourceName: `${config.secretPrefix}/*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    const registeredSecretsStatement = (actions: readonly string[]): iam.PolicyStatement =>
-      new iam.PolicyStatement({ actions: [...actions], resources: [registeredSecretsArn] });
-    const acknowledgeRegisteredSecrets = (fn: lambda.IFunction): void => {
-      Validations.of(fn).acknowledge({
+    const acknowledgeManagedSecrets = (scope: Construct): void => {
+      Validations.of(scope).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${config.secretPrefix}/*]`,
         reason:
           'Clients registered at run time (rotator register) get secrets under the managed prefix; the wildcard ' +
@@ -301,60 +416,68 @@ export class StytchM2MRotator extends Construct {
       return found.function;
     };
 
-    // Least privilege, per function: named ARNs only.
-    const grantLedger = (fn: lambda.IFunction): void => {
-      this.ledger.grantReadWriteData(fn);
-      Validations.of(fn).acknowledge(
-        {
-          id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.ledger.node.defaultChild as dynamodb.CfnTable)}.Arn>/index/*]`,
-          reason:
-            "The ledger's only index is byStartedAt (history, newest first); the wildcard covers it and nothing else.",
-        },
-        {
-          id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-          reason:
-            "Granted by DynamoDB's grant for a table encrypted with the rotator's own key, on that one key ARN only.",
-        },
-        {
-          id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-          reason:
-            "Granted by DynamoDB's grant for a table encrypted with the rotator's own key, on that one key ARN only.",
-        },
-      );
-    };
-    for (const rotatorFunction of functions.values()) grantLedger(rotatorFunction.function);
-    const grantPublish = (grantee: lambda.IFunction): void => {
-      this.eventBus.grantPutEventsTo(grantee);
-      this.encryptionKey.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
-    };
-    for (const name of [
-      'StartRotation',
-      'PublishPending',
-      'CompleteRotation',
-      'CancelRotation',
-      'RecordFailure',
-    ]) {
-      grantPublish(lambdaOf(name));
-    }
-    // What starting, completing or cancelling at Stytch and moving the labels takes.
-    const grantRotateSecrets = (grantee: lambda.IFunction): void => {
-      stytchCredentials.grantRead(grantee);
-      this.fingerprintKey.grantRead(grantee);
-      for (const secret of secrets.values()) {
-        secret.grantRead(grantee);
-        secret.grantWrite(grantee);
+    // Least privilege, per function: each gets the actions its steps call (FUNCTION_ACCESS), on
+    // named ARNs, as explicit statements (the CDK's grants would add Scan, UpdateSecret, indexes).
+    const stack = Stack.of(this);
+    const viaService = (service: string): Record<string, unknown> => ({
+      StringEquals: { 'kms:ViaService': `${service}.${stack.region}.${stack.urlSuffix}` },
+    });
+    const grantAccess = (grantee: lambda.IFunction, access: FunctionAccess): void => {
+      const add = (statement: iam.PolicyStatement): void => {
+        grantee.addToRolePolicy(statement);
+      };
+      if (access.ledger.length > 0) {
+        add(new iam.PolicyStatement({ actions: [...access.ledger], resources: [this.ledger.tableArn] }));
+        // The table key is decrypted on every access; writes also need a data key under it.
+        const writes = access.ledger.some(
+          (action) => action !== 'dynamodb:GetItem' && action !== 'dynamodb:Query',
+        );
+        add(
+          new iam.PolicyStatement({
+            actions: writes ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
+            resources: [this.encryptionKey.keyArn],
+            conditions: viaService('dynamodb'),
+          }),
+        );
       }
-      grantee.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['secretsmanager:UpdateSecretVersionStage'],
-          resources: [...secrets.values()].map((secret) => secret.secretArn),
-        }),
-      );
-      grantee.addToRolePolicy(registeredSecretsStatement(ROTATING_SECRET_ACTIONS));
-      acknowledgeRegisteredSecrets(grantee);
+      if (access.publishes) {
+        // Only as the rotator: a function cannot speak for a consumer, an operator or the webhook.
+        add(
+          new iam.PolicyStatement({
+            actions: ['events:PutEvents'],
+            resources: [this.eventBus.eventBusArn],
+            conditions: { StringEquals: { 'events:source': EVENT_SOURCES.rotator } },
+          }),
+        );
+      }
+      const secretReads: string[] = [];
+      if (access.stytchCredentials) secretReads.push(config.stytch.projectCredentialsSecretArn);
+      if (access.fingerprintKey) secretReads.push(this.fingerprintKey.secretArn);
+      if (secretReads.length > 0) {
+        add(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretReads }));
+      }
+      if (access.managedSecrets.length > 0) {
+        // The prefix covers the config's secrets and those `rotator register` creates at run time.
+        add(new iam.PolicyStatement({ actions: [...access.managedSecrets], resources: [managedSecretsArn] }));
+        acknowledgeManagedSecrets(grantee.role ?? grantee);
+      }
+      const readsValues =
+        access.fingerprintKey || access.managedSecrets.includes('secretsmanager:GetSecretValue');
+      const writesValues = access.managedSecrets.includes('secretsmanager:PutSecretValue');
+      if (readsValues || writesValues) {
+        // The managed secrets and the fingerprint key are encrypted with the rotator's key.
+        add(
+          new iam.PolicyStatement({
+            actions: writesValues ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
+            resources: [this.encryptionKey.keyArn],
+            conditions: viaService('secretsmanager'),
+          }),
+        );
+      }
     };
-    for (const name of ['StartRotation', 'CompleteRotation', 'CancelRotation']) {
-      grantRotateSecrets(lambdaOf(name));
+    // Granted before the state machine exists: it depends on these functions.
+    for (const [name, rotatorFunction] of functions) {
+      grantAccess(rotatorFunction.function, accessOf(name));
     }
 
     this.stateMachine = new RotationStateMachine(this, 'Workflow', {
@@ -370,25 +493,26 @@ export class StytchM2MRotator extends Construct {
     }).stateMachine;
 
     // Task responses are granted in their own policy: in the role's default policy they would
-    // make each function depend on the state machine, which depends on the functions.
+    // make each function depend on the state machine, which depends on the functions. Success and
+    // failure only: nothing sends a heartbeat (SfnTaskCallbacks).
+    const taskResponseStatement = (): iam.PolicyStatement =>
+      new iam.PolicyStatement({
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+        resources: [this.stateMachine.stateMachineArn],
+      });
     for (const name of ['AwaitConsumers', 'HealthAggregator']) {
       const role = lambdaOf(name).role;
       if (!role) throw new Error(`function ${name} has no role`);
       new iam.Policy(this, `${name}TaskResponsePolicy`, {
         roles: [role],
-        statements: [
-          new iam.PolicyStatement({
-            actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
-            resources: [this.stateMachine.stateMachineArn],
-          }),
-        ],
+        statements: [taskResponseStatement()],
       });
     }
     this.healthAggregator = lambdaOf('HealthAggregator');
 
     // Whether a lock's holder is still running: DescribeExecution on this state machine's
     // executions (their ARNs are `…:execution:<state machine name>:<execution name>`).
-    const executionsArn = Stack.of(this).formatArn({
+    const executionsArn = stack.formatArn({
       service: 'states',
       resource: 'execution',
       resourceName: `${this.stateMachine.stateMachineName}:*`,
@@ -396,12 +520,13 @@ export class StytchM2MRotator extends Construct {
     });
     const describeExecutionsStatement = (): iam.PolicyStatement =>
       new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionsArn] });
-    const stateMachineLogicalId = Stack.of(this).getLogicalId(
+    const stateMachineLogicalId = stack.getLogicalId(
       this.stateMachine.node.defaultChild as sfn.CfnStateMachine,
     );
+    const executionsFinding = `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${stateMachineLogicalId}.Name>:*]`;
     const acknowledgeExecutions = (scope: Construct): void => {
       Validations.of(scope).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${stateMachineLogicalId}.Name>:*]`,
+        id: executionsFinding,
         reason:
           'DescribeExecution of the execution holding a lock (or, for the reconciler, the one that ended), whose ' +
           "name is only known at run time; the wildcard is the execution name within this one state machine's " +
@@ -421,44 +546,43 @@ export class StytchM2MRotator extends Construct {
     // The leak intake (which starts the workflow) and the reconciler come after the state machine,
     // so they alone can be given its ARN: the steps cannot, the state machine depends on them.
     const stateMachineEnvironment = { ROTATOR_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn };
-    this.leakIntake = fn(
+    const leakIntake = fn(
       'LeakIntakeFunction',
       'leakIntake',
       'Turns Secret Leak Detected into a leak rotation, or preempts the rotation in progress',
       { invokedByRule: true, environment: stateMachineEnvironment },
-    ).function;
-    this.stateMachine.grantStartExecution(this.leakIntake);
-    grantLedger(this.leakIntake);
-    this.fingerprintKey.grantRead(this.leakIntake);
-    for (const secret of secrets.values()) secret.grantRead(this.leakIntake);
-    this.leakIntake.addToRolePolicy(registeredSecretsStatement(READING_SECRET_ACTIONS));
-    acknowledgeRegisteredSecrets(this.leakIntake);
+    );
+    functions.set('LeakIntake', leakIntake);
+    this.leakIntake = leakIntake.function;
+    grantAccess(this.leakIntake, accessOf('LeakIntake'));
+    this.leakIntake.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution'],
+        resources: [this.stateMachine.stateMachineArn],
+      }),
+    );
     // Built after the state machine, so its default policy may name it (no cycle).
     this.leakIntake.addToRolePolicy(describeExecutionsStatement());
-    acknowledgeExecutions(this.leakIntake);
+    acknowledgeExecutions(this.leakIntake.role ?? this.leakIntake);
     new iam.Policy(this, 'LeakIntakeTaskResponsePolicy', {
       roles: this.leakIntake.role === undefined ? [] : [this.leakIntake.role],
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
-          resources: [this.stateMachine.stateMachineArn],
-        }),
-      ],
+      statements: [taskResponseStatement()],
     });
 
     // An execution that failed, was stopped or timed out never ran its own cleanup: the reconciler
-    // does what CompleteRotation or CancelRotation would have, so it needs what both of them have.
-    this.executionReconciler = fn(
+    // does what CompleteRotation or CancelRotation would have (reconcile.ts: promote or drop the
+    // pending secret, complete or cancel at Stytch), so it needs what both of them have.
+    const reconciler = fn(
       'ExecutionReconcilerFunction',
       'executionReconciler',
       'Reconciles a rotation whose execution failed, was stopped or timed out, and releases its lock',
       { invokedByRule: true, environment: stateMachineEnvironment },
-    ).function;
-    grantLedger(this.executionReconciler);
-    grantPublish(this.executionReconciler);
-    grantRotateSecrets(this.executionReconciler);
+    );
+    functions.set('ExecutionReconciler', reconciler);
+    this.executionReconciler = reconciler.function;
+    grantAccess(this.executionReconciler, accessOf('ExecutionReconciler'));
     this.executionReconciler.addToRolePolicy(describeExecutionsStatement());
-    acknowledgeExecutions(this.executionReconciler);
+    acknowledgeExecutions(this.executionReconciler.role ?? this.executionReconciler);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -473,11 +597,19 @@ export class StytchM2MRotator extends Construct {
         'cdk-nag recognises only SQS redrive as DLQ use. Nothing consumes it automatically, so it needs no DLQ.',
     });
 
+    const leakReporterSources = [
+      EVENT_SOURCES.rotator,
+      EVENT_SOURCES.githubWebhook,
+      EVENT_SOURCES.operator,
+      ...config.leakScanners.map((scanner) => scanner.source),
+    ];
     new events.Rule(this, 'LeakRule', {
       eventBus: this.eventBus,
       description:
-        'Secret Leak Detected (by client id or fingerprint) goes to the leak intake: a leak rotation, or preemption',
-      eventPattern: { detailType: ['Secret Leak Detected'] },
+        'Secret Leak Detected from a known reporter (the rotator, the GitHub webhook, operators, configured scanners) goes to the leak intake',
+      // The source is who spoke, and IAM decides who may use which: an event from anyone else never
+      // reaches the intake (the bus policy and the publishers' events:source conditions).
+      eventPattern: { source: [...leakReporterSources], detailType: [LEAK_DETAIL_TYPE] },
       targets: [
         new eventTargets.LambdaFunction(this.leakIntake, {
           deadLetterQueue: this.deadLetterQueue,
@@ -488,8 +620,13 @@ export class StytchM2MRotator extends Construct {
     });
     new events.Rule(this, 'HealthRule', {
       eventBus: this.eventBus,
-      description: 'Consumer Health Reported goes to the health aggregator',
-      eventPattern: { detailType: ['Consumer Health Reported'] },
+      description: "Consumer Health Reported, from a consumer's own source, goes to the health aggregator",
+      // Only a consumer's source (`stytch-m2m-rotator.consumer.<name>`, which only that consumer's
+      // principal may use); the aggregator checks that the name matches the report's `consumer`.
+      eventPattern: {
+        source: events.Match.prefix(EVENT_SOURCES.consumerPrefix),
+        detailType: [HEALTH_REPORT_DETAIL_TYPE],
+      },
       targets: [
         new eventTargets.LambdaFunction(this.healthAggregator, {
           deadLetterQueue: this.deadLetterQueue,
@@ -566,6 +703,215 @@ export class StytchM2MRotator extends Construct {
       ...(props.removalPolicy === undefined ? {} : { removalPolicy: props.removalPolicy }),
     });
 
+    // Who may say what on the bus (issue 13). A consumer speaks only as itself: the source its
+    // principal tag names. An operator reports leaks (the CLI's `leak report` and `emergency`).
+    this.consumerPolicy = new iam.ManagedPolicy(this, 'ConsumerHealthReportsPolicy', {
+      description:
+        `stytch-m2m-rotator consumers: publish Consumer Health Reported as ${EVENT_SOURCES.consumerPrefix}` +
+        `<the ${CONSUMER_PRINCIPAL_TAG} principal tag>; attach it to roles tagged ${CONSUMER_PRINCIPAL_TAG}=<consumer name>`,
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['events:PutEvents'],
+          resources: [this.eventBus.eventBusArn],
+          conditions: {
+            StringEquals: {
+              // An IAM policy variable, resolved per request: a role without the tag matches nothing.
+              'events:source': `${EVENT_SOURCES.consumerPrefix}\${aws:PrincipalTag/${CONSUMER_PRINCIPAL_TAG}}`,
+              'events:detail-type': HEALTH_REPORT_DETAIL_TYPE,
+            },
+          },
+        }),
+      ],
+    });
+
+    const registeredSchedulesArn = stack.formatArn({
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: `${this.registeredSchedules.scheduleGroupName}/*`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+    const configSchedulesArn = stack.formatArn({
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: 'default/*',
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+    const thisStackArn = stack.formatArn({
+      service: 'cloudformation',
+      resource: 'stack',
+      resourceName: `${stack.stackName}/*`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+    this.operatorPolicy = new iam.ManagedPolicy(this, 'OperatorPolicy', {
+      description:
+        'stytch-m2m-rotator operators (the rotator CLI): rotate, cancel, status, history, leak report. ' +
+        'No secret values: rotator register and repair need more (see the README).',
+      statements: [
+        new iam.PolicyStatement({
+          // Leak reports, and the `Rotation Failed` that `rotator repair --apply` announces when it
+          // closes a rotation whose execution ended: always as the operator, never as the rotator.
+          sid: 'ReportAsOperator',
+          actions: ['events:PutEvents'],
+          resources: [this.eventBus.eventBusArn],
+          conditions: {
+            StringEquals: {
+              'events:source': EVENT_SOURCES.operator,
+              'events:detail-type': [LEAK_DETAIL_TYPE, 'Rotation Failed'],
+            },
+          },
+        }),
+        new iam.PolicyStatement({
+          sid: 'RunRotations',
+          actions: [
+            'states:StartExecution',
+            'states:ListExecutions',
+            'states:SendTaskSuccess',
+            'states:SendTaskFailure',
+            'states:SendTaskHeartbeat',
+          ],
+          resources: [this.stateMachine.stateMachineArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'FollowRotations',
+          actions: ['states:DescribeExecution', 'states:GetExecutionHistory', 'states:StopExecution'],
+          resources: [executionsArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadAndWriteTheLedger',
+          actions: [
+            'dynamodb:GetItem',
+            'dynamodb:PutItem',
+            'dynamodb:UpdateItem',
+            'dynamodb:DeleteItem',
+            'dynamodb:Query',
+          ],
+          resources: [this.ledger.tableArn, `${this.ledger.tableArn}/index/byStartedAt`],
+        }),
+        new iam.PolicyStatement({
+          sid: 'LedgerKey',
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [this.encryptionKey.keyArn],
+          conditions: viaService('dynamodb'),
+        }),
+        new iam.PolicyStatement({
+          sid: 'SecretLabelsNotValues',
+          actions: ['secretsmanager:DescribeSecret', 'secretsmanager:ListSecretVersionIds'],
+          resources: [managedSecretsArn],
+        }),
+        // Fingerprints a leaked value on the operator's machine (`leak report --secret-stdin`): the
+        // HMAC key, not a client secret; a fingerprint reveals nothing of the value.
+        new iam.PolicyStatement({
+          sid: 'FingerprintKey',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [this.fingerprintKey.secretArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'FingerprintKeyDecrypt',
+          actions: ['kms:Decrypt'],
+          resources: [this.encryptionKey.keyArn],
+          conditions: viaService('secretsmanager'),
+        }),
+        new iam.PolicyStatement({
+          sid: 'ListManagedSecrets',
+          actions: ['secretsmanager:ListSecrets'],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ListSchedules',
+          actions: ['scheduler:ListSchedules'],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadSchedules',
+          actions: ['scheduler:GetSchedule'],
+          resources: [configSchedulesArn, registeredSchedulesArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'FindTheStack',
+          actions: ['cloudformation:DescribeStacks'],
+          resources: [thisStackArn],
+        }),
+      ],
+    });
+    acknowledgeManagedSecrets(this.operatorPolicy);
+    Validations.of(this.operatorPolicy).acknowledge(
+      {
+        id: executionsFinding,
+        reason:
+          "Describe, follow and stop this state machine's executions, whose names are only known at run time; " +
+          "the wildcard is the execution name within this one state machine's executions.",
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'secretsmanager:ListSecrets and scheduler:ListSchedules support no resource-level permissions (Service ' +
+          'Authorization Reference); they list names and metadata, never a value.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/*]',
+        reason:
+          "GetSchedule of the config's schedules (in the default group, named by CloudFormation): read only.",
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${nagName(this.registeredSchedules.scheduleGroupName)}/*]`,
+        reason:
+          'GetSchedule of the schedules rotator register creates in the registered-clients group: read only.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${nagName(stack.stackName)}/*]`,
+        reason:
+          "DescribeStacks of this stack (the wildcard is its id suffix): the CLI reads the stack's outputs.",
+      },
+    );
+
+    // The bus policy: who may publish which source. Same-account principals still need the
+    // identity policies above (an account principal here delegates to IAM); other accounts' consumers
+    // need this statement and their own IAM.
+    const account = stack.account;
+    const busStatement = (
+      sid: string,
+      principals: iam.IPrincipal[],
+      conditions: Record<string, Record<string, unknown>>,
+    ): void => {
+      this.eventBus.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid,
+          principals,
+          actions: ['events:PutEvents'],
+          resources: [this.eventBus.eventBusArn],
+          conditions,
+        }),
+      );
+    };
+    const thisAccount = [new iam.AccountPrincipal(account)];
+    busStatement('RotatorFunctions', thisAccount, {
+      StringEquals: { 'events:source': EVENT_SOURCES.rotator },
+    });
+    busStatement('LeakReporters', thisAccount, {
+      StringEquals: {
+        'events:source': [
+          EVENT_SOURCES.githubWebhook,
+          EVENT_SOURCES.operator,
+          ...config.leakScanners.map((scanner) => scanner.source),
+        ],
+        'events:detail-type': LEAK_DETAIL_TYPE,
+      },
+    });
+    busStatement('Consumers', thisAccount, {
+      StringLike: { 'events:source': `${EVENT_SOURCES.consumerPrefix}*` },
+      StringEquals: { 'events:detail-type': HEALTH_REPORT_DETAIL_TYPE },
+    });
+    if (config.crossAccountConsumerAccounts.length > 0) {
+      busStatement(
+        'CrossAccountConsumers',
+        config.crossAccountConsumerAccounts.map((id) => new iam.AccountPrincipal(id)),
+        {
+          StringLike: { 'events:source': `${EVENT_SOURCES.consumerPrefix}*` },
+          StringEquals: { 'events:detail-type': HEALTH_REPORT_DETAIL_TYPE },
+        },
+      );
+    }
+
     if (props.monitoring !== false) {
       this.monitoring = new RotatorMonitoring(this, 'Monitoring', {
         ...props.monitoring,
@@ -577,11 +923,54 @@ export class StytchM2MRotator extends Construct {
         clients: config.clients,
         managedSecrets: this.managedSecrets,
         secretPrefix: config.secretPrefix,
+        githubWebhookFailures: this.githubWebhook.failedDeliveries,
         ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
         ...(props.removalPolicy === undefined ? {} : { logRemovalPolicy: props.removalPolicy }),
       });
     }
   }
+
+  /**
+   * Lets `grantee` publish health reports as consumer `consumerName` only (`Consumer Health
+   * Reported` with `events:source` = `stytch-m2m-rotator.consumer.<consumerName>`): for a principal
+   * that cannot carry the `rotator-consumer` tag. A tagged role needs {@link consumerPolicy} instead.
+   * @throws Error when `consumerName` is not a consumer name
+   */
+  public grantHealthReports(grantee: iam.IGrantable, consumerName: string): iam.Grant {
+    const parsed = ConsumerNameSchema.safeParse(consumerName);
+    if (!parsed.success) {
+      throw new Error(
+        `grantHealthReports: consumer name ${JSON.stringify(consumerName)} ${parsed.error.issues[0]?.message ?? 'is invalid'}`,
+      );
+    }
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['events:PutEvents'],
+      resourceArns: [this.eventBus.eventBusArn],
+      conditions: {
+        StringEquals: {
+          'events:source': consumerSource(parsed.data),
+          'events:detail-type': HEALTH_REPORT_DETAIL_TYPE,
+        },
+      },
+    });
+  }
+
+  /** Attaches the {@link operatorPolicy} to `grantee` (a role, a user or a group of this account). */
+  public grantOperator(grantee: iam.IGrantable): void {
+    const principal = grantee.grantPrincipal as iam.IPrincipal & {
+      addManagedPolicy?: (policy: iam.IManagedPolicy) => void;
+    };
+    if (typeof principal.addManagedPolicy !== 'function') {
+      throw new Error('grantOperator: the grantee must be an IAM role, user or group');
+    }
+    principal.addManagedPolicy(this.operatorPolicy);
+  }
+}
+
+/** A name as cdk-nag writes it in a finding id: the name itself, or `<AWS::StackName>` for the stack's own token. */
+function nagName(name: string): string {
+  return Token.isUnresolved(name) ? '<AWS::StackName>' : name;
 }
 
 /** Checks every prop and throws once, listing every problem; returns the clients' JSON for the functions. */

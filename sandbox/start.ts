@@ -17,12 +17,14 @@ handler code. Registers the sample config's clients, then rotates four of them:
   b  schedule, one consumer unhealthy          -> cancelled, the old secret still works
   d  schedule, Stytch loses rotate/start reply -> recovered (cancel + restart), completed
   c  leak event, one consumer never reports    -> deadline passes, completed anyway
-Demo consumers mint tokens throughout; the run ends with a summary and a leak scan of everything it
-captured. Exit code 0 when every check held, no token request failed and no secret leaked.
+Demo consumers mint tokens throughout and report with their own IAM credentials (the AWS endpoint
+refuses a PutEvents its caller's policies do not allow, as EventBridge does); the run ends with a
+summary and a leak scan of everything it captured. Exit code 0 when every check held, no token request failed and no secret leaked.
 
   --json                      one JSON document on stdout; progress goes to stderr
-  --keep                      keep everything running afterwards and print the endpoints, until
-                              Ctrl-C / SIGTERM (with --json, inside the document as "endpoints")
+  --keep                      keep everything running afterwards and print the endpoints and the
+                              operator's AWS exports, until Ctrl-C / SIGTERM (with --json, inside
+                              the document as "endpoints", with every consumer's access key)
   --aws-endpoint URL          use this running moto server instead of starting one
   --stytch-url URL            use this running Stytch (the emulator, or a real test project:
   --stytch-project-id ID      scenario d needs the emulator's fault injection and is then skipped)

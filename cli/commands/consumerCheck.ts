@@ -15,6 +15,7 @@ import {
   TokenRequestError,
   TokenVerificationError,
 } from '#consumer/index.js';
+import { CONSUMER_PRINCIPAL_TAG, consumerSource } from '#core/events.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { CommandContext } from '../exec.js';
 import { forTerminal, jsonLine } from '../terminalText.js';
@@ -112,6 +113,10 @@ export function registerConsumerCheckCommand(program: Command, context: CommandC
         "rotator's event bus: healthy when the AWSPENDING version works. The rotation completes when every " +
         'expected consumer reported healthy, and is cancelled on the first unhealthy report. Without an ' +
         'AWSPENDING version there is nothing to report, which is not an error.\n\n' +
+        `The report is sent with source stytch-m2m-rotator.consumer.<--consumer>: only a principal that is that ` +
+        `consumer may use it (an IAM role tagged ${CONSUMER_PRINCIPAL_TAG}=<name> with the stack's ConsumerPolicyArn, ` +
+        'or a grantHealthReports grant); anyone else gets AccessDeniedException, and the rotator refuses a ' +
+        'report whose source is not the consumer it names.\n\n' +
         'AWS is reached through the standard SDK configuration (AWS_REGION, AWS_PROFILE, credentials; ' +
         'AWS_ENDPOINT_URL points it at the sandbox).',
     )
@@ -332,7 +337,8 @@ async function sendReport(
       },
     };
   }
-  const source = `stytch-m2m-rotator.consumer-check.${settings.consumer}`;
+  // The consumer speaks for itself: the aggregator counts a report only from this source.
+  const source = consumerSource(settings.consumer);
   const detail: HealthReportDetail = {
     clientId: pending.credentials.clientId,
     rotationId: pending.versionId,
@@ -350,7 +356,12 @@ async function sendReport(
     await eventBridgeReporter(parts.eventBridge, settings.eventBusName, source).report(detail);
   } catch (error) {
     const name = error instanceof Error ? error.name : 'error';
-    const reason = `could not send Consumer Health Reported to event bus ${settings.eventBusName}: ${name}${causeMessage(error)}`;
+    const denied =
+      name === 'AccessDeniedException'
+        ? ` (the caller may not publish as ${source}: it needs the ${CONSUMER_PRINCIPAL_TAG}=${settings.consumer} ` +
+          "tag and the stack's ConsumerPolicyArn, or a grantHealthReports grant for this consumer)"
+        : '';
+    const reason = `could not send Consumer Health Reported to event bus ${settings.eventBusName}: ${name}${causeMessage(error)}${denied}`;
     return { outcome: { sent: false, reason }, error: reason };
   }
   return {

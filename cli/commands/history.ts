@@ -40,6 +40,12 @@ export interface RotationView {
   readonly pendingSecret?: string;
   readonly expectedConsumers: readonly string[];
   readonly reports: RotationRecord['reports'];
+  /**
+   * Health reports refused because their sender was not the consumer they named (never counted):
+   * the latest few, oldest first, and how many there were in all. Absent when there were none.
+   */
+  readonly refusedReports?: NonNullable<RotationRecord['refusedReports']>;
+  readonly refusedReportCount?: number;
 }
 
 /** One leak report as `history` shows it: the ledger's record without the client id (it is the query's). */
@@ -61,15 +67,19 @@ export function registerHistoryCommand(program: Command, context: CommandContext
       '--json',
       'print {clientId, rotations:[{rotationId, executionArn, trigger, requestedBy?, reason?, status, ' +
         'outcomeReason?, error?, startedAt, deadline?, durationMs?, steps:[{name, at, sinceStartMs}], ' +
-        'previousSecret?:"…abcd", pendingSecret?, expectedConsumers, reports}], leakReports:[{eventId, ' +
-        'receivedAt, source, reference?, matchedBy, fingerprintPrefix?, leaked, outcome:{result, ' +
-        'executionArn? | rotationId?, escalation?}}]}',
+        'previousSecret?:"…abcd", pendingSecret?, expectedConsumers, reports, refusedReports?:[{claimed, ' +
+        'source, healthy, at}], refusedReportCount?}], leakReports:[{eventId, receivedAt, source, ' +
+        'reference?, matchedBy, fingerprintPrefix?, leaked, outcome:{result, executionArn? | rotationId?, ' +
+        'escalation?}}]}',
     );
   addResourceOptions(command, ['table', 'secretPrefix']);
   command.addHelpText(
     'after',
     `${EXIT_CODES_HELP}\n(With --secret-prefix known, a client with no rotations and no secret <prefix>/<clientId> is\n` +
-      'not managed by this deployment: exit 2.)',
+      'not managed by this deployment: exit 2.)\n\n' +
+      'A "refused reports" line under a rotation lists health reports that were NOT counted: their\n' +
+      "sender (the event source) was not the consumer they named. One from another consumer's source is\n" +
+      'a misconfigured or compromised consumer; a made-up source is someone else on the bus.',
   );
   command.action(async (clientId: string, flags: HistoryFlags) => {
     await history(context.io, parseClientId(clientId), flags);
@@ -126,7 +136,9 @@ function leakReportsBlock(reports: readonly LeakReportView[]): string {
         ? `rotation started (${t(outcome.executionArn, 500)})`
         : outcome.result === 'escalated'
           ? `escalated: rotation ${t(outcome.rotationId)} asked to ${t(outcome.escalation)}`
-          : 'already dead';
+          : outcome.result === 'leak_rotation_running'
+            ? `nothing changed: leak rotation ${t(outcome.rotationId)} already running`
+            : 'already dead';
     return (
       `${t(report.receivedAt)}  ${t(report.source)}  ${t(report.leaked)} secret, matched by ${matched}  ` +
       `${result}${report.reference === undefined ? '' : `\n  reference ${forTerminal(report.reference, 500)}`}`
@@ -159,6 +171,12 @@ export function view(record: RotationRecord): RotationView {
     ...(record.pendingLastFour === undefined ? {} : { pendingSecret: masked(record.pendingLastFour) }),
     expectedConsumers: record.expectedConsumers,
     reports: record.reports,
+    ...(record.refusedReports === undefined || record.refusedReports.length === 0
+      ? {}
+      : {
+          refusedReports: record.refusedReports,
+          refusedReportCount: record.refusedReportCount ?? record.refusedReports.length,
+        }),
   };
 }
 
@@ -186,5 +204,16 @@ function block(r: RotationView): string {
       `${t(consumer)} ${report.healthy ? 'healthy' : 'UNHEALTHY'}${report.detail === undefined ? '' : ` (${forTerminal(report.detail)})`}`,
   );
   lines.push(`  consumers ${expected}; reports: ${reports.length === 0 ? 'none' : reports.join(', ')}`);
+  if (r.refusedReports !== undefined) {
+    const count = r.refusedReportCount ?? r.refusedReports.length;
+    const latest = count > r.refusedReports.length ? `, the latest ${r.refusedReports.length}` : '';
+    lines.push(`  refused reports (${count}, not counted: the sender was not the consumer named${latest})`);
+    for (const refused of r.refusedReports) {
+      lines.push(
+        `    ${t(refused.at)}  claiming ${t(refused.claimed)} ${refused.healthy ? 'healthy' : 'UNHEALTHY'}  ` +
+          `from source ${t(refused.source, 256)}`,
+      );
+    }
+  }
   return `${lines.join('\n')}\n\n`;
 }

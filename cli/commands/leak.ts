@@ -4,7 +4,7 @@ import { Secret } from '#core/secret.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { CommandContext } from '../exec.js';
 import type { CliIo } from '../io.js';
-import { publishLeak } from '../leakEvents.js';
+import { CLI_LEAK_SOURCE, publishLeak } from '../leakEvents.js';
 import { assertManaged } from '../managed.js';
 import {
   addResourceOptions,
@@ -48,12 +48,15 @@ export function registerLeakCommands(program: Command, context: CommandContext):
     .option('--client-id <id>', 'the managed client whose secret leaked')
     .option('--secret-stdin', 'read the leaked value from stdin (one value; a trailing newline is dropped)')
     .option('--reference <text>', 'where it leaked (a URL, a ticket); 1-2048 characters')
-    .option('--json', 'print {eventId, clientId?, fingerprint?, source}');
+    .option('--json', 'print {eventId, clientId?, fingerprint?, source, requestedBy}');
   addResourceOptions(report, ['eventBus', 'fingerprintKeySecret', 'secretPrefix']);
   report.addHelpText(
     'after',
     `${EXIT_CODES_HELP}\n(--fingerprint-key-secret is needed with --secret-stdin only. With --secret-prefix known, a\n` +
       '--client-id with no secret <prefix>/<clientId> is not managed by this deployment: exit 2, nothing sent.)\n\n' +
+      "The event is sent with source stytch-m2m-rotator.operator, which needs the stack's operator grant\n" +
+      '(OperatorPolicyArn; without it PutEvents answers AccessDeniedException); the detail says\n' +
+      `source "${CLI_LEAK_SOURCE}" and requestedBy "cli:<your user>".\n\n` +
       'Examples:\n' +
       '  $ rotator leak report --client-id m2m-client-test-billing-worker --reference https://github.com/acme/app/pull/7\n' +
       '  $ pbpaste | rotator leak report --secret-stdin --reference "pasted in #incidents"\n\n' +
@@ -79,7 +82,7 @@ async function reportLeak(io: CliIo, flags: LeakReportFlags): Promise<number> {
   const keySecretId =
     flags.secretStdin === true ? resolveResource('fingerprintKeySecret', flags, io) : undefined;
   const leaked = flags.secretStdin === true ? await readLeakedValue(io) : undefined;
-  const source = requestedBy(io);
+  const requester = requestedBy(io);
 
   return withAws(io, async (aws) => {
     // The intake drops a report for a client it does not manage; say so instead of "reported".
@@ -102,7 +105,8 @@ async function reportLeak(io: CliIo, flags: LeakReportFlags): Promise<number> {
     const eventId = await publishLeak(aws, eventBus, {
       ...(clientId === undefined ? {} : { clientId }),
       ...(fingerprint === undefined ? {} : { fingerprint }),
-      source,
+      source: CLI_LEAK_SOURCE,
+      requestedBy: requester,
       ...(reference === undefined ? {} : { reference }),
       detectedAt: new Date().toISOString(),
     });
@@ -112,7 +116,8 @@ async function reportLeak(io: CliIo, flags: LeakReportFlags): Promise<number> {
           eventId: eventId,
           ...(clientId === undefined ? {} : { clientId }),
           ...(fingerprint === undefined ? {} : { fingerprint }),
-          source,
+          source: CLI_LEAK_SOURCE,
+          requestedBy: requester,
         }),
       );
     } else {

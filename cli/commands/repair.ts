@@ -12,6 +12,7 @@ import {
 } from '#adapters/stytch/index.js';
 import { StytchRotationAdapter } from '#adapters/stytch/StytchRotationAdapter.js';
 import type { StepDeps, StepLogger } from '#core/deps.js';
+import { EVENT_SOURCES } from '#core/events.js';
 import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
 import { type ClientKind, ClientKindSchema } from '#core/model.js';
 import type { ClientRef, RotationLock, RotationRecord } from '#core/ports.js';
@@ -314,7 +315,12 @@ function repairDeps(
     stytch: parts.stytch,
     secrets: fingerprintedSecrets(parts.store, { fingerprints, index: parts.ledger, clock, logger: QUIET }),
     ledger: parts.ledger,
-    events: new EventBridgePublisher({ client: aws.eventBridge, eventBusName: parts.eventBusName }),
+    // As the operator (the grant allows it this source only), never as the rotator's functions.
+    events: new EventBridgePublisher({
+      client: aws.eventBridge,
+      eventBusName: parts.eventBusName,
+      source: EVENT_SOURCES.operator,
+    }),
     executions: parts.executions,
     clock,
     logger: QUIET,

@@ -15,7 +15,7 @@ import { rotationIdFor } from '#core/state.js';
 import { ExitCode } from '../errors.js';
 import type { CommandContext } from '../exec.js';
 import type { CliIo } from '../io.js';
-import { publishLeak } from '../leakEvents.js';
+import { CLI_LEAK_SOURCE, publishLeak } from '../leakEvents.js';
 import { assertManaged } from '../managed.js';
 import {
   type AwsClients,
@@ -224,7 +224,8 @@ async function preemptRunning(
     return undefined;
   await publishLeak(aws, resolveResource('eventBus', options.flags, io), {
     clientId: options.clientId,
-    source: requestedBy(io),
+    source: CLI_LEAK_SOURCE,
+    requestedBy: requestedBy(io),
     reference: options.reason.slice(0, 2048),
     detectedAt: new Date().toISOString(),
   });
@@ -282,6 +283,7 @@ export async function followExecution(
   const seenEvents = new Set<number>();
   const entered: { name: string; at: number }[] = [];
   const reports: Record<string, ConsumerReport> = {};
+  let refusedSeen = 0;
   let startedAt: number | undefined;
 
   for (;;) {
@@ -310,6 +312,20 @@ export async function followExecution(
           );
         }
       }
+      // Reports whose sender was not the consumer they named: never counted, shown so a responder
+      // sees a forgery (or a misconfigured consumer) as it happens.
+      const refusedCount = record?.refusedReportCount ?? 0;
+      const refused = record?.refusedReports ?? [];
+      if (live && refusedCount > refusedSeen) {
+        for (const entry of refused.slice(-Math.min(refused.length, refusedCount - refusedSeen))) {
+          const at = Date.parse(entry.at) - startedAt;
+          io.stdout.write(
+            `  ${seconds(at).padStart(8)}  REFUSED ${entry.healthy ? 'a healthy' : 'an unhealthy'} report claiming consumer ` +
+              `${forTerminal(entry.claimed, 100)} from source ${forTerminal(entry.source, 256)} (not counted)\n`,
+          );
+        }
+      }
+      refusedSeen = Math.max(refusedSeen, refusedCount);
     }
     if (described.status !== 'RUNNING' && described.status !== 'PENDING_REDRIVE') {
       return finish(described, events, { executionArn, rotationId, startedAt, entered, reports });

@@ -54,6 +54,23 @@ export function consumerOfSource(source: unknown): string | null {
   return name === '' ? null : name;
 }
 
+/** The longest envelope `source` EventBridge accepts, and the most of one the rotator keeps. */
+export const MAX_EVENT_SOURCE_LENGTH = 256;
+
+// What survives of a `source` the rotator stores or logs: what real sources are made of (reverse
+// DNS, `aws.`, `cli:` prefixes). No control or format characters, nothing a terminal acts on.
+const NOT_SOURCE_CHARACTERS = /[^A-Za-z0-9._:/@+=-]/g;
+
+/**
+ * An envelope `source` as the rotator may store or log it: every character outside the set real
+ * sources use becomes `?`, and it is cut to {@link MAX_EVENT_SOURCE_LENGTH}. `(none)` when the
+ * event carried no source at all (a direct invocation).
+ */
+export function boundedSource(source: unknown): string {
+  if (typeof source !== 'string' || source === '') return '(none)';
+  return source.slice(0, MAX_EVENT_SOURCE_LENGTH).replace(NOT_SOURCE_CHARACTERS, '?');
+}
+
 /** Why a completed rotation completed. */
 export const COMPLETION_REASONS = [
   'all_consumers_healthy',
@@ -134,12 +151,19 @@ export const RotationFailedDetailSchema = z.strictObject({
 /**
  * A leak alert from any scanner or a responder. The client is named by id, or by the keyed
  * fingerprint of the leaked value (never the value itself).
+ * - `source`: the reporter's own name for itself, audit text (`github-secret-scanning`,
+ *   `rotator-cli`, a scanner's name). Who is speaking is the envelope `source` (see
+ *   {@link EVENT_SOURCES}), which IAM vouches for; this one nobody does.
+ * - `requestedBy`: the person behind an operator's report (`cli:<user>`), bounded and scrubbed
+ *   like `source`. The leak intake makes it the leak rotation's `requestedBy` when the envelope
+ *   says an operator (or the rotator) sent the event; from anyone else it is ignored.
  */
 export const SecretLeakDetectedDetailSchema = z
   .strictObject({
     clientId: ClientIdSchema.optional(),
     fingerprint: FingerprintSchema.optional(),
     source: z.string().min(1).max(100),
+    requestedBy: z.string().min(1).max(100).optional(),
     reference: z.string().max(2048).optional(),
     detectedAt: TimestampSchema.optional(),
   })

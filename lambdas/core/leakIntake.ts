@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { answerWaitIfDecided } from './decision.js';
 import type { StepDeps } from './deps.js';
-import { SecretLeakDetectedDetailSchema } from './events.js';
+import { boundedSource, EVENT_SOURCES, SecretLeakDetectedDetailSchema } from './events.js';
 import type { FingerprintEntry } from './fingerprint.js';
 import type { ClientRef, LeakReportOutcome, RotationRecord } from './ports.js';
 import { InvalidInputError } from './rotationErrors.js';
@@ -31,7 +31,19 @@ export type LeakIntakeResult =
       /** `complete`: the rotation in progress completes at once; `cancel`: it is cancelled and a leak rotation follows. */
       readonly escalation: 'complete' | 'cancel';
     }
+  | {
+      readonly result: 'leak_rotation_running';
+      readonly clientId: string;
+      readonly leaked: 'current';
+      /** The leak rotation already running: it revokes the leaked secret, so nothing changes. */
+      readonly rotationId: string;
+    }
   | { readonly result: 'already_dead'; readonly clientId: string }
+  | {
+      readonly result: 'refused';
+      /** A report by client id from a sender that may not name a client (only an operator or the rotator may). */
+      readonly reason: 'client_id_needs_operator';
+    }
   | { readonly result: 'no_match' }
   | { readonly result: 'unknown_client'; readonly clientId: string };
 
@@ -49,20 +61,50 @@ export class LeakMismatchError extends InvalidInputError {
 const ESCALATION_ATTEMPTS = 3;
 
 /**
- * The leak intake, behind the `Secret Leak Detected` rule. It finds the client (by id, or by the
- * fingerprint of the leaked value), works out whether the leaked secret is still alive, and then:
+ * The envelope sources that may report a leak by client id alone: an operator (`rotator leak
+ * report`, `emergency`) and the rotator itself (a preemption's re-published leak). A report by
+ * id proves nothing about the secret, so it needs the operator grant; a scanner, the webhook
+ * included, reports the fingerprint of the value it found.
+ */
+const CLIENT_ID_SOURCES: ReadonlySet<string> = new Set([EVENT_SOURCES.operator, EVENT_SOURCES.rotator]);
+
+/** The leak intake's view of one EventBridge event. */
+export interface LeakEvent {
+  /** The event id: the leak rotation is named after it (a redelivery starts nothing new). */
+  readonly id?: unknown;
+  /** The envelope `source`: who sent it, as IAM vouches (see `EVENT_SOURCES`). */
+  readonly source?: unknown;
+  readonly detail?: unknown;
+}
+
+/**
+ * The leak intake, behind the `Secret Leak Detected` rule (which admits only the rotator's, the
+ * webhook's, the operators' and the configured scanners' sources). A report naming the client by
+ * id alone is refused unless an operator or the rotator sent it (result `refused`, logged,
+ * recorded nowhere else). Otherwise it finds the client (by id, or by the fingerprint of the
+ * leaked value), works out whether the leaked secret is still alive, and then:
  * - no rotation in progress: starts a leak rotation (named after the event, so a redelivery starts
  *   nothing new);
- * - a rotation in progress and the leaked secret is the current one: has it complete at once;
- * - a rotation in progress and the leaked secret is its pending one: has it cancel (the
- *   cancellation then sends the leak back here, and a leak rotation starts with the lock free).
+ * - a LEAK rotation in progress and the leaked secret is the current one (a second report, or a
+ *   redelivery of the event that started it): records the report and changes nothing, so the
+ *   consumers keep their window (the running rotation revokes that secret anyway);
+ * - another rotation in progress and the leaked secret is the current one: has it complete at once;
+ * - a rotation in progress (a leak rotation too) and the leaked secret is its pending one: has it
+ *   cancel (the cancellation then sends the leak back here, and a leak rotation starts with the
+ *   lock free): a leaked pending secret must never become current.
  * Never two rotations of one client at once: the per-client lock stays the only way in.
  */
-export async function handleLeak(
-  deps: LeakIntakeDeps,
-  event: { readonly id?: unknown; readonly detail?: unknown },
-): Promise<LeakIntakeResult> {
+export async function handleLeak(deps: LeakIntakeDeps, event: LeakEvent): Promise<LeakIntakeResult> {
   const detail = parseOrThrow(SecretLeakDetectedDetailSchema, event.detail, 'Secret Leak Detected event');
+  const sender = typeof event.source === 'string' ? event.source : undefined;
+  const fromOperator = sender !== undefined && CLIENT_ID_SOURCES.has(sender);
+  if (detail.fingerprint === undefined && !fromOperator) {
+    deps.logger.warn('Leak report by client id refused: only an operator or the rotator may name a client', {
+      clientId: detail.clientId,
+      source: boundedSource(event.source),
+    });
+    return { result: 'refused', reason: 'client_id_needs_operator' };
+  }
   const eventId =
     typeof event.id === 'string' && /^[A-Za-z0-9-]{1,64}$/.test(event.id) ? event.id : randomUUID();
   const receivedAt = deps.clock.now().toISOString();
@@ -90,7 +132,12 @@ export async function handleLeak(
     return { result: 'unknown_client', clientId };
   }
   const client: ClientRef = { clientId, kind: settings.kind };
-  const reported = await scrubbedReport(deps, client, detail);
+  // Who asked is the sender's word: taken from an operator (or the rotator), ignored from a scanner.
+  const reported = await scrubbedReport(deps, client, {
+    source: detail.source,
+    ...(detail.reference === undefined ? {} : { reference: detail.reference }),
+    ...(detail.requestedBy === undefined || !fromOperator ? {} : { requestedBy: detail.requestedBy }),
+  });
   const result = await act(deps, client, found, eventId, reported);
   await recordReport(deps, { client, eventId, receivedAt, detail, reported, result });
   return result;
@@ -115,6 +162,15 @@ async function act(
     }
     if (active === null || (leaked === 'pending' && active.pendingVersionId !== found?.versionId)) {
       return startLeakRotation(deps, client, leaked, eventId, detail);
+    }
+    if (leaked === 'current' && active.trigger === 'leak') {
+      // Completing it at once would only cut the consumers' window: it revokes this secret anyway.
+      deps.logger.info('Leak of the current secret reported while a leak rotation runs: nothing changes', {
+        clientId,
+        rotationId: active.rotationId,
+        source: detail.source,
+      });
+      return { result: 'leak_rotation_running', clientId, leaked, rotationId: active.rotationId };
     }
     const escalation = leaked === 'pending' ? 'cancel' : 'complete';
     const escalated = await deps.ledger.escalateRotation(
@@ -146,6 +202,8 @@ async function act(
 interface ReportedText {
   readonly source: string;
   readonly reference?: string | undefined;
+  /** The person behind an operator's report (absent from any other sender). */
+  readonly requestedBy?: string | undefined;
 }
 
 /** What stands in for a secret value found in a report's text. */
@@ -154,15 +212,15 @@ const REDACTED = '[redacted]';
 const MIN_REDACTED_LENGTH = 8;
 
 /**
- * The report's source and reference without any secret of the client's in them (a responder may
- * paste the leaked value where the reference goes), and well-formed (a lone surrogate would fail
- * the ledger's UTF-8 encoding). Controls stay: every printer escapes them (the CLI's
- * `forTerminal`/`jsonLine`), and a program reading `--json` gets the text as it was sent.
+ * The report's source, reference and requester without any secret of the client's in them (a
+ * responder may paste the leaked value where the reference goes), and well-formed (a lone
+ * surrogate would fail the ledger's UTF-8 encoding). Controls stay: every printer escapes them
+ * (the CLI's `forTerminal`/`jsonLine`), and a program reading `--json` gets the text as it was sent.
  */
 async function scrubbedReport(
   deps: LeakIntakeDeps,
   client: ClientRef,
-  detail: { readonly source: string; readonly reference?: string | undefined },
+  detail: ReportedText,
 ): Promise<ReportedText> {
   const secrets: string[] = [];
   for (const stage of ['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS'] as const) {
@@ -174,6 +232,7 @@ async function scrubbedReport(
   return {
     source: scrub(detail.source),
     ...(detail.reference === undefined ? {} : { reference: scrub(detail.reference) }),
+    ...(detail.requestedBy === undefined ? {} : { requestedBy: scrub(detail.requestedBy) }),
   };
 }
 
@@ -206,6 +265,9 @@ async function recordReport(
   } else if (result.result === 'already_dead') {
     outcome = { result: 'already_dead' };
     leaked = 'dead';
+  } else if (result.result === 'leak_rotation_running') {
+    outcome = { result: 'leak_rotation_running', rotationId: result.rotationId };
+    leaked = result.leaked;
   } else {
     return;
   }
@@ -293,7 +355,7 @@ async function startLeakRotation(
     clientId: client.clientId,
     trigger: 'leak',
     reason: reason.slice(0, 500),
-    requestedBy: detail.source,
+    requestedBy: detail.requestedBy ?? detail.source,
   });
   deps.logger.warn('Leak rotation started', {
     clientId: client.clientId,

@@ -105,6 +105,25 @@ export interface ConsumerReport {
   readonly reportedAt: string;
 }
 
+/**
+ * A health report the aggregator refused because its sender may not speak for the consumer it
+ * named: the envelope `source` was another consumer's, or no consumer's at all. Kept on the
+ * rotation for the responder; never counted.
+ */
+export interface RefusedReport {
+  /** The consumer the report claimed to be (a valid consumer name). */
+  readonly claimed: string;
+  /** The envelope `source` it came with, bounded and scrubbed (`boundedSource` in events.ts). */
+  readonly source: string;
+  /** What it said: a forged healthy report would have completed the rotation, an unhealthy one cancelled it. */
+  readonly healthy: boolean;
+  /** When the aggregator refused it (ISO). */
+  readonly at: string;
+}
+
+/** How many refused reports a rotation record keeps: the latest ones (the count says how many came). */
+export const MAX_REFUSED_REPORTS = 20;
+
 /** The ledger's item for one rotation: the audit trail (who, why, when, what each consumer said). */
 export interface RotationRecord {
   readonly clientId: string;
@@ -137,6 +156,10 @@ export interface RotationRecord {
   readonly escalatedComplete?: string;
   /** When a leak of this rotation's pending secret asked it to cancel (a new leak rotation follows). */
   readonly escalatedCancel?: string;
+  /** The latest {@link MAX_REFUSED_REPORTS} refused health reports, oldest first (absent: none). */
+  readonly refusedReports?: readonly RefusedReport[];
+  /** How many health reports were refused in all (the list keeps only the latest). */
+  readonly refusedReportCount?: number;
 }
 
 /** The callback a decided wait is answered with (SendTaskSuccess or SendTaskFailure). */
@@ -235,6 +258,13 @@ export interface LedgerPort extends FingerprintIndexPort {
     kind: EscalationKind,
     at: string,
   ): Promise<RotationRecord | null>;
+  /**
+   * Appends a refused health report to the rotation's `refusedReports` (keeping the latest
+   * {@link MAX_REFUSED_REPORTS}) and counts it, whatever the rotation's status, and never touches
+   * `reports`: a conditional write, so concurrent refusals all land. False when there is no such
+   * rotation (the refusal is then only logged).
+   */
+  recordRefusedReport(clientId: string, rotationId: string, refused: RefusedReport): Promise<boolean>;
   /** The client's rotations, newest first. */
   listRotations(clientId: string, limit: number): Promise<readonly RotationRecord[]>;
   /**
@@ -271,7 +301,13 @@ export interface ExecutionStatusPort {
 export type LeakReportOutcome =
   | { readonly result: 'rotation_started'; readonly executionArn: string }
   | { readonly result: 'escalated'; readonly rotationId: string; readonly escalation: EscalationKind }
-  | { readonly result: 'already_dead' };
+  | { readonly result: 'already_dead' }
+  /**
+   * The current secret was reported leaked again while a leak rotation of the client runs (the
+   * one this event started, or another's): recorded, and nothing changed (no escalation, so the
+   * consumers keep their window).
+   */
+  | { readonly result: 'leak_rotation_running'; readonly rotationId: string };
 
 /**
  * The ledger's record of one accepted leak report (one naming a managed client): what was

@@ -40,12 +40,25 @@ export const STEP_BODIES = {
     ...state,
     outcome: await recordFailure(deps, state),
   })) satisfies StepBody<WorkflowState, WorkflowState>,
-  /** The leak intake: an EventBridge target receiving `Secret Leak Detected` events. */
-  LeakIntake: (async (deps, event: { id?: unknown; detail?: unknown }) =>
-    handleLeak(deps, event)) satisfies StepBody<{ id?: unknown; detail?: unknown }, unknown>,
-  /** The health aggregator: an EventBridge target receiving `Consumer Health Reported` events. */
-  HealthAggregator: (async (deps, event: { detail?: unknown }) =>
-    recordHealthReport(deps, event.detail)) satisfies StepBody<{ detail?: unknown }, unknown>,
+  /**
+   * The leak intake: an EventBridge target receiving `Secret Leak Detected` events. The envelope
+   * `source` (who sent it, as IAM vouches) decides whether a report by client id is accepted.
+   */
+  LeakIntake: (async (deps, event: { id?: unknown; source?: unknown; detail?: unknown }) =>
+    handleLeak(deps, {
+      id: event.id,
+      source: event.source,
+      detail: event.detail,
+    })) satisfies StepBody<{ id?: unknown; source?: unknown; detail?: unknown }, unknown>,
+  /**
+   * The health aggregator: an EventBridge target receiving `Consumer Health Reported` events. The
+   * envelope `source` says which consumer sent the report; only that consumer's report counts.
+   */
+  HealthAggregator: (async (deps, event: { source?: unknown; detail?: unknown }) =>
+    recordHealthReport(deps, event.detail, { source: event.source })) satisfies StepBody<
+    { source?: unknown; detail?: unknown },
+    unknown
+  >,
   /** The execution reconciler: an EventBridge target receiving the state machine's status changes. */
   ExecutionReconciler: (async (deps, event: { detail?: unknown }) =>
     reconcileEndedExecution(deps, event)) satisfies StepBody<{ detail?: unknown }, unknown>,

@@ -25,6 +25,64 @@ const ScheduleSchema = z.strictObject({
   flexibleWindowMinutes: z.number().int().min(1).max(1440).optional(),
 });
 
+/**
+ * A scanner's EventBridge `source`: what its `Secret Leak Detected` reports carry, and what IAM lets
+ * it use. Letters, digits and `. _ - /`, starting with a letter or digit: no `*` or `?`, which
+ * would read as wildcards in a policy someone copies it into.
+ */
+const LEAK_SCANNER_SOURCE = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/;
+/** Sources a scanner must not use: the rotator's own (its functions, webhook, operators, consumers) and AWS's. */
+const RESERVED_SOURCE_PREFIXES = ['stytch-m2m-rotator', 'aws.'] as const;
+
+const LeakScannerSchema = z.strictObject({
+  /** The `source` its leak reports carry; it reports by fingerprint only (a report by client id needs the operator grant). */
+  source: z
+    .string()
+    .regex(
+      LEAK_SCANNER_SOURCE,
+      'must be 1-256 characters of letters, digits and . _ - /, starting with a letter or digit',
+    )
+    .superRefine((source, context) => {
+      const reserved = RESERVED_SOURCE_PREFIXES.find((prefix) =>
+        source.toLowerCase().startsWith(prefix.toLowerCase()),
+      );
+      if (reserved !== undefined) {
+        context.addIssue({ code: 'custom', message: `must not start with "${reserved}" (reserved)` });
+      }
+    }),
+  /** Who the scanner is, for the people reading the template and the audit trail. */
+  description: z.string().trim().min(1).max(200).optional(),
+});
+
+const ACCOUNT_ID = /^\d{12}$/;
+
+/**
+ * Reports every repeated value of a list (a second entry would only repeat a bus-policy statement
+ * or a rule source: it is a typo), naming the first occurrence. In a list's own refinement, so it
+ * runs alongside the other problems of the config.
+ */
+function refuseRepeats(
+  values: readonly string[],
+  list: string,
+  pathOf: (index: number) => (string | number)[],
+  what: string,
+  context: z.RefinementCtx,
+): void {
+  const first = new Map<string, number>();
+  values.forEach((value, index) => {
+    const earlier = first.get(value);
+    if (earlier === undefined) {
+      first.set(value, index);
+      return;
+    }
+    context.addIssue({
+      code: 'custom',
+      path: pathOf(index),
+      message: `${what} "${value}" is already listed at ${list}[${earlier}]`,
+    });
+  });
+}
+
 const ManagedClientSchema = z.strictObject({
   clientId: ClientIdSchema,
   kind: ClientKindSchema.default('m2m'),
@@ -45,6 +103,34 @@ export const DeploymentConfigSchema = z
     /** Managed secrets are named `<secretPrefix>/<client_id>`. */
     secretPrefix: SecretPrefixSchema.default('stytch/m2m'),
     clients: z.array(ManagedClientSchema).min(1, 'must list at least one managed client').max(500),
+    /**
+     * Scanners allowed to report leaks (`Secret Leak Detected`, by fingerprint) under their own
+     * `source`, besides the GitHub webhook and the operators: the leak rule matches these sources.
+     */
+    leakScanners: z
+      .array(LeakScannerSchema)
+      .max(20)
+      .default([])
+      .superRefine((scanners, context) =>
+        refuseRepeats(
+          scanners.map((scanner) => scanner.source),
+          'leakScanners',
+          (index) => [index, 'source'],
+          'source',
+          context,
+        ),
+      ),
+    /**
+     * Accounts whose principals may publish consumer health reports to the bus (the bus policy names
+     * them); each account's own IAM decides which of its roles speak for which consumer.
+     */
+    crossAccountConsumerAccounts: z
+      .array(z.string().regex(ACCOUNT_ID, 'must be a 12-digit AWS account id'))
+      .max(50)
+      .default([])
+      .superRefine((accounts, context) =>
+        refuseRepeats(accounts, 'crossAccountConsumerAccounts', (index) => [index], 'account', context),
+      ),
   })
   .superRefine((config, context) => {
     const seen = new Map<string, number>();

@@ -1,17 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { StytchRotationAdapter } from '#adapters/stytch/StytchRotationAdapter.js';
 import { type CliIo, untilAborted } from '#cli/io.js';
 import { parseSecretString } from '#consumer/index.js';
-import type { RotatorEvent } from '#core/events.js';
+import { EVENT_SOURCES, type RotatorEvent } from '#core/events.js';
 import { lastFour, type Secret } from '#core/secret.js';
 import { type DeploymentConfig, loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { templateSchedules } from '../gateway/index.js';
 import { type ConsumerBehaviour, type ConsumerNote, DemoConsumer } from '../world/DemoConsumer.js';
-import { type ExternalStytch, Sandbox } from '../world/Sandbox.js';
+import { awsClientConfig, type ExternalStytch, Sandbox, type SandboxCredentials } from '../world/Sandbox.js';
 import { scanForSecrets } from './leakScan.js';
 
 const SAMPLE_CONFIG = fileURLToPath(new URL('../../config/rotator.sample.json', import.meta.url));
@@ -112,6 +112,11 @@ export interface DemoReport {
     /** The sandbox's own webhook secret (made up at start, like the emulator's credentials). */
     readonly githubWebhook: { readonly url: string; readonly secret: string };
     readonly githubApi: string;
+    /**
+     * The access keys of the operator and of every consumer (IAM users in moto; the gateway checks
+     * every PutEvents against them). Only in this document: text mode prints the operator's exports.
+     */
+    readonly credentials: SandboxCredentials;
   };
 }
 
@@ -137,6 +142,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
   const suffix = options.stytch === undefined ? '' : `-${Date.now().toString(36)}`;
 
   const consumers: DemoConsumer[] = [];
+  const consumerClients: EventBridgeClient[] = [];
   const pendingWork = new Set<Promise<unknown>>();
   const notes: ConsumerNote[] = [];
   const onRotatorEvent = (event: RotatorEvent): void => {
@@ -164,6 +170,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
     if (stopped) return;
     stopped = true;
     for (const consumer of consumers) await consumer.stop().catch(() => undefined);
+    for (const client of consumerClients) client.destroy();
     await sandbox.stop();
   };
 
@@ -179,13 +186,18 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
     for (const scenario of SCENARIOS) {
       for (const [name, behaviour] of Object.entries(scenario.consumers)) {
         const clientId = idOf(scenario.configClientId);
+        // Each consumer reports with its own IAM user's key (tagged with its name), as its role would.
+        const eventBridge = new EventBridgeClient(
+          awsClientConfig(sandbox.awsEndpoint, await sandbox.consumerCredentials(name)),
+        );
+        consumerClients.push(eventBridge);
         const consumer = new DemoConsumer({
           name,
           clientId,
           secretId: `${config.secretPrefix}/${clientId}`,
           behaviour,
           secretsManager: sm,
-          eventBridge: sandbox.aws.eventBridge,
+          eventBridge,
           eventBusName: sandbox.eventBusName,
           intervalMs: 100,
           note: (note) => {
@@ -260,16 +272,20 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
         );
         executionArn = started.executionArn ?? '';
       } else {
-        timeline(clientId, 'a scanner puts Secret Leak Detected on the bus');
+        timeline(
+          clientId,
+          'the operator reports a leak by client id (Secret Leak Detected, as rotator leak report)',
+        );
         const before = new Set(sandbox.executor.listExecutions().map((execution) => execution.executionArn));
+        // A report by client id needs the operator grant: the sandbox's own clients act as the operator.
         await sandbox.aws.eventBridge.send(
           new PutEventsCommand({
             Entries: [
               {
                 EventBusName: sandbox.eventBusName,
-                Source: 'sandbox.secret-scanner',
+                Source: EVENT_SOURCES.operator,
                 DetailType: 'Secret Leak Detected',
-                Detail: JSON.stringify({ clientId, source: 'sandbox.secret-scanner', reference: 'demo' }),
+                Detail: JSON.stringify({ clientId, source: 'sandbox-demo', reference: 'demo' }),
               },
             ],
           }),
@@ -394,6 +410,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
                 secret: sandbox.githubWebhook.secret.reveal(),
               },
               githubApi: sandbox.github.url,
+              credentials: sandbox.credentials,
             },
           }
         : {}),
@@ -413,7 +430,9 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
       );
       say(`Stytch: ${sandbox.stytch.url} (project ${sandbox.stytch.projectId})`);
       say(`State machine: ${sandbox.executor.stateMachineArn}; event bus: ${sandbox.eventBusName}`);
-      say('For the rotator CLI and the AWS CLI in another terminal:');
+      say(
+        "For the rotator CLI and the AWS CLI in another terminal, as the operator (the consumers' keys are in the --json document only):",
+      );
       const exports = Object.entries(sandbox.cliEnv()).map(([name, value]) => `${name}=${value}`);
       // Three lines: the SDK's settings, the workflow's resources, what `register` needs besides.
       for (const line of [exports.slice(0, 4), exports.slice(4, 9), exports.slice(9)])

@@ -5,7 +5,10 @@ import type { LocalExecutor, LocalLambdaHandler } from '../localExecutor/index.j
 import { LocalSfnApiError } from '../localExecutor/index.js';
 import { AwsJsonError, amzTarget, parseJsonBody, readBody, sendError, sendJson } from './awsJson.js';
 import { type DeliveredEvent, EventRouter, type UndeliveredEvent } from './EventRouter.js';
+import { PutEventsAuthorizer } from './eventsAuth.js';
+import type { AccessKey } from './iamQuery.js';
 import { callStepFunctions } from './stepFunctionsApi.js';
+import { templateManagedPolicies } from './templateGrants.js';
 
 /** Options of {@link SandboxGateway.start}. */
 export interface SandboxGatewayOptions {
@@ -29,7 +32,25 @@ export interface SandboxGatewayOptions {
   readonly onDelivered?: (delivery: DeliveredEvent) => void;
   /** Each delivery that failed (what would reach a target's dead-letter queue on AWS). */
   readonly onUndelivered?: (failure: UndeliveredEvent) => void;
+  /** Who may call `PutEvents`: every call is authenticated and authorized (see {@link PutEventsAuthorizer}). */
+  readonly putEvents?: SandboxGatewayTrust;
 }
+
+/** What the gateway knows, besides moto's IAM, to authorize `PutEvents`. */
+export interface SandboxGatewayTrust {
+  /** Access keys whose secrets the gateway knows from the start (keys created through it are learnt). */
+  readonly accessKeys?: readonly AccessKey[];
+  /**
+   * Principal tag key → construct id of a managed policy of the template: a user with the tag holds
+   * that policy (the consumer tag and the consumer policy).
+   */
+  readonly taggedGrants?: Readonly<Record<string, string>>;
+  /** @default '123456789012' (moto's account) */
+  readonly accountId?: string;
+}
+
+/** The account moto puts every resource in. */
+export const MOTO_ACCOUNT_ID = '123456789012';
 
 // Hop-by-hop headers are the proxy's own; everything else goes to moto and back as it is.
 const HOP_BY_HOP = new Set([
@@ -43,22 +64,37 @@ const HOP_BY_HOP = new Set([
 
 /**
  * The sandbox's one AWS endpoint, a loopback HTTP server: Step Functions calls are served by the local
- * executor; EventBridge `PutEvents` goes to moto and is then routed by the template's rules to their
- * targets; every other call is passed to moto unchanged. Any SDK, boto3 or the AWS CLI can use it
- * (`AWS_ENDPOINT_URL`).
+ * executor; EventBridge `PutEvents` is authenticated (SigV4, moto's IAM users) and authorized by the
+ * caller's policies, the template's managed policies standing for the moto policies of their name,
+ * then goes to moto and is routed by the template's rules to their targets; every other call is
+ * passed to moto unchanged (the secret keys of `CreateAccessKey` answers are learnt on the way).
+ * Any SDK, boto3 or the AWS CLI can use it (`AWS_ENDPOINT_URL`).
  */
 export class SandboxGateway {
   public readonly url: string;
   public readonly router: EventRouter;
   readonly #server: Server;
   readonly #moto: Pool;
+  readonly #authorizer: PutEventsAuthorizer;
   #stopped: Promise<void> | undefined;
 
-  private constructor(url: string, server: Server, moto: Pool, router: EventRouter) {
+  private constructor(
+    url: string,
+    server: Server,
+    moto: Pool,
+    router: EventRouter,
+    authorizer: PutEventsAuthorizer,
+  ) {
     this.url = url;
     this.#server = server;
     this.#moto = moto;
     this.router = router;
+    this.#authorizer = authorizer;
+  }
+
+  /** Makes a key the gateway did not see created verifiable (its holder can then `PutEvents`). */
+  public rememberAccessKey(key: AccessKey): void {
+    this.#authorizer.rememberAccessKey(key);
   }
 
   /** Creates the template's routes in moto and listens. Rejects (closing what it opened) on any failure. */
@@ -76,23 +112,40 @@ export class SandboxGateway {
         ...(options.onDelivered === undefined ? {} : { onDelivered: options.onDelivered }),
         ...(options.onUndelivered === undefined ? {} : { onUndelivered: options.onUndelivered }),
       });
+      const accountId = options.putEvents?.accountId ?? MOTO_ACCOUNT_ID;
+      const authorizer = new PutEventsAuthorizer({
+        moto: { endpoint: options.motoEndpoint, region, dispatcher: moto },
+        accountId,
+        namedPolicies: templateManagedPolicies(options.template, {
+          region,
+          accountId,
+          eventBusName: options.eventBusName,
+          stateMachineArn: options.executor.stateMachineArn,
+        }),
+        ...(options.putEvents?.taggedGrants === undefined
+          ? {}
+          : { taggedGrants: options.putEvents.taggedGrants }),
+        ...(options.putEvents?.accessKeys === undefined ? {} : { accessKeys: options.putEvents.accessKeys }),
+      });
       const createdAt = new Date();
       const listening = createServer((request, response) => {
-        handle(request, response, { executor: options.executor, moto, router, createdAt }).catch((error) => {
-          if (!response.headersSent) {
-            sendError(
-              response,
-              'application/x-amz-json-1.0',
-              new AwsJsonError(
-                'InternalFailure',
-                error instanceof Error ? error.message : 'gateway failure',
-                500,
-              ),
-            );
-          } else {
-            response.destroy();
-          }
-        });
+        handle(request, response, { executor: options.executor, moto, router, createdAt, authorizer }).catch(
+          (error) => {
+            if (!response.headersSent) {
+              sendError(
+                response,
+                'application/x-amz-json-1.0',
+                new AwsJsonError(
+                  'InternalFailure',
+                  error instanceof Error ? error.message : 'gateway failure',
+                  500,
+                ),
+              );
+            } else {
+              response.destroy();
+            }
+          },
+        );
       });
       server = listening;
       await new Promise<void>((resolve, reject) => {
@@ -100,7 +153,13 @@ export class SandboxGateway {
         listening.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
       });
       const address = listening.address() as AddressInfo;
-      return new SandboxGateway(`http://${address.address}:${address.port}`, listening, moto, router);
+      return new SandboxGateway(
+        `http://${address.address}:${address.port}`,
+        listening,
+        moto,
+        router,
+        authorizer,
+      );
     } catch (error) {
       server?.close();
       await moto.close();
@@ -132,6 +191,7 @@ interface GatewayParts {
   readonly moto: Pool;
   readonly router: EventRouter;
   readonly createdAt: Date;
+  readonly authorizer: PutEventsAuthorizer;
 }
 
 async function handle(
@@ -159,8 +219,21 @@ async function handle(
     }
     return;
   }
+  const putEvents = target?.service === 'AWSEvents' && target.action === 'PutEvents';
+  if (putEvents) {
+    try {
+      await parts.authorizer.authorize(request, body, parseJsonBody(body));
+    } catch (error) {
+      if (error instanceof AwsJsonError) return sendError(response, PutEventsAuthorizer.contentType, error);
+      throw error;
+    }
+  }
   const forwarded = await forward(request, body, parts.moto);
-  if (target?.service === 'AWSEvents' && target.action === 'PutEvents' && forwarded.statusCode === 200) {
+  if (target === undefined && forwarded.statusCode === 200 && forwarded.body.length < 16_384) {
+    // An IAM CreateAccessKey through the gateway: the only time anyone sees the secret key.
+    parts.authorizer.learnFromIamAnswer(forwarded.body.toString('utf8'));
+  }
+  if (putEvents && forwarded.statusCode === 200) {
     // moto has delivered the entries to the route queues; dispatch before answering so a caller that
     // sees the answer can rely on its events having been routed (the targets themselves run on).
     await parts.router.drain();

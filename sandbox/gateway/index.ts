@@ -4,8 +4,18 @@
  */
 export { AwsJsonError } from './awsJson.js';
 export { type DeliveredEvent, EventRouter, type UndeliveredEvent } from './EventRouter.js';
-export { SandboxGateway, type SandboxGatewayOptions } from './SandboxGateway.js';
+export { type EventsCaller, PutEventsAuthorizer, type PutEventsAuthorizerOptions } from './eventsAuth.js';
+export { type Decision, evaluatePolicies, type PolicyDocument, type PolicyStatement } from './iamPolicy.js';
+export { type AccessKey, callIam, IamQueryError } from './iamQuery.js';
+export {
+  MOTO_ACCOUNT_ID,
+  SandboxGateway,
+  type SandboxGatewayOptions,
+  type SandboxGatewayTrust,
+} from './SandboxGateway.js';
+export { canonicalRequest, parseAuthorization, signatureOf, verifySignature } from './sigv4.js';
 export { STEP_FUNCTIONS_ACTIONS } from './stepFunctionsApi.js';
+export { eventBusArn, resolveIntrinsics, templateManagedPolicies } from './templateGrants.js';
 export {
   buildTargetInput,
   readPath,

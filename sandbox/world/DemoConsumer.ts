@@ -7,7 +7,7 @@ import {
   type TokenEndpoint,
   TokenVerificationError,
 } from '#consumer/index.js';
-import type { RotatorEvent } from '#core/events.js';
+import { consumerSource, type RotatorEvent } from '#core/events.js';
 
 /** How a demo consumer answers a pending rotation. */
 export type ConsumerBehaviour = 'healthy' | 'unhealthy' | 'silent';
@@ -36,6 +36,7 @@ export interface DemoConsumerProps {
   readonly secretId: string;
   readonly behaviour: ConsumerBehaviour;
   readonly secretsManager: SecretsManagerClient;
+  /** Signed with this consumer's own credentials: only they may report as this consumer. */
   readonly eventBridge: EventBridgeClient;
   readonly eventBusName: string;
   /** Pause between token requests. */
@@ -83,7 +84,8 @@ export class DemoConsumer {
       pollIntervalMs: 0,
       ...(props.behaviour === 'silent' ? { reporter: { report: async () => undefined } } : {}),
       eventBusName: props.eventBusName,
-      reportSource: `sandbox.consumer.${props.name}`,
+      // The consumer's own source: the bus accepts it only from the principal tagged with this name.
+      reportSource: consumerSource(props.name),
     });
   }
 

@@ -1,23 +1,31 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import {
+  AlreadyExistsException,
+  CloudFormationClient,
+  CreateStackCommand,
+  DeleteStackCommand,
+} from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
+  ConflictException,
   CreateScheduleCommand,
   CreateScheduleGroupCommand,
   SchedulerClient,
+  UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { Pool } from 'undici';
 import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { StytchClient } from '#adapters/stytch/index.js';
 import { RESOURCES } from '#cli/resources.js';
 import type { RotationMetricsPort, StepDeps } from '#core/deps.js';
-import type { RotatorEvent } from '#core/events.js';
+import { CONSUMER_PRINCIPAL_TAG, type RotatorEvent } from '#core/events.js';
 import { fingerprintOf } from '#core/fingerprint.js';
 import { fingerprintEntry } from '#core/fingerprintedSecrets.js';
 import { Secret } from '#core/secret.js';
@@ -29,7 +37,15 @@ import { readGitHubWebhookEnv } from '#handlers/runtime/webhookEnv.js';
 import { STEP_BODIES, type StepName } from '#handlers/steps.js';
 import { type DeploymentConfig, parseDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { RotatorStack } from '../../lib/RotatorStack.js';
-import { type DeliveredEvent, SandboxGateway, type UndeliveredEvent } from '../gateway/index.js';
+import {
+  type AccessKey,
+  type DeliveredEvent,
+  eventBusArn,
+  MOTO_ACCOUNT_ID,
+  SandboxGateway,
+  templateManagedPolicies,
+  type UndeliveredEvent,
+} from '../gateway/index.js';
 import { templateSchedules } from '../gateway/templateTriggers.js';
 import { GitHubEmulator, WebhookListener } from '../github-emulator/index.js';
 import { LocalExecutor } from '../localExecutor/index.js';
@@ -37,6 +53,14 @@ import type { MotoProcess } from '../motoServer.js';
 import { StytchEmulator } from '../stytch-emulator/index.js';
 import { ensureEventBus, ensureTable, putSecret } from './awsSetup.js';
 import { launchMoto } from './motoLauncher.js';
+import {
+  CONSUMER_POLICY,
+  createSandboxPrincipals,
+  ensureConsumerUser,
+  type PrincipalsTarget,
+  policyArn,
+  type SandboxPrincipals,
+} from './principals.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const REGION = 'us-east-1';
@@ -101,6 +125,15 @@ export interface SandboxOptions {
   readonly onRotatorEvent?: (event: RotatorEvent) => void;
 }
 
+/**
+ * The credentials of the sandbox's principals (IAM users in moto): the operator and every consumer
+ * of the sandbox's clients. What `npm start -- --keep --json` prints as `endpoints.credentials`.
+ */
+export interface SandboxCredentials {
+  readonly operator: AccessKey;
+  readonly consumers: Readonly<Record<string, AccessKey>>;
+}
+
 /** One metric a function emitted, as {@link RotationMetricsPort} was called. */
 export type SandboxMetric =
   | ({ readonly name: 'rotationEnded' } & Parameters<RotationMetricsPort['rotationEnded']>[0])
@@ -161,6 +194,9 @@ export class Sandbox {
   /** Every routed event that could not be delivered (a DLQ on AWS). */
   public readonly gatewayFailures: readonly UndeliveredEvent[];
   readonly #gateway: SandboxGateway;
+  readonly #principals: SandboxPrincipals;
+  readonly #iam: PrincipalsTarget;
+  readonly #consumers: Map<string, AccessKey>;
   /** Execution status changes on their way to the bus (their rule's target runs after). */
   readonly #executionEnds: Set<Promise<unknown>>;
   readonly #stopTasks: (() => Promise<void>)[];
@@ -184,6 +220,8 @@ export class Sandbox {
     githubWebhook: { readonly url: string; readonly secret: Secret };
     stopTasks: (() => Promise<void>)[];
     executionEnds: Set<Promise<unknown>>;
+    principals: SandboxPrincipals;
+    iam: PrincipalsTarget;
   }) {
     this.awsEndpoint = parts.gateway.url;
     this.motoEndpoint = parts.motoEndpoint;
@@ -203,9 +241,13 @@ export class Sandbox {
     this.#stopTasks = parts.stopTasks;
     this.#gateway = parts.gateway;
     this.#executionEnds = parts.executionEnds;
+    this.#principals = parts.principals;
+    this.#iam = parts.iam;
+    this.#consumers = new Map(parts.principals.consumers);
     this.gatewayDeliveries = parts.gateway.router.delivered;
     this.gatewayFailures = parts.gateway.router.undelivered;
-    const clientConfig = awsClientConfig(parts.gateway.url);
+    // The sandbox's own clients act as the operator (the `export` lines `--keep` prints).
+    const clientConfig = awsClientConfig(parts.gateway.url, parts.principals.operator);
     this.aws = {
       secretsManager: new SecretsManagerClient(clientConfig),
       sfn: new SFNClient(clientConfig),
@@ -352,6 +394,7 @@ export class Sandbox {
     };
 
     let gatewayUrl = '';
+    let principals: SandboxPrincipals | undefined;
     let deps: StepDeps | undefined;
     // Built on the first invocation, when the gateway is listening: exactly as in a Lambda
     // container, from the environment.
@@ -361,8 +404,9 @@ export class Sandbox {
           ...process.env,
           AWS_ENDPOINT_URL: gatewayUrl,
           AWS_REGION: REGION,
-          AWS_ACCESS_KEY_ID: 'sandbox',
-          AWS_SECRET_ACCESS_KEY: 'sandbox',
+          // The functions' own identity (their execution role in AWS).
+          AWS_ACCESS_KEY_ID: principals?.functions.accessKeyId ?? '',
+          AWS_SECRET_ACCESS_KEY: principals?.functions.secretAccessKey ?? '',
           ROTATOR_TABLE_NAME: TABLE,
           ROTATOR_EVENT_BUS_NAME: BUS,
           ROTATOR_SECRET_PREFIX: config.secretPrefix,
@@ -419,6 +463,39 @@ export class Sandbox {
       waitTimeScale: options.timeScale ?? 0.01,
     });
     stopTasks.push(async () => executor.close());
+
+    // Who may put what on the bus: IAM users in moto holding the template's own policies (see
+    // principals.ts), authenticated and authorized by the gateway on every PutEvents.
+    const iamPool = new Pool(motoEndpoint, { connections: 4 });
+    stopTasks.push(() => iamPool.close());
+    const iam: PrincipalsTarget = {
+      endpoint: motoEndpoint,
+      region: REGION,
+      accountId: MOTO_ACCOUNT_ID,
+      dispatcher: iamPool,
+      eventBusArn: eventBusArn(BUS, { region: REGION, accountId: MOTO_ACCOUNT_ID }),
+    };
+    const templatePolicies = templateManagedPolicies(template, {
+      region: REGION,
+      accountId: MOTO_ACCOUNT_ID,
+      eventBusName: BUS,
+      stateMachineArn: executor.stateMachineArn,
+    });
+    const created = await createSandboxPrincipals(
+      iam,
+      templatePolicies,
+      config.clients.flatMap((client) => client.policy.expectedConsumers),
+    );
+    principals = created;
+    for (const key of [created.operator, created.functions, created.githubWebhook, created.stepFunctions]) {
+      secrets.push(new Secret(key.secretAccessKey));
+    }
+    for (const key of created.consumers.values()) secrets.push(new Secret(key.secretAccessKey));
+    say(
+      `IAM users in moto: the operator (${created.operator.accessKeyId}), ${created.consumers.size} consumers ` +
+        `tagged ${CONSUMER_PRINCIPAL_TAG}, the functions; the gateway checks every PutEvents against the template's policies`,
+    );
+
     const gateway = await SandboxGateway.start({
       motoEndpoint,
       executor,
@@ -430,11 +507,21 @@ export class Sandbox {
         'ExecutionReconcilerFunction/Function': bind('ExecutionReconciler'),
       },
       region: REGION,
+      putEvents: {
+        accessKeys: [
+          created.operator,
+          created.functions,
+          created.githubWebhook,
+          created.stepFunctions,
+          ...created.consumers.values(),
+        ],
+        taggedGrants: { [CONSUMER_PRINCIPAL_TAG]: CONSUMER_POLICY },
+      },
     });
     stopTasks.push(() => gateway.stop());
     // Step Functions announces every execution's end on the bus; the template's rule sends the
     // failed, stopped and timed-out ones to the execution reconciler.
-    const announceEnds = new EventBridgeClient(awsClientConfig(gateway.url));
+    const announceEnds = new EventBridgeClient(awsClientConfig(gateway.url, created.stepFunctions));
     const executionEnds = new Set<Promise<unknown>>();
     stopTasks.push(async () => announceEnds.destroy());
     const unsubscribe = executor.onExecutionEnded((ended) => {
@@ -478,7 +565,7 @@ export class Sandbox {
     await putSecret(secretsManager, GITHUB_WEBHOOK_SECRET, webhookSecret.reveal());
     await putSecret(secretsManager, GITHUB_TOKEN_SECRET, github.token);
     secrets.push(webhookSecret, new Secret(github.token));
-    const viaGateway = awsClientConfig(gateway.url);
+    const viaGateway = awsClientConfig(gateway.url, created.githubWebhook);
     const webhookDeps = createGitHubWebhookDeps(
       readGitHubWebhookEnv({
         ROTATOR_TABLE_NAME: TABLE,
@@ -506,24 +593,31 @@ export class Sandbox {
     say(`GitHub secret-scanning webhook on ${webhookListener.url} (GitHub API emulator on ${github.url})`);
 
     // What `rotator register` needs for --schedule: the group and the role the stack creates.
+    // A reused moto (`--aws-endpoint`, run after run) has them from an earlier run: this run's win.
     const scheduler = new SchedulerClient(direct);
-    await scheduler.send(new CreateScheduleGroupCommand({ Name: REGISTERED_SCHEDULES_GROUP }));
+    await scheduler
+      .send(new CreateScheduleGroupCommand({ Name: REGISTERED_SCHEDULES_GROUP }))
+      .catch((error) => {
+        if (!(error instanceof ConflictException)) throw error;
+      });
     // The template's schedules exist too (so `rotator status` shows them); they fire when a demo
     // scenario says so, not on their clock.
     for (const schedule of templateSchedules(template)) {
-      await scheduler.send(
-        new CreateScheduleCommand({
-          Name: schedule.logicalId.slice(0, 64),
-          ScheduleExpression: schedule.expression,
-          ScheduleExpressionTimezone: schedule.timeZone,
-          FlexibleTimeWindow: { Mode: 'OFF' },
-          Target: {
-            Arn: executor.stateMachineArn,
-            RoleArn: REGISTERED_SCHEDULES_ROLE_ARN,
-            Input: schedule.input,
-          },
-        }),
-      );
+      const input = {
+        Name: schedule.logicalId.slice(0, 64),
+        ScheduleExpression: schedule.expression,
+        ScheduleExpressionTimezone: schedule.timeZone,
+        FlexibleTimeWindow: { Mode: 'OFF' as const },
+        Target: {
+          Arn: executor.stateMachineArn,
+          RoleArn: REGISTERED_SCHEDULES_ROLE_ARN,
+          Input: schedule.input,
+        },
+      };
+      await scheduler.send(new CreateScheduleCommand(input)).catch(async (error) => {
+        if (!(error instanceof ConflictException)) throw error;
+        await scheduler.send(new UpdateScheduleCommand(input));
+      });
     }
     scheduler.destroy();
 
@@ -531,15 +625,18 @@ export class Sandbox {
     // finds the sandbox's resources the way it finds a deployment's.
     const outputs = sandboxStackOutputs(executor.stateMachineArn, config.secretPrefix, stytch.url);
     const cloudFormation = new CloudFormationClient(direct);
-    await cloudFormation.send(
-      new CreateStackCommand({
-        StackName: SANDBOX_STACK_NAME,
-        TemplateBody: JSON.stringify({
-          Resources: { SandboxMarker: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
-          Outputs: Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, { Value: value }])),
-        }),
+    const createStack = new CreateStackCommand({
+      StackName: SANDBOX_STACK_NAME,
+      TemplateBody: JSON.stringify({
+        Resources: { SandboxMarker: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+        Outputs: Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, { Value: value }])),
       }),
-    );
+    });
+    await cloudFormation.send(createStack).catch(async (error) => {
+      if (!(error instanceof AlreadyExistsException)) throw error;
+      await cloudFormation.send(new DeleteStackCommand({ StackName: SANDBOX_STACK_NAME }));
+      await cloudFormation.send(createStack);
+    });
     cloudFormation.destroy();
 
     return new Sandbox({
@@ -560,12 +657,41 @@ export class Sandbox {
       githubWebhook: { url: webhookListener.url, secret: webhookSecret },
       stopTasks,
       executionEnds,
+      principals: created,
+      iam,
     });
   }
 
   /**
+   * The operator's and every consumer's access keys (IAM users in moto; the gateway verifies their
+   * signatures). A consumer made with {@link consumerCredentials} is listed too.
+   */
+  public get credentials(): SandboxCredentials {
+    return {
+      operator: this.#principals.operator,
+      consumers: Object.fromEntries(this.#consumers),
+    };
+  }
+
+  /**
+   * The access key of consumer `name`: an IAM user tagged `rotator-consumer=<name>` holding the
+   * consumer policy. Consumers of the sandbox's clients exist from the start; any other name is
+   * created now (what a new service's tagged role is in AWS).
+   */
+  public async consumerCredentials(name: string): Promise<AccessKey> {
+    const known = this.#consumers.get(name);
+    if (known !== undefined) return known;
+    const key = await ensureConsumerUser(this.#iam, name, policyArn(this.#iam, CONSUMER_POLICY));
+    this.#gateway.rememberAccessKey(key);
+    this.secrets.push(new Secret(key.secretAccessKey));
+    this.#consumers.set(name, key);
+    return key;
+  }
+
+  /**
    * The environment the rotator CLI (and the AWS CLI) needs to work on this sandbox: the standard
-   * SDK settings pointed at the gateway, and every resource variable, as `--keep` prints them.
+   * SDK settings pointed at the gateway with the operator's access key, and every resource
+   * variable, as `--keep` prints them.
    */
   public cliEnv(): Record<string, string> {
     const outputs = this.stackOutputs();
@@ -576,8 +702,8 @@ export class Sandbox {
     return {
       AWS_ENDPOINT_URL: this.awsEndpoint,
       AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: 'sandbox',
-      AWS_SECRET_ACCESS_KEY: 'sandbox',
+      AWS_ACCESS_KEY_ID: this.#principals.operator.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: this.#principals.operator.secretAccessKey,
       ...Object.fromEntries(resources),
     };
   }
@@ -643,12 +769,18 @@ export class Sandbox {
   }
 }
 
-/** SDK v3 client settings for the sandbox: one endpoint, a real region, dummy credentials. */
-export function awsClientConfig(endpoint: string) {
+/**
+ * SDK v3 client settings for the sandbox: one endpoint, a real region, and `credentials` (dummy ones
+ * by default: moto checks none, but the gateway refuses a `PutEvents` not signed by a key it knows).
+ */
+export function awsClientConfig(
+  endpoint: string,
+  credentials: AccessKey = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+) {
   return {
     endpoint,
     region: REGION,
-    credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
   } as const;
 }
 

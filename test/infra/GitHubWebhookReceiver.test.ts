@@ -12,9 +12,6 @@ import { GitHubWebhookReceiver, type GitHubWebhookReceiverProps } from '../../li
 const KEY_ARN = { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] };
 const TABLE_ARN = { 'Fn::GetAtt': [Match.stringLikeRegexp('^Ledger'), 'Arn'] };
 const BUS_ARN = { 'Fn::GetAtt': [Match.stringLikeRegexp('^Bus'), 'Arn'] };
-const WEBHOOK_SECRET = { Ref: Match.stringLikeRegexp('^ReceiverWebhookSecret') };
-const TOKEN_SECRET = { Ref: Match.stringLikeRegexp('^ReceiverGitHubToken') };
-const FINGERPRINT_KEY = { Ref: Match.stringLikeRegexp('^FingerprintKey') };
 
 /** The resources the rotator owns, as the receiver receives them. */
 function rotatorResources(stack: Stack) {
@@ -124,42 +121,109 @@ describe('Construct: GitHubWebhookReceiver', () => {
     });
   });
 
-  it('grants reads of exactly the three secrets, item calls on the ledger, PutEvents on the bus and the key', () => {
+  it('grants GetSecretValue of exactly the three secrets, item calls on the ledger, PutEvents as the webhook only, and the key through those services', () => {
     // Prepare
     const statements = roleStatements(template);
-    const secretReads = statements.filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
+    const secretCalls = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
+    const viaService = (service: string) => ({
+      StringEquals: {
+        'kms:ViaService': {
+          'Fn::Join': ['', [`${service}.`, { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]],
+        },
+      },
+    });
 
     // Assess
-    expect(secretReads.map((s) => s.Resource)).toEqual([
-      expect.objectContaining({ Ref: expect.stringMatching(/^ReceiverWebhookSecret/) }),
-      expect.objectContaining({ Ref: expect.stringMatching(/^ReceiverGitHubToken/) }),
-      expect.objectContaining({ Ref: expect.stringMatching(/^FingerprintKey/) }),
+    expect(secretCalls).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: [
+          { Ref: expect.stringMatching(/^ReceiverWebhookSecret/) },
+          { Ref: expect.stringMatching(/^ReceiverGitHubToken/) },
+          { Ref: expect.stringMatching(/^FingerprintKey/) },
+        ],
+      },
     ]);
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({
-            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-            Resource: WEBHOOK_SECRET,
-          }),
-          Match.objectLike({
-            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-            Resource: TOKEN_SECRET,
-          }),
-          Match.objectLike({
-            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-            Resource: FINGERPRINT_KEY,
-          }),
           {
             Effect: 'Allow',
             Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
             Resource: TABLE_ARN,
           },
-          { Effect: 'Allow', Action: 'events:PutEvents', Resource: BUS_ARN },
-          { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: KEY_ARN },
+          {
+            Effect: 'Allow',
+            Action: 'events:PutEvents',
+            Resource: BUS_ARN,
+            Condition: { StringEquals: { 'events:source': 'stytch-m2m-rotator.github-webhook' } },
+          },
+          {
+            Effect: 'Allow',
+            Action: 'kms:Decrypt',
+            Resource: KEY_ARN,
+            Condition: viaService('secretsmanager'),
+          },
+          {
+            Effect: 'Allow',
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Resource: KEY_ARN,
+            Condition: viaService('dynamodb'),
+          },
         ]),
       },
     });
+    expect(statements.filter((s) => actionsOf(s).includes('events:PutEvents'))).toHaveLength(1);
+    expect(JSON.stringify(statements)).not.toMatch(/secretsmanager:DescribeSecret|kms:\w+\*/);
+  });
+
+  it('writes to its own log group only (no AWSLambdaBasicExecutionRole)', () => {
+    // Prepare
+    const logs = roleStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
+
+    // Assess
+    expect(logs).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ReceiverFunctionLogGroup/), 'Arn'] },
+      },
+    ]);
+    expect(JSON.stringify(template.findResources('AWS::IAM::Role'))).not.toContain(
+      'AWSLambdaBasicExecutionRole',
+    );
+  });
+
+  it('reserves (and caps) 5 concurrent executions by default, so a flood cannot starve the rotation functions', () => {
+    // Act
+    const { template: five } = synth();
+    const { template: two } = synth({ reservedConcurrency: 2 });
+
+    // Assess
+    five.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 5 });
+    two.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 2 });
+  });
+
+  it('counts a failed delivery as a function error or a 5xx answer of its URL', () => {
+    // Prepare
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Metric');
+    const receiver = new GitHubWebhookReceiver(stack, 'Receiver', rotatorResources(stack));
+
+    // Act
+    const config = receiver.failedDeliveries.toMetricConfig();
+
+    // Assess
+    expect(config.mathExpression?.expression).toBe('FILL(errors, 0) + FILL(url5xx, 0)');
+    expect(
+      Object.entries(config.mathExpression?.usingMetrics ?? {}).map(([id, metric]) => [
+        id,
+        metric.toMetricConfig().metricStat?.metricName,
+      ]),
+    ).toEqual([
+      ['errors', 'Errors'],
+      ['url5xx', 'Url5xxCount'],
+    ]);
   });
 
   it('grants nothing on a wildcard resource but X-Ray, and no table-wide or index access', () => {
@@ -230,9 +294,10 @@ describe('Construct: GitHubWebhookReceiver', () => {
           ledger: undefined as unknown as dynamodb.ITable,
           fingerprintKey: undefined as unknown as secretsmanager.ISecret,
           githubApiUrl: 'http://api.github.com',
+          reservedConcurrency: 0,
         }),
     ).toThrow(
-      /Invalid GitHubWebhookReceiver props:\n- ledger is required\n- fingerprintKey is required\n- githubApiUrl must use https/,
+      /Invalid GitHubWebhookReceiver props:\n- ledger is required\n- fingerprintKey is required\n- reservedConcurrency must be an integer from 1 to 1000, got 0\n- githubApiUrl must use https/,
     );
   });
 

@@ -63,7 +63,7 @@ describe('Construct: RotatorMonitoring', () => {
     });
   });
 
-  it('lets CloudWatch (only this stack alarms) and EventBridge use the key to publish to the topic', () => {
+  it('lets CloudWatch (only this stack alarms) and EventBridge (only for this stack topics, through SNS) use the key to publish to the topic', () => {
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {
         Statement: Match.arrayWith([
@@ -84,10 +84,105 @@ describe('Construct: RotatorMonitoring', () => {
             Effect: 'Allow',
             Principal: { Service: 'events.amazonaws.com' },
             Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: {
+              StringEquals: {
+                'kms:ViaService': {
+                  'Fn::Join': ['', ['sns.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]],
+                },
+              },
+              ArnLike: {
+                'kms:EncryptionContext:aws:sns:topicArn': {
+                  'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':Mon-\\*$')])],
+                },
+              },
+            },
           }),
         ]),
       },
     });
+  });
+
+  it('binds every service principal of the key policy and the topic policy with a condition', () => {
+    // Prepare
+    const [key] = Object.values(template.findResources('AWS::KMS::Key'));
+    const [topicPolicy] = Object.values(template.findResources('AWS::SNS::TopicPolicy'));
+    const statements = [
+      ...((key?.Properties.KeyPolicy.Statement ?? []) as Record<string, unknown>[]),
+      ...((topicPolicy?.Properties.PolicyDocument.Statement ?? []) as Record<string, unknown>[]),
+    ];
+    const ofServices = statements.filter(
+      (statement) => (statement.Principal as { Service?: unknown } | undefined)?.Service !== undefined,
+    );
+
+    // Assess
+    expect(ofServices.length).toBeGreaterThanOrEqual(4);
+    for (const statement of ofServices) expect(statement.Condition).toBeDefined();
+  });
+
+  it('lets EventBridge publish to the topic only for the lifecycle rule of this account', () => {
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'LifecycleRulePublishes',
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: TOPIC,
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnEquals: {
+                'aws:SourceArn': {
+                  'Fn::GetAtt': [Match.stringLikeRegexp('^RotatorMonitoringLifecycleRule'), 'Arn'],
+                },
+              },
+            },
+          },
+        ]),
+      },
+    });
+  });
+
+  it('pages on any delivery the GitHub webhook failed on (5xx answer or function error): GitHub does not redeliver', () => {
+    // Prepare
+    const alarms = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { AlarmName: 'Mon-github-webhook-failures' },
+      }),
+    );
+    const metrics = alarms[0]?.Properties.Metrics as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: unknown[] }; Stat: string };
+    }[];
+
+    // Assess
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]?.Properties).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: expect.stringMatching(/MonitoringTopic/) }],
+      AlarmDescription: expect.stringMatching(/expired[\s\S]*GitHub does not retry/),
+    });
+    expect(metrics.find((m) => m.Expression !== undefined)?.Expression).toBe(
+      'FILL(errors, 0) + FILL(url5xx, 0)',
+    );
+    expect(
+      metrics
+        .filter((m) => m.MetricStat !== undefined)
+        .map((m) => [
+          m.Id,
+          m.MetricStat?.Metric.Namespace,
+          m.MetricStat?.Metric.MetricName,
+          m.MetricStat?.Stat,
+        ]),
+    ).toEqual([
+      ['errors', 'AWS/Lambda', 'Errors', 'Sum'],
+      ['url5xx', 'AWS/Lambda', 'Url5xxCount', 'Sum'],
+    ]);
+    expect(JSON.stringify(metrics)).toMatch(/"FunctionName","Value":\{"Ref":"RotatorGitHubWebhookFunction/);
   });
 
   it('subscribes every alarm email to the topic', () => {
@@ -99,11 +194,11 @@ describe('Construct: RotatorMonitoring', () => {
     });
   });
 
-  it('forwards Rotation Completed|Cancelled|Failed from the rotator bus to the topic, with a DLQ', () => {
+  it('forwards Rotation Completed|Cancelled|Failed from the rotator (and a repair by an operator) to the topic, with a DLQ', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: { Ref: Match.stringLikeRegexp('EventBus') },
       EventPattern: {
-        source: ['stytch-m2m-rotator'],
+        source: ['stytch-m2m-rotator', 'stytch-m2m-rotator.operator'],
         'detail-type': ['Rotation Completed', 'Rotation Cancelled', 'Rotation Failed'],
       },
       Targets: [
@@ -269,8 +364,8 @@ describe('Construct: RotatorMonitoring', () => {
     },
   );
 
-  it('has exactly the six workflow and queue alarms and one age alarm per client', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6 + 5);
+  it('has exactly the six workflow and queue alarms, the GitHub webhook alarm and one age alarm per client', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6 + 1 + 5);
   });
 
   it('uses the margins and default period it is given', () => {
@@ -313,7 +408,7 @@ describe('Construct: RotatorMonitoring', () => {
     expect(body).toContain('\\"type\\":\\"alarm\\"');
     expect(body).toMatch(/"Fn::GetAtt":\["RotatorAsyncFailureQueue[0-9A-F]+","QueueName"\]/);
     expect(body.match(/"Fn::GetAtt":\["RotatorMonitoring[A-Za-z0-9]+Alarm[0-9A-F]+","Arn"\]/g)).toHaveLength(
-      11,
+      12,
     );
   });
 
@@ -342,7 +437,7 @@ describe('Construct: RotatorMonitoring', () => {
 
     // Assess
     expect(stack.rotator.monitoring).toBeInstanceOf(RotatorMonitoring);
-    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 11);
+    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 12);
   });
 
   it('reports every invalid monitoring prop at once, through the rotator', () => {

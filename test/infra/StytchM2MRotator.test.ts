@@ -297,9 +297,17 @@ describe('Construct: StytchM2MRotator', () => {
     ]);
   });
 
-  it('routes every Secret Leak Detected (by id or fingerprint) to the leak intake, with a DLQ', () => {
+  it('routes Secret Leak Detected (by id or fingerprint) from the known reporters (the sample names one scanner) to the leak intake, with a DLQ', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { 'detail-type': ['Secret Leak Detected'] },
+      EventPattern: {
+        source: [
+          'stytch-m2m-rotator',
+          'stytch-m2m-rotator.github-webhook',
+          'stytch-m2m-rotator.operator',
+          'example.secret-scanner',
+        ],
+        'detail-type': ['Secret Leak Detected'],
+      },
       Targets: [
         Match.objectLike({
           Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('LeakIntakeFunction'), 'Arn'] },
@@ -341,9 +349,10 @@ describe('Construct: StytchM2MRotator', () => {
       JSON.stringify(policy.Properties.PolicyDocument),
     );
     const prefixed = policies.filter((text) => text.includes(':secret:stytch/m2m/*'));
-    // StartRotation, CompleteRotation, CancelRotation, the reconciler (read and write) and the leak intake (read).
+    // StartRotation, CompleteRotation, CancelRotation, the reconciler (labels) and the leak intake (read);
+    // only StartRotation stores a value (AWSPENDING).
     expect(prefixed).toHaveLength(5);
-    expect(prefixed.filter((text) => text.includes('secretsmanager:PutSecretValue'))).toHaveLength(4);
+    expect(prefixed.filter((text) => text.includes('secretsmanager:PutSecretValue'))).toHaveLength(1);
     for (const text of policies) expect(text).not.toMatch(/:secret:\*|"secretsmanager:\*"/);
   });
 
@@ -362,9 +371,12 @@ describe('Construct: StytchM2MRotator', () => {
     });
   });
 
-  it('routes Consumer Health Reported to the health aggregator, with a DLQ', () => {
+  it("routes Consumer Health Reported from a consumer's own source to the health aggregator, with a DLQ", () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { 'detail-type': ['Consumer Health Reported'] },
+      EventPattern: {
+        source: [{ prefix: 'stytch-m2m-rotator.consumer.' }],
+        'detail-type': ['Consumer Health Reported'],
+      },
       Targets: [
         Match.objectLike({
           Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('HealthAggregatorFunction'), 'Arn'] },
@@ -410,12 +422,16 @@ describe('Construct: StytchM2MRotator', () => {
     const complete = statementsOf(template, functionId(template, 'RotatorCompleteRotationFunction'));
     const [stateMachine] = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'));
     const sendsToQueue = (statement: Statement) => JSON.stringify(statement.Action).includes('sqs:');
+    // Each writes its own log group.
+    const logs = (statement: Statement) => JSON.stringify(statement.Action).includes('logs:');
 
-    // Assess: ledger, events, key, Stytch credentials, fingerprint key, secrets read/write/stage.
+    // Assess: ledger, events, key, Stytch credentials, fingerprint key, secrets read/stage.
     expect(
-      reconciler.filter((st) => !grantsOnly('states:DescribeExecution')(st) && !sendsToQueue(st)),
-    ).toEqual(complete.filter((st) => !sendsToQueue(st)));
-    expect(JSON.stringify(reconciler)).toContain('secretsmanager:PutSecretValue');
+      reconciler.filter(
+        (st) => !grantsOnly('states:DescribeExecution')(st) && !sendsToQueue(st) && !logs(st),
+      ),
+    ).toEqual(complete.filter((st) => !sendsToQueue(st) && !logs(st)));
+    expect(JSON.stringify(reconciler)).toContain('secretsmanager:UpdateSecretVersionStage');
     expect(reconciler.filter(grantsOnly('states:DescribeExecution'))).toEqual([
       {
         Action: 'states:DescribeExecution',
@@ -543,22 +559,27 @@ describe('Construct: StytchM2MRotator', () => {
     });
   });
 
-  it('lets only the waiter and the aggregator answer task tokens, on this state machine only', () => {
-    template.resourcePropertiesCountIs(
-      'AWS::IAM::Policy',
-      {
-        PolicyDocument: {
-          Statement: [
-            {
-              Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
-              Effect: 'Allow',
-              Resource: { Ref: Match.stringLikeRegexp('StateMachine') },
-            },
-          ],
-        },
-      },
-      2,
+  it('lets only the waiter, the aggregator and the leak intake answer task tokens (success or failure), on this state machine only', () => {
+    // Prepare
+    const answering = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([, policy]) =>
+      JSON.stringify(policy.Properties.PolicyDocument).includes('states:SendTask'),
     );
+
+    // Assess
+    expect(answering.map(([id]) => id).sort()).toEqual([
+      expect.stringMatching(/^RotatorAwaitConsumersTaskResponsePolicy/),
+      expect.stringMatching(/^RotatorHealthAggregatorTaskResponsePolicy/),
+      expect.stringMatching(/^RotatorLeakIntakeTaskResponsePolicy/),
+    ]);
+    for (const [, policy] of answering) {
+      expect(policy.Properties.PolicyDocument.Statement).toEqual([
+        {
+          Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+          Effect: 'Allow',
+          Resource: { Ref: expect.stringMatching(/StateMachine/) },
+        },
+      ]);
+    }
   });
 
   it('names what a CLI and consumers need in the stack outputs', () => {
@@ -570,6 +591,8 @@ describe('Construct: StytchM2MRotator', () => {
       'EncryptionKeyArn',
       'DeadLetterQueueUrl',
       'AsyncFailureQueueUrl',
+      'ConsumerPolicyArn',
+      'OperatorPolicyArn',
     ]) {
       template.hasOutput(output, { Value: Match.anyValue() });
     }

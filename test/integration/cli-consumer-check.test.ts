@@ -12,7 +12,7 @@ import {
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '#cli/exec.js';
-import type { RotatorEvent } from '#core/events.js';
+import { consumerSource, type RotatorEvent } from '#core/events.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
 import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
@@ -73,11 +73,35 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
+/**
+ * Runs `consumer check` as the consumer `--consumer` names, with its own access key (what its
+ * role is in AWS): the command reads the standard SDK settings from the process environment.
+ */
 async function check(...argv: string[]) {
-  const io = bufferedIo();
-  const code = await exec(['consumer', 'check', ...argv], io);
-  printed.push(io.stdout.text, io.stderr.text);
-  return { code, stdout: io.stdout.text, stderr: io.stderr.text };
+  const consumer = argv[argv.indexOf('--consumer') + 1];
+  const key =
+    argv.includes('--consumer') && consumer !== undefined && /^[A-Za-z0-9][\w.-]{0,63}$/.test(consumer)
+      ? await sandbox.consumerCredentials(consumer)
+      : undefined;
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  if (key !== undefined) {
+    process.env.AWS_ACCESS_KEY_ID = key.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = key.secretAccessKey;
+  }
+  try {
+    const io = bufferedIo();
+    const code = await exec(['consumer', 'check', ...argv], io);
+    printed.push(io.stdout.text, io.stderr.text);
+    return { code, stdout: io.stdout.text, stderr: io.stderr.text };
+  } finally {
+    for (const [name, value] of [
+      ['AWS_ACCESS_KEY_ID', saved.id],
+      ['AWS_SECRET_ACCESS_KEY', saved.secret],
+    ] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
 }
 
 async function checkJson(...argv: string[]) {
@@ -236,7 +260,7 @@ describe('CLI: rotator consumer check', () => {
       expect(run.document.report).toEqual({
         sent: true,
         eventBusName: 'stytch-m2m-rotator',
-        source: `stytch-m2m-rotator.consumer-check.${consumer}`,
+        source: consumerSource(consumer),
         clientId: BILLING,
         rotationId: pendingVersionId,
         pendingVersionId,
@@ -313,11 +337,10 @@ describe('CLI: rotator consumer check', () => {
       'no-such-bus',
     );
 
-    // Assess
+    // Assess: the consumer's grant names the rotator's bus only, so IAM refuses before the bus is looked up.
     expect(code).toBe(2);
     expect(document.versions).toHaveLength(2);
-    const reason =
-      'could not send Consumer Health Reported to event bus no-such-bus: ResourceNotFoundException';
+    const reason = 'could not send Consumer Health Reported to event bus no-such-bus: AccessDeniedException';
     expect(document.report).toEqual({ sent: false, reason: expect.stringContaining(reason) });
     expect(stderr.trimEnd().split('\n')).toEqual([expect.stringContaining(`rotator: ${reason}`)]);
   });

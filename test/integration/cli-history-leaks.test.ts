@@ -91,7 +91,7 @@ describe('CLI: history shows the leak reports the intake accepted (sandbox)', ()
     }
     const block = human.stdout.slice(human.stdout.indexOf('Leak reports\n'));
     expect(block).toMatch(
-      /^Leak reports\n\S+Z {2}cli:\S+ {2}current secret, matched by client id {2}rotation started \(arn:aws:states:\S+:leak-[\w-]+\)\n/,
+      /^Leak reports\n\S+Z {2}rotator-cli {2}current secret, matched by client id {2}rotation started \(arn:aws:states:\S+:leak-[\w-]+\)\n/,
     );
     expect(block).toContain(`  reference ticket 9\\x1b[2J \\u202eevil\\nrotator: all clear\n`);
     // Assess: --json keeps the exact text (controls as JSON escapes) and what came of the report.
@@ -104,7 +104,7 @@ describe('CLI: history shows the leak reports the intake accepted (sandbox)', ()
       {
         eventId,
         receivedAt: expect.stringMatching(/Z$/),
-        source: expect.stringMatching(/^cli:/),
+        source: 'rotator-cli',
         reference: HOSTILE_REFERENCE,
         matchedBy: 'client_id',
         leaked: 'current',
@@ -133,7 +133,7 @@ describe('CLI: history shows the leak reports the intake accepted (sandbox)', ()
     // Assess
     expect(human.stdout).toMatch(
       new RegExp(
-        `cli:\\S+ {2}current secret, matched by fingerprint ${fingerprint.slice(0, 12)}… {2}rotation started`,
+        `rotator-cli {2}current secret, matched by fingerprint ${fingerprint.slice(0, 12)}… {2}rotation started`,
       ),
     );
     expect(JSON.parse(json.stdout)).toMatchObject({

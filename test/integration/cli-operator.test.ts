@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
@@ -11,6 +11,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { exec } from '#cli/exec.js';
+import { consumerSource } from '#core/events.js';
 import type { RotationRecord } from '#core/ports.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
 import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
@@ -45,6 +46,20 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
     const io = bufferedIo(overrides);
     const code = await exec(argv, io);
     return { code, stdout: io.stdout.text, stderr: io.stderr.text };
+  };
+
+  /** Runs `send` with an EventBridge client signed with consumer `name`'s own access key. */
+  const asConsumer = async <T>(name: string, send: (events: EventBridgeClient) => Promise<T>): Promise<T> => {
+    const events = new EventBridgeClient({
+      endpoint: sandbox.awsEndpoint,
+      region: 'us-east-1',
+      credentials: await sandbox.consumerCredentials(name),
+    });
+    try {
+      return await send(events);
+    } finally {
+      events.destroy();
+    }
   };
 
   const secretValues = async (): Promise<string[]> => {
@@ -121,24 +136,26 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
       return record?.pendingVersionId === undefined ? undefined : (held ?? undefined);
     });
 
-    // Act
-    await sandbox.aws.eventBridge.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: sandbox.eventBusName,
-            Source: 'test.indexer',
-            DetailType: 'Consumer Health Reported',
-            Detail: JSON.stringify({
-              clientId,
-              rotationId: lock.rotationId,
-              pendingVersionId: lock.rotationId,
-              consumer: 'indexer',
-              healthy: true,
-            }),
-          },
-        ],
-      }),
+    // Act: the consumer reports for itself, with its own credentials and source.
+    await asConsumer('indexer', (events) =>
+      events.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: sandbox.eventBusName,
+              Source: consumerSource('indexer'),
+              DetailType: 'Consumer Health Reported',
+              Detail: JSON.stringify({
+                clientId,
+                rotationId: lock.rotationId,
+                pendingVersionId: lock.rotationId,
+                consumer: 'indexer',
+                healthy: true,
+              }),
+            },
+          ],
+        }),
+      ),
     );
 
     // Assess
@@ -481,25 +498,27 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
       return record?.taskToken === undefined ? undefined : (held ?? undefined);
     });
 
-    // Act: anyone who may put events on the bus chooses the detail.
-    await sandbox.aws.eventBridge.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: sandbox.eventBusName,
-            Source: 'test.payments',
-            DetailType: 'Consumer Health Reported',
-            Detail: JSON.stringify({
-              clientId,
-              rotationId: lock.rotationId,
-              pendingVersionId: lock.rotationId,
-              consumer: 'payments-api',
-              healthy: false,
-              detail: HOSTILE.detail,
-            }),
-          },
-        ],
-      }),
+    // Act: the consumer chooses its report's detail, which is outsider text to the CLI.
+    await asConsumer('payments-api', (events) =>
+      events.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: sandbox.eventBusName,
+              Source: consumerSource('payments-api'),
+              DetailType: 'Consumer Health Reported',
+              Detail: JSON.stringify({
+                clientId,
+                rotationId: lock.rotationId,
+                pendingVersionId: lock.rotationId,
+                consumer: 'payments-api',
+                healthy: false,
+                detail: HOSTILE.detail,
+              }),
+            },
+          ],
+        }),
+      ),
     );
 
     // Assess

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   GetSecretValueCommand,
   ListSecretVersionIdsCommand,
@@ -12,7 +12,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { exec } from '#cli/exec.js';
-import { Sandbox } from '#sandbox/world/Sandbox.js';
+import { consumerSource } from '#core/events.js';
+import { awsClientConfig, Sandbox } from '#sandbox/world/Sandbox.js';
 import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
 import { waitFor } from '../support/waitFor.js';
@@ -435,22 +436,35 @@ describe('CLI: rotator repair against the sandbox (every state the reconciliatio
       const record = held === null ? null : await ledger.getRotation(clientId, held.rotationId);
       return record?.pendingVersionId === undefined ? undefined : record;
     });
-    await sandbox.aws.eventBridge.send(
-      new PutEventsCommand({
-        Entries: ['reporting-job', 'audit-export'].map((consumer) => ({
-          EventBusName: sandbox.eventBusName,
-          Source: `test.${consumer}`,
-          DetailType: 'Consumer Health Reported',
-          Detail: JSON.stringify({
-            clientId,
-            rotationId: next.rotationId,
-            pendingVersionId: next.pendingVersionId,
-            consumer,
-            healthy: true,
+    // Each consumer reports for itself: its own access key, its own source (issue 13).
+    for (const consumer of ['reporting-job', 'audit-export']) {
+      const events = new EventBridgeClient(
+        awsClientConfig(sandbox.awsEndpoint, await sandbox.consumerCredentials(consumer)),
+      );
+      try {
+        const sent = await events.send(
+          new PutEventsCommand({
+            Entries: [
+              {
+                EventBusName: sandbox.eventBusName,
+                Source: consumerSource(consumer),
+                DetailType: 'Consumer Health Reported',
+                Detail: JSON.stringify({
+                  clientId,
+                  rotationId: next.rotationId,
+                  pendingVersionId: next.pendingVersionId,
+                  consumer,
+                  healthy: true,
+                }),
+              },
+            ],
           }),
-        })),
-      }),
-    );
+        );
+        expect(sent.FailedEntryCount).toBe(0);
+      } finally {
+        events.destroy();
+      }
+    }
 
     // Assess
     expect(await rotation).toBe(0);

@@ -116,7 +116,8 @@ describe('Leak report and preemption against the sandbox', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({
       eventId: expect.any(String),
       clientId,
-      source: expect.stringMatching(/^cli:/),
+      source: 'rotator-cli',
+      requestedBy: expect.stringMatching(/^cli:/),
     });
     const done = await until('the leak rotation to complete', async () =>
       (await rotations(clientId)).find(

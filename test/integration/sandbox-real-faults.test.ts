@@ -9,6 +9,7 @@ import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-
 import stytch, { StytchError } from 'stytch';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exec } from '#cli/exec.js';
+import { consumerSource } from '#core/events.js';
 import { awsClientConfig, Sandbox } from '#sandbox/world/Sandbox.js';
 import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
@@ -18,7 +19,8 @@ import { type MotoServer, startMoto } from '../support/moto.js';
  * Issue 12's "done when", proven from outside against a running sandbox: moto_server and the Stytch
  * emulator run as processes of their own (`moto_server`, `rotator emulator`), the sandbox uses them
  * as `npm start -- --keep --aws-endpoint … --stytch-url …` does, and everything this file does to
- * the system goes through the operator's `rotator` CLI, AWS SDK v3 clients pointed at the sandbox
+ * the system goes through the `rotator` CLI (the operator's commands with the operator's key, each
+ * `consumer check --report` with its consumer's own key), AWS SDK v3 clients pointed at the sandbox
  * gateway, the emulator's admin HTTP API, and the official `stytch` SDK. A background prober mints
  * a token with every client's AWSCURRENT all along: AWSCURRENT must authenticate at every moment.
  */
@@ -224,12 +226,35 @@ describe('Real faults against a sandbox started on a separate moto and Stytch em
       return seen.step === 'awaiting consumers' && seen.rotationId !== not ? seen : undefined;
     });
 
-  /** Every expected consumer reports the pending secret healthy, as an operator would: consumer check. */
+  /**
+   * `rotator consumer check` as consumer `name` runs it: with its own access key (what its tagged
+   * role is in AWS), the only key the bus accepts its reports from. The command builds its SDK
+   * clients from the process environment, as a shell would, so the key goes there for the call.
+   */
+  const checkAs = async (name: string, argv: readonly string[]) => {
+    const key = await sandbox.consumerCredentials(name);
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = key.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = key.secretAccessKey;
+    try {
+      const io = bufferedIo(env);
+      const code = await exec(['consumer', 'check', ...argv], io);
+      return { code, stdout: io.stdout.text, stderr: io.stderr.text };
+    } finally {
+      for (const [variable, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.id],
+        ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ] as const) {
+        if (value === undefined) delete process.env[variable];
+        else process.env[variable] = value;
+      }
+    }
+  };
+
+  /** Every expected consumer reports the pending secret healthy, each as itself: consumer check. */
   const consumersReport = async (clientId: string): Promise<void> => {
     for (const consumer of consumersOf(clientId)) {
-      const result = await run([
-        'consumer',
-        'check',
+      const result = await checkAs(consumer, [
         '--secret-id',
         `${PREFIX}/${clientId}`,
         '--consumer',
@@ -238,7 +263,10 @@ describe('Real faults against a sandbox started on a separate moto and Stytch em
         '--json',
       ]);
       expect(result).toMatchObject({ code: 0, stderr: '' });
-      expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, report: { sent: true, healthy: true } });
+      expect(JSON.parse(result.stdout)).toMatchObject({
+        ok: true,
+        report: { sent: true, healthy: true, source: consumerSource(consumer) },
+      });
     }
   };
 

@@ -19,6 +19,7 @@ import type {
   LedgerPort,
   LockResult,
   ManagedSecretValue,
+  RefusedReport,
   RotationLock,
   RotationPatch,
   RotationRecord,
@@ -29,6 +30,7 @@ import type {
   TaskCallbackPort,
   VersionStage,
 } from '#core/ports.js';
+import { MAX_REFUSED_REPORTS } from '#core/ports.js';
 import { AlreadyRotatingError, NotRotatingError, SelfTestFailedError } from '#core/rotationErrors.js';
 import { Secret } from '#core/secret.js';
 import type { WorkflowInput } from '#core/workflow.js';
@@ -299,6 +301,22 @@ export class FakeLedger implements LedgerPort {
     const updated = { ...record, reports: { ...record.reports, [consumer]: report } };
     this.#rotations.set(`${clientId}/${rotationId}`, updated);
     return updated;
+  }
+
+  /** Appends (keeping the latest {@link MAX_REFUSED_REPORTS}) and counts, whatever the status. */
+  public async recordRefusedReport(
+    clientId: string,
+    rotationId: string,
+    refused: RefusedReport,
+  ): Promise<boolean> {
+    const record = await this.getRotation(clientId, rotationId);
+    if (record === null) return false;
+    this.#rotations.set(`${clientId}/${rotationId}`, {
+      ...record,
+      refusedReports: [...(record.refusedReports ?? []), { ...refused }].slice(-MAX_REFUSED_REPORTS),
+      refusedReportCount: (record.refusedReportCount ?? 0) + 1,
+    });
+    return true;
   }
 
   public async claimDecision(

@@ -17,6 +17,8 @@ import {
   type LeakReportRecord,
   type LedgerPort,
   type LockResult,
+  MAX_REFUSED_REPORTS,
+  type RefusedReport,
   ROTATION_STATUSES,
   type RotationLock,
   type RotationPatch,
@@ -138,6 +140,10 @@ const RotationItemSchema = z.object({
   error: z.object({ name: z.string(), message: z.string() }).optional(),
   escalatedComplete: z.string().optional(),
   escalatedCancel: z.string().optional(),
+  refusedReports: z
+    .array(z.object({ claimed: z.string(), source: z.string(), healthy: z.boolean(), at: z.string() }))
+    .optional(),
+  refusedReportCount: z.number().int().nonnegative().optional(),
 });
 
 const LeakReportItemSchema = z.object({
@@ -157,6 +163,7 @@ const LeakReportItemSchema = z.object({
       escalation: z.enum(['complete', 'cancel']),
     }),
     z.object({ result: z.literal('already_dead') }),
+    z.object({ result: z.literal('leak_rotation_running'), rotationId: z.string() }),
   ]),
 });
 
@@ -164,6 +171,8 @@ const LeakEventGuardSchema = z.object({ reportSk: z.string(), receivedAt: z.stri
 
 // Attempts of acquireLock when the holder vanishes between the failed put and the read.
 const LOCK_ATTEMPTS = 3;
+// Attempts of recordRefusedReport when other refusals keep landing between its read and its write.
+const REFUSED_REPORT_ATTEMPTS = 5;
 
 /**
  * {@link LedgerPort} over one DynamoDB table. Every write two actors could race on is a single
@@ -399,6 +408,56 @@ export class DynamoLedger implements LedgerPort, RegistryPort {
     } catch (error) {
       if (isConditionFailure(error)) return null;
       throw this.#wrap(error, 'UpdateItem', `${clientId}/${rotationSk(rotationId)}`);
+    }
+  }
+
+  /**
+   * Read, then one UpdateItem `SET refusedReports = :kept, refusedReportCount = :next` conditional
+   * on the count it read (an optimistic lock: of two concurrent refusals the second re-reads and
+   * appends to the first's list, so both land). `reports` is never in the expression. Retried a
+   * few times under contention, then a retryable error (the event is delivered again).
+   */
+  public async recordRefusedReport(
+    clientId: string,
+    rotationId: string,
+    refused: RefusedReport,
+  ): Promise<boolean> {
+    const key = `${clientId}/${rotationSk(rotationId)}`;
+    for (let attempt = 1; ; attempt += 1) {
+      const record = await this.getRotation(clientId, rotationId);
+      if (record === null) return false;
+      const count = record.refusedReportCount ?? 0;
+      const kept = [
+        ...(record.refusedReports ?? []),
+        { claimed: refused.claimed, source: refused.source, healthy: refused.healthy, at: refused.at },
+      ].slice(-MAX_REFUSED_REPORTS);
+      try {
+        await this.#client.send(
+          new UpdateCommand({
+            TableName: this.#tableName,
+            Key: { pk: clientId, sk: rotationSk(rotationId) },
+            UpdateExpression: 'SET refusedReports = :kept, refusedReportCount = :next',
+            ConditionExpression:
+              count === 0
+                ? 'attribute_exists(sk) AND attribute_not_exists(refusedReportCount)'
+                : 'attribute_exists(sk) AND refusedReportCount = :count',
+            ExpressionAttributeValues: {
+              ':kept': kept,
+              ':next': count + 1,
+              ...(count === 0 ? {} : { ':count': count }),
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw this.#wrap(error, 'UpdateItem', key);
+      }
+      // Another refusal landed between our read and our write: read again and append to it.
+      if (attempt >= REFUSED_REPORT_ATTEMPTS) {
+        throw new AwsAdapterError(`The refused reports of ${key} kept changing; try again`, {
+          retryable: true,
+        });
+      }
     }
   }
 

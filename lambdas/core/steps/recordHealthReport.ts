@@ -1,12 +1,14 @@
 import { answerWaitIfDecided, reportOf, type WaitDecision } from '../decision.js';
 import type { StepDeps } from '../deps.js';
-import { ConsumerHealthReportedDetailSchema } from '../events.js';
+import { boundedSource, ConsumerHealthReportedDetailSchema, consumerOfSource } from '../events.js';
 import { parseOrThrow } from '../validate.js';
 
 const REPORTABLE: ReadonlySet<string> = new Set(['started', 'pending']);
 
 /** Why a well-formed report was not counted. */
 export type ReportRejection =
+  /** Its envelope `source` is not the consumer it names (another consumer's, or no consumer's). */
+  | 'source_mismatch'
   | 'unknown_rotation'
   | 'not_pending'
   | 'wrong_client'
@@ -18,14 +20,46 @@ export type ReportResult =
   | { readonly accepted: true; readonly decision: WaitDecision['kind'] }
   | { readonly accepted: false; readonly rejection: ReportRejection };
 
+/** The event's envelope, as EventBridge delivered it: who sent the report. */
+export interface ReportEnvelope {
+  /** The envelope `source`; IAM lets a consumer publish only with its own (`consumerSource(name)`). */
+  readonly source: unknown;
+}
+
 /**
  * The health aggregator: records one `Consumer Health Reported` event and answers the waiting
- * workflow when the reports decide it. A report for another rotation, another version, or a
- * consumer the policy does not expect changes nothing; a malformed one is an error (so the event
- * lands in the dead-letter queue).
+ * workflow when the reports decide it. Only a consumer speaks for itself: a report whose envelope
+ * `source` is not `consumerSource(detail.consumer)` is refused, kept on the rotation as refused
+ * (for the responder) and logged, and never counted. A report for another rotation, another
+ * version, or a consumer the policy does not expect changes nothing; a malformed one is an error
+ * (so the event lands in the dead-letter queue).
  */
-export async function recordHealthReport(deps: StepDeps, detail: unknown): Promise<ReportResult> {
+export async function recordHealthReport(
+  deps: StepDeps,
+  detail: unknown,
+  envelope: ReportEnvelope,
+): Promise<ReportResult> {
   const report = parseOrThrow(ConsumerHealthReportedDetailSchema, detail, 'Consumer Health Reported event');
+  if (consumerOfSource(envelope.source) !== report.consumer) {
+    const refused = {
+      claimed: report.consumer,
+      source: boundedSource(envelope.source),
+      healthy: report.healthy,
+      at: deps.clock.now().toISOString(),
+    };
+    const kept = await deps.ledger.recordRefusedReport(report.clientId, report.rotationId, refused);
+    // The report's own words (`detail`) are not logged: they are the sender's, and it is not who it says.
+    deps.logger.warn('Consumer health report refused: its source does not speak for the consumer it names', {
+      rejection: 'source_mismatch',
+      clientId: report.clientId,
+      rotationId: report.rotationId,
+      claimed: refused.claimed,
+      source: refused.source,
+      healthy: refused.healthy,
+      recorded: kept,
+    });
+    return { accepted: false, rejection: 'source_mismatch' };
+  }
   const reject = (rejection: ReportRejection): ReportResult => {
     deps.logger.warn('Consumer health report rejected', {
       rejection,

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger, ledgerTableDefinition, RotationNotFoundError } from '#adapters/aws/index.js';
 import { decideWait } from '#core/decision.js';
 import type { StepDeps } from '#core/deps.js';
+import { consumerSource } from '#core/events.js';
 import type { LeakReportRecord, RotationRecord } from '#core/ports.js';
 import { recordHealthReport } from '#core/steps/recordHealthReport.js';
 import { fakeDeps } from '../../support/fakes.js';
@@ -434,14 +435,18 @@ describe('Class: DynamoLedger (moto), consumers named like Object.prototype memb
     );
     const deps: StepDeps = { ...fakes.deps, ledger };
     const report = (consumer: string, healthy: boolean) =>
-      recordHealthReport(deps, {
-        clientId,
-        rotationId,
-        pendingVersionId: rotationId,
-        consumer,
-        healthy,
-        ...(healthy ? {} : { detail: `${consumer}: token rejected` }),
-      });
+      recordHealthReport(
+        deps,
+        {
+          clientId,
+          rotationId,
+          pendingVersionId: rotationId,
+          consumer,
+          healthy,
+          ...(healthy ? {} : { detail: `${consumer}: token rejected` }),
+        },
+        { source: consumerSource(consumer) },
+      );
     return { clientId, rotationId, callbacks: fakes.callbacks, report };
   }
 

@@ -1,11 +1,13 @@
 import { fileURLToPath } from 'node:url';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
+import { consumerSource, EVENT_SOURCES } from '#core/events.js';
 import type { RotationRecord } from '#core/ports.js';
-import { Sandbox } from '#sandbox/world/Sandbox.js';
+import type { AccessKey } from '#sandbox/gateway/index.js';
+import { awsClientConfig, Sandbox } from '#sandbox/world/Sandbox.js';
 import { loadDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
 import { waitFor } from '../../support/waitFor.js';
 import { type WorldState, worldStateOf } from '../../support/worldState.js';
@@ -17,11 +19,21 @@ import { type WorldState, worldStateOf } from '../../support/worldState.js';
  * malformed StartExecution input ends in the `InvalidRequest` refusal (a succeeded execution whose
  * output is `invalid_request`) and nothing changes at
  * Stytch, in Secrets Manager or in the ledger.
+ *
+ * Every event is sent by a principal the bus admits for it (issue 13): a health report by the
+ * consumer it names, with that consumer's own access key and source; a leak report by the
+ * operator. So each malformed event gets past IAM and reaches the validation under test.
  */
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BILLING = 'm2m-client-test-billing-worker';
 const PAYMENTS = 'm2m-client-test-payments';
+
+/** Who sends an event: an access key and the envelope `source` that key may use. */
+interface Sender {
+  readonly credentials: AccessKey;
+  readonly source: string;
+}
 
 describe('Bad events and workflow inputs through the sandbox', () => {
   let sandbox: Sandbox;
@@ -29,13 +41,33 @@ describe('Bad events and workflow inputs through the sandbox', () => {
 
   const worldState = (): Promise<WorldState> => worldStateOf(sandbox);
 
-  const putEvent = async (detailType: string, detail: string) => {
-    const result = await sandbox.aws.eventBridge.send(
+  /** EventBridge clients by access key id, each signed with that key (destroyed with the file). */
+  const eventClients = new Map<string, EventBridgeClient>();
+  const eventsAs = (credentials: AccessKey): EventBridgeClient => {
+    const known = eventClients.get(credentials.accessKeyId);
+    if (known !== undefined) return known;
+    const client = new EventBridgeClient(awsClientConfig(sandbox.awsEndpoint, credentials));
+    eventClients.set(credentials.accessKeyId, client);
+    return client;
+  };
+  /** Consumer `name` as the bus admits it: its own access key, its own source. */
+  const consumer = async (name: string): Promise<Sender> => ({
+    credentials: await sandbox.consumerCredentials(name),
+    source: consumerSource(name),
+  });
+  /** The operator, the only sender that may report a leak by client id. */
+  const operator = (): Sender => ({
+    credentials: sandbox.credentials.operator,
+    source: EVENT_SOURCES.operator,
+  });
+
+  const putEvent = async (sender: Sender, detailType: string, detail: string) => {
+    const result = await eventsAs(sender.credentials).send(
       new PutEventsCommand({
         Entries: [
           {
             EventBusName: sandbox.eventBusName,
-            Source: 'test.bad-input',
+            Source: sender.source,
             DetailType: detailType,
             Detail: detail,
           },
@@ -56,7 +88,10 @@ describe('Bad events and workflow inputs through the sandbox', () => {
       tableName: sandbox.tableName,
     });
   });
-  afterAll(() => sandbox?.stop());
+  afterAll(async () => {
+    for (const client of eventClients.values()) client.destroy();
+    await sandbox?.stop();
+  });
 
   describe('StartExecution with a malformed input', () => {
     it.each<[string, unknown, RegExp]>([
@@ -153,6 +188,7 @@ describe('Bad events and workflow inputs through the sandbox', () => {
 
       // Act
       const result = await putEvent(
+        operator(),
         'Secret Leak Detected',
         JSON.stringify({ clientId: PAYMENTS, fingerprint: 'AB'.repeat(32), source: 'scanner' }),
       );
@@ -193,6 +229,10 @@ describe('Bad events and workflow inputs through the sandbox', () => {
       healthy: true,
     });
 
+    // Each malformed report is sent by billing-api, the consumer the valid report names, with its
+    // own key and source: the bus admits it and the aggregator's validation is what refuses it. A
+    // report whose `consumer` is missing or not a consumer name is malformed before it can be
+    // compared with its source: a dead letter like the others, not a refusal kept on the rotation.
     it.each<[string, (detail: Record<string, unknown>) => unknown]>([
       ['healthy as a string', (detail) => ({ ...detail, healthy: 'true' })],
       ['an unknown key', (detail) => ({ ...detail, verdict: 'healthy' })],
@@ -208,7 +248,11 @@ describe('Bad events and workflow inputs through the sandbox', () => {
       const deliveriesBefore = sandbox.gatewayDeliveries.length;
 
       // Act
-      const result = await putEvent('Consumer Health Reported', JSON.stringify(breakIt(valid())));
+      const result = await putEvent(
+        await consumer('billing-api'),
+        'Consumer Health Reported',
+        JSON.stringify(breakIt(valid())),
+      );
 
       // Assess
       expect(result.FailedEntryCount).toBe(0);
@@ -222,6 +266,7 @@ describe('Bad events and workflow inputs through the sandbox', () => {
       ]);
       expect(sandbox.gatewayDeliveries.length).toBe(deliveriesBefore);
       expect(await worldState()).toEqual(before);
+      expect((await ledger.getRotation(BILLING, waiting.rotationId))?.refusedReports).toBeUndefined();
       expect(sandbox.executor.describeExecution(waiting.executionId).status).toBe('RUNNING');
     });
 
@@ -232,7 +277,11 @@ describe('Bad events and workflow inputs through the sandbox', () => {
       const deliveriesBefore = sandbox.gatewayDeliveries.length;
 
       // Act
-      const result = await putEvent('Consumer Health Reported', '{"healthy": tru');
+      const result = await putEvent(
+        await consumer('billing-api'),
+        'Consumer Health Reported',
+        '{"healthy": tru',
+      );
 
       // Assess
       expect(result.FailedEntryCount).toBe(1);
@@ -242,10 +291,81 @@ describe('Bad events and workflow inputs through the sandbox', () => {
       expect(await worldState()).toEqual(before);
     });
 
-    it('the wait still counts the valid reports that follow: the rotation completes', async () => {
+    it('a source that is no consumer’s (issue 13): PutEvents refuses it, routed nowhere, nothing changed', async () => {
+      // Prepare: the source this file used before issue 13, with the consumer's own key.
+      const billingApi = await consumer('billing-api');
+      const before = await worldState();
+      const failuresBefore = sandbox.gatewayFailures.length;
+      const deliveriesBefore = sandbox.gatewayDeliveries.length;
+
       // Act
-      await putEvent('Consumer Health Reported', JSON.stringify(valid()));
-      await putEvent('Consumer Health Reported', JSON.stringify({ ...valid(), consumer: 'invoice-worker' }));
+      const error = await putEvent(
+        { ...billingApi, source: 'test.bad-input' },
+        'Consumer Health Reported',
+        JSON.stringify(valid()),
+      ).catch((caught: unknown) => caught);
+
+      // Assess
+      expect(error).toMatchObject({ name: 'AccessDeniedException' });
+      expect(sandbox.gatewayFailures.length).toBe(failuresBefore);
+      expect(sandbox.gatewayDeliveries.length).toBe(deliveriesBefore);
+      expect(await worldState()).toEqual(before);
+      expect(sandbox.executor.describeExecution(waiting.executionId).status).toBe('RUNNING');
+    });
+
+    it('a well-formed report naming another consumer than its sender (issue 13): delivered, refused and kept on the rotation as refused, nothing else changes', async () => {
+      // Prepare
+      const before = await worldState();
+      const recordBefore = await ledger.getRotation(BILLING, waiting.rotationId);
+      const failuresBefore = sandbox.gatewayFailures.length;
+      const deliveriesBefore = sandbox.gatewayDeliveries.length;
+
+      // Act: billing-api, with its own key and source, says invoice-worker is healthy.
+      const result = await putEvent(
+        await consumer('billing-api'),
+        'Consumer Health Reported',
+        JSON.stringify({ ...valid(), consumer: 'invoice-worker' }),
+      );
+
+      // Assess: the bus admits it (its source is billing-api's own), the aggregator refuses it.
+      expect(result.FailedEntryCount).toBe(0);
+      expect(sandbox.gatewayFailures.length).toBe(failuresBefore);
+      expect(sandbox.gatewayDeliveries.slice(deliveriesBefore)).toEqual([
+        expect.objectContaining({
+          rule: expect.stringMatching(/HealthRule/),
+          detailType: 'Consumer Health Reported',
+        }),
+      ]);
+      const record = await ledger.getRotation(BILLING, waiting.rotationId);
+      expect(record).toEqual({
+        ...recordBefore,
+        refusedReports: [
+          {
+            claimed: 'invoice-worker',
+            source: consumerSource('billing-api'),
+            healthy: true,
+            at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+          },
+        ],
+        refusedReportCount: 1,
+      });
+      expect(record?.reports).toEqual(recordBefore?.reports);
+      // The refusal on the rotation record is the only change.
+      const after = await worldState();
+      expect({ ...after, ledger: [] }).toEqual({ ...before, ledger: [] });
+      expect(after.ledger.filter((item) => !before.ledger.includes(item))).toHaveLength(1);
+      expect(before.ledger.filter((item) => !after.ledger.includes(item))).toHaveLength(1);
+      expect(sandbox.executor.describeExecution(waiting.executionId).status).toBe('RUNNING');
+    });
+
+    it('the wait still counts the valid reports that follow: the rotation completes', async () => {
+      // Act: each consumer reports for itself.
+      await putEvent(await consumer('billing-api'), 'Consumer Health Reported', JSON.stringify(valid()));
+      await putEvent(
+        await consumer('invoice-worker'),
+        'Consumer Health Reported',
+        JSON.stringify({ ...valid(), consumer: 'invoice-worker' }),
+      );
       const execution = await sandbox.executor.waitForExecution(waiting.executionId);
 
       // Assess
@@ -256,6 +376,7 @@ describe('Bad events and workflow inputs through the sandbox', () => {
       });
       const record = await ledger.getRotation(BILLING, waiting.rotationId);
       expect(Object.keys(record?.reports ?? {}).sort()).toEqual(['billing-api', 'invoice-worker']);
+      expect(record?.refusedReports?.map((refused) => refused.claimed)).toEqual(['invoice-worker']);
     });
   });
 });

@@ -23,6 +23,7 @@ import { loadDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
 const SAMPLE = fileURLToPath(new URL('../../../config/rotator.sample.json', import.meta.url));
 
 let sandbox: Sandbox;
+let savedEnv: { endpoint: string | undefined; region: string | undefined };
 const listeners = new Set<M2MCredentials>();
 const logs: string[] = [];
 const logger = {
@@ -31,6 +32,7 @@ const logger = {
 };
 
 beforeAll(async () => {
+  savedEnv = { endpoint: process.env.AWS_ENDPOINT_URL, region: process.env.AWS_REGION };
   sandbox = await Sandbox.start({
     config: loadDeploymentConfig(SAMPLE),
     say: () => undefined,
@@ -39,11 +41,20 @@ beforeAll(async () => {
       for (const credentials of listeners) void credentials.onRotatorEvent(event).catch(() => undefined);
     },
   });
+  process.env.AWS_ENDPOINT_URL = sandbox.awsEndpoint;
+  process.env.AWS_REGION = 'us-east-1';
 }, 60_000);
 
 afterAll(async () => {
   for (const credentials of listeners) await credentials.close();
   await sandbox?.stop();
+  for (const [name, value] of [
+    ['AWS_ENDPOINT_URL', savedEnv.endpoint],
+    ['AWS_REGION', savedEnv.region],
+  ] as const) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
 });
 
 function consumer(
@@ -56,7 +67,9 @@ function consumer(
     secretId: `stytch/m2m/${clientId}`,
     consumerName: name,
     secretsManager: sandbox.aws.secretsManager,
-    eventBridge: sandbox.aws.eventBridge,
+    // The service's own identity: its reports are signed as this consumer and sent with its source
+    // (the library's default EventBridge client, pointed at the sandbox by AWS_ENDPOINT_URL).
+    credentials: () => sandbox.consumerCredentials(name),
     eventBusName: sandbox.eventBusName,
     // Every call goes to the token endpoint, so a secret that stopped working would show.
     tokenSkewSeconds: 86_400,

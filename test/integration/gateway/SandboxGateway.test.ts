@@ -21,8 +21,9 @@ import {
   StateMachineDoesNotExist,
   TaskDoesNotExist,
 } from '@aws-sdk/client-sfn';
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SandboxGateway } from '#sandbox/gateway/index.js';
+import { type AccessKey, callIam, SandboxGateway } from '#sandbox/gateway/index.js';
 import type { LocalExecutor } from '#sandbox/localExecutor/index.js';
 import { type MotoServer, startMoto } from '../../support/moto.js';
 import {
@@ -30,6 +31,7 @@ import {
   type GatewayFixtureWorld,
   PING_DETAIL_TYPE,
   PING_FUNCTION,
+  PUBLISHER_POLICY,
   START_DETAIL_TYPE,
   START_KIND,
 } from './gatewayFixture.js';
@@ -49,6 +51,18 @@ async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean,
   }
 }
 
+/** IAM (moto's) at `endpoint`: the gateway's, or moto's own. */
+function iamAt(endpoint: string, dispatcher: Agent) {
+  return (action: string, params: Record<string, string> = {}) =>
+    callIam({ endpoint, region: 'us-east-1', dispatcher }, action, params);
+}
+
+/** The access key in a CreateAccessKey answer. */
+function accessKeyOf(xml: string): AccessKey {
+  const value = (tag: string) => new RegExp(`<${tag}>([^<]+)</${tag}>`).exec(xml)?.[1] ?? '';
+  return { accessKeyId: value('AccessKeyId'), secretAccessKey: value('SecretAccessKey') };
+}
+
 /** What `call` rejects with (an Error saying so when it resolves). */
 function rejectionOf(call: Promise<unknown>): Promise<unknown> {
   return call.then(
@@ -65,7 +79,15 @@ describe('Class: SandboxGateway (real SDK v3 clients, moto behind)', () => {
   let sfn: SFNClient;
   let eventBridge: EventBridgeClient;
   let secrets: SecretsManagerClient;
+  let publisher: AccessKey;
+  const iamDispatcher = new Agent();
   const pings: unknown[] = [];
+  const clientConfig = (credentials: AccessKey) => ({
+    endpoint: gateway.url,
+    region: 'us-east-1',
+    credentials,
+    maxAttempts: 1,
+  });
 
   const describeExecution = (executionArn: string): Promise<DescribeExecutionOutput> =>
     sfn.send(new DescribeExecutionCommand({ executionArn }));
@@ -95,6 +117,22 @@ describe('Class: SandboxGateway (real SDK v3 clients, moto behind)', () => {
     await moto.clients.eventBridge().send(new CreateEventBusCommand({ Name: MOTO_BUS }));
     world = createGatewayFixtureWorld();
     executor = world.executor;
+    // The publisher: an IAM user in moto holding the template's PublisherPolicy. moto's own document
+    // of that name allows everything; the gateway applies the template's statement instead.
+    const motoIam = iamAt(moto.endpoint, iamDispatcher);
+    await motoIam('CreateUser', { UserName: 'publisher' });
+    await motoIam('CreatePolicy', {
+      PolicyName: PUBLISHER_POLICY,
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+      }),
+    });
+    await motoIam('AttachUserPolicy', {
+      UserName: 'publisher',
+      PolicyArn: `arn:aws:iam::123456789012:policy/${PUBLISHER_POLICY}`,
+    });
+    publisher = accessKeyOf(await motoIam('CreateAccessKey', { UserName: 'publisher' }));
     gateway = await SandboxGateway.start({
       motoEndpoint: moto.endpoint,
       executor,
@@ -105,15 +143,12 @@ describe('Class: SandboxGateway (real SDK v3 clients, moto behind)', () => {
           pings.push(event);
         },
       },
+      putEvents: { accessKeys: [publisher] },
     });
-    const config = {
-      endpoint: gateway.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-      maxAttempts: 1,
-    };
+    // moto checks no credentials: only PutEvents needs the publisher's.
+    const config = clientConfig({ accessKeyId: 'x', secretAccessKey: 'x' });
     sfn = new SFNClient(config);
-    eventBridge = new EventBridgeClient(config);
+    eventBridge = new EventBridgeClient(clientConfig(publisher));
     secrets = new SecretsManagerClient(config);
   });
 
@@ -124,6 +159,7 @@ describe('Class: SandboxGateway (real SDK v3 clients, moto behind)', () => {
     await gateway?.stop();
     await executor?.close();
     await moto?.stop();
+    await iamDispatcher.close();
   });
 
   it('runs StartExecution → DescribeExecution → SendTaskSuccess → SUCCEEDED, with its history', async () => {
@@ -358,5 +394,141 @@ describe('Class: SandboxGateway (real SDK v3 clients, moto behind)', () => {
     // Assess
     expect((error as Error).name).toBe('UnknownOperationException');
     expect((error as Error).message).toContain('CreateStateMachine');
+  });
+  it('refuses PutEvents signed with an access key it does not know, as UnrecognizedClientException', async () => {
+    // Prepare
+    const stranger = new EventBridgeClient(
+      clientConfig({ accessKeyId: 'AKIAMADEUP0000000000', secretAccessKey: 'x' }),
+    );
+    const pingsBefore = pings.length;
+
+    // Act
+    const error = await rejectionOf(
+      stranger.send(
+        new PutEventsCommand({
+          Entries: [{ EventBusName: MOTO_BUS, Source: SOURCE, DetailType: PING_DETAIL_TYPE, Detail: '{}' }],
+        }),
+      ),
+    );
+    await gateway.idle();
+    stranger.destroy();
+
+    // Assess
+    expect(error).toMatchObject({
+      name: 'UnrecognizedClientException',
+      message: 'The security token included in the request is invalid.',
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(pings).toHaveLength(pingsBefore);
+  });
+
+  it('refuses the publisher’s access key signed with another secret, as InvalidSignatureException', async () => {
+    // Prepare
+    const forger = new EventBridgeClient(
+      clientConfig({ accessKeyId: publisher.accessKeyId, secretAccessKey: `${publisher.secretAccessKey}0` }),
+    );
+
+    // Act
+    const error = await rejectionOf(
+      forger.send(
+        new PutEventsCommand({
+          Entries: [{ EventBusName: MOTO_BUS, Source: SOURCE, DetailType: PING_DETAIL_TYPE, Detail: '{}' }],
+        }),
+      ),
+    );
+    forger.destroy();
+
+    // Assess
+    expect(error).toMatchObject({ name: 'InvalidSignatureException', $metadata: { httpStatusCode: 400 } });
+  });
+
+  it('refuses an unsigned PutEvents as MissingAuthenticationTokenException', async () => {
+    // Act
+    const answer = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSEvents.PutEvents' },
+      body: JSON.stringify({
+        Entries: [{ EventBusName: MOTO_BUS, Source: SOURCE, DetailType: PING_DETAIL_TYPE, Detail: '{}' }],
+      }),
+    });
+
+    // Assess
+    expect(answer.status).toBe(400);
+    expect(await answer.json()).toEqual({
+      __type: 'MissingAuthenticationTokenException',
+      message: 'Missing Authentication Token',
+    });
+  });
+
+  it('answers AccessDeniedException for a call with one entry its policy does not allow, and routes none of them', async () => {
+    // Prepare: the template's statement allows sources test.*; moto's document of that name would allow all.
+    const pingsBefore = pings.length;
+
+    // Act
+    const error = await rejectionOf(
+      eventBridge.send(
+        new PutEventsCommand({
+          Entries: [
+            { EventBusName: MOTO_BUS, Source: SOURCE, DetailType: PING_DETAIL_TYPE, Detail: '{}' },
+            {
+              EventBusName: MOTO_BUS,
+              Source: 'stytch-m2m-rotator.operator',
+              DetailType: PING_DETAIL_TYPE,
+              Detail: '{}',
+            },
+          ],
+        }),
+      ),
+    );
+    await gateway.idle();
+
+    // Assess
+    expect(error).toMatchObject({
+      name: 'AccessDeniedException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect((error as Error).message).toBe(
+      'User: arn:aws:iam::123456789012:user/publisher is not authorized to perform: events:PutEvents on resource: ' +
+        `arn:aws:events:us-east-1:123456789012:event-bus/${MOTO_BUS} because no identity-based policy allows the events:PutEvents action`,
+    );
+    expect(pings).toHaveLength(pingsBefore);
+  });
+
+  it('learns the key of a user created through it (CreateAccessKey) and applies that user’s policies as they change', async () => {
+    // Prepare: a user and its key created through the gateway, as an SDK user would.
+    const viaGateway = iamAt(gateway.url, iamDispatcher);
+    await viaGateway('CreateUser', { UserName: 'newcomer' });
+    const key = accessKeyOf(await viaGateway('CreateAccessKey', { UserName: 'newcomer' }));
+    const newcomer = new EventBridgeClient(clientConfig(key));
+    const put = () =>
+      newcomer.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: MOTO_BUS,
+              Source: SOURCE,
+              DetailType: PING_DETAIL_TYPE,
+              Detail: '{"by":"newcomer"}',
+            },
+          ],
+        }),
+      );
+
+    // Act
+    const withoutPolicy = await rejectionOf(put());
+    await viaGateway('AttachUserPolicy', {
+      UserName: 'newcomer',
+      PolicyArn: `arn:aws:iam::123456789012:policy/${PUBLISHER_POLICY}`,
+    });
+    const withPolicy = await put();
+    await viaGateway('DeleteAccessKey', { UserName: 'newcomer', AccessKeyId: key.accessKeyId });
+    const deleted = await rejectionOf(put());
+    newcomer.destroy();
+
+    // Assess
+    expect(withoutPolicy).toMatchObject({ name: 'AccessDeniedException' });
+    expect(withPolicy.FailedEntryCount).toBe(0);
+    expect(deleted).toMatchObject({ name: 'UnrecognizedClientException' });
   });
 });

@@ -2,6 +2,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -16,13 +17,16 @@ export const PING_FUNCTION = 'PingFunction';
 export const START_DETAIL_TYPE = 'Start Requested';
 export const START_KIND = 'go';
 export const PING_DETAIL_TYPE = 'Ping';
+/** Construct id of the managed policy that lets its holders put events whose source starts with `test.`. */
+export const PUBLISHER_POLICY = 'PublisherPolicy';
 
 /**
  * Synthesizes the gateway's fixture with aws-cdk-lib: a bus; a Standard state machine `Await`
  * (`.waitForTaskToken` Lambda task, payload `{taskToken, id: $.id}`, 30 s timeout, no Catch) → `Done`
  * (Pass); a rule on the bus (`Start Requested` with `detail.kind = go`) starting the state machine with
  * an InputTransformer `{id: $.detail.id, via: 'rule'}`; a rule (`Ping`) invoking a Lambda function with
- * the whole event.
+ * the whole event; a managed policy `PublisherPolicy` allowing `events:PutEvents` on the bus for
+ * sources `test.*`.
  */
 export function synthGatewayFixture(): Record<string, unknown> {
   // Skip bundling: the local handlers replace the functions' code.
@@ -72,6 +76,15 @@ export function synthGatewayFixture(): Record<string, unknown> {
     eventBus: bus,
     eventPattern: { detailType: [PING_DETAIL_TYPE] },
     targets: [new eventTargets.LambdaFunction(fn(PING_FUNCTION))],
+  });
+  new iam.ManagedPolicy(stack, PUBLISHER_POLICY, {
+    statements: [
+      new iam.PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [bus.eventBusArn],
+        conditions: { StringLike: { 'events:source': 'test.*' } },
+      }),
+    ],
   });
   return Template.fromStack(stack).toJSON();
 }

@@ -4,6 +4,7 @@ import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -84,6 +85,10 @@ interface Report {
     stytch: string;
     githubWebhook: { url: string; secret: string };
     githubApi: string;
+    credentials: {
+      operator: { accessKeyId: string; secretAccessKey: string };
+      consumers: Record<string, { accessKeyId: string; secretAccessKey: string }>;
+    };
   };
 }
 
@@ -188,6 +193,72 @@ describe('npm start -- --json --keep (a real process)', () => {
     expect(await pong.json()).toEqual({ result: 'pong' });
     sfn.destroy();
     secrets.destroy();
+  });
+
+  it('hands out the operator’s and every consumer’s access key in the document, and prints only the operator’s', () => {
+    // Prepare
+    const { operator, consumers } = report.endpoints.credentials;
+
+    // Assess
+    expect(Object.keys(consumers).sort()).toEqual([
+      'audit-export',
+      'billing-api',
+      'fraud-scorer',
+      'indexer',
+      'invoice-worker',
+      'payments-api',
+      'reporting-job',
+    ]);
+    const keys = [operator, ...Object.values(consumers)];
+    expect(new Set(keys.map((key) => key.accessKeyId)).size).toBe(keys.length);
+    for (const key of keys) expect(key.secretAccessKey.length).toBeGreaterThanOrEqual(20);
+    expect(run.stderr).toContain(`AWS_ACCESS_KEY_ID=${operator.accessKeyId}`);
+    expect(run.stderr).toContain(`AWS_SECRET_ACCESS_KEY=${operator.secretAccessKey}`);
+    for (const consumer of Object.values(consumers))
+      expect(run.stderr).not.toContain(consumer.secretAccessKey);
+  });
+
+  it('refuses, from outside, a report signed by one consumer for another, and an unknown access key', async () => {
+    // Prepare
+    const entry = {
+      EventBusName: 'stytch-m2m-rotator',
+      Source: 'stytch-m2m-rotator.consumer.invoice-worker',
+      DetailType: 'Consumer Health Reported',
+      Detail: JSON.stringify({
+        clientId: 'm2m-client-test-billing-worker',
+        consumer: 'invoice-worker',
+        healthy: true,
+      }),
+    };
+    const as = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+      new EventBridgeClient({
+        endpoint: report.endpoints.aws,
+        region: 'us-east-1',
+        credentials,
+        maxAttempts: 1,
+      });
+    const billingApi = as(
+      report.endpoints.credentials.consumers['billing-api'] ?? { accessKeyId: '', secretAccessKey: '' },
+    );
+    const stranger = as({ accessKeyId: 'outside', secretAccessKey: 'outside' });
+
+    // Act
+    const errors = await Promise.all(
+      [billingApi, stranger].map((client) =>
+        client.send(new PutEventsCommand({ Entries: [entry] })).then(
+          () => new Error('accepted'),
+          (error: unknown) => error,
+        ),
+      ),
+    );
+    billingApi.destroy();
+    stranger.destroy();
+
+    // Assess
+    expect(errors.map((error) => (error as Error).name)).toEqual([
+      'AccessDeniedException',
+      'UnrecognizedClientException',
+    ]);
   });
 
   it('never prints the GitHub API emulator token: says where it is kept, with its last four', async () => {

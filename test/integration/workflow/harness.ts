@@ -14,7 +14,7 @@ import { TASK_GONE_ERRORS } from '#adapters/aws/SfnTaskCallbacks.js';
 import { isClientAuthRefusal, StytchApiError, StytchClient } from '#adapters/stytch/index.js';
 import type { StepDeps } from '#core/deps.js';
 import { RotatorError } from '#core/errors.js';
-import type { RotatorEvent } from '#core/events.js';
+import { consumerSource, EVENT_SOURCES, type RotatorEvent } from '#core/events.js';
 import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
 import type { ClientPolicy } from '#core/policy.js';
 import type { TaskCallbackPort } from '#core/ports.js';
@@ -68,10 +68,20 @@ export interface World {
   readonly ids: Readonly<Record<string, string>>;
   /** Starts an execution and waits for its end; returns the description. */
   run(input: unknown): Promise<Awaited<ReturnType<LocalExecutor['waitForExecution']>>>;
-  /** Sends a consumer's health report through the health aggregator's handler, as EventBridge would. */
-  report(detail: Record<string, unknown>): Promise<unknown>;
-  /** Sends a `Secret Leak Detected` event through the leak intake's handler, as EventBridge would. */
-  leak(event: { readonly id: string; readonly detail: Record<string, unknown> }): Promise<unknown>;
+  /**
+   * Sends a consumer's health report through the health aggregator's handler, as EventBridge would:
+   * with the consumer's own source unless `source` is given.
+   */
+  report(detail: Record<string, unknown>, source?: string): Promise<unknown>;
+  /**
+   * Sends a `Secret Leak Detected` event through the leak intake's handler, as EventBridge would:
+   * from the operator's source unless the event names another.
+   */
+  leak(event: {
+    readonly id: string;
+    readonly source?: string;
+    readonly detail: Record<string, unknown>;
+  }): Promise<unknown>;
   /**
    * Whether the rule on Step Functions' status-change events delivers to the reconciler
    * (`false`: the delivery is lost, so the other recovery paths must do the work).
@@ -456,10 +466,11 @@ export async function createWorld(
       const { executionArn } = boundExecutor.startExecution({ input });
       return boundExecutor.waitForExecution(executionArn);
     },
-    report: (detail) =>
-      aggregator({ 'detail-type': 'Consumer Health Reported', source: 'test-consumer', detail } as never),
-    leak: (event) =>
-      leakIntake({ ...event, 'detail-type': 'Secret Leak Detected', source: 'test-reporter' } as never),
+    // Each sender speaks with the source IAM would let it use: a consumer its own, an operator the operator's.
+    report: (detail, source = consumerSource(String(detail.consumer))) =>
+      aggregator({ 'detail-type': 'Consumer Health Reported', source, detail } as never),
+    leak: ({ source = EVENT_SOURCES.operator, ...event }) =>
+      leakIntake({ ...event, 'detail-type': 'Secret Leak Detected', source } as never),
     deliverExecutionEnds(deliver) {
       deliverEnds = deliver;
     },

@@ -236,6 +236,66 @@ describe('Deployment config: one bad value each, reported at its path', () => {
       /^clients\[0\]: Unrecognized key: "schedules"$/,
     ],
     ['a client id with a path', {}, { clientId: '../billing' }, /^clients\[0\]\.clientId: must be letters/],
+    [
+      "a leak scanner using the rotator's own source",
+      { leakScanners: [{ source: 'stytch-m2m-rotator.operator' }] },
+      {},
+      /^leakScanners\[0\]\.source: must not start with "stytch-m2m-rotator" \(reserved\)$/,
+    ],
+    [
+      'a leak scanner spelling the rotator source in capitals',
+      { leakScanners: [{ source: 'Stytch-M2M-Rotator.consumer.billing-api' }] },
+      {},
+      /^leakScanners\[0\]\.source: must not start with "stytch-m2m-rotator" \(reserved\)$/,
+    ],
+    [
+      'a leak scanner posing as AWS (EventBridge refuses aws. sources from anyone else)',
+      { leakScanners: [{ source: 'aws.securityhub' }] },
+      {},
+      /^leakScanners\[0\]\.source: must not start with "aws\." \(reserved\)$/,
+    ],
+    [
+      'a leak scanner source with a wildcard',
+      { leakScanners: [{ source: 'acme.*' }] },
+      {},
+      /^leakScanners\[0\]\.source: must be 1-256 characters of letters, digits and \. _ - \//,
+    ],
+    [
+      'an empty leak scanner source',
+      { leakScanners: [{ source: '' }] },
+      {},
+      /^leakScanners\[0\]\.source: must be 1-256/,
+    ],
+    [
+      'a leak scanner with a misspelt key',
+      { leakScanners: [{ source: 'acme.scanner', descripton: 'x' }] },
+      {},
+      /^leakScanners\[0\]: Unrecognized key: "descripton"$/,
+    ],
+    [
+      'a leak scanner without a source',
+      { leakScanners: [{ description: 'x' }] },
+      {},
+      /^leakScanners\[0\]\.source: /,
+    ],
+    [
+      'a cross-account consumer account of 11 digits',
+      { crossAccountConsumerAccounts: ['11112222333'] },
+      {},
+      /^crossAccountConsumerAccounts\[0\]: must be a 12-digit AWS account id$/,
+    ],
+    [
+      'a cross-account consumer account given as an ARN',
+      { crossAccountConsumerAccounts: ['arn:aws:iam::111122223333:root'] },
+      {},
+      /^crossAccountConsumerAccounts\[0\]: must be a 12-digit AWS account id$/,
+    ],
+    [
+      'a cross-account consumer account as a number',
+      { crossAccountConsumerAccounts: [111122223333] },
+      {},
+      /^crossAccountConsumerAccounts\[0\]: /,
+    ],
   ])('rejects %s', (_label, overrides, client, issue) => {
     expect(configIssues(config(overrides, client))).toEqual([expect.stringMatching(issue)]);
   });
@@ -245,6 +305,49 @@ describe('Deployment config: one bad value each, reported at its path', () => {
     ['an array', [config()]],
   ])('rejects a config that is %s at its root', (_label, value) => {
     expect(configIssues(value)).toEqual([expect.stringMatching(/^\(root\): /)]);
+  });
+
+  it('reports every leak scanner and cross-account problem at once, repeats naming the first occurrence', () => {
+    // Prepare
+    const value = config({
+      leakScanners: [
+        { source: 'acme.scanner' },
+        { source: 'aws.macie' },
+        { source: 'acme.scanner', description: 'twice' },
+      ],
+      crossAccountConsumerAccounts: ['111122223333', '1234', '111122223333'],
+    });
+
+    // Act
+    const issues = configIssues(value);
+
+    // Assess
+    expect([...issues].sort()).toEqual([
+      'crossAccountConsumerAccounts[1]: must be a 12-digit AWS account id',
+      'crossAccountConsumerAccounts[2]: account "111122223333" is already listed at crossAccountConsumerAccounts[0]',
+      'leakScanners[1].source: must not start with "aws." (reserved)',
+      'leakScanners[2].source: source "acme.scanner" is already listed at leakScanners[0]',
+    ]);
+  });
+
+  it('accepts leak scanners and cross-account consumer accounts, and defaults both to none', () => {
+    // Act
+    const given = parseDeploymentConfig(
+      config({
+        leakScanners: [{ source: 'acme.secret-scanner', description: 'Acme' }, { source: 'corp/scanner_2' }],
+        crossAccountConsumerAccounts: ['111122223333'],
+      }),
+    );
+    const omitted = parseDeploymentConfig(config());
+
+    // Assess
+    expect(given.leakScanners).toEqual([
+      { source: 'acme.secret-scanner', description: 'Acme' },
+      { source: 'corp/scanner_2' },
+    ]);
+    expect(given.crossAccountConsumerAccounts).toEqual(['111122223333']);
+    expect(omitted.leakScanners).toEqual([]);
+    expect(omitted.crossAccountConsumerAccounts).toEqual([]);
   });
 
   it('names the first occurrence for every further duplicate of a client id', () => {

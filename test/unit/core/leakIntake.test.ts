@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StepDeps } from '#core/deps.js';
+import { consumerSource, EVENT_SOURCES } from '#core/events.js';
 import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
 import { handleLeak, LeakMismatchError } from '#core/leakIntake.js';
 import { PREEMPTION_SOURCE } from '#core/preemption.js';
@@ -9,9 +10,9 @@ import { awaitConsumers } from '#core/steps/awaitConsumers.js';
 import { cancelRotation } from '#core/steps/cancelRotation.js';
 import { completeRotation } from '#core/steps/completeRotation.js';
 import { publishPending } from '#core/steps/publishPending.js';
-import { recordHealthReport } from '#core/steps/recordHealthReport.js';
 import { startRotation } from '#core/steps/startRotation.js';
 import { fakeDeps } from '../../support/fakes.js';
+import { reportAsItself } from './steps/reportAsItself.js';
 
 const CLIENT = 'm2m-client-test-billing';
 const OTHER = 'm2m-client-test-reporting';
@@ -33,8 +34,12 @@ function setup() {
       logger: fakes.logger,
     }),
   };
-  const leak = (detail: Record<string, unknown>, id: string = EVENT_ID) =>
-    handleLeak(deps, { id, detail: { source: 'github-secret-scanning', ...detail } });
+  /** A leak report as EventBridge delivers it; from an operator unless `source` says otherwise. */
+  const leak = (
+    detail: Record<string, unknown>,
+    id: string = EVENT_ID,
+    source: string = EVENT_SOURCES.operator,
+  ) => handleLeak(deps, { id, source, detail: { source: 'github-secret-scanning', ...detail } });
   const fingerprintOf = (secret: string) => fakes.fingerprints.fingerprint(secret);
   /** A scheduled rotation of CLIENT that waits for its consumer, with its task token stored. */
   const pendingRotation = async (): Promise<RotationContext> => {
@@ -259,7 +264,11 @@ describe('Leak intake: preemption of a rotation in progress', () => {
     ]);
 
     // Act 3: the intake receives the follow-up: the lock is free now.
-    const next = await handleLeak(t.deps, { id: 'follow-up-1', detail: followUp[0]?.detail });
+    const next = await handleLeak(t.deps, {
+      id: 'follow-up-1',
+      source: EVENT_SOURCES.rotator,
+      detail: followUp[0]?.detail,
+    });
 
     // Assess 3: a leak rotation starts; there was never a second rotation while the first ran.
     expect(next).toMatchObject({ result: 'rotation_started', clientId: CLIENT });
@@ -270,7 +279,7 @@ describe('Leak intake: preemption of a rotation in progress', () => {
     // Prepare: every consumer reported healthy, so the wait was decided "complete" first.
     const t = setup();
     const rotation = await t.pendingRotation();
-    await recordHealthReport(t.deps, {
+    await reportAsItself(t.deps, {
       clientId: CLIENT,
       rotationId: rotation.rotationId,
       pendingVersionId: rotation.pendingVersionId,
@@ -287,7 +296,13 @@ describe('Leak intake: preemption of a rotation in progress', () => {
     expect(t.callbacks.calls.map((call) => call.kind)).toEqual(['succeed']);
     const followUp = t.events.events.filter((event) => event.detailType === 'Secret Leak Detected');
     expect(followUp).toHaveLength(1);
-    expect(await handleLeak(t.deps, { id: 'follow-up-2', detail: followUp[0]?.detail })).toMatchObject({
+    expect(
+      await handleLeak(t.deps, {
+        id: 'follow-up-2',
+        source: EVENT_SOURCES.rotator,
+        detail: followUp[0]?.detail,
+      }),
+    ).toMatchObject({
       result: 'rotation_started',
       clientId: CLIENT,
     });
@@ -433,5 +448,213 @@ describe('Leak intake: the ledger keeps every accepted report', () => {
     );
     expect(t.ledger.dump()).not.toContain(current);
     expect(JSON.stringify(report)).not.toContain(fingerprint);
+  });
+});
+
+describe('Leak intake: who may report a leak, and how (issue 13)', () => {
+  it.each([
+    ['the GitHub webhook', EVENT_SOURCES.githubWebhook],
+    ['a configured scanner', 'acme.secret-scanner'],
+    ['a consumer', consumerSource('billing-api')],
+    ['a source that only looks like the operator', `${EVENT_SOURCES.operator}.evil`],
+    ['no source at all', undefined],
+  ])('refuses a report by client id from %s: nothing starts, nothing is recorded', async (_, source) => {
+    // Prepare
+    const t = setup();
+
+    // Act
+    const result = await handleLeak(t.deps, {
+      id: EVENT_ID,
+      ...(source === undefined ? {} : { source }),
+      detail: { clientId: CLIENT, source: 'github-secret-scanning', requestedBy: 'cli:mallory' },
+    });
+
+    // Assess
+    expect(result).toEqual({ result: 'refused', reason: 'client_id_needs_operator' });
+    expect(t.workflow.started).toEqual([]);
+    expect(JSON.parse(t.ledger.dump())).toMatchObject({ leakReports: [], rotations: [] });
+    expect(t.logger.lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ level: 'warn', clientId: CLIENT, source: source ?? '(none)' }),
+    ]);
+  });
+
+  it('refuses a report by client id during a rotation without escalating it', async () => {
+    // Prepare
+    const t = setup();
+    await t.pendingRotation();
+
+    // Act
+    const result = await t.leak({ clientId: CLIENT }, EVENT_ID, consumerSource('billing-api'));
+
+    // Assess: the consumers keep their window; the rotation is not asked to complete.
+    expect(result).toMatchObject({ result: 'refused' });
+    expect(t.callbacks.calls).toEqual([]);
+    expect(JSON.parse(t.ledger.dump()).rotations[0]).not.toHaveProperty('escalatedComplete');
+  });
+
+  it('logs a refused sender’s source bounded and without controls', async () => {
+    // Prepare
+    const t = setup();
+    const hostile = `scanner\u001b[2J\nforged line\u202e${'x'.repeat(400)}`;
+
+    // Act
+    await t.leak({ clientId: CLIENT }, EVENT_ID, hostile);
+
+    // Assess
+    const [line] = t.logger.lines.map((text) => JSON.parse(text) as { source: string });
+    expect(line?.source).toMatch(/^scanner\?\?2J\?forged\?line\?x+$/);
+    expect(line?.source).toHaveLength(256);
+  });
+
+  it('accepts a report by client id from the rotator (a preemption re-published) and from an operator', async () => {
+    // Prepare
+    const t = setup();
+
+    // Act
+    const fromRotator = await t.leak({ clientId: CLIENT }, 'event-rotator', EVENT_SOURCES.rotator);
+    const fromOperator = await t.leak({ clientId: OTHER }, 'event-operator', EVENT_SOURCES.operator);
+
+    // Assess
+    expect([fromRotator.result, fromOperator.result]).toEqual(['rotation_started', 'rotation_started']);
+    expect(t.workflow.started.map((execution) => execution.input.clientId)).toEqual([CLIENT, OTHER]);
+  });
+
+  it('makes an operator’s requestedBy the leak rotation’s, scrubbed of the client’s secrets', async () => {
+    // Prepare
+    const t = setup();
+    const current = t.stytch.secretsOf(CLIENT).current;
+
+    // Act
+    await handleLeak(t.deps, {
+      id: EVENT_ID,
+      source: EVENT_SOURCES.operator,
+      detail: { clientId: CLIENT, source: 'rotator-cli', requestedBy: `cli:${current}`, reference: 'INC-7' },
+    });
+
+    // Assess
+    expect(t.workflow.started[0]?.input).toEqual({
+      clientId: CLIENT,
+      trigger: 'leak',
+      reason: 'leak reported by rotator-cli: INC-7',
+      requestedBy: 'cli:[redacted]',
+    });
+    expect(await t.ledger.listLeakReports(CLIENT, 10)).toEqual([
+      expect.objectContaining({ source: 'rotator-cli', reference: 'INC-7', matchedBy: 'client_id' }),
+    ]);
+  });
+
+  it('accepts a report by fingerprint from a scanner, ignoring the requestedBy it claims', async () => {
+    // Prepare
+    const t = setup();
+    const fingerprint = await t.fingerprintOf(t.stytch.secretsOf(CLIENT).current);
+
+    // Act
+    const result = await handleLeak(t.deps, {
+      id: EVENT_ID,
+      source: 'acme.secret-scanner',
+      detail: { fingerprint, source: 'acme-scanner', requestedBy: 'cli:alice' },
+    });
+
+    // Assess
+    expect(result).toMatchObject({ result: 'rotation_started', clientId: CLIENT, leaked: 'current' });
+    expect(t.workflow.started[0]?.input.requestedBy).toBe('acme-scanner');
+  });
+});
+
+describe('Leak intake: a second report while the leak rotation runs (issue 13)', () => {
+  /** The leak rotation the first report started, run to the wait with its task token stored. */
+  async function leakRotationWaiting(t: ReturnType<typeof setup>) {
+    const first = await t.leak({ clientId: CLIENT });
+    expect(first).toMatchObject({ result: 'rotation_started' });
+    const rotation = await startRotation(t.deps, {
+      input: t.workflow.started[0]?.input,
+      executionId: `arn:aws:states:us-east-1:123456789012:execution:rotation:leak-${EVENT_ID}`,
+    });
+    await publishPending(t.deps, { rotation });
+    await awaitConsumers(t.deps, { taskToken: 'leak-token', rotation });
+    return rotation;
+  }
+
+  it.each([
+    ['by fingerprint, from the GitHub webhook', 'fingerprint', EVENT_SOURCES.githubWebhook],
+    ['by client id, from an operator', 'client_id', EVENT_SOURCES.operator],
+  ] as const)(
+    'records a second report of the current secret %s and changes nothing',
+    async (_, by, source) => {
+      // Prepare
+      const t = setup();
+      const current = t.stytch.secretsOf(CLIENT).current;
+      const rotation = await leakRotationWaiting(t);
+      const detail =
+        by === 'fingerprint' ? { fingerprint: await t.fingerprintOf(current) } : { clientId: CLIENT };
+      t.clock.advance(1_000);
+
+      // Act
+      const result = await t.leak({ ...detail, reference: 'found again' }, 'second-event', source);
+
+      // Assess: no escalation (the consumers keep their window); the report is on record.
+      expect(result).toEqual({
+        result: 'leak_rotation_running',
+        clientId: CLIENT,
+        leaked: 'current',
+        rotationId: rotation.rotationId,
+      });
+      expect(t.callbacks.calls).toEqual([]);
+      expect(await t.ledger.getRotation(CLIENT, rotation.rotationId)).not.toHaveProperty('escalatedComplete');
+      expect(t.workflow.started).toHaveLength(1);
+      const [second] = await t.ledger.listLeakReports(CLIENT, 10);
+      expect(second).toMatchObject({
+        eventId: 'second-event',
+        matchedBy: by,
+        leaked: 'current',
+        reference: 'found again',
+        outcome: { result: 'leak_rotation_running', rotationId: rotation.rotationId },
+      });
+    },
+  );
+
+  it('changes nothing when the event that started the leak rotation is delivered again', async () => {
+    // Prepare
+    const t = setup();
+    const rotation = await leakRotationWaiting(t);
+    const before = await t.ledger.listLeakReports(CLIENT, 10);
+
+    // Act
+    const again = await t.leak({ clientId: CLIENT });
+
+    // Assess: its own rotation is not asked to complete at once; the first record stays the only one.
+    expect(again).toMatchObject({ result: 'leak_rotation_running', rotationId: rotation.rotationId });
+    expect(t.callbacks.calls).toEqual([]);
+    expect(await t.ledger.getRotation(CLIENT, rotation.rotationId)).not.toHaveProperty('escalatedComplete');
+    expect(await t.ledger.listLeakReports(CLIENT, 10)).toEqual(before);
+  });
+
+  it('still cancels a leak rotation whose pending secret leaked: it must never become current', async () => {
+    // Prepare
+    const t = setup();
+    const rotation = await leakRotationWaiting(t);
+    const pending = t.stytch.secretsOf(CLIENT).next ?? '';
+
+    // Act
+    const result = await t.leak(
+      { fingerprint: await t.fingerprintOf(pending) },
+      'pending-event',
+      'acme.secret-scanner',
+    );
+
+    // Assess
+    expect(result).toMatchObject({
+      result: 'escalated',
+      leaked: 'pending',
+      escalation: 'cancel',
+      rotationId: rotation.rotationId,
+    });
+    expect(t.callbacks.calls).toEqual([
+      {
+        kind: 'fail',
+        token: 'leak-token',
+        payload: expect.objectContaining({ error: 'LeakOfPendingSecret' }),
+      },
+    ]);
   });
 });

@@ -5,9 +5,9 @@ import { ClientPolicySchema } from '#core/policy.js';
 import type { RotationContext } from '#core/state.js';
 import { awaitConsumers } from '#core/steps/awaitConsumers.js';
 import { publishPending } from '#core/steps/publishPending.js';
-import { recordHealthReport } from '#core/steps/recordHealthReport.js';
 import { startRotation } from '#core/steps/startRotation.js';
 import { fakeDeps } from '../../../support/fakes.js';
+import { reportAsItself } from './reportAsItself.js';
 
 /**
  * Consumer names that are also properties of every plain object (`constructor`, `toString`, …):
@@ -46,9 +46,9 @@ describe('Consumers named like members of Object.prototype', () => {
     const t = await waitingRotation(['constructor', 'toString']);
 
     // Act
-    const first = await recordHealthReport(t.deps, report(t.rotation, 'constructor', true));
+    const first = await reportAsItself(t.deps, report(t.rotation, 'constructor', true));
     const callbacksAfterFirst = [...t.callbacks.calls];
-    const second = await recordHealthReport(t.deps, report(t.rotation, 'toString', true));
+    const second = await reportAsItself(t.deps, report(t.rotation, 'toString', true));
 
     // Assess
     expect(t.waited).toEqual({ decision: 'waiting' });
@@ -63,10 +63,10 @@ describe('Consumers named like members of Object.prototype', () => {
   it('cancels when "valueOf" reports unhealthy, naming it', async () => {
     // Prepare
     const t = await waitingRotation(['constructor', 'toString', 'valueOf', 'hasOwnProperty']);
-    await recordHealthReport(t.deps, report(t.rotation, 'constructor', true));
+    await reportAsItself(t.deps, report(t.rotation, 'constructor', true));
 
     // Act
-    const result = await recordHealthReport(t.deps, report(t.rotation, 'valueOf', false));
+    const result = await reportAsItself(t.deps, report(t.rotation, 'valueOf', false));
 
     // Assess
     expect(t.waited).toEqual({ decision: 'waiting' });
@@ -85,8 +85,8 @@ describe('Consumers named like members of Object.prototype', () => {
     const t = await waitingRotation(['constructor', 'toString'], 'leak');
 
     // Act
-    const first = await recordHealthReport(t.deps, report(t.rotation, 'toString', true));
-    const second = await recordHealthReport(t.deps, report(t.rotation, 'constructor', true));
+    const first = await reportAsItself(t.deps, report(t.rotation, 'toString', true));
+    const second = await reportAsItself(t.deps, report(t.rotation, 'constructor', true));
 
     // Assess
     expect(t.waited).toEqual({ decision: 'waiting' });
@@ -125,7 +125,7 @@ describe('Consumers named like members of Object.prototype', () => {
     // Act
     const accepted = names.map((name) => ConsumerNameSchema.safeParse(name).success);
     const policyWithProto = ClientPolicySchema.safeParse({ expectedConsumers: ['__proto__'] });
-    const protoReport = recordHealthReport(t.deps, report(t.rotation, '__proto__', true));
+    const protoReport = reportAsItself(t.deps, report(t.rotation, '__proto__', true));
 
     // Assess
     expect(accepted).toEqual([true, true, true, true]);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { awaitConsumers } from '#core/steps/awaitConsumers.js';
 import { publishPending } from '#core/steps/publishPending.js';
-import { recordHealthReport } from '#core/steps/recordHealthReport.js';
 import { startRotation } from '#core/steps/startRotation.js';
 import { fakeDeps } from '../../../support/fakes.js';
+import { reportAsItself } from './reportAsItself.js';
 
 const CLIENT = 'm2m-client-test-billing';
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:rotation:run-claim-crash';
@@ -40,12 +40,12 @@ describe('Function: answerWaitIfDecided after a crash between the claim and the 
     t.callbacks.succeed = async () => {
       throw Object.assign(new Error('Task timed out after 30.00 seconds'), { name: 'Sandbox.Timedout' });
     };
-    await expect(recordHealthReport(t.deps, t.report)).rejects.toThrow('Task timed out');
+    await expect(reportAsItself(t.deps, t.report)).rejects.toThrow('Task timed out');
     t.callbacks.succeed = succeed;
     expect(t.callbacks.calls).toEqual([]);
 
     // Act: EventBridge's retry of the same report
-    await recordHealthReport(t.deps, t.report);
+    await reportAsItself(t.deps, t.report);
 
     // Assess
     expect(t.callbacks.calls).toEqual([
@@ -57,10 +57,10 @@ describe('Function: answerWaitIfDecided after a crash between the claim and the 
   it('a report after the task was answered sends nothing more', async () => {
     // Prepare
     const t = await waiting();
-    await recordHealthReport(t.deps, t.report);
+    await reportAsItself(t.deps, t.report);
 
     // Act
-    await recordHealthReport(t.deps, t.report);
+    await reportAsItself(t.deps, t.report);
 
     // Assess
     expect(t.callbacks.calls).toHaveLength(1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { recordHealthReport } from '#core/steps/recordHealthReport.js';
 import { fakeDeps } from '../../../support/fakes.js';
+import { reportAsItself } from './reportAsItself.js';
 
 const CLIENT = 'm2m-client-test-billing';
 const ROTATION = '6a7e3b0e-1d2c-4f00-9a6b-2f1e0c9d8b7a';
@@ -28,7 +28,7 @@ describe('recordHealthReport before StartRotation recorded the pending version',
     const t = await startedRecord();
 
     // Act
-    const result = await recordHealthReport(t.deps, {
+    const result = await reportAsItself(t.deps, {
       clientId: CLIENT,
       rotationId: ROTATION,
       pendingVersionId: ROTATION,
@@ -46,7 +46,7 @@ describe('recordHealthReport before StartRotation recorded the pending version',
     const t = await startedRecord();
 
     // Act
-    const result = await recordHealthReport(t.deps, {
+    const result = await reportAsItself(t.deps, {
       clientId: CLIENT,
       rotationId: ROTATION,
       pendingVersionId: '11111111-2222-4333-8444-555555555555',

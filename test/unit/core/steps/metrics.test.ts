@@ -5,9 +5,9 @@ import { cancelRotation } from '#core/steps/cancelRotation.js';
 import { completeRotation } from '#core/steps/completeRotation.js';
 import { publishPending } from '#core/steps/publishPending.js';
 import { recordFailure } from '#core/steps/recordFailure.js';
-import { recordHealthReport } from '#core/steps/recordHealthReport.js';
 import { startRotation } from '#core/steps/startRotation.js';
 import { fakeDeps } from '../../../support/fakes.js';
+import { reportAsItself } from './reportAsItself.js';
 
 const CLIENT = 'm2m-client-test-billing';
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:rotation:metrics-1';
@@ -27,7 +27,7 @@ function setup(expectedConsumers: string[] = ['billing-api', 'invoice-worker']) 
       cancellation: { reason: 'consumer_unhealthy' },
     });
   const report = (rotation: RotationContext, consumer: string, healthy = true) =>
-    recordHealthReport(fakes.deps, {
+    reportAsItself(fakes.deps, {
       clientId: rotation.clientId,
       rotationId: rotation.rotationId,
       pendingVersionId: rotation.pendingVersionId,

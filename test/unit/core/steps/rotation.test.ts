@@ -7,9 +7,9 @@ import { cancelRotation } from '#core/steps/cancelRotation.js';
 import { completeRotation } from '#core/steps/completeRotation.js';
 import { publishPending } from '#core/steps/publishPending.js';
 import { recordFailure } from '#core/steps/recordFailure.js';
-import { recordHealthReport } from '#core/steps/recordHealthReport.js';
 import { startRotation } from '#core/steps/startRotation.js';
 import { fakeDeps } from '../../../support/fakes.js';
+import { reportAsItself } from './reportAsItself.js';
 
 const CLIENT = 'm2m-client-test-billing';
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:rotation:run-1';
@@ -155,8 +155,8 @@ describe('Steps: publishPending, awaitConsumers, recordHealthReport', () => {
     await awaitConsumers(t.deps, { taskToken: 'token-1', rotation });
 
     // Act
-    const first = await recordHealthReport(t.deps, report(rotation, 'billing-api', true));
-    const second = await recordHealthReport(t.deps, report(rotation, 'invoice-worker', true));
+    const first = await reportAsItself(t.deps, report(rotation, 'billing-api', true));
+    const second = await reportAsItself(t.deps, report(rotation, 'invoice-worker', true));
 
     // Assess
     expect(first).toEqual({ accepted: true, decision: 'waiting' });
@@ -174,7 +174,7 @@ describe('Steps: publishPending, awaitConsumers, recordHealthReport', () => {
     await awaitConsumers(t.deps, { taskToken: 'token-1', rotation });
 
     // Act
-    await recordHealthReport(t.deps, report(rotation, 'invoice-worker', false));
+    await reportAsItself(t.deps, report(rotation, 'invoice-worker', false));
 
     // Assess
     expect(t.callbacks.calls).toHaveLength(1);
@@ -190,8 +190,8 @@ describe('Steps: publishPending, awaitConsumers, recordHealthReport', () => {
     // Prepare
     const t = setup();
     const rotation = await publishPending(t.deps, { rotation: await t.start() });
-    await recordHealthReport(t.deps, report(rotation, 'billing-api', true));
-    await recordHealthReport(t.deps, report(rotation, 'invoice-worker', true));
+    await reportAsItself(t.deps, report(rotation, 'billing-api', true));
+    await reportAsItself(t.deps, report(rotation, 'invoice-worker', true));
 
     // Act
     const result = await awaitConsumers(t.deps, { taskToken: 'token-late', rotation });
@@ -222,8 +222,8 @@ describe('Steps: publishPending, awaitConsumers, recordHealthReport', () => {
     await awaitConsumers(t.deps, { taskToken: 'token-1', rotation });
 
     // Act
-    await recordHealthReport(t.deps, report(rotation, 'billing-api', true));
-    await recordHealthReport(t.deps, report(rotation, 'billing-api', false));
+    await reportAsItself(t.deps, report(rotation, 'billing-api', true));
+    await reportAsItself(t.deps, report(rotation, 'billing-api', false));
 
     // Assess
     expect(t.callbacks.calls).toHaveLength(1);
@@ -241,7 +241,7 @@ describe('Steps: publishPending, awaitConsumers, recordHealthReport', () => {
     const before = t.ledger.dump();
 
     // Act
-    const result = await recordHealthReport(t.deps, report(rotation, 'billing-api', true, overrides));
+    const result = await reportAsItself(t.deps, report(rotation, 'billing-api', true, overrides));
 
     // Assess
     expect(result).toEqual({ accepted: false, rejection });
@@ -256,8 +256,8 @@ describe('Steps: publishPending, awaitConsumers, recordHealthReport', () => {
 
     // Act
     const early = [
-      await recordHealthReport(t.deps, report(started, 'billing-api', true)),
-      await recordHealthReport(t.deps, report(started, 'invoice-worker', true)),
+      await reportAsItself(t.deps, report(started, 'billing-api', true)),
+      await reportAsItself(t.deps, report(started, 'invoice-worker', true)),
     ];
     const callbacksBeforeWait = [...t.callbacks.calls];
     const rotation = await publishPending(t.deps, { rotation: started });
@@ -283,7 +283,7 @@ describe('Steps: publishPending, awaitConsumers, recordHealthReport', () => {
     });
 
     // Act
-    const result = await recordHealthReport(t.deps, report(rotation, 'billing-api', true));
+    const result = await reportAsItself(t.deps, report(rotation, 'billing-api', true));
 
     // Assess
     expect(result).toEqual({ accepted: false, rejection: 'not_pending' });
@@ -294,7 +294,7 @@ describe('Steps: publishPending, awaitConsumers, recordHealthReport', () => {
     const t = setup();
 
     // Act & Assess
-    await expect(recordHealthReport(t.deps, { clientId: CLIENT, healthy: 'yes' })).rejects.toMatchObject({
+    await expect(reportAsItself(t.deps, { clientId: CLIENT, healthy: 'yes' })).rejects.toMatchObject({
       name: 'InvalidInputError',
     });
   });
