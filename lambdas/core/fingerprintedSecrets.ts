@@ -30,23 +30,8 @@ export function fingerprintedSecrets(
   store: SecretStorePort,
   deps: FingerprintedSecretsDeps,
 ): SecretStorePort {
-  const index = async (
-    client: ClientRef,
-    value: ManagedSecretValue,
-    versionId: string,
-    stage: FingerprintStage,
-  ): Promise<void> => {
-    await deps.index.putFingerprint(
-      await fingerprintEntry(
-        deps.fingerprints,
-        client,
-        value.clientSecret,
-        versionId,
-        stage,
-        deps.clock.now(),
-      ),
-    );
-  };
+  const index = (client: ClientRef, value: ManagedSecretValue, versionId: string, stage: FingerprintStage) =>
+    indexVersion(deps, client, value, versionId, stage);
 
   return {
     secretIdOf: (client) => store.secretIdOf(client),
@@ -135,16 +120,19 @@ export async function indexPromoted(
   ] as const) {
     if (versionId === null) continue;
     const value = await deps.secrets.read(client, label);
-    if (value === null) continue;
-    await deps.index.putFingerprint(
-      await fingerprintEntry(
-        deps.fingerprints,
-        client,
-        value.clientSecret,
-        versionId,
-        stage,
-        deps.clock.now(),
-      ),
-    );
+    if (value !== null) await indexVersion(deps, client, value, versionId, stage);
   }
+}
+
+/** Writes the index entry of `value` (version `versionId` of `client`), now at `stage`. */
+async function indexVersion(
+  deps: FingerprintedSecretsDeps,
+  client: ClientRef,
+  value: ManagedSecretValue,
+  versionId: string,
+  stage: FingerprintStage,
+): Promise<void> {
+  await deps.index.putFingerprint(
+    await fingerprintEntry(deps.fingerprints, client, value.clientSecret, versionId, stage, deps.clock.now()),
+  );
 }

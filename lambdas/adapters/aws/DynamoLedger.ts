@@ -202,23 +202,13 @@ export class DynamoLedger implements LedgerPort, RegistryPort {
    * step: the expiry is renewed), or the holder's lock has expired.
    */
   public async acquireLock(lock: RotationLock, now: Date): Promise<LockResult> {
-    const expiresAtMs = Date.parse(lock.expiresAt);
-    if (Number.isNaN(expiresAtMs)) {
-      throw new LedgerItemFormatError(`lock of ${lock.clientId}`, ['expiresAt: invalid_date']);
-    }
+    const item = lockItem(lock);
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.#client.send(
           new PutCommand({
             TableName: this.#tableName,
-            Item: {
-              pk: lock.clientId,
-              sk: LOCK_SK,
-              rotationId: lock.rotationId,
-              expiresAt: lock.expiresAt,
-              expiresAtMs,
-              ...(lock.executionId === undefined ? {} : { executionId: lock.executionId }),
-            },
+            Item: item,
             ConditionExpression: 'attribute_not_exists(pk) OR rotationId = :me OR expiresAtMs < :now',
             ExpressionAttributeValues: { ':me': lock.rotationId, ':now': now.getTime() },
           }),
@@ -240,22 +230,12 @@ export class DynamoLedger implements LedgerPort, RegistryPort {
 
   /** One conditional PutItem: replaces the lock only while `staleRotationId` still holds it. */
   public async takeOverLock(lock: RotationLock, staleRotationId: string): Promise<boolean> {
-    const expiresAtMs = Date.parse(lock.expiresAt);
-    if (Number.isNaN(expiresAtMs)) {
-      throw new LedgerItemFormatError(`lock of ${lock.clientId}`, ['expiresAt: invalid_date']);
-    }
+    const item = lockItem(lock);
     try {
       await this.#client.send(
         new PutCommand({
           TableName: this.#tableName,
-          Item: {
-            pk: lock.clientId,
-            sk: LOCK_SK,
-            rotationId: lock.rotationId,
-            expiresAt: lock.expiresAt,
-            expiresAtMs,
-            ...(lock.executionId === undefined ? {} : { executionId: lock.executionId }),
-          },
+          Item: item,
           ConditionExpression: 'rotationId = :stale OR rotationId = :me',
           ExpressionAttributeValues: { ':stale': staleRotationId, ':me': lock.rotationId },
         }),
@@ -814,6 +794,25 @@ function describeKey(record: RotationRecord): string {
 
 function isConditionFailure(error: unknown): boolean {
   return awsErrorCode(error) === 'ConditionalCheckFailedException';
+}
+
+/**
+ * The lock's item: `expiresAtMs` (epoch ms) is what the conditions compare, so timestamps written
+ * with other offsets compare right; an expiry that is not a date is refused before any write.
+ */
+function lockItem(lock: RotationLock): Record<string, unknown> {
+  const expiresAtMs = Date.parse(lock.expiresAt);
+  if (Number.isNaN(expiresAtMs)) {
+    throw new LedgerItemFormatError(`lock of ${lock.clientId}`, ['expiresAt: invalid_date']);
+  }
+  return {
+    pk: lock.clientId,
+    sk: LOCK_SK,
+    rotationId: lock.rotationId,
+    expiresAt: lock.expiresAt,
+    expiresAtMs,
+    ...(lock.executionId === undefined ? {} : { executionId: lock.executionId }),
+  };
 }
 
 /** A record as a table item: its fields, the keys and the LSI sort key; no undefined values. */
