@@ -16,7 +16,9 @@ import { RotatorError, toError } from '#core/errors.js';
 import { EVENT_SOURCES } from '#core/events.js';
 import { type GitHubWebhookDeps, handleGitHubWebhook } from '#core/githubWebhook.js';
 import { Secret } from '#core/secret.js';
+import { withInvocationContext } from './runtime/invocation.js';
 import { lambdaLogger } from './runtime/logger.js';
+import { traced } from './runtime/tracer.js';
 import { type GitHubWebhookEnv, readGitHubWebhookEnv } from './runtime/webhookEnv.js';
 
 /**
@@ -83,7 +85,7 @@ export interface GitHubWebhookClients {
 /** Options of {@link createGitHubWebhookDeps}. */
 export interface GitHubWebhookDepsOptions {
   readonly logger: StepLogger;
-  /** @default - clients built from the standard configuration (`AWS_ENDPOINT_URL` included) */
+  /** @default - clients built from the standard configuration (`AWS_ENDPOINT_URL` included), traced */
   readonly clients?: GitHubWebhookClients;
   /** @default SECRET_CACHE_TTL_MS */
   readonly secretCacheTtlMs?: number;
@@ -98,11 +100,13 @@ export function createGitHubWebhookDeps(
   env: GitHubWebhookEnv,
   options: GitHubWebhookDepsOptions,
 ): GitHubWebhookDeps {
-  const secretsManager = options.clients?.secretsManager ?? new SecretsManagerClient({});
+  const secretsManager = options.clients?.secretsManager ?? traced(new SecretsManagerClient({}));
   const dynamo =
     options.clients?.dynamoDocument ??
-    DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-  const eventBridge = options.clients?.eventBridge ?? new EventBridgeClient({});
+    DynamoDBDocumentClient.from(traced(new DynamoDBClient({})), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  const eventBridge = options.clients?.eventBridge ?? traced(new EventBridgeClient({}));
   const ttlMs = options.secretCacheTtlMs ?? SECRET_CACHE_TTL_MS;
   const webhookSecret = cachedSecret(
     () => readWebhookSecret(secretsManager, env.ROTATOR_GITHUB_WEBHOOK_SECRET_ID),
@@ -235,5 +239,5 @@ function lambdaDeps(): GitHubWebhookDeps {
   return containerDeps;
 }
 
-/** Lambda entry point (Function URL). */
-export const handler: GitHubWebhookHandler = createGitHubWebhookHandler(lambdaDeps);
+/** Lambda entry point (Function URL); its log lines carry the Lambda context. */
+export const handler = withInvocationContext('GitHubWebhook', createGitHubWebhookHandler(lambdaDeps));

@@ -7,8 +7,11 @@ import {
   type SecretAgeMetricsPort,
   type SecretAgeSummary,
 } from '#core/secretAge.js';
+import { withInvocationContext } from './runtime/invocation.js';
 import { lambdaLogger } from './runtime/logger.js';
 import { readSecretAgeEnv } from './runtime/secretAgeEnv.js';
+import { SERVICE_NAME } from './runtime/service.js';
+import { traced } from './runtime/tracer.js';
 
 /** The metric the `SecretAgeDays` alarms of RotatorMonitoring watch. */
 export const SECRET_AGE_METRIC = 'SecretAgeDays';
@@ -20,7 +23,7 @@ export const SECRET_AGE_METRIC = 'SecretAgeDays';
  * The namespace is the function's POWERTOOLS_METRICS_NAMESPACE.
  */
 export function powertoolsSecretAgeMetrics(
-  metrics: Metrics = new Metrics({ serviceName: 'stytch-m2m-rotator' }),
+  metrics: Metrics = new Metrics({ serviceName: SERVICE_NAME }),
 ): SecretAgeMetricsPort {
   return {
     secretAge: ({ clientId, ageDays }) => {
@@ -49,7 +52,10 @@ function containerDeps(): PublisherContainer {
   const env = readSecretAgeEnv();
   container = {
     deps: {
-      ages: new SecretAges({ client: new SecretsManagerClient({}), prefix: env.ROTATOR_SECRET_PREFIX }),
+      ages: new SecretAges({
+        client: traced(new SecretsManagerClient({})),
+        prefix: env.ROTATOR_SECRET_PREFIX,
+      }),
       metrics: powertoolsSecretAgeMetrics(),
       clock: { now: () => new Date() },
       logger: lambdaLogger,
@@ -62,9 +68,13 @@ function containerDeps(): PublisherContainer {
 /**
  * Lambda entry point of the SecretAgeDays publisher, run by a schedule (the event carries nothing
  * it needs). Publishes the age of every managed client's AWSCURRENT secret; a client whose secret
- * cannot be read is listed in `problems` and does not fail the run.
+ * cannot be read is listed in `problems` and does not fail the run. Its log lines carry the
+ * Lambda context.
  */
-export const handler = async (_event?: unknown): Promise<SecretAgeSummary> => {
-  const { deps, clientIds } = containerDeps();
-  return publishSecretAges(deps, clientIds);
-};
+export const handler = withInvocationContext(
+  'SecretAgePublisher',
+  async (_event?: unknown): Promise<SecretAgeSummary> => {
+    const { deps, clientIds } = containerDeps();
+    return publishSecretAges(deps, clientIds);
+  },
+);

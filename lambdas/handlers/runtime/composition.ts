@@ -23,15 +23,17 @@ import type { RegistryPort } from '#core/registry.js';
 import { Secret } from '#core/secret.js';
 import { EnvironmentError, type RotatorEnv } from './env.js';
 import { powertoolsMetrics } from './metrics.js';
+import { traced } from './tracer.js';
 
 /**
  * Builds the real StepDeps of a Lambda container: SDK clients built once (they honour the
- * standard configuration, so `AWS_ENDPOINT_URL` points them at the sandbox), and the Stytch
- * client built from the project credentials read from Secrets Manager at run time, on first use.
+ * standard configuration, so `AWS_ENDPOINT_URL` points them at the sandbox) and traced (their
+ * calls are X-Ray subsegments when tracing is on, see {@link traced}), and the Stytch client
+ * built from the project credentials read from Secrets Manager at run time, on first use.
  */
 export function createStepDeps(env: RotatorEnv, logger: StepLogger): StepDeps {
-  const secretsManager = new SecretsManagerClient({});
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  const secretsManager = traced(new SecretsManagerClient({}));
+  const dynamo = DynamoDBDocumentClient.from(traced(new DynamoDBClient({})), {
     marshallOptions: { removeUndefinedValues: true },
   });
   const clients = env.ROTATOR_CLIENTS;
@@ -41,7 +43,7 @@ export function createStepDeps(env: RotatorEnv, logger: StepLogger): StepDeps {
     keySecretId: env.ROTATOR_FINGERPRINT_KEY_SECRET_ID,
   });
   const clock = { now: () => new Date() };
-  const sfn = new SFNClient({});
+  const sfn = traced(new SFNClient({}));
   const stateMachineArn = env.ROTATOR_STATE_MACHINE_ARN;
   return {
     stytch: lazyStytch(async () => {
@@ -63,7 +65,7 @@ export function createStepDeps(env: RotatorEnv, logger: StepLogger): StepDeps {
     ),
     ledger,
     events: new EventBridgePublisher({
-      client: new EventBridgeClient({}),
+      client: traced(new EventBridgeClient({})),
       eventBusName: env.ROTATOR_EVENT_BUS_NAME,
     }),
     callbacks: new SfnTaskCallbacks({ client: sfn }),

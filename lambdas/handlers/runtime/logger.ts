@@ -1,14 +1,21 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { StepLogger } from '#core/deps.js';
-
-const powertools = new Logger({ serviceName: 'stytch-m2m-rotator' });
+import { SERVICE_NAME } from './service.js';
 
 /**
- * Every function's logger: Powertools (JSON, with the Lambda context), as the narrow
- * {@link StepLogger} the core takes. Powertools takes the attributes as a second argument of its
- * own type; they are adapted here, once.
+ * The container's one Powertools Logger. {@link withInvocationContext} adds the Lambda context
+ * (function name and ARN, request id, cold start, memory) to it at the start of every invocation
+ * that has one, so every line of that invocation carries it; a handler called without one (the
+ * sandbox, the tests) logs the same lines without those fields.
+ */
+export const powertoolsLogger = new Logger({ serviceName: SERVICE_NAME });
+
+/**
+ * Every function's logger: {@link powertoolsLogger} as the narrow {@link StepLogger} the core
+ * takes. Powertools takes the attributes as a second argument of its own type; they are adapted
+ * here, once.
  */
 export const lambdaLogger: StepLogger = {
-  info: (message, attributes = {}) => powertools.info(message, attributes),
-  warn: (message, attributes = {}) => powertools.warn(message, attributes),
+  info: (message, attributes = {}) => powertoolsLogger.info(message, attributes),
+  warn: (message, attributes = {}) => powertoolsLogger.warn(message, attributes),
 };

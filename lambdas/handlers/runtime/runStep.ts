@@ -1,6 +1,7 @@
 import type { StepDeps } from '#core/deps.js';
 import { createStepDeps } from './composition.js';
 import { readRotatorEnv } from './env.js';
+import { withInvocationContext } from './invocation.js';
 import { toLambdaError } from './lambdaError.js';
 import { lambdaLogger } from './logger.js';
 
@@ -25,14 +26,17 @@ function containerDeps(): Promise<StepDeps> {
 /**
  * Wraps a step as a Lambda handler: parse nothing here (the core validates), call the step, and
  * map what it throws to what the state machine's Retry/Catch expect ({@link toLambdaError}).
- * `deps` may be given (the local executor binds the same handlers to sandbox deps).
+ * Given the Lambda context, every log line of the invocation carries it, and the first
+ * invocation of a container emits the `ColdStart` metric ({@link withInvocationContext}); the
+ * step runs in an X-Ray subsegment named after it. `deps` may be given (the local executor binds
+ * the same handlers to sandbox deps, and passes its own context, which adds nothing).
  */
 export function lambdaHandler<E, R>(
   stepName: string,
   body: StepBody<E, R>,
   deps?: () => Promise<StepDeps>,
-): (event: E) => Promise<R> {
-  return async (event: E): Promise<R> => {
+): (event: E, context?: unknown) => Promise<R> {
+  return withInvocationContext(stepName, async (event: E): Promise<R> => {
     const resolved = await (deps ?? containerDeps)();
     try {
       return await body(resolved, event);
@@ -41,5 +45,5 @@ export function lambdaHandler<E, R>(
       resolved.logger.warn(`${stepName} failed`, { error: mapped.name, errorMessage: mapped.message });
       throw mapped;
     }
-  };
+  });
 }

@@ -145,6 +145,46 @@ describe('Function: handler (secretAgePublisher)', () => {
     expect(emf().map((d) => d.ClientId)).toEqual(['connected-app-test-b']);
   });
 
+  it('stamps the Lambda context on its log line and emits ColdStart on the first invocation only', async () => {
+    // Prepare
+    vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
+    sm.on(ListSecretVersionIdsCommand).resolves(versions(1));
+    const handler = await freshHandler();
+    const context = (awsRequestId: string) => ({
+      functionName: 'StytchM2MRotator-SecretAgePublisher-AbCdEf123456',
+      invokedFunctionArn:
+        'arn:aws:lambda:us-east-1:123456789012:function:StytchM2MRotator-SecretAgePublisher-AbCdEf123456',
+      memoryLimitInMB: '256',
+      functionVersion: '$LATEST',
+      awsRequestId,
+    });
+
+    // Act
+    await handler({}, context('request-1'));
+    await handler({}, context('request-2'));
+
+    // Assess
+    const lines = stdout.mock.calls
+      .flatMap(([chunk]) => String(chunk).split('\n'))
+      .filter((line) => line.includes('"Secret ages published"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toMatchObject([
+      {
+        function_name: 'StytchM2MRotator-SecretAgePublisher-AbCdEf123456',
+        function_request_id: 'request-1',
+        cold_start: true,
+      },
+      { function_request_id: 'request-2', cold_start: false },
+    ]);
+    const coldStarts = emf().filter((document) => 'ColdStart' in document);
+    expect(coldStarts).toHaveLength(1);
+    expect(coldStarts[0]).toMatchObject({
+      function_name: 'StytchM2MRotator-SecretAgePublisher-AbCdEf123456',
+      ColdStart: 1,
+    });
+    expect(emf().filter((document) => 'SecretAgeDays' in document)).toHaveLength(4);
+  });
+
   it('fails the invocation, naming the variable, when the environment is broken', async () => {
     // Prepare
     vi.stubEnv('ROTATOR_CLIENTS', '{not json');
