@@ -92,7 +92,10 @@ export async function publishSecretAges(
       deps.metrics.secretAge(result.age);
       published.push(result.age);
     } else {
-      deps.logger.warn('Secret age not measured', { ...result.problem });
+      // `message` is the log line's own key (Powertools drops an attribute of that name): the
+      // problem's text goes under `errorMessage`, as runStep logs failures.
+      const { message, ...problem } = result.problem;
+      deps.logger.warn('Secret age not measured', { ...problem, errorMessage: message });
       problems.push(result.problem);
     }
   }
