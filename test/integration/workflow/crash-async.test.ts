@@ -7,9 +7,10 @@ import { STEP_BODIES, type StepName } from '#handlers/steps.js';
 import { waitFor } from '../../support/waitFor.js';
 import {
   type CrashErrorName,
-  type CrashPoint,
+  crashCases,
   crashTableRows,
   createWorld,
+  type CrashCase as HarnessCrashCase,
   type World,
   type WorldClient,
 } from './harness.js';
@@ -47,15 +48,7 @@ type Setting =
 type AsyncStep = Extract<StepName, 'HealthAggregator' | 'LeakIntake' | 'ExecutionReconciler'>;
 type LambdaCrashName = Exclude<CrashErrorName, 'States.Timeout'>;
 
-interface CrashCase {
-  readonly setting: Setting;
-  readonly step: AsyncStep;
-  /** The call the function dies after, as the crash table words it. */
-  readonly after: string;
-  readonly point: CrashPoint;
-  /** The state it converges to, as the crash table words it. */
-  readonly converges: string;
-}
+type CrashCase = HarnessCrashCase<Setting, AsyncStep>;
 
 const LEAK_DEAD = 'the leaked secret dead; lock released';
 const CONVERGES: Readonly<Record<Setting, string>> = {
@@ -68,26 +61,7 @@ const CONVERGES: Readonly<Record<Setting, string>> = {
   stopped: 'failed (execution_ended); client reconciled; lock released',
 };
 
-/** A crash point: the call (`port.method`, `nth` of them), what it did, and the error the Lambda dies with. */
-type Call = readonly [
-  call: `${CrashPoint['port']}.${string}`,
-  what: string,
-  error: LambdaCrashName,
-  nth?: number,
-];
-
-/** The crash points of one setting and step; `nth` counts that function's calls of the method (answered or refused). */
-const crashes = (setting: Setting, step: AsyncStep, calls: readonly Call[]): CrashCase[] =>
-  calls.map(([call, what, error, nth]) => {
-    const [port, method] = call.split('.') as [CrashPoint['port'], string];
-    return {
-      setting,
-      step,
-      after: `\`${call}\`${nth === undefined ? '' : ` #${nth}`}: ${what}`,
-      point: { port, method, step, error, ...(nth === undefined ? {} : { nth }) },
-      converges: CONVERGES[setting],
-    };
-  });
+const crashes = crashCases<Setting, AsyncStep, LambdaCrashName>(CONVERGES);
 
 const ASYNC_CRASHES: readonly CrashCase[] = [
   ...crashes('healthy', 'HealthAggregator', [

@@ -7,9 +7,10 @@ import type { StepName } from '#handlers/steps.js';
 import { waitFor } from '../../support/waitFor.js';
 import {
   type CrashErrorName,
-  type CrashPoint,
+  crashCases,
   crashTableRows,
   createWorld,
+  type CrashCase as HarnessCrashCase,
   type World,
   type WorldClient,
 } from './harness.js';
@@ -46,15 +47,7 @@ type WorkflowStep = Extract<
   | 'RecordFailure'
 >;
 
-interface CrashCase {
-  readonly setting: Setting;
-  readonly step: WorkflowStep;
-  /** The call the Lambda dies after, as the crash table words it. */
-  readonly after: string;
-  readonly point: CrashPoint;
-  /** The state it converges to, as the crash table words it. */
-  readonly converges: string;
-}
+type CrashCase = HarnessCrashCase<Setting, WorkflowStep>;
 
 const CONVERGES: Readonly<Record<Setting, string>> = {
   complete: 'completed; lock released',
@@ -64,26 +57,7 @@ const CONVERGES: Readonly<Record<Setting, string>> = {
   fail: 'failed, then reconciled; lock released',
 };
 
-/** A crash point: the call (`port.method`, `nth` of them), what it did, and the error the Lambda dies with. */
-type Call = readonly [
-  call: `${CrashPoint['port']}.${string}`,
-  what: string,
-  error: CrashErrorName,
-  nth?: number,
-];
-
-/** The crash points of one setting and step; `nth` counts that function's calls of the method (answered or refused). */
-const crashes = (setting: Setting, step: WorkflowStep, calls: readonly Call[]): CrashCase[] =>
-  calls.map(([call, what, error, nth]) => {
-    const [port, method] = call.split('.') as [CrashPoint['port'], string];
-    return {
-      setting,
-      step,
-      after: `\`${call}\`${nth === undefined ? '' : ` #${nth}`}: ${what}`,
-      point: { port, method, step, error, ...(nth === undefined ? {} : { nth }) },
-      converges: CONVERGES[setting],
-    };
-  });
+const crashes = crashCases<Setting, WorkflowStep, CrashErrorName>(CONVERGES);
 
 /**
  * Every crash point of the workflow, in the order the steps make the calls. On AwaitConsumers no

@@ -142,6 +142,46 @@ export interface CrashPoint {
   readonly error?: CrashErrorName;
 }
 
+/** One row of the crash table: where a function dies, with what, and what it converges to. */
+export interface CrashCase<Setting extends string, Step extends StepName> {
+  readonly setting: Setting;
+  readonly step: Step;
+  /** The call the function dies after, as the crash table words it. */
+  readonly after: string;
+  readonly point: CrashPoint;
+  /** The state it converges to, as the crash table words it. */
+  readonly converges: string;
+}
+
+/** A crash point: the call (`port.method`, `nth` of them), what it did, and the error the Lambda dies with. */
+export type CrashCall<Error extends CrashErrorName = CrashErrorName> = readonly [
+  call: `${CrashPoint['port']}.${string}`,
+  what: string,
+  error: Error,
+  nth?: number,
+];
+
+/**
+ * A builder of crash-table rows for one suite: the crash points of one setting and step, each
+ * converging as `converges` says for its setting; `nth` counts that function's calls of the
+ * method (answered or refused).
+ */
+export function crashCases<Setting extends string, Step extends StepName, Error extends CrashErrorName>(
+  converges: Readonly<Record<Setting, string>>,
+) {
+  return (setting: Setting, step: Step, calls: readonly CrashCall<Error>[]): CrashCase<Setting, Step>[] =>
+    calls.map(([call, what, error, nth]) => {
+      const [port, method] = call.split('.') as [CrashPoint['port'], string];
+      return {
+        setting,
+        step,
+        after: `\`${call}\`${nth === undefined ? '' : ` #${nth}`}: ${what}`,
+        point: { port, method, step, error, ...(nth === undefined ? {} : { nth }) },
+        converges: converges[setting],
+      };
+    });
+}
+
 /**
  * A crash after a side effect, as Step Functions sees a Lambda that died: an error of AWS's own
  * name, not one of ours marked retryable (the handler wrapper passes it through unchanged).
