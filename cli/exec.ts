@@ -8,21 +8,15 @@ import { registerRegisterCommand } from './commands/register.js';
 import { registerRepairCommand } from './commands/repair.js';
 import { registerRotateCommands } from './commands/rotate.js';
 import { registerStatusCommand } from './commands/status.js';
+import type { CommandContext } from './context.js';
 import { CliError, ExitCode } from './errors.js';
 import { type CliIo, processIo } from './io.js';
-import { withAws as withAwsErrors } from './resources.js';
+import { withAws } from './resources.js';
 import { stackEnv } from './stack.js';
 import { forTerminal } from './terminalText.js';
 
 /** The longest error line: long enough for every problem of a `register` at once. */
 const ERROR_LINE_LENGTH = 1000;
-
-/** Context handed to each command's registration function. */
-export interface CommandContext {
-  readonly io: CliIo;
-  /** Records the exit code the command wants; `exec` returns it. */
-  setExitCode(code: number): void;
-}
 
 /**
  * Runs the `rotator` CLI with `argv` (without the node and script paths) and returns the exit
@@ -65,7 +59,7 @@ export async function exec(argv: readonly string[], io: CliIo = processIo()): Pr
       if (stackName === undefined || stackName === '') return;
       current = {
         ...io,
-        env: { ...(await withAwsErrors(io, () => stackEnv(io, stackName))), ...definedOnly(io.env) },
+        env: { ...(await withAws(io, (aws) => stackEnv(aws, stackName))), ...definedOnly(io.env) },
       };
     });
 

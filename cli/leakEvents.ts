@@ -1,7 +1,7 @@
+import type { AwsClients } from '#adapters/aws/awsClients.js';
 import { AwsServiceError, EventBridgePublisher, EventPublishError } from '#adapters/aws/index.js';
 import { EVENT_SOURCES, type SecretLeakDetectedDetail } from '#core/events.js';
 import { CliError } from './errors.js';
-import type { AwsClients } from './resources.js';
 
 /**
  * `detail.source` of the leak reports the CLI publishes (`leak report`, `emergency`): the audit

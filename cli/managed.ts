@@ -1,6 +1,6 @@
-import { DescribeSecretCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
+import type { AwsClients } from '#adapters/aws/awsClients.js';
+import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
 import { CliError } from './errors.js';
-import type { AwsClients } from './resources.js';
 
 /**
  * Refuses, as a one-line user error, a client the deployment does not manage, before a command
@@ -17,15 +17,13 @@ export async function assertManaged(
   aws: Pick<AwsClients, 'secretsManager'>,
   options: { readonly clientId: string; readonly prefix: string },
 ): Promise<void> {
-  const secretId = `${options.prefix}/${options.clientId}`;
-  try {
-    await aws.secretsManager.send(new DescribeSecretCommand({ SecretId: secretId }));
-  } catch (error) {
-    if (!(error instanceof ResourceNotFoundException)) throw error;
-    throw new CliError(
-      `${options.clientId} is not managed by this deployment (no secret ${secretId}): check the client id, ` +
-        'or list it in the deployment config, or create it with rotator register',
-      { code: 'unmanaged_client', cause: error },
-    );
-  }
+  const store = new SecretsManagerStore({ client: aws.secretsManager, prefix: options.prefix });
+  // The kind does not matter to the secret's name; m2m is as good as connected_app here.
+  const client = { clientId: options.clientId, kind: 'm2m' } as const;
+  if (await store.exists(client)) return;
+  throw new CliError(
+    `${options.clientId} is not managed by this deployment (no secret ${store.secretIdOf(client)}): check the client id, ` +
+      'or list it in the deployment config, or create it with rotator register',
+    { code: 'unmanaged_client' },
+  );
 }

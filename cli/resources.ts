@@ -1,20 +1,16 @@
 import { userInfo } from 'node:os';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
-import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
+import { type AwsClientSettings, AwsClients } from '#adapters/aws/awsClients.js';
 import { awsErrorCode } from '#adapters/aws/errors.js';
 import { SecretPrefixSchema } from '#core/model.js';
 import { CliError } from './errors.js';
 import type { CliIo } from './io.js';
 
 /**
- * Where the rotator's AWS resources are, and SDK clients to reach them. Each resource comes from
- * its flag, else its environment variable, else (with `--stack` / ROTATOR_STACK_NAME) the stack's
- * output, which `exec` turns into the variable before the command runs (see ./stack.ts).
+ * Where the rotator's AWS resources are, and the AWS clients (an adapter, ../lambdas/adapters/aws/
+ * awsClients.ts) to reach them. Each resource comes from its flag, else its environment variable,
+ * else (with `--stack` / ROTATOR_STACK_NAME) the stack's output, which `exec` turns into the
+ * variable before the command runs (see ./stack.ts).
  */
 
 /** The resources an operator command may need. */
@@ -175,11 +171,7 @@ export function optionalResource(name: ResourceName, flags: ResourceFlags, io: C
 }
 
 /** SDK v3 settings from the CLI's environment (io.env, so tests need not touch process.env). */
-export function awsClientConfig(io: CliIo): {
-  region?: string;
-  endpoint?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-} {
+export function awsClientConfig(io: CliIo): AwsClientSettings {
   const env = io.env;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const endpoint = env.AWS_ENDPOINT_URL;
@@ -188,59 +180,24 @@ export function awsClientConfig(io: CliIo): {
       `AWS_ENDPOINT_URL "${endpoint.slice(0, 200)}" is not a URL (e.g. http://127.0.0.1:4566)`,
     );
   }
-  const config: ReturnType<typeof awsClientConfig> = {};
-  if (region !== undefined && region !== '') config.region = region;
-  if (endpoint !== undefined && endpoint !== '') config.endpoint = endpoint;
-  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
-    config.credentials = {
-      accessKeyId: env.AWS_ACCESS_KEY_ID,
-      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-      ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-    };
-  }
-  return config;
-}
-
-/** Lazily built SDK clients for one command run; close them with {@link AwsClients.close}. */
-export class AwsClients {
-  readonly #config: ReturnType<typeof awsClientConfig>;
-  #sfn?: SFNClient;
-  #secrets?: SecretsManagerClient;
-  #dynamo?: DynamoDBClient;
-  #events?: EventBridgeClient;
-
-  public constructor(io: CliIo) {
-    this.#config = awsClientConfig(io);
-  }
-
-  public get sfn(): SFNClient {
-    this.#sfn ??= new SFNClient(this.#config);
-    return this.#sfn;
-  }
-
-  public get secretsManager(): SecretsManagerClient {
-    this.#secrets ??= new SecretsManagerClient(this.#config);
-    return this.#secrets;
-  }
-
-  public get eventBridge(): EventBridgeClient {
-    this.#events ??= new EventBridgeClient(this.#config);
-    return this.#events;
-  }
-
-  public ledger(tableName: string): DynamoLedger {
-    this.#dynamo ??= new DynamoDBClient(this.#config);
-    return new DynamoLedger({ client: DynamoDBDocumentClient.from(this.#dynamo), tableName });
-  }
-
-  public close(): void {
-    for (const client of [this.#sfn, this.#secrets, this.#dynamo, this.#events]) client?.destroy();
-  }
+  return {
+    ...(region !== undefined && region !== '' ? { region } : {}),
+    ...(endpoint !== undefined && endpoint !== '' ? { endpoint } : {}),
+    ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? {
+          credentials: {
+            accessKeyId: env.AWS_ACCESS_KEY_ID,
+            secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+            ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+          },
+        }
+      : {}),
+  };
 }
 
 /** Runs `body` with fresh clients and always closes them. */
 export async function withAws<T>(io: CliIo, body: (aws: AwsClients) => Promise<T>): Promise<T> {
-  const aws = new AwsClients(io);
+  const aws = new AwsClients(awsClientConfig(io));
   try {
     return await body(aws);
   } catch (error) {

@@ -1,8 +1,7 @@
-import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { z } from 'zod';
+import type { AwsClients } from '#adapters/aws/awsClients.js';
+import { SchedulerSchedules } from '#adapters/aws/SchedulerSchedules.js';
 import { nextCronFire, ratePeriodSeconds } from '../lib/config/scheduleExpression.js';
-import type { CliIo } from './io.js';
-import { awsClientConfig } from './resources.js';
 
 /** A client's rotation schedule as EventBridge Scheduler holds it. */
 export interface ClientSchedule {
@@ -32,37 +31,25 @@ const ScheduleInputSchema = z.object({ clientId: z.string(), trigger: z.literal(
  * Every schedule that starts a scheduled rotation, by client id: ListSchedules over every group,
  * then GetSchedule for each (the target's input names the client).
  */
-export async function clientSchedules(io: CliIo): Promise<Map<string, ClientSchedule>> {
-  const scheduler = new SchedulerClient(awsClientConfig(io));
+export async function clientSchedules(
+  aws: Pick<AwsClients, 'scheduler'>,
+): Promise<Map<string, ClientSchedule>> {
   const found = new Map<string, ClientSchedule>();
-  try {
-    let nextToken: string | undefined;
-    do {
-      const page = await scheduler.send(new ListSchedulesCommand({ NextToken: nextToken }));
-      for (const summary of page.Schedules ?? []) {
-        if (summary.Name === undefined) continue;
-        const schedule = await scheduler.send(
-          new GetScheduleCommand({ Name: summary.Name, GroupName: summary.GroupName }),
-        );
-        let input: unknown;
-        try {
-          input = JSON.parse(schedule.Target?.Input ?? 'null');
-        } catch {
-          continue;
-        }
-        const parsed = ScheduleInputSchema.safeParse(input);
-        if (!parsed.success || schedule.ScheduleExpression === undefined) continue;
-        found.set(parsed.data.clientId, {
-          name: summary.Name,
-          group: summary.GroupName ?? 'default',
-          expression: schedule.ScheduleExpression,
-          timeZone: schedule.ScheduleExpressionTimezone ?? 'UTC',
-        });
-      }
-      nextToken = page.NextToken === '' ? undefined : page.NextToken;
-    } while (nextToken !== undefined);
-  } finally {
-    scheduler.destroy();
+  for (const schedule of await new SchedulerSchedules({ client: aws.scheduler }).all()) {
+    let input: unknown;
+    try {
+      input = JSON.parse(schedule.targetInput ?? 'null');
+    } catch {
+      continue;
+    }
+    const parsed = ScheduleInputSchema.safeParse(input);
+    if (!parsed.success || schedule.expression === undefined) continue;
+    found.set(parsed.data.clientId, {
+      name: schedule.name,
+      group: schedule.group,
+      expression: schedule.expression,
+      timeZone: schedule.timeZone ?? 'UTC',
+    });
   }
   return found;
 }

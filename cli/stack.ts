@@ -1,7 +1,6 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { type AwsClients, CloudFormationStackOutputs, StackNotFoundError } from '#adapters/aws/index.js';
 import { CliError } from './errors.js';
-import type { CliIo } from './io.js';
-import { awsClientConfig, RESOURCES } from './resources.js';
+import { RESOURCES } from './resources.js';
 
 /** The stack outputs the CLI reads, and the variable each one stands in for (from {@link RESOURCES}). */
 export const OUTPUT_VARIABLES: Readonly<Record<string, string>> = Object.fromEntries(
@@ -12,30 +11,29 @@ export const OUTPUT_VARIABLES: Readonly<Record<string, string>> = Object.fromEnt
  * The deployment's resources from its CloudFormation stack's outputs, as the variables they stand
  * in for. A variable already set wins (and a flag wins over both), so one value can be overridden.
  */
-export async function stackEnv(io: CliIo, stackName: string): Promise<Record<string, string>> {
+export async function stackEnv(
+  aws: Pick<AwsClients, 'cloudFormation'>,
+  stackName: string,
+): Promise<Record<string, string>> {
   if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName) && !stackName.startsWith('arn:')) {
     throw new CliError(`--stack "${stackName.slice(0, 140)}" is not a stack name`, { code: 'usage' });
   }
-  const cloudFormation = new CloudFormationClient(awsClientConfig(io));
+  let outputs: Record<string, string>;
   try {
-    const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
-    const outputs = Stacks?.[0]?.Outputs ?? [];
-    const env: Record<string, string> = {};
-    for (const output of outputs) {
-      const variable = output.OutputKey === undefined ? undefined : OUTPUT_VARIABLES[output.OutputKey];
-      if (variable !== undefined && output.OutputValue !== undefined) env[variable] = output.OutputValue;
-    }
-    return env;
+    outputs = await new CloudFormationStackOutputs({ client: aws.cloudFormation }).outputs(stackName);
   } catch (error) {
-    // CloudFormation answers a missing stack with a ValidationError "does not exist".
-    if (error instanceof Error && /does not exist/i.test(error.message)) {
+    if (error instanceof StackNotFoundError) {
       throw new CliError(`the stack ${stackName} does not exist here (region and account as configured)`, {
         code: 'missing_stack',
         cause: error,
       });
     }
     throw error;
-  } finally {
-    cloudFormation.destroy();
   }
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(outputs)) {
+    const variable = OUTPUT_VARIABLES[key];
+    if (variable !== undefined) env[variable] = value;
+  }
+  return env;
 }

@@ -7,17 +7,21 @@
  * const token = await credentials.accessToken(['read:invoices']);
  * ```
  */
-import { EventBridgeClient, type EventBridgeClientConfig } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { consumerSource } from '#core/events.js';
 import { ConsumerNameSchema } from '#core/model.js';
-import { type ConsumerLogger, M2MCredentials } from './M2MCredentials.js';
 import {
+  type AwsCredentials,
+  defaultEventBridgeClient,
+  type EventBridgeClient,
   eventBridgeReporter,
-  type HealthReporter,
-  type SecretSource,
+} from './adapters/eventBridge.js';
+import {
+  defaultSecretsManagerClient,
+  type SecretsManagerClient,
   secretsManagerSource,
-} from './secretSource.js';
+} from './adapters/secretsManager.js';
+import { type ConsumerLogger, M2MCredentials } from './M2MCredentials.js';
+import type { HealthReporter, SecretSource } from './secretSource.js';
 import { httpTokenEndpoint, type TokenEndpoint } from './tokenEndpoint.js';
 
 /** Options of {@link createM2MCredentials}. */
@@ -39,7 +43,7 @@ export interface CreateM2MCredentialsOptions {
    * `grantHealthReports`); anyone else's PutEvents is refused with AccessDeniedException.
    * @default - the standard SDK credential chain (environment, profile, the role of the compute)
    */
-  readonly credentials?: EventBridgeClientConfig['credentials'];
+  readonly credentials?: AwsCredentials;
   /** @default - a client from the standard SDK configuration (`AWS_REGION`, `AWS_ENDPOINT_URL`, …) and `credentials` */
   readonly secretsManager?: SecretsManagerClient;
   /** @default - a client from the standard SDK configuration and `credentials` */
@@ -93,13 +97,12 @@ export function createM2MCredentials(options: CreateM2MCredentialsOptions): M2MC
   }
   if (problems.length > 0) throw new TypeError(`createM2MCredentials: ${problems.join('; ')}`);
   const eventBusName = options.eventBusName ?? process.env.ROTATOR_EVENT_BUS_NAME;
-  const clientConfig = options.credentials === undefined ? {} : { credentials: options.credentials };
   const reporter =
     options.reporter ??
     (eventBusName === undefined || eventBusName === ''
       ? undefined
       : eventBridgeReporter(
-          options.eventBridge ?? new EventBridgeClient(clientConfig),
+          options.eventBridge ?? defaultEventBridgeClient(options.credentials),
           eventBusName,
           // The consumer speaks for itself: the only source its reports count from.
           options.reportSource ?? consumerSource(options.consumerName),
@@ -109,7 +112,7 @@ export function createM2MCredentials(options: CreateM2MCredentialsOptions): M2MC
     consumerName: options.consumerName,
     source:
       options.source ??
-      secretsManagerSource(options.secretsManager ?? new SecretsManagerClient(clientConfig)),
+      secretsManagerSource(options.secretsManager ?? defaultSecretsManagerClient(options.credentials)),
     tokens:
       options.tokens ??
       httpTokenEndpoint({
@@ -124,6 +127,8 @@ export function createM2MCredentials(options: CreateM2MCredentialsOptions): M2MC
   });
 }
 
+export { eventBridgeReporter } from './adapters/eventBridge.js';
+export { secretsManagerSource } from './adapters/secretsManager.js';
 export {
   ConsumerError,
   CredentialsClosedError,
@@ -140,14 +145,12 @@ export {
   type PendingCheckResult,
 } from './M2MCredentials.js';
 export {
-  eventBridgeReporter,
   type HealthReportDetail,
   type HealthReporter,
   parseSecretString,
   type SecretSource,
   type SecretVersion,
   type Stage,
-  secretsManagerSource,
 } from './secretSource.js';
 export {
   type AccessToken,

@@ -1,12 +1,5 @@
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import {
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  ResourceNotFoundException,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
 import { Secret } from '#core/secret.js';
-import { SecretFormatError, SecretReadError } from './errors.js';
+import { SecretFormatError } from './errors.js';
 import type { ClientCredentials } from './tokenEndpoint.js';
 
 /** The staging labels the library reads. */
@@ -68,62 +61,4 @@ export function parseSecretString(secretId: string, text: string | undefined): C
     clientSecret: new Secret(String(record.client_secret)),
     tokenUrl: String(record.token_url),
   };
-}
-
-/** {@link SecretSource} over an SDK v3 client; every read names its `VersionStage`. */
-export function secretsManagerSource(client: SecretsManagerClient): SecretSource {
-  return {
-    async read(secretId, stage) {
-      let answer: { VersionId?: string; SecretString?: string };
-      try {
-        answer = await client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
-      } catch (error) {
-        // No version holds the label (AWSPENDING outside a rotation): not an error for the caller.
-        if (stage === 'AWSPENDING' && error instanceof ResourceNotFoundException) return undefined;
-        throw new SecretReadError(secretId, stage, { cause: error, retryable: isRetryable(error) });
-      }
-      if (answer.VersionId === undefined) throw new SecretReadError(secretId, stage);
-      return { versionId: answer.VersionId, credentials: parseSecretString(secretId, answer.SecretString) };
-    },
-    async stages(secretId) {
-      try {
-        const answer = await client.send(new DescribeSecretCommand({ SecretId: secretId }));
-        return answer.VersionIdsToStages ?? {};
-      } catch (error) {
-        throw new SecretReadError(secretId, 'stages', { cause: error, retryable: isRetryable(error) });
-      }
-    },
-  };
-}
-
-/** {@link HealthReporter} that puts `Consumer Health Reported` on the rotator's bus. */
-export function eventBridgeReporter(
-  client: EventBridgeClient,
-  eventBusName: string,
-  source: string,
-): HealthReporter {
-  return {
-    async report(detail) {
-      const answer = await client.send(
-        new PutEventsCommand({
-          Entries: [
-            {
-              EventBusName: eventBusName,
-              Source: source,
-              DetailType: 'Consumer Health Reported',
-              Detail: JSON.stringify(detail),
-            },
-          ],
-        }),
-      );
-      if ((answer.FailedEntryCount ?? 0) > 0) {
-        throw new Error(`PutEvents refused the report: ${answer.Entries?.[0]?.ErrorCode ?? 'unknown error'}`);
-      }
-    },
-  };
-}
-
-function isRetryable(error: unknown): boolean {
-  const fault = (error as { $fault?: string; $retryable?: unknown; name?: string } | undefined) ?? {};
-  return fault.$fault === 'server' || fault.$retryable !== undefined || fault.name === 'ThrottlingException';
 }

@@ -1,12 +1,12 @@
-import { GetExecutionHistoryCommand, SendTaskFailureCommand } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
-import { SfnExecutionStatus } from '#adapters/aws/SfnExecutionStatus.js';
-import type { ExecutionStatus, RotationRecord } from '#core/ports.js';
+import { SfnExecutions } from '#adapters/aws/SfnExecutions.js';
+import { SfnTaskCallbacks } from '#adapters/aws/SfnTaskCallbacks.js';
+import type { CommandContext } from '../context.js';
 import { ExitCode } from '../errors.js';
-import type { CommandContext } from '../exec.js';
+import { activeRotation, executionStatus, followExecution, writeResult } from '../executions.js';
 import type { CliIo } from '../io.js';
+import { EXIT_CODES_HELP } from '../output.js';
 import {
-  type AwsClients,
   addResourceOptions,
   parseClientId,
   type ResourceFlags,
@@ -16,7 +16,6 @@ import {
   withAws,
 } from '../resources.js';
 import { forTerminal, jsonLine } from '../terminalText.js';
-import { EXIT_CODES_HELP, followExecution, writeResult } from './rotate.js';
 
 interface CancelFlags extends ResourceFlags {
   readonly reason?: string;
@@ -26,8 +25,6 @@ interface CancelFlags extends ResourceFlags {
 
 /** The error the AwaitConsumers Catch routes to `Cancel: operator`. */
 export const OPERATOR_CANCELLED = 'OperatorCancelled';
-
-const TERMINAL = new Set(['completed', 'cancelled', 'failed']);
 
 /** Registers `rotator cancel`. */
 export function registerCancelCommand(program: Command, context: CommandContext): void {
@@ -80,7 +77,7 @@ async function cancel(io: CliIo, rawClientId: string, flags: CancelFlags): Promi
     // The ledger's fields are printed escaped: the record is not only ours to write.
     const rotationId = forTerminal(record.rotationId, 100);
     if (record.taskToken === undefined) {
-      const step = await currentState(aws, executionArn);
+      const step = await new SfnExecutions({ client: aws.sfn }).currentState(executionArn);
       return failed(
         io,
         `not at a cancellable step (${forTerminal(step ?? record.status, 100)}): retry in a moment`,
@@ -107,19 +104,16 @@ async function cancel(io: CliIo, rawClientId: string, flags: CancelFlags): Promi
       cause,
     });
     if (!claimed) return failed(io, `the wait of rotation ${rotationId} was just decided; it is finishing`);
-    try {
-      await aws.sfn.send(
-        new SendTaskFailureCommand({ taskToken: record.taskToken, error: OPERATOR_CANCELLED, cause }),
+    const gone = await new SfnTaskCallbacks({ client: aws.sfn }).sendFailureOrGone(
+      record.taskToken,
+      OPERATOR_CANCELLED,
+      cause,
+    );
+    if (gone !== null) {
+      return failed(
+        io,
+        `rotation ${rotationId} is no longer waiting (${forTerminal(gone, 100)}); it is finishing`,
       );
-    } catch (error) {
-      const name = error instanceof Error ? error.name : 'Error';
-      if (name === 'TaskTimedOut' || name === 'TaskDoesNotExist' || name === 'InvalidToken') {
-        return failed(
-          io,
-          `rotation ${rotationId} is no longer waiting (${forTerminal(name, 100)}); it is finishing`,
-        );
-      }
-      throw error;
     }
     await ledger.markAnswered(clientId, record.rotationId, new Date().toISOString());
     const wait = flags.wait ?? true;
@@ -136,42 +130,6 @@ async function cancel(io: CliIo, rawClientId: string, flags: CancelFlags): Promi
     writeResult(io, result, { clientId, json });
     return result.outcome === 'cancelled' ? ExitCode.ok : ExitCode.failed;
   });
-}
-
-/**
- * The client's rotation that holds the lock and has not ended; `starting` when the lock is taken
- * but the record is not written yet (StartRotation is running); null when none is in progress.
- */
-export async function activeRotation(
-  aws: AwsClients,
-  clientId: string,
-  table: string,
-): Promise<RotationRecord | 'starting' | null> {
-  const ledger = aws.ledger(table);
-  const lock = await ledger.getLock(clientId);
-  if (lock === null) return null;
-  const record = await ledger.getRotation(clientId, lock.rotationId);
-  if (record === null) return Date.parse(lock.expiresAt) > Date.now() ? 'starting' : null;
-  return TERMINAL.has(record.status) ? null : record;
-}
-
-/** What Step Functions says of an execution now (null: it does not know it). */
-export function executionStatus(aws: AwsClients, executionArn: string): Promise<ExecutionStatus | null> {
-  return new SfnExecutionStatus({ client: aws.sfn }).status(executionArn);
-}
-
-/** The state the execution is in now: the last one it entered. */
-async function currentState(aws: AwsClients, executionArn: string): Promise<string | undefined> {
-  const page = await aws.sfn.send(
-    new GetExecutionHistoryCommand({
-      executionArn,
-      reverseOrder: true,
-      maxResults: 50,
-      includeExecutionData: false,
-    }),
-  );
-  return page.events?.find((event) => event.stateEnteredEventDetails?.name !== undefined)
-    ?.stateEnteredEventDetails?.name;
 }
 
 function failed(io: CliIo, message: string): number {

@@ -1,9 +1,9 @@
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Command } from 'commander';
+import { defaultEventBridgeClient, eventBridgeReporter } from '#consumer/adapters/eventBridge.js';
+import { defaultSecretsManagerClient } from '#consumer/adapters/secretsManager.js';
 import {
-  eventBridgeReporter,
   type HealthReportDetail,
+  type HealthReporter,
   httpTokenEndpoint,
   SecretFormatError,
   SecretReadError,
@@ -16,8 +16,8 @@ import {
   TokenVerificationError,
 } from '#consumer/index.js';
 import { CONSUMER_PRINCIPAL_TAG, consumerSource } from '#core/events.js';
+import type { CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
-import type { CommandContext } from '../exec.js';
 import { forTerminal, jsonLine } from '../terminalText.js';
 
 /** Raw flag values as commander hands them over (validated here, not by commander). */
@@ -151,13 +151,18 @@ export function registerConsumerCheckCommand(program: Command, context: CommandC
     )
     .action(async (flags: CheckFlags) => {
       const settings = parseFlags(flags, context.io.env);
-      const secretsManager = new SecretsManagerClient({});
-      const eventBridge = settings.report ? new EventBridgeClient({}) : undefined;
+      // The consumer library's own clients, from the standard SDK configuration: the check sees the
+      // secret and the bus as the consumer would.
+      const secretsManager = defaultSecretsManagerClient();
+      const eventBridge = settings.report ? defaultEventBridgeClient() : undefined;
       try {
         const { document, reportError } = await runCheck(settings, {
           source: secretsManagerSource(secretsManager),
           tokens: httpTokenEndpoint(),
-          eventBridge,
+          reporterFor:
+            eventBridge === undefined
+              ? undefined
+              : (source) => eventBridgeReporter(eventBridge, settings.eventBusName, source),
         });
         context.io.stdout.write(settings.json ? jsonLine(document) : humanReport(document));
         if (reportError !== undefined) {
@@ -205,8 +210,8 @@ function parseFlags(flags: CheckFlags, env: Readonly<Record<string, string | und
 interface CheckParts {
   readonly source: SecretSource;
   readonly tokens: TokenEndpoint;
-  /** Present with `--report`. */
-  readonly eventBridge: EventBridgeClient | undefined;
+  /** The reporter that speaks as `source`; present with `--report`. */
+  readonly reporterFor: ((source: string) => HealthReporter) | undefined;
 }
 
 async function runCheck(
@@ -265,7 +270,7 @@ async function readVersion(
     }
     if (error instanceof SecretReadError) {
       const cause = error.cause;
-      if (cause instanceof ResourceNotFoundException) {
+      if (cause instanceof Error && cause.name === 'ResourceNotFoundException') {
         throw new CliError(`secret ${secretId} not found in Secrets Manager (ResourceNotFoundException)`, {
           code: 'secret_not_found',
           source: 'user',
@@ -351,9 +356,9 @@ async function sendReport(
         1000,
       ),
   };
-  if (parts.eventBridge === undefined) throw new Error('--report without an EventBridge client');
+  if (parts.reporterFor === undefined) throw new Error('--report without an EventBridge client');
   try {
-    await eventBridgeReporter(parts.eventBridge, settings.eventBusName, source).report(detail);
+    await parts.reporterFor(source).report(detail);
   } catch (error) {
     const name = error instanceof Error ? error.name : 'error';
     const denied =

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { StytchEmulator, StytchEmulatorError } from '#sandbox/stytch-emulator/index.js';
+import type { CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
-import type { CommandContext } from '../exec.js';
 import { untilAborted } from '../io.js';
 
 /** Raw flag values as commander hands them over (strings; validated here, not by commander). */

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import type { LeakReportRecord, RotationRecord } from '#core/ports.js';
-import type { CommandContext } from '../exec.js';
+import type { CommandContext } from '../context.js';
 import type { CliIo } from '../io.js';
 import { assertManaged } from '../managed.js';
+import { EXIT_CODES_HELP } from '../output.js';
 import {
   addResourceOptions,
   masked,
@@ -14,7 +15,6 @@ import {
   withAws,
 } from '../resources.js';
 import { forTerminal, jsonLine } from '../terminalText.js';
-import { EXIT_CODES_HELP } from './rotate.js';
 
 interface HistoryFlags extends ResourceFlags {
   readonly limit?: string;

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerprints.js';
 import { Secret } from '#core/secret.js';
+import type { CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
-import type { CommandContext } from '../exec.js';
 import type { CliIo } from '../io.js';
 import { CLI_LEAK_SOURCE, publishLeak } from '../leakEvents.js';
 import { assertManaged } from '../managed.js';
+import { EXIT_CODES_HELP } from '../output.js';
 import {
   addResourceOptions,
   optionalSecretPrefix,
@@ -17,7 +18,6 @@ import {
   withAws,
 } from '../resources.js';
 import { forTerminal, jsonLine } from '../terminalText.js';
-import { EXIT_CODES_HELP } from './rotate.js';
 
 interface LeakReportFlags extends ResourceFlags {
   readonly clientId?: string;

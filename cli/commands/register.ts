@@ -1,26 +1,22 @@
-import { ConflictException, CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import {
-  CreateSecretCommand,
-  PutSecretValueCommand,
-  ResourceExistsException,
-} from '@aws-sdk/client-secrets-manager';
 import type { Command } from 'commander';
+import type { AwsClients } from '#adapters/aws/awsClients.js';
+import { SchedulerSchedules } from '#adapters/aws/SchedulerSchedules.js';
 import { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerprints.js';
+import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
+import { readStytchCredentials } from '#adapters/aws/SecretValueReader.js';
 import { StytchClient, StytchNetworkError, StytchTimeoutError } from '#adapters/stytch/index.js';
 import type { M2MClient } from '#adapters/stytch/types.js';
 import { fingerprintEntry } from '#core/fingerprintedSecrets.js';
 import { ConsumerNameSchema } from '#core/model.js';
 import { ClientNameSchema, type ClientRegistration, ScopeSchema } from '#core/registry.js';
 import type { Secret } from '#core/secret.js';
-import { readStytchCredentials } from '#handlers/runtime/composition.js';
 import { isKnownTimeZone, scheduleExpressionProblem } from '../../lib/config/scheduleExpression.js';
+import type { CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
-import type { CommandContext } from '../exec.js';
 import type { CliIo } from '../io.js';
+import { EXIT_CODES_HELP } from '../output.js';
 import {
-  type AwsClients,
   addResourceOptions,
-  awsClientConfig,
   masked,
   optionalResource,
   type ResourceFlags,
@@ -30,7 +26,6 @@ import {
   withAws,
 } from '../resources.js';
 import { forTerminal, jsonLine } from '../terminalText.js';
-import { EXIT_CODES_HELP } from './rotate.js';
 
 /** What register writes into a client's `trusted_metadata` at Stytch: the mark of a client it owns. */
 const MANAGED_BY = { managed_by: 'stytch-m2m-rotator' } as const;
@@ -228,13 +223,23 @@ async function register(io: CliIo, flags: RegisterFlags): Promise<number> {
       const { client, secret } = await atStytch(stytch, () =>
         createOrRecover(stytch, request, io, flags.adopt === true),
       );
-      const secretId = `${prefix}/${client.clientId}`;
-      const versionId = await storeSecret(aws, secretId, kmsKeyId, {
-        project_id: credentials.projectId,
-        client_id: client.clientId,
-        client_secret: secret.reveal(),
-        token_url: `${stytch.baseUrl}/v1/public/${credentials.projectId}/oauth2/token`,
-      });
+      const store = new SecretsManagerStore({ client: aws.secretsManager, prefix });
+      const ref = { clientId: client.clientId, kind: 'm2m' } as const;
+      const secretId = store.secretIdOf(ref);
+      const versionId = await store.createCurrent(
+        ref,
+        {
+          projectId: credentials.projectId,
+          clientId: client.clientId,
+          clientSecret: secret,
+          tokenUrl: `${stytch.baseUrl}/v1/public/${credentials.projectId}/oauth2/token`,
+        },
+        {
+          description:
+            'Stytch M2M client secret, registered and rotated by stytch-m2m-rotator: AWSCURRENT is what consumers use',
+          ...(kmsKeyId === undefined ? {} : { kmsKeyId }),
+        },
+      );
       const fingerprints = new SecretsManagerFingerprints({ client: aws.secretsManager, keySecretId });
       await ledger.putFingerprint(
         await fingerprintEntry(
@@ -248,7 +253,7 @@ async function register(io: CliIo, flags: RegisterFlags): Promise<number> {
       );
       const scheduleName = scheduling === undefined ? undefined : `rotate-${client.clientId}`.slice(0, 64);
       if (scheduling !== undefined && scheduleName !== undefined) {
-        await createSchedule(io, scheduleName, client.clientId, scheduling);
+        await createSchedule(aws, scheduleName, client.clientId, scheduling);
       }
       // The ledger record is the commit point: until it exists, a re-run finds the client at
       // Stytch by name and recovers it.
@@ -355,40 +360,9 @@ async function createOrRecover(
   return { client: completed, secret: started.nextClientSecret };
 }
 
-/** Creates the secret; one that exists already (a re-run) gets the new value as AWSCURRENT. */
-async function storeSecret(
-  aws: Pick<AwsClients, 'secretsManager'>,
-  secretId: string,
-  kmsKeyId: string | undefined,
-  value: Record<string, string>,
-): Promise<string> {
-  try {
-    const created = await aws.secretsManager.send(
-      new CreateSecretCommand({
-        Name: secretId,
-        Description:
-          'Stytch M2M client secret, registered and rotated by stytch-m2m-rotator: AWSCURRENT is what consumers use',
-        SecretString: JSON.stringify(value),
-        ...(kmsKeyId === undefined ? {} : { KmsKeyId: kmsKeyId }),
-        Tags: [{ Key: 'managed-by', Value: 'stytch-m2m-rotator' }],
-      }),
-    );
-    return created.VersionId ?? '';
-  } catch (error) {
-    if (!(error instanceof ResourceExistsException)) throw error;
-  }
-  const put = await aws.secretsManager.send(
-    new PutSecretValueCommand({
-      SecretId: secretId,
-      SecretString: JSON.stringify(value),
-      VersionStages: ['AWSCURRENT'],
-    }),
-  );
-  return put.VersionId ?? '';
-}
-
+/** Creates the client's rotation schedule; one of that name already there (a re-run) is kept. */
 async function createSchedule(
-  io: CliIo,
+  aws: Pick<AwsClients, 'scheduler'>,
   name: string,
   clientId: string,
   scheduling: {
@@ -400,33 +374,19 @@ async function createSchedule(
     readonly roleArn: string;
   },
 ): Promise<void> {
-  const scheduler = new SchedulerClient(awsClientConfig(io));
-  try {
-    await scheduler.send(
-      new CreateScheduleCommand({
-        Name: name,
-        GroupName: scheduling.group,
-        Description: `Scheduled rotation of ${clientId}`,
-        ScheduleExpression: scheduling.expression,
-        ScheduleExpressionTimezone: scheduling.timeZone,
-        FlexibleTimeWindow:
-          scheduling.flexibleWindowMinutes === undefined
-            ? { Mode: 'OFF' }
-            : { Mode: 'FLEXIBLE', MaximumWindowInMinutes: scheduling.flexibleWindowMinutes },
-        Target: {
-          Arn: scheduling.stateMachineArn,
-          RoleArn: scheduling.roleArn,
-          Input: JSON.stringify({ clientId, trigger: 'schedule', requestedBy: 'eventbridge-scheduler' }),
-        },
-        State: 'ENABLED',
-      }),
-    );
-  } catch (error) {
-    // A re-run after the schedule was made: it is the one this name stands for.
-    if (!(error instanceof ConflictException)) throw error;
-  } finally {
-    scheduler.destroy();
-  }
+  await new SchedulerSchedules({ client: aws.scheduler }).createRotationSchedule({
+    name,
+    group: scheduling.group,
+    description: `Scheduled rotation of ${clientId}`,
+    expression: scheduling.expression,
+    timeZone: scheduling.timeZone,
+    ...(scheduling.flexibleWindowMinutes === undefined
+      ? {}
+      : { flexibleWindowMinutes: scheduling.flexibleWindowMinutes }),
+    stateMachineArn: scheduling.stateMachineArn,
+    roleArn: scheduling.roleArn,
+    input: { clientId, trigger: 'schedule', requestedBy: 'eventbridge-scheduler' },
+  });
 }
 
 function noteDifferences(io: CliIo, existing: ClientRegistration, request: RegisterRequest): void {

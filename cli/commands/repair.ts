@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import type { AwsClients } from '#adapters/aws/awsClients.js';
 import type { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { EventBridgePublisher } from '#adapters/aws/EventBridgePublisher.js';
 import { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerprints.js';
 import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
+import { readStytchCredentials } from '#adapters/aws/SecretValueReader.js';
 import { SfnExecutionStatus } from '#adapters/aws/SfnExecutionStatus.js';
 import {
   StytchApiError,
@@ -25,13 +27,11 @@ import {
 } from '#core/reconcile.js';
 import { NeedsOperatorError, RepairIncompleteError } from '#core/rotationErrors.js';
 import { endStaleRotation, type LockHolder, leakLeftBy, lockHolder } from '#core/staleRotation.js';
-import { readStytchCredentials } from '#handlers/runtime/composition.js';
+import type { CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
-import type { CommandContext } from '../exec.js';
 import type { CliIo } from '../io.js';
 import { assertManaged } from '../managed.js';
 import {
-  type AwsClients,
   addResourceOptions,
   optionalResource,
   parseClientId,

@@ -1,14 +1,12 @@
-import {
-  ListSecretsCommand,
-  ListSecretVersionIdsCommand,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
 import type { Command } from 'commander';
+import { AwsServiceError } from '#adapters/aws/errors.js';
 import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
 import type { ClientRef, RotationRecord } from '#core/ports.js';
+import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
-import type { CommandContext } from '../exec.js';
+import { activeRotation, executionStatus } from '../executions.js';
 import type { CliIo } from '../io.js';
+import { EXIT_CODES_HELP } from '../output.js';
 import {
   addResourceOptions,
   masked,
@@ -20,8 +18,6 @@ import {
 } from '../resources.js';
 import { type ClientSchedule, clientSchedules, type ScheduleView, scheduleView } from '../schedules.js';
 import { forTerminal, jsonLine } from '../terminalText.js';
-import { activeRotation, executionStatus } from './cancel.js';
-import { EXIT_CODES_HELP } from './rotate.js';
 
 interface StatusFlags extends ResourceFlags {
   readonly json?: boolean;
@@ -85,15 +81,15 @@ async function status(io: CliIo, clientId: string | undefined, flags: StatusFlag
   const table = resolveResource('table', flags, io);
   const prefix = resolveSecretPrefix(flags, io);
   await withAws(io, async (aws) => {
-    const ids = clientId === undefined ? await managedClients(aws.secretsManager, prefix) : [clientId];
+    const store = new SecretsManagerStore({ client: aws.secretsManager, prefix });
+    const ids = clientId === undefined ? await store.clientIds() : [clientId];
     // The schedules are a view, not the point: without access to Scheduler, status still shows the rest.
-    const schedules = await clientSchedules(io).catch((error: unknown) => {
+    const schedules = await clientSchedules(aws).catch((error: unknown) => {
       io.stderr.write(
-        `rotator: schedules not shown: Scheduler ListSchedules failed (${forTerminal(error instanceof Error ? error.name : 'error', 100)})\n`,
+        `rotator: schedules not shown: Scheduler ListSchedules failed (${forTerminal(errorName(error), 100)})\n`,
       );
       return new Map<string, ClientSchedule>();
     });
-    const store = new SecretsManagerStore({ client: aws.secretsManager, prefix });
     const ledger = aws.ledger(table);
     const clients: ClientStatus[] = [];
     for (const id of ids) {
@@ -111,7 +107,10 @@ async function status(io: CliIo, clientId: string | undefined, flags: StatusFlag
       });
       const current = await store.read(ref, 'AWSCURRENT');
       const pending = versions.pendingVersionId === null ? null : await store.read(ref, 'AWSPENDING');
-      const createdAt = await createdDateOf(aws.secretsManager, secretId, versions.currentVersionId);
+      const createdAt =
+        versions.currentVersionId === null
+          ? undefined
+          : await store.createdAt(ref, versions.currentVersionId);
       const active = await activeRotation(aws, id, table);
       // A lock whose execution no longer runs is not a rotation in progress: say what it is.
       const ended =
@@ -167,44 +166,10 @@ function describeActive(active: RotationRecord | 'starting'): Partial<ClientStat
   return { step, rotationId: active.rotationId, trigger: active.trigger };
 }
 
-/** The client ids of the secrets named `<prefix>/<clientId>`. */
-async function managedClients(client: SecretsManagerClient, prefix: string): Promise<string[]> {
-  const ids: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await client.send(
-      new ListSecretsCommand({
-        Filters: [{ Key: 'name', Values: [`${prefix}/`] }],
-        MaxResults: 100,
-        NextToken: nextToken,
-      }),
-    );
-    for (const secret of page.SecretList ?? []) {
-      const name = secret.Name ?? '';
-      const id = name.startsWith(`${prefix}/`) ? name.slice(prefix.length + 1) : '';
-      if (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) ids.push(id);
-    }
-    nextToken = page.NextToken;
-  } while (nextToken !== undefined);
-  return ids.sort();
-}
-
-async function createdDateOf(
-  client: SecretsManagerClient,
-  secretId: string,
-  versionId: string | null,
-): Promise<Date | undefined> {
-  if (versionId === null) return undefined;
-  let nextToken: string | undefined;
-  do {
-    const page = await client.send(
-      new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, NextToken: nextToken }),
-    );
-    const version = page.Versions?.find((v) => v.VersionId === versionId);
-    if (version !== undefined) return version.CreatedDate;
-    nextToken = page.NextToken;
-  } while (nextToken !== undefined);
-  return undefined;
+/** The AWS error's name (the adapter's wrapped cause), as the SDK gave it. */
+function errorName(error: unknown): string {
+  const raw = error instanceof AwsServiceError ? error.cause : error;
+  return raw instanceof Error ? raw.name : 'error';
 }
 
 function isNotFound(error: unknown): boolean {

@@ -202,11 +202,8 @@ export type LockResult =
   | { readonly acquired: true }
   | { readonly acquired: false; readonly heldBy: RotationLock };
 
-/**
- * The DynamoDB ledger, as the rotation sees it. Every write that two actors could race on is a
- * conditional write in the adapter; the port's contract says which.
- */
-export interface LedgerPort extends FingerprintIndexPort {
+/** The per-client lock: at most one rotation of a client at a time (a conditional write in the adapter). */
+export interface LockPort {
   /**
    * Takes the client's lock for `rotationId` unless another unexpired rotation holds it. Taking
    * a lock already held by the same rotation succeeds (a retried step).
@@ -220,6 +217,13 @@ export interface LedgerPort extends FingerprintIndexPort {
   /** Releases the lock if `rotationId` holds it; otherwise does nothing. */
   releaseLock(clientId: string, rotationId: string): Promise<void>;
   getLock(clientId: string): Promise<RotationLock | null>;
+}
+
+/**
+ * The rotation records: the audit trail of each rotation and the wait's race-free decision. Every
+ * write that two actors could race on is a conditional write in the adapter; the contract says which.
+ */
+export interface RotationLedgerPort {
   /** Creates the record unless it exists; returns the stored record either way. */
   createRotation(record: RotationRecord): Promise<RotationRecord>;
   getRotation(clientId: string, rotationId: string): Promise<RotationRecord | null>;
@@ -267,6 +271,10 @@ export interface LedgerPort extends FingerprintIndexPort {
   recordRefusedReport(clientId: string, rotationId: string, refused: RefusedReport): Promise<boolean>;
   /** The client's rotations, newest first. */
   listRotations(clientId: string, limit: number): Promise<readonly RotationRecord[]>;
+}
+
+/** The accepted leak reports of each client, kept for the responder. */
+export interface LeakReportLedgerPort {
   /**
    * Stores an accepted leak report once per `eventId`: a redelivered event adds nothing (the
    * first delivery's record is kept). True when this call stored it.
@@ -275,6 +283,16 @@ export interface LedgerPort extends FingerprintIndexPort {
   /** The client's leak reports, newest first (by `receivedAt`). */
   listLeakReports(clientId: string, limit: number): Promise<readonly LeakReportRecord[]>;
 }
+
+/**
+ * The DynamoDB ledger, as the rotation sees it: every concern above, and the fingerprint index,
+ * over one table. Steps take the whole ledger; an adapter may implement each part on its own.
+ */
+export interface LedgerPort
+  extends LockPort,
+    RotationLedgerPort,
+    LeakReportLedgerPort,
+    FingerprintIndexPort {}
 
 /** Answers a waiting Step Functions task (SendTaskSuccess/SendTaskFailure). */
 export interface TaskCallbackPort {

@@ -1,5 +1,4 @@
-import { lambdaHandler } from './runtime/runStep.js';
-import { STEP_BODIES } from './steps.js';
+import { stepHandler } from '#wiring/stepHandler.js';
 
 /** Lambda entry point of the AwaitConsumers step. */
-export const handler = lambdaHandler('AwaitConsumers', STEP_BODIES.AwaitConsumers);
+export const handler = stepHandler('AwaitConsumers');

@@ -1,5 +1,4 @@
-import { lambdaHandler } from './runtime/runStep.js';
-import { STEP_BODIES } from './steps.js';
+import { stepHandler } from '#wiring/stepHandler.js';
 
 /** Lambda entry point of the CancelRotation step. */
-export const handler = lambdaHandler('CancelRotation', STEP_BODIES.CancelRotation);
+export const handler = stepHandler('CancelRotation');

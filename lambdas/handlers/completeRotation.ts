@@ -1,5 +1,4 @@
-import { lambdaHandler } from './runtime/runStep.js';
-import { STEP_BODIES } from './steps.js';
+import { stepHandler } from '#wiring/stepHandler.js';
 
 /** Lambda entry point of the CompleteRotation step. */
-export const handler = lambdaHandler('CompleteRotation', STEP_BODIES.CompleteRotation);
+export const handler = stepHandler('CompleteRotation');

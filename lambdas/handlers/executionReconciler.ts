@@ -1,9 +1,7 @@
-import { lambdaHandler } from './runtime/runStep.js';
-import { STEP_BODIES } from './steps.js';
+import { executionReconcilerHandler } from '#wiring/executionReconciler.js';
 
 /**
  * Lambda entry point of the execution reconciler (target of the rule on the state machine's
- * `Step Functions Execution Status Change` events for FAILED, ABORTED and TIMED_OUT): makes the
- * client whole with the one reconciliation rule and releases a lock its dead execution left.
+ * `Step Functions Execution Status Change` events for FAILED, ABORTED and TIMED_OUT).
  */
-export const handler = lambdaHandler('ExecutionReconciler', STEP_BODIES.ExecutionReconciler);
+export const handler = executionReconcilerHandler();

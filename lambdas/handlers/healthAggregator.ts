@@ -1,5 +1,4 @@
-import { lambdaHandler } from './runtime/runStep.js';
-import { STEP_BODIES } from './steps.js';
+import { stepHandler } from '#wiring/stepHandler.js';
 
-/** Lambda entry point of the HealthAggregator step. */
-export const handler = lambdaHandler('HealthAggregator', STEP_BODIES.HealthAggregator);
+/** Lambda entry point of the health aggregator (target of the `Consumer Health Reported` rule). */
+export const handler = stepHandler('HealthAggregator');

@@ -1,5 +1,4 @@
-import { lambdaHandler } from './runtime/runStep.js';
-import { STEP_BODIES } from './steps.js';
+import { stepHandler } from '#wiring/stepHandler.js';
 
 /** Lambda entry point of the leak intake (target of the `Secret Leak Detected` rule). */
-export const handler = lambdaHandler('LeakIntake', STEP_BODIES.LeakIntake);
+export const handler = stepHandler('LeakIntake');

@@ -1,5 +1,4 @@
-import { lambdaHandler } from './runtime/runStep.js';
-import { STEP_BODIES } from './steps.js';
+import { stepHandler } from '#wiring/stepHandler.js';
 
 /** Lambda entry point of the PublishPending step. */
-export const handler = lambdaHandler('PublishPending', STEP_BODIES.PublishPending);
+export const handler = stepHandler('PublishPending');

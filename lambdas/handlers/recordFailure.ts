@@ -1,5 +1,4 @@
-import { lambdaHandler } from './runtime/runStep.js';
-import { STEP_BODIES } from './steps.js';
+import { stepHandler } from '#wiring/stepHandler.js';
 
 /** Lambda entry point of the RecordFailure step. */
-export const handler = lambdaHandler('RecordFailure', STEP_BODIES.RecordFailure);
+export const handler = stepHandler('RecordFailure');

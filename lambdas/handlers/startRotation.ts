@@ -1,5 +1,4 @@
-import { lambdaHandler } from './runtime/runStep.js';
-import { STEP_BODIES } from './steps.js';
+import { stepHandler } from '#wiring/stepHandler.js';
 
 /** Lambda entry point of the StartRotation step. */
-export const handler = lambdaHandler('StartRotation', STEP_BODIES.StartRotation);
+export const handler = stepHandler('StartRotation');

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /*
  * The import graph of the TypeScript tree, for the layer rules (test/unit/architecture/layers.test.ts).
@@ -9,6 +10,14 @@ import { join, posix } from 'node:path';
  * the package.json "imports" aliases; this module resolves every specifier to a folder or a package
  * first and checks the rules on what it resolved to.
  */
+
+/** The repository's root folder, with a trailing slash: where the checks read the tree and package.json. */
+export const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The package.json "imports" aliases (`#core/*` …) of the repository at `root`. */
+export function readImportAliases(root: string = REPOSITORY_ROOT): ImportAliases {
+  return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { imports: ImportAliases }).imports;
+}
 
 /** One module specifier found in a source file, with the 1-based line the specifier string is on. */
 export interface FoundImport {
@@ -27,8 +36,10 @@ export type ImportAliases = Readonly<Record<string, unknown>>;
 
 /** A forbidden edge: files under one of `from` may not import what `forbids` matches. */
 export interface LayerRule {
-  /** Repository-relative folder prefixes the rule applies to, e.g. `lambdas/core/`. */
+  /** Repository-relative folder prefixes the rule applies to, e.g. `lambdas/core/` (`''`: every file). */
   readonly from: readonly string[];
+  /** Folder prefixes inside `from` the rule does not apply to, e.g. `lambdas/adapters/`. */
+  readonly except?: readonly string[];
   /** Returns the forbidden edge's description (`lambdas/core → lambdas/adapters`) or undefined if allowed. */
   readonly forbids: (target: ImportTarget) => string | undefined;
 }
@@ -324,7 +335,11 @@ export function checkLayers(
 ): LayerViolation[] {
   const violations: LayerViolation[] = [];
   for (const file of Object.keys(files).sort()) {
-    const applicable = rules.filter((rule) => rule.from.some((folder) => file.startsWith(folder)));
+    const applicable = rules.filter(
+      (rule) =>
+        rule.from.some((folder) => file.startsWith(folder)) &&
+        !(rule.except ?? []).some((folder) => file.startsWith(folder)),
+    );
     if (applicable.length === 0) continue;
     for (const { line, specifier } of findImports(files[file] as string)) {
       const target = resolveImport(file, specifier, aliases);
@@ -345,20 +360,343 @@ export function isAllowed(violation: LayerViolation, allowList: readonly Allowed
 const SKIPPED_FOLDERS = new Set(['node_modules', 'cdk.out', 'reports', 'coverage', 'dist']);
 
 /**
- * Reads every `.ts`/`.mts`/`.cts` file under `root` into a path → source map (repository-relative posix
- * paths), skipping dependencies, build output and dot-folders. Walks the disk rather than asking git so
- * files not yet committed are checked too.
+ * Reads every `.ts`/`.mts`/`.cts` file under `root` (or every file whose name matches `names`) into a
+ * path → source map (repository-relative posix paths), skipping dependencies, build output and dot-folders.
+ * Walks the disk rather than asking git so files not yet committed are checked too.
  */
-export function readSourceTree(root: string): Record<string, string> {
+export function readSourceTree(root: string, names: RegExp = /\.[mc]?ts$/u): Record<string, string> {
   const files: Record<string, string> = {};
   const walk = (folder: string): void => {
     for (const entry of readdirSync(join(root, folder), { withFileTypes: true })) {
       const path = folder === '' ? entry.name : `${folder}/${entry.name}`;
       if (entry.isDirectory() && !SKIPPED_FOLDERS.has(entry.name) && !entry.name.startsWith('.')) walk(path);
-      else if (entry.isFile() && /\.[mc]?ts$/u.test(entry.name))
-        files[path] = readFileSync(join(root, path), 'utf8');
+      else if (entry.isFile() && names.test(entry.name)) files[path] = readFileSync(join(root, path), 'utf8');
     }
   };
   walk('');
   return files;
+}
+
+/*
+ * Import cycles. The graph's nodes are the files of the tree; an edge is any import that resolves to one
+ * of them (type-only imports too: a type cycle still ties the files' design together).
+ */
+
+// How a specifier written for Node's ESM resolution names a TypeScript file: `x.js` is `x.ts`, and so on.
+const SOURCE_CANDIDATES: readonly ((path: string) => string)[] = [
+  (path) => path,
+  (path) => path.replace(/\.js$/u, '.ts'),
+  (path) => path.replace(/\.mjs$/u, '.mts'),
+  (path) => path.replace(/\.cjs$/u, '.cts'),
+  (path) => `${path}.ts`,
+  (path) => `${path}/index.ts`,
+];
+
+/** The file of `files` an import target names, or undefined for packages and files outside the tree. */
+export function targetFile(
+  target: ImportTarget,
+  files: Readonly<Record<string, string>>,
+): string | undefined {
+  if (target.kind !== 'file') return undefined;
+  return SOURCE_CANDIDATES.map((candidate) => candidate(target.path)).find((path) => path in files);
+}
+
+/** The import graph of `files`: each file to the files of the tree it imports, type-only imports included. */
+export function buildImportGraph(
+  files: Readonly<Record<string, string>>,
+  aliases: ImportAliases,
+): Map<string, readonly string[]> {
+  const graph = new Map<string, readonly string[]>();
+  for (const file of Object.keys(files).sort()) {
+    const targets = findImports(files[file] as string).map(({ specifier }) =>
+      targetFile(resolveImport(file, specifier, aliases), files),
+    );
+    graph.set(file, [...new Set(targets.filter((target) => target !== undefined))].sort());
+  }
+  return graph;
+}
+
+/**
+ * Every import cycle of the graph, as the sorted members of each strongly connected component of two or
+ * more files (or of one file importing itself), the cycles sorted by their first member. Tarjan's algorithm.
+ */
+export function findImportCycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  const index = new Map<string, number>();
+  const lowLink = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (file: string): void => {
+    index.set(file, index.size);
+    lowLink.set(file, index.get(file) as number);
+    stack.push(file);
+    onStack.add(file);
+    for (const target of graph.get(file) ?? []) {
+      if (!graph.has(target)) continue;
+      if (!index.has(target)) {
+        visit(target);
+        lowLink.set(file, Math.min(lowLink.get(file) as number, lowLink.get(target) as number));
+      } else if (onStack.has(target)) {
+        lowLink.set(file, Math.min(lowLink.get(file) as number, index.get(target) as number));
+      }
+    }
+    if (lowLink.get(file) !== index.get(file)) return;
+    const members: string[] = [];
+    let member: string | undefined;
+    do {
+      member = stack.pop() as string;
+      onStack.delete(member);
+      members.push(member);
+    } while (member !== file);
+    if (members.length > 1 || (graph.get(file) ?? []).includes(file)) cycles.push(members.sort());
+  };
+  for (const file of graph.keys()) if (!index.has(file)) visit(file);
+  return cycles.sort((a, b) => (a[0] as string).localeCompare(b[0] as string));
+}
+
+/** A known import cycle the check tolerates: a cycle whose members are all among `members` is allowed. */
+export interface AllowedCycle {
+  readonly members: readonly string[];
+  readonly reason: string;
+}
+
+/** Whether a known cycle covers a cycle found: every member found is one of the entry's (a cycle may shrink). */
+export function coversCycle(entry: AllowedCycle, cycle: readonly string[]): boolean {
+  return cycle.every((member) => entry.members.includes(member));
+}
+
+/** Whether a known long function covers one found: same file, same name (its lines move). */
+export function coversLongFunction(entry: AllowedLongFunction, found: LongFunction): boolean {
+  return entry.file === found.file && entry.name === found.name;
+}
+
+/*
+ * Function lengths, measured on the tokens (the project's TypeScript is the native compiler, with no
+ * JavaScript API to walk a syntax tree). A function starts at `function`, at a method, constructor or
+ * accessor signature `name(…) {` (with an optional return type), or at `=>` followed by `{`; it ends at
+ * the `}` matching its body's `{`. Tokens cannot tell a function type returning an object type
+ * (`write: (id: string) => { ok: boolean }` in an interface) from an arrow function; such a type counts as
+ * a function, harmlessly, as no object type runs to the length limit.
+ */
+
+/** One function of a source: its name (`constructor`, the method's, `(arrow function)`, …) and its lines. */
+export interface FunctionSpan {
+  readonly name: string;
+  /** The 1-based line the function starts on and the line of its closing brace. */
+  readonly line: number;
+  readonly endLine: number;
+  /** `endLine - line + 1`. */
+  readonly lines: number;
+}
+
+// Words followed by `(…) {` that are statements, not method names.
+const NOT_METHOD_NAMES = new Set([
+  'if',
+  'for',
+  'while',
+  'switch',
+  'catch',
+  'with',
+  'function',
+  'async',
+  'return',
+  'typeof',
+  'await',
+  'yield',
+  'new',
+  'super',
+  'import',
+]);
+// Tokens after which a `{` in a return type opens an object type, not the function's body.
+const BEFORE_TYPE_LITERAL = new Set([':', '|', '&', '<', ',', '(', '[', '?', '=']);
+// Tokens that end a return type without a body: an overload, an interface member, a field's type.
+const END_OF_SIGNATURE = new Set([';', ',', ')', ']', '}', '=']);
+
+/** Each `(`, `[` and `{` token's matching closer, and each closer's opener. */
+function matchBrackets(tokens: readonly Token[]): Map<number, number> {
+  const pairs = new Map<number, number>();
+  const open: number[] = [];
+  const closers: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
+  tokens.forEach((token, at) => {
+    if (token.type !== 'punct') return;
+    if (token.text === '(' || token.text === '[' || token.text === '{') open.push(at);
+    const opener = closers[token.text];
+    if (opener === undefined) return;
+    const from = open.at(-1);
+    if (from === undefined || !isPunct(tokens[from], opener)) return;
+    open.pop();
+    pairs.set(from, at);
+    pairs.set(at, from);
+  });
+  return pairs;
+}
+
+const isArrow = (tokens: readonly Token[], at: number): boolean =>
+  isPunct(tokens[at], '=') && isPunct(tokens[at + 1], '>');
+
+/**
+ * The index of the body's `{` when a signature's parameters close just before `at` (`{`, or `: ReturnType {`),
+ * else undefined. Object types in the return type (`): { a: string } {`) are skipped.
+ */
+function bodyAfterParameters(
+  tokens: readonly Token[],
+  pairs: Map<number, number>,
+  at: number,
+): number | undefined {
+  if (isPunct(tokens[at], '{')) return at;
+  if (!isPunct(tokens[at], ':')) return undefined;
+  let angles = 0;
+  for (let index = at + 1; index < tokens.length; index += 1) {
+    const token = tokens[index] as Token;
+    if (token.type !== 'punct') continue;
+    const previous = tokens[index - 1];
+    const afterArrow = isPunct(previous, '>') && isPunct(tokens[index - 2], '=');
+    if (token.text === '(' || token.text === '[') {
+      index = pairs.get(index) ?? tokens.length;
+    } else if (token.text === '<') {
+      angles += 1;
+    } else if (token.text === '>' && !isPunct(previous, '=')) {
+      angles = Math.max(0, angles - 1);
+    } else if (token.text === '{') {
+      const typeLiteral =
+        angles > 0 || afterArrow || (previous?.type === 'punct' && BEFORE_TYPE_LITERAL.has(previous.text));
+      if (!typeLiteral) return index;
+      index = pairs.get(index) ?? tokens.length;
+    } else if (angles === 0 && END_OF_SIGNATURE.has(token.text) && !isArrow(tokens, index)) {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Where an arrow function's signature starts: the `(` of its parameters (found back over a return type,
+ * `(…): T =>`), or the single parameter before `=>`; `async` included.
+ */
+function arrowStart(tokens: readonly Token[], pairs: Map<number, number>, arrow: number): number {
+  let start = arrow - 1;
+  for (let index = arrow - 1; index >= 0 && index > arrow - 200; index -= 1) {
+    const token = tokens[index];
+    const closesParameters = isPunct(token, ')') && (index === arrow - 1 || isPunct(tokens[index + 1], ':'));
+    if (closesParameters) {
+      start = pairs.get(index) ?? index;
+      break;
+    }
+    if (token?.type === 'punct' && [')', ']', '}'].includes(token.text)) index = pairs.get(index) ?? index;
+    else if (token?.type === 'punct' && [';', '{', '(', ','].includes(token.text)) break;
+  }
+  return isWord(tokens[start - 1], 'async') ? start - 1 : start;
+}
+
+/** The name an arrow function starting at `start` is bound to (`const name = (…) =>`, `name: (…) =>`). */
+function arrowName(tokens: readonly Token[], start: number): string {
+  const binder = tokens[start - 1];
+  const name = tokens[start - 2];
+  const bound = isPunct(binder, '=') || isPunct(binder, ':');
+  return bound && name?.type === 'word' ? name.text : '(arrow function)';
+}
+
+/** Every function of a TypeScript source with its first and last line, in source order. */
+export function findFunctions(source: string): FunctionSpan[] {
+  const tokens = tokenize(source);
+  const pairs = matchBrackets(tokens);
+  const found = new Map<number, { readonly name: string; readonly line: number }>();
+  const add = (body: number | undefined, name: string, line: number): void => {
+    if (body !== undefined && pairs.has(body) && !found.has(body)) found.set(body, { name, line });
+  };
+  // After a name and optional type parameters, the parameters' `(`: the index, or undefined.
+  const parametersAt = (at: number): number | undefined => {
+    let index = at;
+    if (isPunct(tokens[index], '<')) {
+      let angles = 0;
+      for (; index < tokens.length; index += 1) {
+        if (isPunct(tokens[index], '<')) angles += 1;
+        if (isPunct(tokens[index], '>') && !isPunct(tokens[index - 1], '=')) angles -= 1;
+        if (angles === 0) break;
+      }
+      index += 1;
+    }
+    return isPunct(tokens[index], '(') ? index : undefined;
+  };
+  const bodyOfSignature = (parameters: number | undefined): number | undefined => {
+    const close = parameters === undefined ? undefined : pairs.get(parameters);
+    return close === undefined ? undefined : bodyAfterParameters(tokens, pairs, close + 1);
+  };
+
+  tokens.forEach((token, at) => {
+    if (isWord(token, 'function')) {
+      let next = at + 1;
+      if (isPunct(tokens[next], '*')) next += 1;
+      const named = tokens[next]?.type === 'word' ? (tokens[next] as { text: string }).text : undefined;
+      if (named !== undefined) next += 1;
+      add(bodyOfSignature(parametersAt(next)), named ?? '(function expression)', token.line);
+    } else if (token.type === 'word' && !NOT_METHOD_NAMES.has(token.text)) {
+      const previous = tokens[at - 1];
+      if (isWord(previous, 'extends') || isWord(previous, 'implements') || isPunct(previous, '.')) return;
+      add(bodyOfSignature(parametersAt(at + 1)), token.text, token.line);
+    } else if (isArrow(tokens, at) && isPunct(tokens[at + 2], '{')) {
+      const start = arrowStart(tokens, pairs, at);
+      add(at + 2, arrowName(tokens, start), (tokens[start] as Token).line);
+    }
+  });
+  return [...found.entries()]
+    .map(([body, { name, line }]) => {
+      const endLine = (tokens[pairs.get(body) as number] as Token).line;
+      return { name, line, endLine, lines: endLine - line + 1 };
+    })
+    .sort((a, b) => a.line - b.line);
+}
+
+/** A function over the length limit, where it is. */
+export interface LongFunction extends FunctionSpan {
+  readonly file: string;
+}
+
+/** A known long function the check tolerates until it is split; matched by file and name (lines move). */
+export interface AllowedLongFunction {
+  readonly file: string;
+  readonly name: string;
+  readonly reason: string;
+}
+
+/** Every function longer than `maxLines` in the files under `folders`, in file and line order. */
+export function findLongFunctions(
+  files: Readonly<Record<string, string>>,
+  folders: readonly string[],
+  maxLines: number,
+): LongFunction[] {
+  return Object.keys(files)
+    .sort()
+    .filter((file) => folders.some((folder) => file.startsWith(folder)))
+    .flatMap((file) =>
+      findFunctions(files[file] as string)
+        .filter((span) => span.lines > maxLines)
+        .map((span) => ({ file, ...span })),
+    );
+}
+
+/** Formats a long function as `file:line name (N lines)`. */
+export function formatLongFunction(found: LongFunction): string {
+  return `${found.file}:${found.line} ${found.name} (${found.lines} lines)`;
+}
+
+/** What a check found beyond its allow list, and the allow-list entries that match nothing found any more. */
+export interface AllowListComparison<Found, Entry> {
+  readonly unexpected: readonly Found[];
+  readonly stale: readonly Entry[];
+}
+
+/**
+ * Splits a check's findings by an allow list of known violations: `unexpected` holds what no entry covers
+ * (the check fails on it), `stale` the entries that cover nothing (the list must shrink with the code).
+ */
+export function compareWithAllowList<Found, Entry>(
+  found: readonly Found[],
+  allowList: readonly Entry[],
+  covers: (entry: Entry, found: Found) => boolean,
+): AllowListComparison<Found, Entry> {
+  return {
+    unexpected: found.filter((item) => !allowList.some((entry) => covers(entry, item))),
+    stale: allowList.filter((entry) => !found.some((item) => covers(entry, item))),
+  };
 }

@@ -1,6 +1,9 @@
 import {
+  CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
+  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
@@ -205,6 +208,136 @@ export class SecretsManagerStore implements SecretStorePort {
     const map = await this.#describe(secretId);
     if (map[versionId]?.includes(STAGES.pending)) {
       await this.#removeLabel(secretId, STAGES.pending, versionId);
+    }
+  }
+
+  /** Whether the client's secret exists (DescribeSecret; AWS's ResourceNotFoundException is false). */
+  public async exists(client: ClientRef): Promise<boolean> {
+    const secretId = this.secretIdOf(client);
+    try {
+      await this.#client.send(new DescribeSecretCommand({ SecretId: secretId }));
+      return true;
+    } catch (error) {
+      if (awsErrorCode(error) === 'ResourceNotFoundException') return false;
+      throw wrapAwsError(error, {
+        service: 'SecretsManager',
+        operation: 'DescribeSecret',
+        resource: secretId,
+      });
+    }
+  }
+
+  /**
+   * The client ids of the secrets named `<prefix>/<clientId>` (ListSecrets filtered by the prefix),
+   * sorted; names whose rest is not a client id (a deeper path, odd characters) are left out.
+   */
+  public async clientIds(): Promise<string[]> {
+    const namePrefix = `${this.#prefix}/`;
+    const ids: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      let page: { SecretList?: { Name?: string }[]; NextToken?: string };
+      try {
+        page = await this.#client.send(
+          new ListSecretsCommand({
+            Filters: [{ Key: 'name', Values: [namePrefix] }],
+            MaxResults: 100,
+            NextToken: nextToken,
+          }),
+        );
+      } catch (error) {
+        throw wrapAwsError(error, {
+          service: 'SecretsManager',
+          operation: 'ListSecrets',
+          resource: namePrefix,
+        });
+      }
+      for (const secret of page.SecretList ?? []) {
+        const name = secret.Name ?? '';
+        // Only names that start with the prefix exactly (the name filter is a looser match).
+        const id = name.startsWith(namePrefix) ? name.slice(namePrefix.length) : '';
+        if (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) ids.push(id);
+      }
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined);
+    return ids.sort();
+  }
+
+  /** When version `versionId` of the client's secret was created (ListSecretVersionIds); undefined if unknown. */
+  public async createdAt(client: ClientRef, versionId: string): Promise<Date | undefined> {
+    const secretId = this.secretIdOf(client);
+    let nextToken: string | undefined;
+    do {
+      let page: { Versions?: { VersionId?: string; CreatedDate?: Date }[]; NextToken?: string };
+      try {
+        page = await this.#client.send(
+          new ListSecretVersionIdsCommand({
+            SecretId: secretId,
+            IncludeDeprecated: true,
+            NextToken: nextToken,
+          }),
+        );
+      } catch (error) {
+        throw wrapAwsError(error, {
+          service: 'SecretsManager',
+          operation: 'ListSecretVersionIds',
+          resource: secretId,
+        });
+      }
+      const version = page.Versions?.find((v) => v.VersionId === versionId);
+      if (version !== undefined) return version.CreatedDate;
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined);
+    return undefined;
+  }
+
+  /**
+   * Stores `value` as the client's AWSCURRENT secret (what `rotator register` does): creates the
+   * secret, tagged `managed-by=stytch-m2m-rotator`, or, when it exists already (a re-run), puts
+   * `value` as a new AWSCURRENT version.
+   * @returns the id of the version that holds `value`
+   */
+  public async createCurrent(
+    client: ClientRef,
+    value: ManagedSecretValue,
+    options: { readonly description: string; readonly kmsKeyId?: string },
+  ): Promise<string> {
+    const secretId = this.secretIdOf(client);
+    try {
+      const created = await this.#client.send(
+        new CreateSecretCommand({
+          Name: secretId,
+          Description: options.description,
+          SecretString: serialize(value),
+          ...(options.kmsKeyId === undefined ? {} : { KmsKeyId: options.kmsKeyId }),
+          Tags: [{ Key: 'managed-by', Value: 'stytch-m2m-rotator' }],
+        }),
+      );
+      return created.VersionId ?? '';
+    } catch (error) {
+      if (awsErrorCode(error) !== 'ResourceExistsException') {
+        throw wrapAwsError(error, {
+          service: 'SecretsManager',
+          operation: 'CreateSecret',
+          resource: secretId,
+        });
+      }
+    }
+    try {
+      const put = await this.#client.send(
+        new PutSecretValueCommand({
+          SecretId: secretId,
+          SecretString: serialize(value),
+          VersionStages: [STAGES.current],
+        }),
+      );
+      return put.VersionId ?? '';
+    } catch (error) {
+      throw wrapAwsError(error, {
+        service: 'SecretsManager',
+        operation: 'PutSecretValue',
+        resource: secretId,
+      });
     }
   }
 

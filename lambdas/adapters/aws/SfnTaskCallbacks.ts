@@ -13,6 +13,9 @@ export const MAX_ERROR_LENGTH = 256;
  */
 export const TASK_GONE_ERRORS = ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'] as const;
 
+/** One of {@link TASK_GONE_ERRORS}. */
+export type TaskGoneError = (typeof TASK_GONE_ERRORS)[number];
+
 /** The one logging method the adapter uses; a Powertools `Logger` satisfies it. */
 export interface TaskCallbackLogger {
   warn(message: string, attributes: Record<string, unknown>): void;
@@ -56,17 +59,26 @@ export class SfnTaskCallbacks implements TaskCallbackPort {
   }
 
   /** SendTaskSuccess with `output` as JSON: true when the task took it, false when it was gone. */
-  public sendSuccess(taskToken: string, output: unknown): Promise<boolean> {
-    return this.#send('SendTaskSuccess', () =>
+  public async sendSuccess(taskToken: string, output: unknown): Promise<boolean> {
+    const gone = await this.#send('SendTaskSuccess', () =>
       this.#client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output ?? null) })),
     );
+    return gone === null;
   }
 
   /**
    * SendTaskFailure, `error` cut to 256 characters and `cause` to 32 768 (Step Functions' limits):
    * true when the task took it, false when it was gone.
    */
-  public sendFailure(taskToken: string, error: string, cause: string): Promise<boolean> {
+  public async sendFailure(taskToken: string, error: string, cause: string): Promise<boolean> {
+    return (await this.sendFailureOrGone(taskToken, error, cause)) === null;
+  }
+
+  /**
+   * {@link sendFailure} for callers that say why a task was gone (an operator's `cancel`): null when
+   * the task took the failure, else the {@link TASK_GONE_ERRORS} code AWS answered.
+   */
+  public sendFailureOrGone(taskToken: string, error: string, cause: string): Promise<TaskGoneError | null> {
     return this.#send('SendTaskFailure', () =>
       this.#client.send(
         new SendTaskFailureCommand({
@@ -78,19 +90,24 @@ export class SfnTaskCallbacks implements TaskCallbackPort {
     );
   }
 
-  async #send(operation: string, call: () => Promise<unknown>): Promise<boolean> {
+  /** Runs `call`: null when it went through, the gone code when the task no longer waits. */
+  async #send(operation: string, call: () => Promise<unknown>): Promise<TaskGoneError | null> {
     try {
       await call();
-      return true;
+      return null;
     } catch (error) {
       const code = awsErrorCode(error);
-      if ((TASK_GONE_ERRORS as readonly string[]).includes(code)) {
+      if (isTaskGone(code)) {
         this.#logger?.warn('Task already answered or gone; nothing to send', { operation, errorCode: code });
-        return false;
+        return code;
       }
       throw wrapAwsError(error, { service: 'SFN', operation });
     }
   }
+}
+
+function isTaskGone(code: string): code is TaskGoneError {
+  return (TASK_GONE_ERRORS as readonly string[]).includes(code);
 }
 
 /** Cuts `text` to `max` code points (never splitting a surrogate pair), marking the cut. */

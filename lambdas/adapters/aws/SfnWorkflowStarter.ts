@@ -47,6 +47,23 @@ export class SfnWorkflowStarter implements WorkflowStarterPort {
       });
     }
   }
+
+  /**
+   * Starts a new execution under a name Step Functions chooses, so every call starts one: for an
+   * operator's request, which is a new rotation each time (a redelivered event uses {@link start}).
+   * @returns the execution's ARN
+   */
+  public async startNew(input: WorkflowInput): Promise<string> {
+    const { client, stateMachineArn } = this.#props;
+    try {
+      const started = await client.send(
+        new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }),
+      );
+      return started.executionArn ?? '';
+    } catch (error) {
+      throw wrapAwsError(error, { service: 'SFN', operation: 'StartExecution', resource: stateMachineArn });
+    }
+  }
 }
 
 /** `arn:…:stateMachine:<sm>` → `arn:…:execution:<sm>:<name>`. */

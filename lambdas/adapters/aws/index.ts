@@ -1,4 +1,18 @@
 // The AWS adapters' public surface: one class per port, the ledger's table definition, errors.
+export { type AwsClientSettings, AwsClients } from './awsClients.js';
+export {
+  CloudFormationStackOutputs,
+  type CloudFormationStackOutputsProps,
+  StackNotFoundError,
+} from './CloudFormationStackOutputs.js';
+export {
+  type CaptureClient,
+  dynamoDocumentClient,
+  eventBridgeClient,
+  type FunctionClients,
+  secretsManagerClient,
+  sfnClient,
+} from './clients.js';
 export {
   BY_STARTED_AT_INDEX,
   DynamoLedger,
@@ -29,6 +43,12 @@ export {
   wrapAwsError,
 } from './errors.js';
 export {
+  type NewRotationSchedule,
+  type ScheduleDescription,
+  SchedulerSchedules,
+  type SchedulerSchedulesProps,
+} from './SchedulerSchedules.js';
+export {
   FingerprintKeyError,
   SecretsManagerFingerprints,
   type SecretsManagerFingerprintsProps,
@@ -39,7 +59,24 @@ export {
   type SecretsManagerStoreProps,
   STAGES,
 } from './SecretsManagerStore.js';
+export {
+  cachedSecret,
+  readGitHubToken,
+  readStytchCredentials,
+  readWebhookSecret,
+  SECRET_CACHE_TTL_MS,
+  type StytchCredentials,
+  StytchCredentialsError,
+  WebhookSecretValueError,
+} from './SecretValueReader.js';
 export { SfnExecutionStatus, type SfnExecutionStatusProps } from './SfnExecutionStatus.js';
+export {
+  type ExecutionDescription,
+  type ExecutionHistoryEvent,
+  type ExecutionTaskFailure,
+  SfnExecutions,
+  type SfnExecutionsProps,
+} from './SfnExecutions.js';
 export {
   MAX_CAUSE_LENGTH,
   MAX_ERROR_LENGTH,
@@ -47,5 +84,6 @@ export {
   type SfnTaskCallbacksProps,
   TASK_GONE_ERRORS,
   type TaskCallbackLogger,
+  type TaskGoneError,
 } from './SfnTaskCallbacks.js';
 export { executionArnOf, SfnWorkflowStarter, type SfnWorkflowStarterProps } from './SfnWorkflowStarter.js';

@@ -1,15 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   type AllowedViolation,
   checkLayers,
   findImports,
   formatViolation,
-  type ImportAliases,
   type ImportTarget,
   isAllowed,
   type LayerRule,
+  REPOSITORY_ROOT,
+  readImportAliases,
   readSourceTree,
   resolveImport,
 } from '../../support/importGraph.js';
@@ -19,8 +18,6 @@ import {
  * the specifier text only; it cannot resolve `#core/*` aliases or relative paths to a folder, so the
  * rules are checked here, on the resolved import graph, and run with every `npm test`.
  */
-
-const REPOSITORY_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** A rule part that forbids imports resolving into one of the folders. */
 function intoFolders(from: string, folders: readonly string[], why: string): LayerRule['forbids'] {
@@ -86,9 +83,7 @@ const LAYER_RULES: readonly LayerRule[] = [
  */
 const KNOWN_VIOLATIONS: readonly AllowedViolation[] = [];
 
-const ALIASES = (
-  JSON.parse(readFileSync(`${REPOSITORY_ROOT}package.json`, 'utf8')) as { imports: ImportAliases }
-).imports;
+const ALIASES = readImportAliases();
 
 describe('Function: findImports', () => {
   it('finds static, type-only, side-effect, re-export and dynamic imports on the line of their specifier', () => {
@@ -207,14 +202,14 @@ describe('Function: checkLayers', () => {
 
   it('reports an alias package.json does not define, so no import escapes the check', () => {
     // Prepare
-    const files = { 'lambdas/core/steps/start.ts': "import { build } from '#wiring/start.js';" };
+    const files = { 'lambdas/core/steps/start.ts': "import { build } from '#composition/start.js';" };
 
     // Act
     const violations = checkLayers(files, ALIASES, LAYER_RULES).map(formatViolation);
 
     // Assess
     expect(violations).toEqual([
-      'lambdas/core/steps/start.ts:1 imports #wiring/start.js (forbidden: an import the check cannot place (no package.json "imports" alias matches it))',
+      'lambdas/core/steps/start.ts:1 imports #composition/start.js (forbidden: an import the check cannot place (no package.json "imports" alias matches it))',
     ]);
   });
 

@@ -19,9 +19,8 @@ import {
   verifyGitHubSignature,
 } from '#core/githubWebhook.js';
 import { Secret } from '#core/secret.js';
-import { createGitHubWebhookHandler } from '#handlers/githubWebhook.js';
-import { EnvironmentError } from '#handlers/runtime/env.js';
-import { readGitHubWebhookEnv } from '#handlers/runtime/webhookEnv.js';
+import { EnvironmentError, readGitHubWebhookEnv } from '#wiring/environment.js';
+import { createGitHubWebhookHandler } from '#wiring/githubWebhook.js';
 import {
   FAKE_FINGERPRINT_KEY,
   FakeClock,

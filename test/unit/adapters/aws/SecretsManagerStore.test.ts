@@ -1,8 +1,11 @@
 import { inspect } from 'node:util';
 import {
+  CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
   InternalServiceError,
+  ListSecretsCommand,
+  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
@@ -257,5 +260,152 @@ describe('Class: SecretsManagerStore (faults AWS produces and moto does not)', (
       { SecretId: SECRET_ID, VersionStage: 'AWSPENDING' },
       { SecretId: SECRET_ID, VersionId: PENDING_ID, VersionStage: 'AWSPENDING' },
     ]);
+  });
+});
+
+describe('Class: SecretsManagerStore (what the CLI reads and register writes)', () => {
+  const sm = mockClient(SecretsManagerClient);
+  let store: SecretsManagerStore;
+
+  beforeEach(() => {
+    sm.reset();
+    store = new SecretsManagerStore({ client: new SecretsManagerClient({}), prefix: 'stytch/m2m/' });
+  });
+
+  afterEach(() => {
+    sm.reset();
+  });
+
+  it('says whether the client has a secret: false only for ResourceNotFoundException', async () => {
+    // Prepare
+    sm.on(DescribeSecretCommand, { SecretId: SECRET_ID }).resolves(
+      describeWith({ [CURRENT_ID]: ['AWSCURRENT'] }),
+    );
+    sm.on(DescribeSecretCommand, { SecretId: 'stytch/m2m/nobody' }).rejects(
+      new ResourceNotFoundException({ message: 'not found', $metadata: metadata(400) }),
+    );
+    sm.on(DescribeSecretCommand, { SecretId: 'stytch/m2m/denied' }).rejects(
+      awsError('AccessDeniedException', 400),
+    );
+
+    // Act
+    const found = await store.exists(CLIENT);
+    const missing = await store.exists({ clientId: 'nobody', kind: 'm2m' });
+    const denied = await store.exists({ clientId: 'denied', kind: 'm2m' }).catch((error: unknown) => error);
+
+    // Assess
+    expect([found, missing]).toEqual([true, false]);
+    expect(denied).toBeInstanceOf(AwsServiceError);
+    expect(denied).toMatchObject({ operation: 'DescribeSecret', resource: 'stytch/m2m/denied' });
+  });
+
+  it('lists the client ids under the prefix from every page, sorted, leaving out other names', async () => {
+    // Prepare
+    sm.on(ListSecretsCommand)
+      .resolvesOnce({
+        SecretList: [
+          { Name: 'stytch/m2m/zeta' },
+          { Name: 'other/stytch/m2m/x' },
+          { Name: 'stytch/m2m/deep/er' },
+        ],
+        NextToken: 'page-2',
+      })
+      .resolvesOnce({ SecretList: [{ Name: 'stytch/m2m/alpha' }, {}] });
+
+    // Act
+    const ids = await store.clientIds();
+
+    // Assess
+    expect(ids).toEqual(['alpha', 'zeta']);
+    expect(sm.commandCalls(ListSecretsCommand).map((call) => call.args[0].input)).toEqual([
+      { Filters: [{ Key: 'name', Values: ['stytch/m2m/'] }], MaxResults: 100, NextToken: undefined },
+      { Filters: [{ Key: 'name', Values: ['stytch/m2m/'] }], MaxResults: 100, NextToken: 'page-2' },
+    ]);
+  });
+
+  it('finds when a version was created, across pages of versions; undefined for one it does not list', async () => {
+    // Prepare
+    const created = new Date('2026-01-01T00:00:00Z');
+    sm.on(ListSecretVersionIdsCommand)
+      .resolvesOnce({ Versions: [{ VersionId: STALE_ID }], NextToken: 'more' })
+      .resolvesOnce({ Versions: [{ VersionId: CURRENT_ID, CreatedDate: created }] })
+      .resolves({ Versions: [] });
+
+    // Act
+    const found = await store.createdAt(CLIENT, CURRENT_ID);
+    const unknown = await store.createdAt(CLIENT, PENDING_ID);
+
+    // Assess
+    expect(found).toEqual(created);
+    expect(unknown).toBeUndefined();
+    expect(sm.commandCalls(ListSecretVersionIdsCommand)[0]?.args[0].input).toEqual({
+      SecretId: SECRET_ID,
+      IncludeDeprecated: true,
+      NextToken: undefined,
+    });
+  });
+
+  it('creates the secret with its value as AWSCURRENT, tagged as managed, with the KMS key asked for', async () => {
+    // Prepare
+    sm.on(CreateSecretCommand).resolves({ VersionId: CURRENT_ID });
+
+    // Act
+    const versionId = await store.createCurrent(CLIENT, VALUE, {
+      description: 'registered',
+      kmsKeyId: 'key-1',
+    });
+
+    // Assess
+    expect(versionId).toBe(CURRENT_ID);
+    expect(sm.commandCalls(CreateSecretCommand)[0]?.args[0].input).toEqual({
+      Name: SECRET_ID,
+      Description: 'registered',
+      SecretString: JSON.stringify({
+        project_id: VALUE.projectId,
+        client_id: VALUE.clientId,
+        client_secret: NEXT_SECRET,
+        token_url: VALUE.tokenUrl,
+      }),
+      KmsKeyId: 'key-1',
+      Tags: [{ Key: 'managed-by', Value: 'stytch-m2m-rotator' }],
+    });
+  });
+
+  it('puts the value as a new AWSCURRENT version when the secret exists already (a re-run)', async () => {
+    // Prepare
+    sm.on(CreateSecretCommand).rejects(
+      new ResourceExistsException({ message: 'exists', $metadata: metadata(400) }),
+    );
+    sm.on(PutSecretValueCommand).resolves({ VersionId: PENDING_ID });
+
+    // Act
+    const versionId = await store.createCurrent(CLIENT, VALUE, { description: 'registered' });
+
+    // Assess
+    expect(versionId).toBe(PENDING_ID);
+    expect(sm.commandCalls(CreateSecretCommand)[0]?.args[0].input).not.toHaveProperty('KmsKeyId');
+    expect(sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toMatchObject({
+      SecretId: SECRET_ID,
+      VersionStages: ['AWSCURRENT'],
+    });
+  });
+
+  it('wraps a failed create without the secret value in the error', async () => {
+    // Prepare
+    sm.on(CreateSecretCommand).rejects(awsError('AccessDeniedException', 400));
+
+    // Act
+    const error = await store
+      .createCurrent(CLIENT, VALUE, { description: 'registered' })
+      .catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(AwsServiceError);
+    expect(error).toMatchObject({
+      operation: 'CreateSecret',
+      resource: SECRET_ID,
+      errorCode: 'AccessDeniedException',
+    });
+    expect(observable(error)).not.toContain(NEXT_SECRET);
   });
 });

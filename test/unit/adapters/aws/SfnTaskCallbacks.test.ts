@@ -105,6 +105,38 @@ describe('Class: SfnTaskCallbacks', () => {
   });
 
   it.each([
+    ['TaskTimedOut', new TaskTimedOut({ message: 'Task Timed Out', $metadata: meta })],
+    ['TaskDoesNotExist', new TaskDoesNotExist({ message: 'Task does not exist', $metadata: meta })],
+    ['InvalidToken', new InvalidToken({ message: 'Invalid token', $metadata: meta })],
+  ])(
+    'says which gone code AWS answered (%s) to a caller that reports it, null when the task took it',
+    async (code, cause) => {
+      // Prepare
+      sfn.on(SendTaskFailureCommand).resolvesOnce({}).rejects(cause);
+
+      // Act
+      const took = await callbacks.sendFailureOrGone(
+        TASK_TOKEN,
+        'OperatorCancelled',
+        'Cancelled by cli:tester',
+      );
+      const gone = await callbacks.sendFailureOrGone(
+        TASK_TOKEN,
+        'OperatorCancelled',
+        'Cancelled by cli:tester',
+      );
+
+      // Assess
+      expect([took, gone]).toEqual([null, code]);
+      expect(sfn.commandCalls(SendTaskFailureCommand)[0]?.args[0].input).toEqual({
+        taskToken: TASK_TOKEN,
+        error: 'OperatorCancelled',
+        cause: 'Cancelled by cli:tester',
+      });
+    },
+  );
+
+  it.each([
     ['ThrottlingException', 400, true],
     ['ServiceUnavailable', 503, true],
     ['InvalidOutput', 400, false],

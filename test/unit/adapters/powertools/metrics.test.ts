@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
-import { powertoolsMetrics } from '#handlers/runtime/metrics.js';
+import { powertoolsMetrics } from '#adapters/powertools/metrics.js';
 
 /** One EMF document as Powertools writes it: one JSON object per stdout line. */
 interface EmfDocument {

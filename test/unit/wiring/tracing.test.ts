@@ -63,8 +63,8 @@ describe('Function: lambdaHandler (X-Ray, as in Lambda with active tracing)', ()
 
   it('runs each invocation in a `## <step>` subsegment of the function, with its AWS calls inside', async () => {
     // Prepare
-    const { lambdaHandler } = await import('#handlers/runtime/runStep.js');
-    const { traced } = await import('#handlers/runtime/tracer.js');
+    const { lambdaHandler } = await import('#wiring/stepHandler.js');
+    const { traced } = await import('#adapters/powertools/tracer.js');
     const { fakeDeps } = await import('../../support/fakes.js');
     const { RotatorError } = await import('#core/errors.js');
     const secrets = traced(

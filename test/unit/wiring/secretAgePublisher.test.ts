@@ -1,8 +1,8 @@
 import { ListSecretVersionIdsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
-import { EnvironmentError } from '#handlers/runtime/env.js';
-import { readSecretAgeEnv } from '#handlers/runtime/secretAgeEnv.js';
+import { EnvironmentError, readSecretAgeEnv } from '#wiring/environment.js';
+import { secretAgePublisherHandler } from '#wiring/secretAgePublisher.js';
 
 const NOW = new Date('2026-11-25T12:00:00.000Z');
 const DAY = 86_400_000;
@@ -229,5 +229,34 @@ describe('Function: readSecretAgeEnv', () => {
 
     // Act & Assess
     expect(() => readSecretAgeEnv(env)).toThrow(/ROTATOR_CLIENTS\.c1\.kind/);
+  });
+});
+
+describe('Function: secretAgePublisherHandler', () => {
+  it('runs over the deps it is given, built once, without reading the environment', async () => {
+    // Prepare
+    const published: { clientId: string; ageDays: number }[] = [];
+    let built = 0;
+    const handler = secretAgePublisherHandler(() => {
+      built += 1;
+      return {
+        deps: {
+          ages: { currentVersionCreatedAt: async () => new Date(NOW.getTime() - 3 * DAY) },
+          metrics: { secretAge: (metric) => published.push(metric) },
+          clock: { now: () => NOW },
+          logger: { info: () => undefined, warn: () => undefined },
+        },
+        clientIds: ['m2m-client-test-given'],
+      };
+    });
+
+    // Act
+    const first = await handler({});
+    await handler({});
+
+    // Assess
+    expect(first).toEqual({ published: [{ clientId: 'm2m-client-test-given', ageDays: 3 }], problems: [] });
+    expect(published).toHaveLength(2);
+    expect(built).toBe(1);
   });
 });

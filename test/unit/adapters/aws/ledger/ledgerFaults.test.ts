@@ -14,14 +14,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  AwsAdapterError,
-  AwsServiceError,
-  DynamoLedger,
-  LedgerItemFormatError,
-  ledgerTableDefinition,
-} from '#adapters/aws/index.js';
+import { AwsAdapterError, AwsServiceError, LedgerItemFormatError } from '#adapters/aws/errors.js';
+import { ClientRegistryTable } from '#adapters/aws/ledger/ClientRegistryTable.js';
+import { LockTable } from '#adapters/aws/ledger/LockTable.js';
+import { type LedgerTableProps, ledgerTableDefinition } from '#adapters/aws/ledger/ledgerTable.js';
+import { RotationRecords } from '#adapters/aws/ledger/RotationRecords.js';
 import type { RotationRecord } from '#core/ports.js';
+
+/* The ledger's concerns against faults and shapes moto cannot show (their behaviour is tested on moto). */
 
 const TABLE = 'ledger';
 const CLIENT_ID = 'm2m-client-test-unit';
@@ -45,22 +45,21 @@ function conditionFailed() {
   return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: meta });
 }
 
-describe('Class: DynamoLedger (faults and shapes moto cannot show)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
-  let ledger: DynamoLedger;
+const ddb = mockClient(DynamoDBDocumentClient);
+const props: LedgerTableProps = {
+  client: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+  tableName: TABLE,
+};
 
-  beforeEach(() => {
-    ddb.reset();
-    ledger = new DynamoLedger({
-      client: DynamoDBDocumentClient.from(new DynamoDBClient({})),
-      tableName: TABLE,
-    });
-  });
+beforeEach(() => {
+  ddb.reset();
+});
 
-  afterEach(() => {
-    ddb.reset();
-  });
+afterEach(() => {
+  ddb.reset();
+});
 
+describe('Function: ledgerTableDefinition', () => {
   it('declares the table: pk/sk keys, the byStartedAt LSI, on-demand billing', () => {
     // Act
     const definition = ledgerTableDefinition('t');
@@ -85,6 +84,10 @@ describe('Class: DynamoLedger (faults and shapes moto cannot show)', () => {
       ],
     });
   });
+});
+
+describe('Class: LockTable (faults and shapes moto cannot show)', () => {
+  const ledger = new LockTable(props);
 
   it('takes the lock with one conditional PutItem', async () => {
     // Prepare
@@ -199,6 +202,10 @@ describe('Class: DynamoLedger (faults and shapes moto cannot show)', () => {
     expect((error as AwsServiceError).retryable).toBe(retryable);
     expect((error as Error).cause).toBe(cause);
   });
+});
+
+describe('Class: RotationRecords (faults and shapes moto cannot show)', () => {
+  const ledger = new RotationRecords(props);
 
   it('updates with one SET per field and steps.#k per step, conditional on the record existing', async () => {
     // Prepare
@@ -306,5 +313,40 @@ describe('Class: DynamoLedger (faults and shapes moto cannot show)', () => {
     expect(inputs).toHaveLength(2);
     expect(inputs[0]).toMatchObject({ IndexName: 'byStartedAt', ScanIndexForward: false, Limit: 3 });
     expect(inputs[1]).toMatchObject({ Limit: 1, ExclusiveStartKey: { pk: CLIENT_ID, sk: 'ROTATION#2' } });
+  });
+});
+
+describe('Class: ClientRegistryTable (paging moto does not show)', () => {
+  const registry = new ClientRegistryTable(props);
+
+  it('lists the registry page by page, without a limit, until the last page', async () => {
+    // Prepare
+    const item = (n: number) => ({
+      clientId: `client-${n}`,
+      clientKind: 'm2m',
+      name: `name-${n}`,
+      scopes: ['read:x'],
+      expectedConsumers: [],
+      secretId: `secret-${n}`,
+      registeredAt: '2030-01-01T00:00:00.000Z',
+      registeredBy: 'ops',
+      pk: 'REGISTRY#',
+      sk: `CLIENT#client-${n}`,
+    });
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [item(1)], LastEvaluatedKey: { pk: 'REGISTRY#', sk: 'CLIENT#client-1' } })
+      .resolvesOnce({ Items: [item(2)] });
+
+    // Act
+    const registrations = await registry.listRegistrations();
+
+    // Assess
+    expect(registrations.map((r) => r.clientId)).toEqual(['client-1', 'client-2']);
+    const inputs = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+    expect(inputs).toHaveLength(2);
+    expect(inputs[0]).not.toHaveProperty('Limit');
+    expect(inputs[0]).not.toHaveProperty('ExclusiveStartKey');
+    expect(inputs[1]).toMatchObject({ ExclusiveStartKey: { pk: 'REGISTRY#', sk: 'CLIENT#client-1' } });
   });
 });

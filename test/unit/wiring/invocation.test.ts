@@ -45,9 +45,9 @@ type Emitted = Record<string, unknown> & {
  */
 async function freshContainer() {
   vi.resetModules();
-  const { lambdaHandler } = await import('#handlers/runtime/runStep.js');
-  const { lambdaLogger } = await import('#handlers/runtime/logger.js');
-  const { STEP_BODIES } = await import('#handlers/steps.js');
+  const { lambdaHandler } = await import('#wiring/stepHandler.js');
+  const { lambdaLogger } = await import('#adapters/powertools/logger.js');
+  const { STEP_BODIES } = await import('#wiring/steps.js');
   const { fakeDeps } = await import('../../support/fakes.js');
   const fakes = fakeDeps({ [CLIENT]: { kind: 'm2m', policy: { expectedConsumers: ['billing-api'] } } });
   const deps: StepDeps = { ...fakes.deps, logger: lambdaLogger };
@@ -186,7 +186,7 @@ describe('Function: traced / inSubsegment (outside Lambda)', () => {
   it('leaves a client as it is and runs an invocation as it is, since Powertools traces only in Lambda', async () => {
     // Prepare
     vi.resetModules();
-    const { containerTracer, inSubsegment, traced } = await import('#handlers/runtime/tracer.js');
+    const { containerTracer, inSubsegment, traced } = await import('#adapters/powertools/tracer.js');
     const client = { send: async () => 'sent' };
 
     // Act

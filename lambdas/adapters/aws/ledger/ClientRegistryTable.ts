@@ -1,0 +1,71 @@
+import { type ClientRegistration, ClientRegistrationSchema, type RegistryPort } from '#core/registry.js';
+import {
+  type LedgerItem,
+  LedgerTable,
+  type LedgerTableProps,
+  parseItem,
+  REGISTRY_CLIENT_PREFIX,
+  REGISTRY_NAME_PREFIX,
+  REGISTRY_PK,
+} from './ledgerTable.js';
+
+/**
+ * {@link RegistryPort} over the ledger table: the run-time clients under `pk=REGISTRY#`, each twice,
+ * `sk=NAME#<name>` (the idempotency key of registering) and `sk=CLIENT#<clientId>`.
+ */
+export class ClientRegistryTable implements RegistryPort {
+  readonly #table: LedgerTable;
+
+  public constructor(props: LedgerTableProps) {
+    this.#table = new LedgerTable(props);
+  }
+
+  /**
+   * The name item (`REGISTRY` / `NAME#<name>`) is the idempotency key: a conditional PutItem, so
+   * of two registrations of one name the first wins. The client item (`CLIENT#<id>`) follows.
+   */
+  public async putRegistration(registration: ClientRegistration): Promise<ClientRegistration> {
+    const byName = await this.#table.put({
+      Item: { ...registration, pk: REGISTRY_PK, sk: `${REGISTRY_NAME_PREFIX}${registration.name}` },
+      ConditionExpression: 'attribute_not_exists(sk)',
+    });
+    if (!byName.written) {
+      const stored = await this.findRegistrationByName(registration.name);
+      if (stored !== null) return stored;
+    }
+    await this.#table.put({
+      Item: { ...registration, pk: REGISTRY_PK, sk: `${REGISTRY_CLIENT_PREFIX}${registration.clientId}` },
+    });
+    return registration;
+  }
+
+  public async findRegistrationByName(name: string): Promise<ClientRegistration | null> {
+    return this.#registration(`${REGISTRY_NAME_PREFIX}${name}`);
+  }
+
+  public async getRegistration(clientId: string): Promise<ClientRegistration | null> {
+    return this.#registration(`${REGISTRY_CLIENT_PREFIX}${clientId}`);
+  }
+
+  /** Every registered client, one query of `CLIENT#*` page by page. */
+  public async listRegistrations(): Promise<readonly ClientRegistration[]> {
+    const items = await this.#table.query(
+      {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :client)',
+        ExpressionAttributeValues: { ':pk': REGISTRY_PK, ':client': REGISTRY_CLIENT_PREFIX },
+      },
+      `${REGISTRY_PK}/${REGISTRY_CLIENT_PREFIX}*`,
+    );
+    return items.map(parseRegistration);
+  }
+
+  async #registration(sk: string): Promise<ClientRegistration | null> {
+    const item = await this.#table.get(REGISTRY_PK, sk);
+    return item === undefined ? null : parseRegistration(item);
+  }
+}
+
+function parseRegistration(item: LedgerItem): ClientRegistration {
+  const { pk: _pk, sk, ...fields } = item;
+  return parseItem(ClientRegistrationSchema, fields, `${REGISTRY_PK}/${String(sk)}`);
+}

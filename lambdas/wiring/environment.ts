@@ -1,0 +1,228 @@
+import { z } from 'zod';
+import type { ManagedClientSettings } from '#core/deps.js';
+import { RotatorError } from '#core/errors.js';
+import { ClientIdSchema, ClientKindSchema, SecretPrefixSchema } from '#core/model.js';
+import { ClientPolicySchema } from '#core/policy.js';
+
+/*
+ * The one contract between the CDK app, which sets the functions' environment, and the wiring,
+ * which reads it: the variable names, the schema of each kind of function, and the builders lib/
+ * calls. It imports zod and the core only, so lib/ can import it without pulling an SDK.
+ * Secrets are never here: only the ids of the Secrets Manager secrets that hold them.
+ */
+
+/** The name of every variable a function reads. */
+export const ENV = {
+  tableName: 'ROTATOR_TABLE_NAME',
+  eventBusName: 'ROTATOR_EVENT_BUS_NAME',
+  secretPrefix: 'ROTATOR_SECRET_PREFIX',
+  stytchCredentialsSecretId: 'ROTATOR_STYTCH_CREDENTIALS_SECRET_ID',
+  fingerprintKeySecretId: 'ROTATOR_FINGERPRINT_KEY_SECRET_ID',
+  clients: 'ROTATOR_CLIENTS',
+  stateMachineArn: 'ROTATOR_STATE_MACHINE_ARN',
+  stytchBaseUrl: 'ROTATOR_STYTCH_BASE_URL',
+  githubWebhookSecretId: 'ROTATOR_GITHUB_WEBHOOK_SECRET_ID',
+  githubTokenSecretId: 'ROTATOR_GITHUB_TOKEN_SECRET_ID',
+  githubApiUrl: 'ROTATOR_GITHUB_API_URL',
+} as const;
+
+/** Where managed secrets are named when the deployment says nothing (`<prefix>/<client_id>`). */
+const DEFAULT_ENV_SECRET_PREFIX = 'stytch/m2m';
+/** GitHub's public API, the webhook receiver's default. GitHub Enterprise Server: `https://HOST/api/v3`. */
+export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+
+/** A missing or malformed environment variable: the function cannot start. */
+export class EnvironmentError extends RotatorError {
+  public readonly issues: readonly string[];
+
+  public constructor(issues: readonly string[]) {
+    super(`Invalid Lambda environment: ${issues.join('; ')}`);
+    this.name = 'EnvironmentError';
+    this.issues = issues;
+  }
+}
+
+/** `ROTATOR_CLIENTS`: JSON `{ "<clientId>": { "kind": "m2m", "policy": {...} } }`, from the config. */
+const ClientsEnvSchema = z
+  .string()
+  .transform((text, context) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      context.addIssue({ code: 'custom', message: 'is not valid JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(ClientIdSchema, z.strictObject({ kind: ClientKindSchema, policy: ClientPolicySchema })));
+
+const SecretPrefixEnvSchema = SecretPrefixSchema.default(DEFAULT_ENV_SECRET_PREFIX);
+
+/** The environment of the workflow steps and the event targets (leak intake, health, reconciler). */
+const RotatorEnvSchema = z.object({
+  [ENV.tableName]: z.string().min(1),
+  [ENV.eventBusName]: z.string().min(1),
+  [ENV.secretPrefix]: SecretPrefixEnvSchema,
+  [ENV.stytchCredentialsSecretId]: z.string().min(1),
+  /** The secret holding the fingerprint key (HMAC-SHA256 of stored and leaked secrets). */
+  [ENV.fingerprintKeySecretId]: z.string().min(1),
+  [ENV.clients]: ClientsEnvSchema,
+  /** The rotation state machine; only the functions that start it or reconcile it are given it. */
+  [ENV.stateMachineArn]: z.string().min(1).optional(),
+  /** Overrides Stytch's base URL (the sandbox's emulator); unset in a deployment. */
+  [ENV.stytchBaseUrl]: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+});
+export type RotatorEnv = z.infer<typeof RotatorEnvSchema>;
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * The API URL carries the token in every request: https, or plain http on loopback only (the
+ * sandbox's GitHub emulator). No credentials, query or fragment, which a path join would mangle.
+ */
+const GitHubApiUrlSchema = z
+  .url()
+  .refine(
+    (text) => {
+      const url = new URL(text);
+      return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+    },
+    { message: 'must be an https URL (http only on loopback)' },
+  )
+  .refine(
+    (text) => {
+      const url = new URL(text);
+      return url.username === '' && url.password === '' && url.search === '' && url.hash === '';
+    },
+    { message: 'must not hold credentials, a query or a fragment' },
+  );
+
+/** The environment of the GitHub webhook receiver. */
+const GitHubWebhookEnvSchema = z.object({
+  [ENV.tableName]: z.string().min(1),
+  [ENV.eventBusName]: z.string().min(1),
+  /** The secret holding the fingerprint key (the same the rotation functions use). */
+  [ENV.fingerprintKeySecretId]: z.string().min(1),
+  /** SecretString = the webhook's shared secret, as entered in GitHub's webhook settings. */
+  [ENV.githubWebhookSecretId]: z.string().min(1),
+  /** SecretString = a GitHub token that may read secret-scanning alerts. */
+  [ENV.githubTokenSecretId]: z.string().min(1),
+  [ENV.githubApiUrl]: GitHubApiUrlSchema.default(DEFAULT_GITHUB_API_URL),
+});
+export type GitHubWebhookEnv = z.infer<typeof GitHubWebhookEnvSchema>;
+
+/**
+ * The environment of the SecretAgeDays publisher: the managed secrets' prefix and the clients in
+ * the rotation functions' format (one value serves both). It reads version metadata, never a value.
+ */
+const SecretAgeEnvSchema = z.object({
+  [ENV.secretPrefix]: SecretPrefixEnvSchema,
+  [ENV.clients]: ClientsEnvSchema,
+});
+export type SecretAgeEnv = z.infer<typeof SecretAgeEnvSchema>;
+
+/** The process environment, or a record standing in for it. */
+export type EnvironmentSource = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Validates a function's environment against its schema; throws {@link EnvironmentError} naming
+ * every problem at once.
+ */
+export function parseEnv<S extends z.ZodType>(schema: S, env: EnvironmentSource): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  throw new EnvironmentError(
+    result.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
+  );
+}
+
+/** Reads and validates a workflow function's environment; throws {@link EnvironmentError} naming every problem. */
+export function readRotatorEnv(env: EnvironmentSource = process.env): RotatorEnv {
+  return parseEnv(RotatorEnvSchema, env);
+}
+
+/** Reads and validates the webhook receiver's environment; throws {@link EnvironmentError} naming every problem. */
+export function readGitHubWebhookEnv(env: EnvironmentSource = process.env): GitHubWebhookEnv {
+  return parseEnv(GitHubWebhookEnvSchema, env);
+}
+
+/** Reads and validates the publisher's environment; throws {@link EnvironmentError} naming every problem. */
+export function readSecretAgeEnv(env: EnvironmentSource = process.env): SecretAgeEnv {
+  return parseEnv(SecretAgeEnvSchema, env);
+}
+
+/** The managed clients as the deployment config declares them, by client id. */
+export type ClientsEnvironmentValue = Readonly<Record<string, ManagedClientSettings>>;
+
+/** `ROTATOR_CLIENTS`'s value: the one serialization of the configured clients. */
+export function clientsEnvironmentValue(clients: ClientsEnvironmentValue): string {
+  return JSON.stringify(
+    Object.fromEntries(Object.entries(clients).map(([id, { kind, policy }]) => [id, { kind, policy }])),
+  );
+}
+
+/** What a workflow function is configured with (CDK tokens welcome: nothing is validated here). */
+export interface WorkflowEnvironmentValues {
+  readonly tableName: string;
+  readonly eventBusName: string;
+  readonly secretPrefix: string;
+  readonly stytchCredentialsSecretId: string;
+  readonly fingerprintKeySecretId: string;
+  readonly clients: ClientsEnvironmentValue;
+  /** Only for the functions that start the workflow or reconcile its executions. */
+  readonly stateMachineArn?: string;
+  /** Only outside AWS (the sandbox's Stytch emulator). */
+  readonly stytchBaseUrl?: string;
+}
+
+/** The `environment` of a workflow step or event target, as {@link readRotatorEnv} reads it. */
+export function workflowFunctionEnvironment(values: WorkflowEnvironmentValues): Record<string, string> {
+  return {
+    [ENV.tableName]: values.tableName,
+    [ENV.eventBusName]: values.eventBusName,
+    [ENV.secretPrefix]: values.secretPrefix,
+    [ENV.stytchCredentialsSecretId]: values.stytchCredentialsSecretId,
+    [ENV.fingerprintKeySecretId]: values.fingerprintKeySecretId,
+    [ENV.clients]: clientsEnvironmentValue(values.clients),
+    ...(values.stateMachineArn === undefined ? {} : { [ENV.stateMachineArn]: values.stateMachineArn }),
+    ...(values.stytchBaseUrl === undefined ? {} : { [ENV.stytchBaseUrl]: values.stytchBaseUrl }),
+  };
+}
+
+/** What the GitHub webhook receiver is configured with. */
+export interface GitHubWebhookEnvironmentValues {
+  readonly tableName: string;
+  readonly eventBusName: string;
+  readonly fingerprintKeySecretId: string;
+  readonly githubWebhookSecretId: string;
+  readonly githubTokenSecretId: string;
+  /** @default DEFAULT_GITHUB_API_URL */
+  readonly githubApiUrl?: string;
+}
+
+/** The `environment` of the GitHub webhook receiver, as {@link readGitHubWebhookEnv} reads it. */
+export function githubWebhookFunctionEnvironment(
+  values: GitHubWebhookEnvironmentValues,
+): Record<string, string> {
+  return {
+    [ENV.tableName]: values.tableName,
+    [ENV.eventBusName]: values.eventBusName,
+    [ENV.fingerprintKeySecretId]: values.fingerprintKeySecretId,
+    [ENV.githubWebhookSecretId]: values.githubWebhookSecretId,
+    [ENV.githubTokenSecretId]: values.githubTokenSecretId,
+    [ENV.githubApiUrl]: values.githubApiUrl ?? DEFAULT_GITHUB_API_URL,
+  };
+}
+
+/** What the SecretAgeDays publisher is configured with. */
+export interface SecretAgeEnvironmentValues {
+  readonly secretPrefix: string;
+  readonly clients: ClientsEnvironmentValue;
+}
+
+/** The `environment` of the SecretAgeDays publisher, as {@link readSecretAgeEnv} reads it. */
+export function secretAgePublisherEnvironment(values: SecretAgeEnvironmentValues): Record<string, string> {
+  return {
+    [ENV.secretPrefix]: values.secretPrefix,
+    [ENV.clients]: clientsEnvironmentValue(values.clients),
+  };
+}

@@ -1,0 +1,125 @@
+import {
+  DynamoLedger,
+  dynamoDocumentClient,
+  EventBridgePublisher,
+  eventBridgeClient,
+  type FunctionClients,
+  readStytchCredentials,
+  SecretsManagerFingerprints,
+  SecretsManagerStore,
+  SfnExecutionStatus,
+  SfnTaskCallbacks,
+  SfnWorkflowStarter,
+  secretsManagerClient,
+  sfnClient,
+} from '#adapters/aws/index.js';
+import { powertoolsMetrics } from '#adapters/powertools/metrics.js';
+import { traced } from '#adapters/powertools/tracer.js';
+import { StytchClient } from '#adapters/stytch/index.js';
+import { StytchRotationAdapter } from '#adapters/stytch/StytchRotationAdapter.js';
+import { configuredThenRegistered } from '#core/clientDirectory.js';
+import type { RotationMetricsPort, StepDeps, StepLogger, WorkflowStarterPort } from '#core/deps.js';
+import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
+import type { Clock, StytchPort } from '#core/ports.js';
+import { ENV, EnvironmentError, type RotatorEnv } from './environment.js';
+
+/** Options of {@link createStepDeps}: what a Lambda container takes by default, overridable. */
+export interface StepDepsOptions {
+  readonly logger: StepLogger;
+  /** @default - clients built from the standard configuration (`AWS_ENDPOINT_URL` included), traced */
+  readonly clients?: Partial<FunctionClients>;
+  /** @default the system clock */
+  readonly clock?: Clock;
+  /** @default EMF through Powertools */
+  readonly metrics?: RotationMetricsPort;
+}
+
+/**
+ * Builds the StepDeps of a workflow function: the AWS adapters over clients built once (traced:
+ * their calls are X-Ray subsegments when tracing is on), and the Stytch client built from the
+ * project credentials read from Secrets Manager at run time, on first use.
+ */
+export function createStepDeps(env: RotatorEnv, options: StepDepsOptions): StepDeps {
+  const aws = withDefaults(options.clients);
+  const { logger } = options;
+  const ledger = new DynamoLedger({ client: aws.dynamoDocument, tableName: env.ROTATOR_TABLE_NAME });
+  const fingerprints = new SecretsManagerFingerprints({
+    client: aws.secretsManager,
+    keySecretId: env.ROTATOR_FINGERPRINT_KEY_SECRET_ID,
+  });
+  const clock = options.clock ?? { now: () => new Date() };
+  return {
+    stytch: lazyStytch(async () => {
+      const credentials = await readStytchCredentials(
+        aws.secretsManager,
+        env.ROTATOR_STYTCH_CREDENTIALS_SECRET_ID,
+      );
+      const stytch = new StytchClient({
+        projectId: credentials.projectId,
+        secret: credentials.secret,
+        ...(env.ROTATOR_STYTCH_BASE_URL === undefined ? {} : { baseUrl: env.ROTATOR_STYTCH_BASE_URL }),
+        logger: { debug: () => undefined, warn: (message, attributes) => logger.warn(message, attributes) },
+      });
+      return new StytchRotationAdapter({ stytch });
+    }),
+    secrets: fingerprintedSecrets(
+      new SecretsManagerStore({ client: aws.secretsManager, prefix: env.ROTATOR_SECRET_PREFIX }),
+      { fingerprints, index: ledger, clock, logger },
+    ),
+    ledger,
+    events: new EventBridgePublisher({ client: aws.eventBridge, eventBusName: env.ROTATOR_EVENT_BUS_NAME }),
+    callbacks: new SfnTaskCallbacks({ client: aws.sfn }),
+    executions: new SfnExecutionStatus({ client: aws.sfn }),
+    clock,
+    clients: configuredThenRegistered(env.ROTATOR_CLIENTS, ledger),
+    logger,
+    fingerprints,
+    metrics: options.metrics ?? powertoolsMetrics(),
+    workflow: workflowStarter(aws, env.ROTATOR_STATE_MACHINE_ARN),
+  };
+}
+
+/** Each given client, else one built from the standard configuration, traced. */
+function withDefaults(given: Partial<FunctionClients> = {}): FunctionClients {
+  return {
+    secretsManager: given.secretsManager ?? secretsManagerClient(traced),
+    dynamoDocument: given.dynamoDocument ?? dynamoDocumentClient(traced),
+    eventBridge: given.eventBridge ?? eventBridgeClient(traced),
+    sfn: given.sfn ?? sfnClient(traced),
+  };
+}
+
+/** Only the functions that start the workflow are given its ARN; the others fail loudly if they try. */
+function workflowStarter(aws: FunctionClients, stateMachineArn: string | undefined): WorkflowStarterPort {
+  if (stateMachineArn === undefined) {
+    return {
+      start: () => {
+        throw new EnvironmentError([`${ENV.stateMachineArn}: required to start a rotation`]);
+      },
+    };
+  }
+  return new SfnWorkflowStarter({ client: aws.sfn, stateMachineArn });
+}
+
+/**
+ * A StytchPort that reads the project credentials on first use: only the functions that talk to
+ * Stytch (start, complete, cancel) need, and are granted, read access to them.
+ */
+function lazyStytch(build: () => Promise<StytchPort>): StytchPort {
+  let port: Promise<StytchPort> | undefined;
+  const get = (): Promise<StytchPort> => {
+    port ??= build().catch((error: unknown) => {
+      port = undefined; // a throttled read may succeed on the next call
+      throw error;
+    });
+    return port;
+  };
+  return {
+    startRotation: async (client) => (await get()).startRotation(client),
+    completeRotation: async (client) => (await get()).completeRotation(client),
+    cancelRotation: async (client) => (await get()).cancelRotation(client),
+    getSecretState: async (client) => (await get()).getSecretState(client),
+    selfTest: async (client, secret) => (await get()).selfTest(client, secret),
+    authenticates: async (client, secret) => (await get()).authenticates(client, secret),
+  };
+}

@@ -1,0 +1,243 @@
+import { describe, expect, it } from 'vitest';
+import type { ManagedClientSettings } from '#core/deps.js';
+import {
+  type ClientsEnvironmentValue,
+  clientsEnvironmentValue,
+  DEFAULT_GITHUB_API_URL,
+  ENV,
+  EnvironmentError,
+  githubWebhookFunctionEnvironment,
+  readGitHubWebhookEnv,
+  readRotatorEnv,
+  readSecretAgeEnv,
+  secretAgePublisherEnvironment,
+  workflowFunctionEnvironment,
+} from '#wiring/environment.js';
+
+const GOOD_ENV = {
+  ROTATOR_TABLE_NAME: 'ledger',
+  ROTATOR_EVENT_BUS_NAME: 'stytch-m2m-rotator',
+  ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:creds-AbCdEf',
+  ROTATOR_FINGERPRINT_KEY_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:fp-AbCdEf',
+  ROTATOR_CLIENTS: JSON.stringify({
+    'm2m-client-test-1': { kind: 'm2m', policy: { expectedConsumers: ['api'] } },
+  }),
+};
+
+describe('Function: readRotatorEnv', () => {
+  it('reads and validates the environment, with defaults', () => {
+    // Act
+    const env = readRotatorEnv(GOOD_ENV);
+
+    // Assess
+    expect(env.ROTATOR_SECRET_PREFIX).toBe('stytch/m2m');
+    expect(env.ROTATOR_CLIENTS['m2m-client-test-1']?.policy.expectedConsumers).toEqual(['api']);
+    expect(env.ROTATOR_STYTCH_BASE_URL).toBeUndefined();
+  });
+
+  it('names every missing or malformed variable at once', () => {
+    // Act
+    let error: unknown;
+    try {
+      readRotatorEnv({ ROTATOR_CLIENTS: '{not json', ROTATOR_STYTCH_BASE_URL: 'not a url' });
+    } catch (caught) {
+      error = caught;
+    }
+
+    // Assess
+    expect(error).toBeInstanceOf(EnvironmentError);
+    const issues = (error as EnvironmentError).issues.join('\n');
+    expect(issues).toMatch(/ROTATOR_TABLE_NAME/);
+    expect(issues).toMatch(/ROTATOR_EVENT_BUS_NAME/);
+    expect(issues).toMatch(/ROTATOR_STYTCH_CREDENTIALS_SECRET_ID/);
+    expect(issues).toMatch(/ROTATOR_CLIENTS: is not valid JSON/);
+    expect(issues).toMatch(/ROTATOR_STYTCH_BASE_URL/);
+  });
+
+  it('rejects a client entry with an unknown kind or policy key', () => {
+    // Prepare
+    const env = {
+      ...GOOD_ENV,
+      ROTATOR_CLIENTS: JSON.stringify({ c1: { kind: 'saml', policy: { weekly: {} } } }),
+    };
+
+    // Act & Assess
+    expect(() => readRotatorEnv(env)).toThrow(/ROTATOR_CLIENTS\.c1\.kind[\s\S]*weekly/);
+  });
+});
+
+describe('Constant: ENV', () => {
+  it('names each variable once, under the ROTATOR_ prefix', () => {
+    // Act
+    const names = Object.values(ENV);
+
+    // Assess
+    expect(new Set(names).size).toBe(names.length);
+    for (const name of names) expect(name).toMatch(/^ROTATOR_[A-Z_]+$/);
+    expect(ENV.tableName).toBe('ROTATOR_TABLE_NAME');
+    expect(ENV.clients).toBe('ROTATOR_CLIENTS');
+  });
+});
+
+describe('Function: workflowFunctionEnvironment', () => {
+  const VALUES = {
+    tableName: 'ledger',
+    eventBusName: 'stytch-m2m-rotator',
+    secretPrefix: 'team/stytch',
+    stytchCredentialsSecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:creds-AbCdEf',
+    fingerprintKeySecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:fp-AbCdEf',
+    clients: {
+      'm2m-client-test-1': { kind: 'm2m', policy: { expectedConsumers: ['api'] } },
+      'connected-app-test-2': { kind: 'connected_app', policy: { expectedConsumers: [] } },
+    } satisfies ClientsEnvironmentValue,
+  };
+
+  it('writes what readRotatorEnv reads, leaving out what is not given', () => {
+    // Act
+    const environment = workflowFunctionEnvironment(VALUES);
+    const env = readRotatorEnv(environment);
+
+    // Assess
+    expect(Object.keys(environment).sort()).toEqual(
+      [
+        ENV.tableName,
+        ENV.eventBusName,
+        ENV.secretPrefix,
+        ENV.stytchCredentialsSecretId,
+        ENV.fingerprintKeySecretId,
+        ENV.clients,
+      ].sort(),
+    );
+    expect(env).toMatchObject({
+      ROTATOR_TABLE_NAME: 'ledger',
+      ROTATOR_EVENT_BUS_NAME: 'stytch-m2m-rotator',
+      ROTATOR_SECRET_PREFIX: 'team/stytch',
+      ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: VALUES.stytchCredentialsSecretId,
+      ROTATOR_FINGERPRINT_KEY_SECRET_ID: VALUES.fingerprintKeySecretId,
+      ROTATOR_CLIENTS: VALUES.clients,
+    });
+    expect(env.ROTATOR_STATE_MACHINE_ARN).toBeUndefined();
+    expect(env.ROTATOR_STYTCH_BASE_URL).toBeUndefined();
+  });
+
+  it('adds the state machine and the Stytch base URL when given', () => {
+    // Prepare
+    const stateMachineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:rotation';
+
+    // Act
+    const env = readRotatorEnv(
+      workflowFunctionEnvironment({ ...VALUES, stateMachineArn, stytchBaseUrl: 'http://127.0.0.1:4010' }),
+    );
+
+    // Assess
+    expect(env.ROTATOR_STATE_MACHINE_ARN).toBe(stateMachineArn);
+    expect(env.ROTATOR_STYTCH_BASE_URL).toBe('http://127.0.0.1:4010');
+  });
+
+  it('passes unresolved CDK tokens through as they are (lib validates the config, not the tokens)', () => {
+    // Prepare
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the text of an unresolved CDK token, not a template
+    const token = '${Token[TOKEN.123]}';
+
+    // Act
+    const environment = workflowFunctionEnvironment({ ...VALUES, tableName: token, stateMachineArn: token });
+
+    // Assess
+    expect(environment[ENV.tableName]).toBe(token);
+    expect(environment[ENV.stateMachineArn]).toBe(token);
+  });
+});
+
+describe('Function: clientsEnvironmentValue', () => {
+  it('serializes each client as its kind and policy, nothing else', () => {
+    // Prepare
+    const clients: ClientsEnvironmentValue = {
+      c1: {
+        kind: 'm2m',
+        policy: { expectedConsumers: ['api'] },
+        note: 'not for the env',
+      } as ManagedClientSettings,
+    };
+
+    // Act
+    const value = clientsEnvironmentValue(clients);
+
+    // Assess
+    expect(value).toBe('{"c1":{"kind":"m2m","policy":{"expectedConsumers":["api"]}}}');
+  });
+});
+
+describe('Function: githubWebhookFunctionEnvironment', () => {
+  const VALUES = {
+    tableName: 'ledger',
+    eventBusName: 'stytch-m2m-rotator',
+    fingerprintKeySecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:fp-AbCdEf',
+    githubWebhookSecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:hook-AbCdEf',
+    githubTokenSecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:token-AbCdEf',
+  };
+
+  it("writes what readGitHubWebhookEnv reads, with GitHub's public API by default", () => {
+    // Act
+    const env = readGitHubWebhookEnv(githubWebhookFunctionEnvironment(VALUES));
+
+    // Assess
+    expect(env).toEqual({
+      ROTATOR_TABLE_NAME: 'ledger',
+      ROTATOR_EVENT_BUS_NAME: 'stytch-m2m-rotator',
+      ROTATOR_FINGERPRINT_KEY_SECRET_ID: VALUES.fingerprintKeySecretId,
+      ROTATOR_GITHUB_WEBHOOK_SECRET_ID: VALUES.githubWebhookSecretId,
+      ROTATOR_GITHUB_TOKEN_SECRET_ID: VALUES.githubTokenSecretId,
+      ROTATOR_GITHUB_API_URL: DEFAULT_GITHUB_API_URL,
+    });
+  });
+
+  it('writes a GitHub Enterprise API URL when given', () => {
+    // Act
+    const env = readGitHubWebhookEnv(
+      githubWebhookFunctionEnvironment({ ...VALUES, githubApiUrl: 'https://github.example.com/api/v3' }),
+    );
+
+    // Assess
+    expect(env.ROTATOR_GITHUB_API_URL).toBe('https://github.example.com/api/v3');
+  });
+});
+
+describe('Function: secretAgePublisherEnvironment', () => {
+  it('writes what readSecretAgeEnv reads', () => {
+    // Prepare
+    const clients: ClientsEnvironmentValue = {
+      'm2m-client-test-1': { kind: 'm2m', policy: { expectedConsumers: ['api'] } },
+    };
+
+    // Act
+    const environment = secretAgePublisherEnvironment({ secretPrefix: 'team/stytch', clients });
+
+    // Assess
+    expect(Object.keys(environment).sort()).toEqual([ENV.clients, ENV.secretPrefix]);
+    expect(readSecretAgeEnv(environment)).toEqual({
+      ROTATOR_SECRET_PREFIX: 'team/stytch',
+      ROTATOR_CLIENTS: clients,
+    });
+  });
+});
+
+describe('Function: readGitHubWebhookEnv and readSecretAgeEnv on an empty environment', () => {
+  it.each([
+    ['readGitHubWebhookEnv', () => readGitHubWebhookEnv({}), 5],
+    ['readSecretAgeEnv', () => readSecretAgeEnv({}), 1],
+  ] as const)('%s throws one EnvironmentError listing every missing variable', (_name, read, missing) => {
+    // Act
+    let error: unknown;
+    try {
+      read();
+    } catch (caught) {
+      error = caught;
+    }
+
+    // Assess
+    expect(error).toBeInstanceOf(EnvironmentError);
+    const issues = (error as EnvironmentError).issues;
+    expect(issues).toHaveLength(missing);
+    expect((error as EnvironmentError).message).toContain(issues.join('; '));
+  });
+});
