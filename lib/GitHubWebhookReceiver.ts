@@ -9,6 +9,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { EVENT_SOURCES } from '../lambdas/core/events.js';
+import { githubWebhookFunctionEnvironment } from '../lambdas/wiring/environment.js';
 import { RotatorFunction } from './RotatorFunction.js';
 
 /** Props of {@link GitHubWebhookReceiver}. */
@@ -45,7 +46,6 @@ export interface GitHubWebhookReceiverProps {
   readonly reservedConcurrency?: number;
 }
 
-const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
 /** See {@link GitHubWebhookReceiverProps.reservedConcurrency}. */
 export const DEFAULT_WEBHOOK_RESERVED_CONCURRENCY = 5;
 /** GitHub waits 10 seconds for a webhook's answer; a function still running after that helps nobody. */
@@ -79,21 +79,43 @@ export class GitHubWebhookReceiver extends Construct {
     super(scope, id);
     validateProps(props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.webhookSecret = this.createWebhookSecret(props, removalPolicy);
+    this.tokenSecret = this.createTokenSecret(props, removalPolicy);
+    const fn = this.createFunction(props);
+    this.function = fn;
+    // GitHub signs deliveries; it cannot sign AWS requests. The signature check is the first thing
+    // the handler does, before any read or write.
+    this.functionUrl = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    this.grantHandlerAccess(fn, props);
+    this.failedDeliveries = failedDeliveriesOf(fn);
+  }
 
-    this.webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
+  /** The webhook's shared secret, generated here and pasted into GitHub's webhook settings. */
+  private createWebhookSecret(
+    props: GitHubWebhookReceiverProps,
+    removalPolicy: RemovalPolicy,
+  ): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, 'WebhookSecret', {
       description: 'stytch-m2m-rotator: shared secret of the GitHub secret-scanning webhook (HMAC-SHA256)',
       encryptionKey: props.encryptionKey,
       generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
       removalPolicy,
     });
-    Validations.of(this.webhookSecret).acknowledge({
+    Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
         "The webhook secret is shared with GitHub's webhook settings, which no rotation Lambda can update; it is " +
         'rotated by hand (new value here, then in GitHub). The receiver re-reads it every few minutes.',
     });
+    return secret;
+  }
 
-    this.tokenSecret = new secretsmanager.Secret(this, 'GitHubToken', {
+  /** The GitHub token's secret, created with a placeholder that the receiver refuses. */
+  private createTokenSecret(
+    props: GitHubWebhookReceiverProps,
+    removalPolicy: RemovalPolicy,
+  ): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, 'GitHubToken', {
       description:
         'stytch-m2m-rotator: GitHub token that reads secret-scanning alerts (replace the placeholder with a token)',
       encryptionKey: props.encryptionKey,
@@ -104,36 +126,36 @@ export class GitHubWebhookReceiver extends Construct {
       },
       removalPolicy,
     });
-    Validations.of(this.tokenSecret).acknowledge({
+    Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
         'GitHub issues this token (a fine-grained token or a GitHub App), so Secrets Manager cannot generate or ' +
         "rotate it; it is rotated at GitHub's expiry, by hand.",
     });
+    return secret;
+  }
 
+  private createFunction(props: GitHubWebhookReceiverProps): lambda.IFunction {
     const rotatorFunction = new RotatorFunction(this, 'Function', {
       handlerFile: 'githubWebhook',
       description: 'Turns GitHub secret-scanning alerts for managed secrets into Secret Leak Detected',
-      environment: {
-        ROTATOR_TABLE_NAME: props.ledger.tableName,
-        ROTATOR_EVENT_BUS_NAME: props.eventBus.eventBusName,
-        ROTATOR_FINGERPRINT_KEY_SECRET_ID: props.fingerprintKey.secretArn,
-        ROTATOR_GITHUB_WEBHOOK_SECRET_ID: this.webhookSecret.secretArn,
-        ROTATOR_GITHUB_TOKEN_SECRET_ID: this.tokenSecret.secretArn,
-        ROTATOR_GITHUB_API_URL: props.githubApiUrl ?? DEFAULT_GITHUB_API_URL,
-      },
+      environment: githubWebhookFunctionEnvironment({
+        tableName: props.ledger.tableName,
+        eventBusName: props.eventBus.eventBusName,
+        fingerprintKeySecretId: props.fingerprintKey.secretArn,
+        githubWebhookSecretId: this.webhookSecret.secretArn,
+        githubTokenSecretId: this.tokenSecret.secretArn,
+        ...(props.githubApiUrl === undefined ? {} : { githubApiUrl: props.githubApiUrl }),
+      }),
       timeout: FUNCTION_TIMEOUT,
       reservedConcurrentExecutions: props.reservedConcurrency ?? DEFAULT_WEBHOOK_RESERVED_CONCURRENCY,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.removalPolicy === undefined ? {} : { logRemovalPolicy: props.removalPolicy }),
     });
-    const fn = rotatorFunction.function;
-    this.function = fn;
+    return rotatorFunction.function;
+  }
 
-    // GitHub signs deliveries; it cannot sign AWS requests. The signature check is the first thing
-    // the handler does, before any read or write.
-    this.functionUrl = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
-
+  private grantHandlerAccess(fn: lambda.IFunction, props: GitHubWebhookReceiverProps): void {
     // Explicit statements, each what the handler calls: GetSecretValue of its three secrets (no
     // DescribeSecret), item calls on the table itself (the fingerprint lookup and the delivery
     // claims; no index, scan or batch access), PutEvents as the webhook only.
@@ -171,25 +193,30 @@ export class GitHubWebhookReceiver extends Construct {
         }),
       );
     }
-
-    // GitHub does not redeliver: a delivery the receiver failed on (an expired token, GitHub or
-    // AWS down) is a leak nobody acts on unless someone is told. The handler answers those with a
-    // 5xx (Url5xxCount) and a crash or timeout is a function error (Errors): one count of both.
-    const metric = (metricName: string): cloudwatch.Metric =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/Lambda',
-        metricName,
-        dimensionsMap: { FunctionName: fn.functionName },
-        period: Duration.minutes(5),
-        statistic: 'Sum',
-      });
-    this.failedDeliveries = new cloudwatch.MathExpression({
-      expression: 'FILL(errors, 0) + FILL(url5xx, 0)',
-      usingMetrics: { errors: metric('Errors'), url5xx: metric('Url5xxCount') },
-      label: 'Failed GitHub deliveries',
-      period: Duration.minutes(5),
-    });
   }
+}
+
+/**
+ * Deliveries the receiver failed on, per 5 minutes (see {@link GitHubWebhookReceiver.failedDeliveries}).
+ */
+function failedDeliveriesOf(fn: lambda.IFunction): cloudwatch.IMetric {
+  // GitHub does not redeliver: a delivery the receiver failed on (an expired token, GitHub or
+  // AWS down) is a leak nobody acts on unless someone is told. The handler answers those with a
+  // 5xx (Url5xxCount) and a crash or timeout is a function error (Errors): one count of both.
+  const metric = (metricName: string): cloudwatch.Metric =>
+    new cloudwatch.Metric({
+      namespace: 'AWS/Lambda',
+      metricName,
+      dimensionsMap: { FunctionName: fn.functionName },
+      period: Duration.minutes(5),
+      statistic: 'Sum',
+    });
+  return new cloudwatch.MathExpression({
+    expression: 'FILL(errors, 0) + FILL(url5xx, 0)',
+    usingMetrics: { errors: metric('Errors'), url5xx: metric('Url5xxCount') },
+    label: 'Failed GitHub deliveries',
+    period: Duration.minutes(5),
+  });
 }
 
 /** Checks every prop and throws once, listing every problem. */

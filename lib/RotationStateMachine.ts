@@ -48,7 +48,7 @@ export const CRASH_ERRORS = ['Sandbox.Timedout', 'Runtime.ExitError', 'Lambda.Un
 const TASK_TIMEOUT_ERROR = 'States.Timeout';
 
 /**
- * The rotation workflow of DESIGN.md as a Standard state machine (JSONPath; the local executor
+ * The rotation workflow of docs/design.md as a Standard state machine (JSONPath; the local executor
  * cannot evaluate JSONata). Every Lambda gets the whole state and returns it with its part added.
  */
 export class RotationStateMachine extends Construct {
@@ -57,45 +57,88 @@ export class RotationStateMachine extends Construct {
   public constructor(scope: Construct, id: string, props: RotationStateMachineProps) {
     super(scope, id);
     const f = props.functions;
+    const ends = this.endStates();
+    const recordFailure = this.invoke('RecordFailure', f.recordFailure).next(ends.failed);
+    const failureIn = (stateName: string): sfn.IChainable =>
+      new sfn.Pass(this, `FailureIn${stateName}`, {
+        stateName: `FailureIn${stateName}`,
+        result: sfn.Result.fromString(stateName),
+        resultPath: '$.failedState',
+      }).next(recordFailure);
+    const cancelBecause = this.cancelPath(f.cancelRotation, failureIn, ends.cancelled);
+    const cancelOnError = cancelBecause('error');
+    const completeRotation = this.completePath(f.completeRotation, failureIn, ends.completed);
 
-    // Retriers are tried in order; each error name is in exactly one of them.
-    const retry = (task: sfn.TaskStateBase, options: { readonly crashIncludesTimeout: boolean }): void => {
-      task.addRetry({
-        errors: [
-          ...RETRYABLE_ERRORS,
-          ...CRASH_ERRORS,
-          ...(options.crashIncludesTimeout ? [TASK_TIMEOUT_ERROR] : []),
-        ],
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        maxAttempts: 6,
-        maxDelay: Duration.seconds(60),
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      // Stytch's rate limits reset at fixed boundaries (up to an hour away) and it sends no
-      // Retry-After: back off in the state machine, not in a Lambda, for longer than a window.
-      task.addRetry({
-        errors: [RETRYABLE_ERROR_NAMES.rateLimited],
-        interval: Duration.seconds(30),
-        backoffRate: 2,
-        maxAttempts: 20,
-        maxDelay: Duration.minutes(10),
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-    };
-    const invoke = (stateName: string, fn: lambda.IFunction): tasks.LambdaInvoke => {
-      const task = new tasks.LambdaInvoke(this, stateName, {
-        stateName,
-        lambdaFunction: fn,
-        payload: sfn.TaskInput.fromJsonPathAt('$'),
-        outputPath: '$.Payload',
-        retryOnServiceExceptions: false,
-        taskTimeout: sfn.Timeout.duration(Duration.minutes(5)),
-      });
-      retry(task, { crashIncludesTimeout: true });
-      return task;
-    };
+    const prepare = new sfn.Pass(this, 'Prepare', {
+      stateName: 'Prepare',
+      parameters: { 'input.$': '$', 'executionId.$': '$$.Execution.Id' },
+    });
+    const startRotation = this.invoke('StartRotation', f.startRotation);
+    startRotation.addCatch(ends.rejected, { errors: ['RotationInProgressError'], resultPath: '$.error' });
+    startRotation.addCatch(ends.invalidRequest, {
+      errors: ['InvalidInputError', 'UnknownClientError', 'NotEnrolledError'],
+      resultPath: '$.error',
+    });
+    startRotation.addCatch(cancelOnError, { errors: ['States.ALL'], resultPath: '$.error' });
+    const publishPending = this.invoke('PublishPending', f.publishPending);
+    publishPending.addCatch(cancelOnError, { errors: ['States.ALL'], resultPath: '$.error' });
+    const awaitConsumers = this.awaitStep(f.awaitConsumers, cancelBecause, completeRotation);
+    awaitConsumers.addCatch(cancelOnError, { errors: ['States.ALL'], resultPath: '$.error' });
+    awaitConsumers.next(
+      new sfn.Pass(this, 'Complete: consumers', {
+        stateName: 'Complete: consumers',
+        parameters: { 'reason.$': '$.await.reason' },
+        resultPath: '$.completion',
+      }).next(completeRotation),
+    );
 
+    const definition = prepare.next(startRotation).next(publishPending).next(awaitConsumers);
+    this.stateMachine = this.createStateMachine(definition, props.logRetention);
+    this.acknowledgeFindings(f);
+  }
+
+  /** Retriers are tried in order; each error name is in exactly one of them. */
+  private retry(task: sfn.TaskStateBase, options: { readonly crashIncludesTimeout: boolean }): void {
+    task.addRetry({
+      errors: [
+        ...RETRYABLE_ERRORS,
+        ...CRASH_ERRORS,
+        ...(options.crashIncludesTimeout ? [TASK_TIMEOUT_ERROR] : []),
+      ],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 6,
+      maxDelay: Duration.seconds(60),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    // Stytch's rate limits reset at fixed boundaries (up to an hour away) and it sends no
+    // Retry-After: back off in the state machine, not in a Lambda, for longer than a window.
+    task.addRetry({
+      errors: [RETRYABLE_ERROR_NAMES.rateLimited],
+      interval: Duration.seconds(30),
+      backoffRate: 2,
+      maxAttempts: 20,
+      maxDelay: Duration.minutes(10),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+  }
+
+  /** A task that gives the whole state to `fn` and continues with what it returns. */
+  private invoke(stateName: string, fn: lambda.IFunction): tasks.LambdaInvoke {
+    const task = new tasks.LambdaInvoke(this, stateName, {
+      stateName,
+      lambdaFunction: fn,
+      payload: sfn.TaskInput.fromJsonPathAt('$'),
+      outputPath: '$.Payload',
+      retryOnServiceExceptions: false,
+      taskTimeout: sfn.Timeout.duration(Duration.minutes(5)),
+    });
+    this.retry(task, { crashIncludesTimeout: true });
+    return task;
+  }
+
+  /** The states an execution ends in. */
+  private endStates() {
     const completed = new sfn.Succeed(this, 'Completed', { stateName: 'Completed', outputPath: '$.outcome' });
     const cancelled = new sfn.Succeed(this, 'Cancelled', { stateName: 'Cancelled', outputPath: '$.outcome' });
     // A refused request changed nothing and is not a failure: a double-click pages no one. The
@@ -117,16 +160,16 @@ export class RotationStateMachine extends Construct {
       error: 'RotationFailed',
       cause: 'The rotation could not be completed or cancelled; see the ledger and the Rotation Failed event',
     });
+    return { completed, cancelled, rejected, invalidRequest, failed };
+  }
 
-    const recordFailure = invoke('RecordFailure', f.recordFailure).next(failed);
-    const failureIn = (stateName: string): sfn.IChainable =>
-      new sfn.Pass(this, `FailureIn${stateName}`, {
-        stateName: `FailureIn${stateName}`,
-        result: sfn.Result.fromString(stateName),
-        resultPath: '$.failedState',
-      }).next(recordFailure);
-
-    const cancelRotation = invoke('CancelRotation', f.cancelRotation);
+  /** The cancel step; returns how to reach it for a reason (`Cancel: <reason>` records the reason). */
+  private cancelPath(
+    fn: lambda.IFunction,
+    failureIn: (stateName: string) => sfn.IChainable,
+    cancelled: sfn.IChainable,
+  ): (reason: string) => sfn.IChainable {
+    const cancelRotation = this.invoke('CancelRotation', fn);
     cancelRotation.addCatch(failureIn('CancelRotation'), { errors: ['States.ALL'], resultPath: '$.error' });
     // A leak rotation that had to be cancelled because of an error leaves the leaked secret alive:
     // that must page (Failed), not end quietly as Cancelled.
@@ -141,15 +184,21 @@ export class RotationStateMachine extends Construct {
         )
         .otherwise(cancelled),
     );
-    const cancelBecause = (reason: string): sfn.IChainable =>
+    return (reason) =>
       new sfn.Pass(this, `CancelBecause_${reason}`, {
         stateName: `Cancel: ${reason}`,
         result: sfn.Result.fromObject({ reason }),
         resultPath: '$.cancellation',
       }).next(cancelRotation);
-    const cancelOnError = cancelBecause('error');
+  }
 
-    const completeRotation = invoke('CompleteRotation', f.completeRotation);
+  /** The complete step: forward only, retried for hours while Stytch has not confirmed. */
+  private completePath(
+    fn: lambda.IFunction,
+    failureIn: (stateName: string) => sfn.IChainable,
+    completed: sfn.IChainable,
+  ): tasks.LambdaInvoke {
+    const completeRotation = this.invoke('CompleteRotation', fn);
     // Forward only: once AWSCURRENT moved, the only way out is completing at Stytch. The step
     // reports that state as CompletionPending, retried for hours; whatever still fails goes to
     // RecordFailure, never to the cancel path, and the execution reconciler (or the next start)
@@ -167,28 +216,21 @@ export class RotationStateMachine extends Construct {
       resultPath: '$.error',
     });
     completeRotation.next(completed);
-    const completeBecause = (id: string, reason: sfn.Result): sfn.IChainable =>
-      new sfn.Pass(this, id, { stateName: id, result: reason, resultPath: '$.completion' }).next(
-        completeRotation,
-      );
+    return completeRotation;
+  }
 
-    const prepare = new sfn.Pass(this, 'Prepare', {
-      stateName: 'Prepare',
-      parameters: { 'input.$': '$', 'executionId.$': '$$.Execution.Id' },
-    });
-    const startRotation = invoke('StartRotation', f.startRotation);
-    startRotation.addCatch(rejected, { errors: ['RotationInProgressError'], resultPath: '$.error' });
-    startRotation.addCatch(invalidRequest, {
-      errors: ['InvalidInputError', 'UnknownClientError', 'NotEnrolledError'],
-      resultPath: '$.error',
-    });
-    startRotation.addCatch(cancelOnError, { errors: ['States.ALL'], resultPath: '$.error' });
-    const publishPending = invoke('PublishPending', f.publishPending);
-    publishPending.addCatch(cancelOnError, { errors: ['States.ALL'], resultPath: '$.error' });
-
+  /**
+   * The wait for consumers' reports (a task token), until the rotation's deadline; its outcomes
+   * other than an unexpected error, which the caller catches.
+   */
+  private awaitStep(
+    fn: lambda.IFunction,
+    cancelBecause: (reason: string) => sfn.IChainable,
+    completeRotation: tasks.LambdaInvoke,
+  ): tasks.LambdaInvoke {
     const awaitConsumers = new tasks.LambdaInvoke(this, 'AwaitConsumers', {
       stateName: 'AwaitConsumers',
-      lambdaFunction: f.awaitConsumers,
+      lambdaFunction: fn,
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payload: sfn.TaskInput.fromObject({
         taskToken: sfn.JsonPath.taskToken,
@@ -199,7 +241,11 @@ export class RotationStateMachine extends Construct {
       resultPath: '$.await',
       retryOnServiceExceptions: false,
     });
-    retry(awaitConsumers, { crashIncludesTimeout: false });
+    this.retry(awaitConsumers, { crashIncludesTimeout: false });
+    const completeBecause = (id: string, reason: sfn.Result): sfn.IChainable =>
+      new sfn.Pass(this, id, { stateName: id, result: reason, resultPath: '$.completion' }).next(
+        completeRotation,
+      );
     const onDeadline = new sfn.Choice(this, 'DeadlinePassed', { stateName: 'DeadlinePassed' })
       .when(
         sfn.Condition.stringEquals('$.rotation.policy.onDeadline', 'complete'),
@@ -210,31 +256,21 @@ export class RotationStateMachine extends Construct {
       )
       .otherwise(cancelBecause('deadline_fail_safe'));
     awaitConsumers.addCatch(onDeadline, { errors: ['States.Timeout'], resultPath: '$.error' });
-    awaitConsumers.addCatch(cancelBecause('consumer_unhealthy'), {
-      errors: ['ConsumerUnhealthy'],
-      resultPath: '$.error',
-    });
+    const cancelOn = (error: string, reason: string): void => {
+      awaitConsumers.addCatch(cancelBecause(reason), { errors: [error], resultPath: '$.error' });
+    };
+    cancelOn('ConsumerUnhealthy', 'consumer_unhealthy');
+    cancelOn('LeakOfPendingSecret', 'leak_of_pending');
     // `rotator cancel` answers the token with OperatorCancelled: AWSPENDING goes, then Stytch cancels.
-    awaitConsumers.addCatch(cancelBecause('leak_of_pending'), {
-      errors: ['LeakOfPendingSecret'],
-      resultPath: '$.error',
-    });
-    awaitConsumers.addCatch(cancelBecause('operator'), {
-      errors: ['OperatorCancelled'],
-      resultPath: '$.error',
-    });
-    awaitConsumers.addCatch(cancelOnError, { errors: ['States.ALL'], resultPath: '$.error' });
-    awaitConsumers.next(
-      new sfn.Pass(this, 'Complete: consumers', {
-        stateName: 'Complete: consumers',
-        parameters: { 'reason.$': '$.await.reason' },
-        resultPath: '$.completion',
-      }).next(completeRotation),
-    );
+    cancelOn('OperatorCancelled', 'operator');
+    return awaitConsumers;
+  }
 
-    const definition = prepare.next(startRotation).next(publishPending).next(awaitConsumers);
-
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+  private createStateMachine(
+    definition: sfn.IChainable,
+    logRetention?: logs.RetentionDays,
+  ): sfn.StateMachine {
+    return new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
@@ -242,15 +278,18 @@ export class RotationStateMachine extends Construct {
       timeout: Duration.days(8),
       logs: {
         destination: new logs.LogGroup(this, 'ExecutionLogs', {
-          retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+          retention: logRetention ?? logs.RetentionDays.ONE_MONTH,
         }),
         level: sfn.LogLevel.ALL,
         includeExecutionData: true,
       },
     });
+  }
+
+  private acknowledgeFindings(functions: RotationFunctions): void {
     const stack = Stack.of(this);
     Validations.of(this.stateMachine).acknowledge(
-      ...Object.values(f).map((fn: lambda.IFunction) => ({
+      ...Object.values(functions).map((fn: lambda.IFunction) => ({
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
         reason: 'Lets the state machine invoke versions and aliases of its own named function, nothing else.',
       })),

@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { EVENT_SOURCES, ROTATOR_EVENT_SOURCE } from '../lambdas/core/events.js';
 import { TRIGGERS } from '../lambdas/core/model.js';
 import { resolvePolicy } from '../lambdas/core/policy.js';
+import { secretAgePublisherEnvironment } from '../lambdas/wiring/environment.js';
 import type { ManagedClient } from './config/DeploymentConfig.js';
 import { ratePeriodSeconds } from './config/scheduleExpression.js';
 import { RotatorFunction } from './RotatorFunction.js';
@@ -103,7 +104,7 @@ export interface RotatorMonitoringProps extends RotatorMonitoringOptions {
 /** Namespace of the rotator's custom metrics (the functions' POWERTOOLS_METRICS_NAMESPACE). */
 export const ROTATOR_METRICS_NAMESPACE = 'StytchM2MRotator';
 /**
- * The dimension Powertools adds to every rotation metric (lambdas/handlers/runtime/metrics.ts): a
+ * The dimension Powertools adds to every rotation metric (lambdas/adapters/powertools/metrics.ts): a
  * search names the exact dimension set it matches. SecretAgeDays has no such dimension.
  */
 const POWERTOOLS_SERVICE_DIMENSION = 'service';
@@ -116,6 +117,14 @@ export const LIFECYCLE_DETAIL_TYPES = [
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const DEFAULTS = { stuckRotationMarginMinutes: 60, secretAgeMarginDays: 1, defaultRotationPeriodDays: 31 };
+const FIVE_MINUTES = Duration.minutes(5);
+/** Counters: no datapoint means nothing happened in the period, which is the healthy case. */
+const COUNTER = {
+  threshold: 1,
+  comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  evaluationPeriods: 1,
+  treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+} as const;
 
 /**
  * Alarms, lifecycle notifications and a dashboard for a {@link StytchM2MRotator}: one encrypted SNS
@@ -140,17 +149,39 @@ export class RotatorMonitoring extends Construct {
   /** Runs the publisher. */
   public readonly secretAgeSchedule: events.Rule;
 
+  readonly #alarmAction: cloudwatchActions.SnsAction;
+
   public constructor(scope: Construct, id: string, props: RotatorMonitoringProps) {
     super(scope, id);
     const problems = [...rotatorMonitoringOptionsProblems(props), ...managedSecretsProblems(props)];
     if (problems.length > 0) throw new Error(`Invalid RotatorMonitoring props:\n- ${problems.join('\n- ')}`);
     const stuckMarginMinutes = props.stuckRotationMarginMinutes ?? DEFAULTS.stuckRotationMarginMinutes;
-    const ageMarginDays = props.secretAgeMarginDays ?? DEFAULTS.secretAgeMarginDays;
-    const defaultPeriodDays = props.defaultRotationPeriodDays ?? DEFAULTS.defaultRotationPeriodDays;
+    // "Stuck past its deadline": AWS/States has no per-machine count of open executions, and
+    // ExecutionTime is published when an execution closes. An execution ends at most a bounded
+    // time after its deadline (the wait times out at it; each later step retries for ~30 min at
+    // most), so one that closes later than the longest deadline any policy allows plus that margin
+    // was stuck (hung retries, a step that kept timing out). One that never closes is stopped by the
+    // state machine's own timeout and trips ExecutionsTimedOut, so the two alarms together cover
+    // both. Thresholds use the longest deadline of all clients and triggers: one alarm, no false alarm.
+    const stuckThresholdMs = (maxPolicyDeadlineSeconds(props.clients) + stuckMarginMinutes * 60) * 1000;
+    this.topic = this.createTopic(props);
+    this.lifecycleRule = this.createLifecycleRule(props);
+    this.#alarmAction = new cloudwatchActions.SnsAction(this.topic);
+    this.alarms = this.createWorkflowAlarms(props, stuckMarginMinutes, stuckThresholdMs);
+    this.secretAgeAlarms = this.createSecretAgeAlarms(props);
+    this.secretAgePublisher = this.createSecretAgePublisher(props);
+    this.secretAgeSchedule = this.createSecretAgeSchedule(props);
+    this.dashboard = this.createDashboard(props, stuckThresholdMs);
+  }
+
+  /**
+   * The encrypted alerts topic, which CloudWatch (this stack's alarms) and EventBridge (the
+   * lifecycle rule) may publish to, with the key grants that takes.
+   */
+  private createTopic(props: RotatorMonitoringProps): sns.Topic {
     const stack = Stack.of(this);
     const prefix = stack.stackName;
-
-    this.topic = new sns.Topic(this, 'Topic', {
+    const topic = new sns.Topic(this, 'Topic', {
       displayName: 'stytch-m2m-rotator alerts',
       masterKey: props.encryptionKey,
       enforceSSL: true,
@@ -204,20 +235,25 @@ export class RotatorMonitoring extends Construct {
       true,
     );
     // The topic policy replaces SNS's default one, so CloudWatch needs its own allow.
-    this.topic.addToResourcePolicy(
+    topic.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CloudWatchAlarmsPublish',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
+        resources: [topic.topicArn],
         conditions: alarmsOfThisStack,
       }),
     );
     for (const email of props.alarmEmails ?? []) {
-      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+      topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
+    return topic;
+  }
 
-    this.lifecycleRule = new events.Rule(this, 'LifecycleRule', {
+  /** Forwards the end of every rotation to the topic, through a target bound to this rule only. */
+  private createLifecycleRule(props: RotatorMonitoringProps): events.Rule {
+    const stack = Stack.of(this);
+    const lifecycleRule = new events.Rule(this, 'LifecycleRule', {
       eventBus: props.eventBus,
       description: 'The end of every rotation (Completed, Cancelled, Failed) goes to the alerts topic',
       // The operator's source too: `rotator repair --apply` announces the rotations it closes.
@@ -228,10 +264,10 @@ export class RotatorMonitoring extends Construct {
     });
     // Not eventTargets.SnsTopic: its grant lets events.amazonaws.com publish (and use the key) with
     // no condition. This target is the same (DLQ, retries), with the grant bound to this rule.
-    const lifecycleRuleArn = this.lifecycleRule.ruleArn;
+    const lifecycleRuleArn = lifecycleRule.ruleArn;
     const topic = this.topic;
     const deadLetterQueue = props.deadLetterQueue;
-    this.lifecycleRule.addTarget({
+    lifecycleRule.addTarget({
       bind: (rule) => {
         topic.addToResourcePolicy(
           new iam.PolicyStatement({
@@ -257,130 +293,39 @@ export class RotatorMonitoring extends Construct {
         };
       },
     });
+    return lifecycleRule;
+  }
 
-    const action = new cloudwatchActions.SnsAction(this.topic);
-    const fiveMinutes = Duration.minutes(5);
-    const alarm = (
-      id: string,
-      metric: cloudwatch.IMetric,
-      options: Omit<cloudwatch.CreateAlarmOptions, 'alarmName'> & { readonly name: string },
-    ): cloudwatch.Alarm => {
-      const { name, ...alarmOptions } = options;
-      const created = new cloudwatch.Alarm(this, id, {
-        ...alarmOptions,
-        metric,
-        alarmName: `${prefix}-${name}`,
-      });
-      created.addAlarmAction(action);
-      return created;
-    };
-    // Counters: no datapoint means nothing happened in the period, which is the healthy case.
-    const counter = {
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    } as const;
+  /** An alarm named `<stack name>-<name>` that notifies the topic. */
+  private alarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    options: Omit<cloudwatch.CreateAlarmOptions, 'alarmName'> & { readonly name: string },
+  ): cloudwatch.Alarm {
+    const { name, ...alarmOptions } = options;
+    const created = new cloudwatch.Alarm(this, id, {
+      ...alarmOptions,
+      metric,
+      alarmName: `${Stack.of(this).stackName}-${name}`,
+    });
+    created.addAlarmAction(this.#alarmAction);
+    return created;
+  }
 
-    // "Stuck past its deadline": AWS/States has no per-machine count of open executions, and
-    // ExecutionTime is published when an execution closes. An execution ends at most a bounded
-    // time after its deadline (the wait times out at it; each later step retries for ~30 min at
-    // most), so one that closes later than the longest deadline any policy allows plus that margin
-    // was stuck (hung retries, a step that kept timing out). One that never closes is stopped by the
-    // state machine's own timeout and trips ExecutionsTimedOut, so the two alarms together cover
-    // both. Thresholds use the longest deadline of all clients and triggers: one alarm, no false alarm.
-    const stuckThresholdMs = (maxPolicyDeadlineSeconds(props.clients) + stuckMarginMinutes * 60) * 1000;
+  /** The workflow and queue alarms, by name ({@link alarms}). */
+  private createWorkflowAlarms(
+    props: RotatorMonitoringProps,
+    stuckMarginMinutes: number,
+    stuckThresholdMs: number,
+  ): Map<string, cloudwatch.Alarm> {
     const alarms = new Map<string, cloudwatch.Alarm>([
-      [
-        'ExecutionsFailed',
-        alarm(
-          'ExecutionsFailedAlarm',
-          props.stateMachine.metricFailed({ period: fiveMinutes, statistic: 'Sum' }),
-          {
-            ...counter,
-            name: 'rotation-executions-failed',
-            alarmDescription:
-              'A rotation execution failed: RotationFailed (it could neither complete nor cancel: `rotator history ' +
-              '<clientId>` shows the error) or an error no state caught. Refused requests (already rotating, invalid) ' +
-              'end as succeeded and are not counted. The ExecutionReconciler reconciles the client automatically; ' +
-              'if `rotator status` still shows it rotating, run `rotator repair <clientId>`.',
-          },
-        ),
-      ],
-      [
-        'ExecutionsTimedOut',
-        alarm(
-          'ExecutionsTimedOutAlarm',
-          props.stateMachine.metricTimedOut({ period: fiveMinutes, statistic: 'Sum' }),
-          {
-            ...counter,
-            name: 'rotation-executions-timed-out',
-            alarmDescription:
-              "A rotation execution hit the state machine's own timeout: it never reached an end state. The " +
-              'ExecutionReconciler reconciles it automatically (makes the client whole, releases its lock); if ' +
-              '`rotator status` still shows the client rotating, run `rotator repair <clientId>`.',
-          },
-        ),
-      ],
-      [
-        'ExecutionsAborted',
-        alarm(
-          'ExecutionsAbortedAlarm',
-          props.stateMachine.metricAborted({ period: fiveMinutes, statistic: 'Sum' }),
-          {
-            ...counter,
-            name: 'rotation-executions-aborted',
-            alarmDescription:
-              'A rotation execution was stopped (StopExecution from the console or the API; the rotator itself ' +
-              'never stops one) before it could complete or cancel. The ExecutionReconciler reconciles it ' +
-              'automatically: it makes the client whole and releases its lock. Check `rotator status`: if the ' +
-              'client still shows rotating, or rotator-async-failures fired too, run `rotator repair <clientId>`.',
-          },
-        ),
-      ],
-      [
-        'DeadLetters',
-        alarm(
-          'DeadLettersAlarm',
-          props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-            period: fiveMinutes,
-            statistic: 'Maximum',
-          }),
-          {
-            ...counter,
-            name: 'rotator-dead-letters',
-            alarmDescription:
-              'An event or schedule could not be delivered (a missed rotation, leak or health report, or a ' +
-              'lost notification): read the dead-letter queue.',
-          },
-        ),
-      ],
-      [
-        'AsyncFailures',
-        alarm(
-          'AsyncFailuresAlarm',
-          props.asyncFailureQueue.metricApproximateNumberOfMessagesVisible({
-            period: fiveMinutes,
-            statistic: 'Maximum',
-          }),
-          {
-            ...counter,
-            name: 'rotator-async-failures',
-            alarmDescription:
-              'A function invoked by an event (leak intake, health aggregator, execution reconciler, SecretAgeDays ' +
-              'publisher) failed on it three times; the event and the error are in the async-failure queue. Read ' +
-              `them: aws sqs receive-message --queue-url ${props.asyncFailureQueue.queueUrl} ` +
-              '--max-number-of-messages 10 (requestContext.functionArn: which function; responsePayload: the ' +
-              'error; requestPayload: the event). A lost leak: report it again (rotator leak report); a lost ' +
-              'reconcile: rotator repair <clientId>. Then delete the message (aws sqs delete-message).',
-          },
-        ),
-      ],
+      ...this.executionAlarms(props),
+      ...this.queueAlarms(props),
       [
         'RotationStuck',
-        alarm(
+        this.alarm(
           'RotationStuckAlarm',
-          props.stateMachine.metricTime({ period: fiveMinutes, statistic: 'Maximum' }),
+          props.stateMachine.metricTime({ period: FIVE_MINUTES, statistic: 'Maximum' }),
           {
             threshold: stuckThresholdMs,
             comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -398,8 +343,8 @@ export class RotatorMonitoring extends Construct {
     if (props.githubWebhookFailures !== undefined) {
       alarms.set(
         'GitHubWebhookFailures',
-        alarm('GitHubWebhookFailuresAlarm', props.githubWebhookFailures, {
-          ...counter,
+        this.alarm('GitHubWebhookFailuresAlarm', props.githubWebhookFailures, {
+          ...COUNTER,
           name: 'github-webhook-failures',
           alarmDescription:
             'The GitHub secret-scanning webhook failed on a delivery (a 5xx answer or a function error): an ' +
@@ -410,8 +355,110 @@ export class RotatorMonitoring extends Construct {
         }),
       );
     }
-    this.alarms = alarms;
+    return alarms;
+  }
 
+  /** Executions that failed, timed out or were stopped. */
+  private executionAlarms(props: RotatorMonitoringProps): [string, cloudwatch.Alarm][] {
+    return [
+      [
+        'ExecutionsFailed',
+        this.alarm(
+          'ExecutionsFailedAlarm',
+          props.stateMachine.metricFailed({ period: FIVE_MINUTES, statistic: 'Sum' }),
+          {
+            ...COUNTER,
+            name: 'rotation-executions-failed',
+            alarmDescription:
+              'A rotation execution failed: RotationFailed (it could neither complete nor cancel: `rotator history ' +
+              '<clientId>` shows the error) or an error no state caught. Refused requests (already rotating, invalid) ' +
+              'end as succeeded and are not counted. The ExecutionReconciler reconciles the client automatically; ' +
+              'if `rotator status` still shows it rotating, run `rotator repair <clientId>`.',
+          },
+        ),
+      ],
+      [
+        'ExecutionsTimedOut',
+        this.alarm(
+          'ExecutionsTimedOutAlarm',
+          props.stateMachine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
+          {
+            ...COUNTER,
+            name: 'rotation-executions-timed-out',
+            alarmDescription:
+              "A rotation execution hit the state machine's own timeout: it never reached an end state. The " +
+              'ExecutionReconciler reconciles it automatically (makes the client whole, releases its lock); if ' +
+              '`rotator status` still shows the client rotating, run `rotator repair <clientId>`.',
+          },
+        ),
+      ],
+      [
+        'ExecutionsAborted',
+        this.alarm(
+          'ExecutionsAbortedAlarm',
+          props.stateMachine.metricAborted({ period: FIVE_MINUTES, statistic: 'Sum' }),
+          {
+            ...COUNTER,
+            name: 'rotation-executions-aborted',
+            alarmDescription:
+              'A rotation execution was stopped (StopExecution from the console or the API; the rotator itself ' +
+              'never stops one) before it could complete or cancel. The ExecutionReconciler reconciles it ' +
+              'automatically: it makes the client whole and releases its lock. Check `rotator status`: if the ' +
+              'client still shows rotating, or rotator-async-failures fired too, run `rotator repair <clientId>`.',
+          },
+        ),
+      ],
+    ];
+  }
+
+  /** Events that could not be delivered, and events a function failed on. */
+  private queueAlarms(props: RotatorMonitoringProps): [string, cloudwatch.Alarm][] {
+    return [
+      [
+        'DeadLetters',
+        this.alarm(
+          'DeadLettersAlarm',
+          props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period: FIVE_MINUTES,
+            statistic: 'Maximum',
+          }),
+          {
+            ...COUNTER,
+            name: 'rotator-dead-letters',
+            alarmDescription:
+              'An event or schedule could not be delivered (a missed rotation, leak or health report, or a ' +
+              'lost notification): read the dead-letter queue.',
+          },
+        ),
+      ],
+      [
+        'AsyncFailures',
+        this.alarm(
+          'AsyncFailuresAlarm',
+          props.asyncFailureQueue.metricApproximateNumberOfMessagesVisible({
+            period: FIVE_MINUTES,
+            statistic: 'Maximum',
+          }),
+          {
+            ...COUNTER,
+            name: 'rotator-async-failures',
+            alarmDescription:
+              'A function invoked by an event (leak intake, health aggregator, execution reconciler, SecretAgeDays ' +
+              'publisher) failed on it three times; the event and the error are in the async-failure queue. Read ' +
+              `them: aws sqs receive-message --queue-url ${props.asyncFailureQueue.queueUrl} ` +
+              '--max-number-of-messages 10 (requestContext.functionArn: which function; responsePayload: the ' +
+              'error; requestPayload: the event). A lost leak: report it again (rotator leak report); a lost ' +
+              'reconcile: rotator repair <clientId>. Then delete the message (aws sqs delete-message).',
+          },
+        ),
+      ],
+    ];
+  }
+
+  /** One `SecretAgeDays` alarm per managed client, by client id. */
+  private createSecretAgeAlarms(props: RotatorMonitoringProps): Map<string, cloudwatch.Alarm> {
+    const ageMarginDays = props.secretAgeMarginDays ?? DEFAULTS.secretAgeMarginDays;
+    const defaultPeriodDays = props.defaultRotationPeriodDays ?? DEFAULTS.defaultRotationPeriodDays;
     // SecretAgeDays: days since the client's AWSCURRENT version was created, dimension ClientId only
     // (an alarm matches the exact dimension set, so no Powertools `service` dimension). The
     // publisher below writes it hourly from each managed secret's versions (ListSecretVersionIds:
@@ -424,7 +471,7 @@ export class RotatorMonitoring extends Construct {
       const periodDays = rotationPeriodDays(client.schedule?.expression) ?? defaultPeriodDays;
       const windowDays = (client.schedule?.flexibleWindowMinutes ?? 0) / 1440;
       const threshold = round(periodDays + windowDays + ageMarginDays);
-      const created = alarm(
+      const created = this.alarm(
         `SecretAgeAlarm${index}`,
         new cloudwatch.Metric({
           namespace: ROTATOR_METRICS_NAMESPACE,
@@ -445,23 +492,25 @@ export class RotatorMonitoring extends Construct {
             `${round(periodDays)} d + window + ${ageMarginDays} d margin): its rotations are not happening.`,
         },
       );
-      created.addInsufficientDataAction(action);
+      created.addInsufficientDataAction(this.#alarmAction);
       secretAgeAlarms.set(client.clientId, created);
     });
-    this.secretAgeAlarms = secretAgeAlarms;
+    return secretAgeAlarms;
+  }
 
+  /** The SecretAgeDays publisher: lists the managed secrets' versions, never a value. */
+  private createSecretAgePublisher(props: RotatorMonitoringProps): RotatorFunction {
     // The publisher gets the clients in the rotation functions' format (the same JSON
     // StytchM2MRotator writes), and the namespace the alarms watch, explicitly.
-    const clientsJson = JSON.stringify(
-      Object.fromEntries(props.clients.map((c) => [c.clientId, { kind: c.kind, policy: c.policy }])),
-    );
-    this.secretAgePublisher = new RotatorFunction(this, 'SecretAgePublisher', {
+    const publisher = new RotatorFunction(this, 'SecretAgePublisher', {
       handlerFile: 'secretAgePublisher',
       description: 'Publishes SecretAgeDays: the age of every managed AWSCURRENT secret',
       environment: {
         POWERTOOLS_METRICS_NAMESPACE: ROTATOR_METRICS_NAMESPACE,
-        ROTATOR_SECRET_PREFIX: props.secretPrefix,
-        ROTATOR_CLIENTS: clientsJson,
+        ...secretAgePublisherEnvironment({
+          secretPrefix: props.secretPrefix,
+          clients: Object.fromEntries(props.clients.map((c) => [c.clientId, c])),
+        }),
       },
       timeout: Duration.minutes(1),
       asyncFailureQueue: props.asyncFailureQueue,
@@ -469,7 +518,7 @@ export class RotatorMonitoring extends Construct {
       ...(props.logRemovalPolicy === undefined ? {} : { logRemovalPolicy: props.logRemovalPolicy }),
     });
     // Version metadata of the named secrets only: no value, so no GetSecretValue and no kms:Decrypt.
-    this.secretAgePublisher.function.addToRolePolicy(
+    publisher.function.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['secretsmanager:ListSecretVersionIds'],
         resources: props.clients.flatMap((c) => {
@@ -478,7 +527,12 @@ export class RotatorMonitoring extends Construct {
         }),
       }),
     );
-    this.secretAgeSchedule = new events.Rule(this, 'SecretAgeSchedule', {
+    return publisher;
+  }
+
+  /** Runs the publisher on `secretAgeSchedule`. */
+  private createSecretAgeSchedule(props: RotatorMonitoringProps): events.Rule {
+    return new events.Rule(this, 'SecretAgeSchedule', {
       description: 'Runs the SecretAgeDays publisher',
       schedule: props.secretAgeSchedule ?? events.Schedule.rate(Duration.hours(1)),
       targets: [
@@ -489,9 +543,12 @@ export class RotatorMonitoring extends Construct {
         }),
       ],
     });
+  }
 
+  /** Executions, execution time, queues, alarm states and the rotation metrics on one page. */
+  private createDashboard(props: RotatorMonitoringProps, stuckThresholdMs: number): cloudwatch.Dashboard {
     const executions = (label: string, metric: cloudwatch.Metric): cloudwatch.Metric =>
-      metric.with({ label, period: fiveMinutes, statistic: 'Sum' });
+      metric.with({ label, period: FIVE_MINUTES, statistic: 'Sum' });
     // The custom metrics are searched by their exact dimension set, so every trigger, outcome,
     // reason and client gets its own line without this construct listing them. Hourly: rotations
     // are days apart, and SecretAgeDays comes once an hour.
@@ -508,8 +565,8 @@ export class RotatorMonitoring extends Construct {
         period: Duration.hours(1),
       });
     const service = POWERTOOLS_SERVICE_DIMENSION;
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: `${prefix}-rotator`,
+    return new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${Stack.of(this).stackName}-rotator`,
       defaultInterval: Duration.days(7),
       widgets: [
         [
@@ -528,8 +585,8 @@ export class RotatorMonitoring extends Construct {
             title: 'Execution time (ms)',
             width: 12,
             left: [
-              props.stateMachine.metricTime({ label: 'Maximum', period: fiveMinutes, statistic: 'Maximum' }),
-              props.stateMachine.metricTime({ label: 'p50', period: fiveMinutes, statistic: 'p50' }),
+              props.stateMachine.metricTime({ label: 'Maximum', period: FIVE_MINUTES, statistic: 'Maximum' }),
+              props.stateMachine.metricTime({ label: 'p50', period: FIVE_MINUTES, statistic: 'p50' }),
             ],
             leftAnnotations: [{ label: 'Stuck', value: stuckThresholdMs }],
           }),
@@ -541,12 +598,12 @@ export class RotatorMonitoring extends Construct {
             left: [
               props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
                 label: 'Dead-letter queue',
-                period: fiveMinutes,
+                period: FIVE_MINUTES,
                 statistic: 'Maximum',
               }),
               props.asyncFailureQueue.metricApproximateNumberOfMessagesVisible({
                 label: 'Async-failure queue',
-                period: fiveMinutes,
+                period: FIVE_MINUTES,
                 statistic: 'Maximum',
               }),
             ],
@@ -554,7 +611,7 @@ export class RotatorMonitoring extends Construct {
           new cloudwatch.AlarmStatusWidget({
             title: 'Alarms',
             width: 12,
-            alarms: [...alarms.values(), ...secretAgeAlarms.values()],
+            alarms: [...this.alarms.values(), ...this.secretAgeAlarms.values()],
           }),
         ],
         [

@@ -1,0 +1,340 @@
+import { Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { EVENT_SOURCES } from '../../lambdas/core/events.js';
+import { ENV } from '../../lambdas/wiring/environment.js';
+import type { ManagedClient } from '../config/DeploymentConfig.js';
+import { RotatorFunction } from '../RotatorFunction.js';
+import { FUNCTION_ACCESS } from './functionAccess.js';
+import {
+  acknowledgeExecutions,
+  describeExecutionsStatement,
+  FUNCTION_RESOURCE_NAMES,
+  grantFunctionAccess,
+  HEALTH_REPORT_DETAIL_TYPE,
+  LEAK_DETAIL_TYPE,
+  missingProps,
+  type RotatorFunctionResources,
+  taskResponseStatement,
+} from './grants.js';
+
+/** Props of {@link RotationTriggers}. */
+export interface RotationTriggersProps extends RotatorFunctionResources {
+  /** The rotation workflow the triggers start and answer. */
+  readonly stateMachine: sfn.StateMachine;
+  /** The managed clients: each with a `schedule` gets a schedule that starts its rotations. */
+  readonly clients: readonly Pick<ManagedClient, 'clientId' | 'schedule'>[];
+  /**
+   * Sources of the configured leak scanners, besides the rotator, the GitHub webhook and operators:
+   * the leak rule matches these.
+   * @default - none
+   */
+  readonly leakScannerSources?: readonly string[];
+  /**
+   * Environment of the trigger functions (ARNs and names only, never a secret value), as the
+   * workflow's functions get it; the leak intake and the reconciler also get the state machine's ARN.
+   */
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * What happens to the two queues and the registered-schedules group when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Log retention of the trigger functions.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the functions' log groups when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Where the resources are created. {@link StytchM2MRotator} passes itself: its resources were
+   * its own children before it was split by concern, and the queues and the schedule group are
+   * retained, so a new logical id would orphan them or fail an update on "already exists".
+   * @default - this construct
+   */
+  readonly resourceScope?: Construct;
+}
+
+/** How a rule's target retries an event before it goes to the dead-letter queue. */
+const RULE_TARGET_RETRIES = { retryAttempts: 3, maxEventAge: Duration.hours(1) } as const;
+
+/**
+ * What starts and answers rotations besides the CLI: a schedule per scheduled client, the
+ * registered clients' schedule group, the leak intake, the health aggregator and the execution
+ * reconciler behind their EventBridge rules, and the queues where undelivered and failed events end.
+ */
+export class RotationTriggers extends Construct {
+  /** Events and schedules that could not be delivered to their target. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** Events a rule delivered to a function that then failed on them, after Lambda's retries. */
+  public readonly asyncFailureQueue: sqs.Queue;
+  /** Receives `Consumer Health Reported` events and answers the waiting workflow. */
+  public readonly healthAggregator: RotatorFunction;
+  /** Receives `Secret Leak Detected` events: starts leak rotations and preempts rotations in progress. */
+  public readonly leakIntake: RotatorFunction;
+  /** Receives the state machine's FAILED, ABORTED and TIMED_OUT status changes (default bus). */
+  public readonly executionReconciler: RotatorFunction;
+  /** The schedule of every client with a `schedule`, by client id. */
+  public readonly schedules: ReadonlyMap<string, scheduler.Schedule>;
+  /** The schedule group `rotator register` creates run-time clients' schedules in. */
+  public readonly registeredSchedules: scheduler.ScheduleGroup;
+  /** The role those schedules start executions with. */
+  public readonly registeredSchedulesRole: iam.Role;
+
+  public constructor(scope: Construct, id: string, props: RotationTriggersProps) {
+    super(scope, id);
+    validateProps(props);
+    const within = props.resourceScope ?? this;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.asyncFailureQueue = createAsyncFailureQueue(within, removalPolicy);
+    this.healthAggregator = this.createHealthAggregator(within, props);
+    this.leakIntake = this.createLeakIntake(within, props);
+    this.executionReconciler = this.createExecutionReconciler(within, props);
+    this.deadLetterQueue = createDeadLetterQueue(within, removalPolicy);
+    this.createRules(within, props);
+    this.schedules = this.createSchedules(within, props);
+    // Schedules of clients registered at run time: `rotator register` creates them in this group,
+    // with this role as their target role (the config's schedules are in the template).
+    this.registeredSchedules = new scheduler.ScheduleGroup(within, 'RegisteredSchedules', { removalPolicy });
+    this.registeredSchedulesRole = new iam.Role(within, 'RegisteredSchedulesRole', {
+      description:
+        'Assumed by EventBridge Scheduler to start rotations of clients registered with rotator register',
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    });
+    props.stateMachine.grantStartExecution(this.registeredSchedulesRole);
+  }
+
+  /** A function a rule invokes: its failures after Lambda's retries go to the async-failure queue. */
+  private ruleFunction(
+    within: Construct,
+    props: RotationTriggersProps,
+    id: string,
+    handler: readonly [handlerFile: string, description: string],
+    environment: Readonly<Record<string, string>> = {},
+  ): RotatorFunction {
+    return new RotatorFunction(within, id, {
+      handlerFile: handler[0],
+      description: handler[1],
+      environment: { ...props.environment, ...environment },
+      asyncFailureQueue: this.asyncFailureQueue,
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.logRemovalPolicy === undefined ? {} : { logRemovalPolicy: props.logRemovalPolicy }),
+    });
+  }
+
+  private createHealthAggregator(within: Construct, props: RotationTriggersProps): RotatorFunction {
+    const aggregator = this.ruleFunction(within, props, 'HealthAggregatorFunction', [
+      'healthAggregator',
+      'Records consumer health reports',
+    ]);
+    grantFunctionAccess(aggregator.function, FUNCTION_ACCESS.HealthAggregator, props);
+    // It answers the waiting task token: in a policy of its own (see taskResponseStatement).
+    new iam.Policy(within, 'HealthAggregatorTaskResponsePolicy', {
+      roles: [aggregator.role],
+      statements: [taskResponseStatement(props.stateMachine)],
+    });
+    return aggregator;
+  }
+
+  /**
+   * The leak intake (which starts the workflow) and the reconciler come after the state machine,
+   * so they alone can be given its ARN: the steps cannot, the state machine depends on them.
+   */
+  private createLeakIntake(within: Construct, props: RotationTriggersProps): RotatorFunction {
+    const intake = this.ruleFunction(
+      within,
+      props,
+      'LeakIntakeFunction',
+      ['leakIntake', 'Turns Secret Leak Detected into a leak rotation, or preempts the rotation in progress'],
+      { [ENV.stateMachineArn]: props.stateMachine.stateMachineArn },
+    );
+    const fn = intake.function;
+    grantFunctionAccess(fn, FUNCTION_ACCESS.LeakIntake, props);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution'],
+        resources: [props.stateMachine.stateMachineArn],
+      }),
+    );
+    // Built after the state machine, so its default policy may name it (no cycle).
+    fn.addToRolePolicy(describeExecutionsStatement(props.stateMachine));
+    acknowledgeExecutions(intake.role, props.stateMachine);
+    new iam.Policy(within, 'LeakIntakeTaskResponsePolicy', {
+      roles: [intake.role],
+      statements: [taskResponseStatement(props.stateMachine)],
+    });
+    return intake;
+  }
+
+  /**
+   * An execution that failed, was stopped or timed out never ran its own cleanup: the reconciler
+   * does what CompleteRotation or CancelRotation would have (reconcile.ts: promote or drop the
+   * pending secret, complete or cancel at Stytch), so it needs what both of them have.
+   */
+  private createExecutionReconciler(within: Construct, props: RotationTriggersProps): RotatorFunction {
+    const reconciler = this.ruleFunction(
+      within,
+      props,
+      'ExecutionReconcilerFunction',
+      [
+        'executionReconciler',
+        'Reconciles a rotation whose execution failed, was stopped or timed out, and releases its lock',
+      ],
+      { [ENV.stateMachineArn]: props.stateMachine.stateMachineArn },
+    );
+    grantFunctionAccess(reconciler.function, FUNCTION_ACCESS.ExecutionReconciler, props);
+    reconciler.function.addToRolePolicy(describeExecutionsStatement(props.stateMachine));
+    acknowledgeExecutions(reconciler.role, props.stateMachine);
+    return reconciler;
+  }
+
+  private createRules(within: Construct, props: RotationTriggersProps): void {
+    const target = (fn: lambda.IFunction): eventTargets.LambdaFunction =>
+      new eventTargets.LambdaFunction(fn, { deadLetterQueue: this.deadLetterQueue, ...RULE_TARGET_RETRIES });
+    const leakReporterSources = [
+      EVENT_SOURCES.rotator,
+      EVENT_SOURCES.githubWebhook,
+      EVENT_SOURCES.operator,
+      ...(props.leakScannerSources ?? []),
+    ];
+    new events.Rule(within, 'LeakRule', {
+      eventBus: props.eventBus,
+      description:
+        'Secret Leak Detected from a known reporter (the rotator, the GitHub webhook, operators, configured scanners) goes to the leak intake',
+      // The source is who spoke, and IAM decides who may use which: an event from anyone else never
+      // reaches the intake (the bus policy and the publishers' events:source conditions).
+      eventPattern: { source: [...leakReporterSources], detailType: [LEAK_DETAIL_TYPE] },
+      targets: [target(this.leakIntake.function)],
+    });
+    new events.Rule(within, 'HealthRule', {
+      eventBus: props.eventBus,
+      description: "Consumer Health Reported, from a consumer's own source, goes to the health aggregator",
+      // Only a consumer's source (`stytch-m2m-rotator.consumer.<name>`, which only that consumer's
+      // principal may use); the aggregator checks that the name matches the report's `consumer`.
+      eventPattern: {
+        source: events.Match.prefix(EVENT_SOURCES.consumerPrefix),
+        detailType: [HEALTH_REPORT_DETAIL_TYPE],
+      },
+      targets: [target(this.healthAggregator.function)],
+    });
+    // Step Functions sends every Standard execution's status changes to the default bus.
+    new events.Rule(within, 'ExecutionEndedRule', {
+      description:
+        'A rotation execution that failed, was stopped or timed out goes to the execution reconciler',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['FAILED', 'ABORTED', 'TIMED_OUT'],
+          stateMachineArn: [props.stateMachine.stateMachineArn],
+        },
+      },
+      targets: [target(this.executionReconciler.function)],
+    });
+  }
+
+  private createSchedules(within: Construct, props: RotationTriggersProps): Map<string, scheduler.Schedule> {
+    const schedules = new Map<string, scheduler.Schedule>();
+    props.clients.forEach((client, index) => {
+      if (client.schedule === undefined) return;
+      const { expression, timeZone, flexibleWindowMinutes } = client.schedule;
+      const schedule = new scheduler.Schedule(within, `Schedule${index}`, {
+        description: `Scheduled rotation of ${client.clientId}`,
+        schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(timeZone)),
+        timeWindow:
+          flexibleWindowMinutes === undefined
+            ? scheduler.TimeWindow.off()
+            : scheduler.TimeWindow.flexible(Duration.minutes(flexibleWindowMinutes)),
+        target: new schedulerTargets.StepFunctionsStartExecution(props.stateMachine, {
+          input: scheduler.ScheduleTargetInput.fromObject({
+            clientId: client.clientId,
+            trigger: 'schedule',
+            requestedBy: 'eventbridge-scheduler',
+          }),
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 3,
+        }),
+      });
+      schedules.set(client.clientId, schedule);
+    });
+    return schedules;
+  }
+}
+
+/**
+ * Lambda retries a failed asynchronous invocation twice, then drops the event unless the function
+ * has an on-failure destination: every function a rule invokes sends it here.
+ */
+function createAsyncFailureQueue(within: Construct, removalPolicy: RemovalPolicy): sqs.Queue {
+  const queue = new sqs.Queue(within, 'AsyncFailureQueue', {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    removalPolicy,
+  });
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason:
+      'This queue is itself the on-failure destination of the functions EventBridge invokes (their failed ' +
+      'events end here); cdk-nag recognises only SQS redrive as DLQ use. Nothing consumes it automatically, ' +
+      'so it needs no DLQ.',
+  });
+  return queue;
+}
+
+/** The dead-letter queue of the rule targets and the schedules. */
+function createDeadLetterQueue(within: Construct, removalPolicy: RemovalPolicy): sqs.Queue {
+  const queue = new sqs.Queue(within, 'DeadLetterQueue', {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    removalPolicy,
+  });
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason:
+      'This queue is itself the dead-letter queue of the EventBridge rule targets and the Scheduler targets; ' +
+      'cdk-nag recognises only SQS redrive as DLQ use. Nothing consumes it automatically, so it needs no DLQ.',
+  });
+  return queue;
+}
+
+/** Checks every prop and throws once, listing every problem. */
+function validateProps(props: RotationTriggersProps): void {
+  const problems = missingProps(props, [
+    ...FUNCTION_RESOURCE_NAMES,
+    'stateMachine',
+    'clients',
+    'environment',
+  ]);
+  // Scheduler allows a flexible window of 1 to 1440 minutes.
+  (props.clients ?? []).forEach((client, index) => {
+    const minutes = client.schedule?.flexibleWindowMinutes;
+    if (minutes !== undefined && !(Number.isInteger(minutes) && minutes >= 1 && minutes <= 1440)) {
+      problems.push(
+        `clients[${index}].schedule.flexibleWindowMinutes must be an integer from 1 to 1440, got ${minutes}`,
+      );
+    }
+  });
+  const sources = props.leakScannerSources ?? [];
+  sources.forEach((source, index) => {
+    if (sources.indexOf(source) !== index) {
+      problems.push(`leakScannerSources[${index}] "${source}" is already listed`);
+    }
+  });
+  if (problems.length > 0) throw new Error(`Invalid RotationTriggers props:\n- ${problems.join('\n- ')}`);
+}

@@ -1,0 +1,94 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RotationTriggers, type RotationTriggersProps } from '../../../lib/constructs/RotationTriggers.js';
+import { withWorkflow } from './support.js';
+
+describe('Construct: RotationTriggers', () => {
+  let triggers: RotationTriggers;
+  let template: Template;
+
+  beforeAll(() => {
+    const { stack, workflow, resources } = withWorkflow('Triggers');
+    triggers = new RotationTriggers(stack, 'Triggers', {
+      ...resources,
+      stateMachine: workflow.stateMachine,
+      clients: [
+        { clientId: 'm2m-client-test-a', schedule: { expression: 'rate(30 days)', timeZone: 'UTC' } },
+        { clientId: 'm2m-client-test-unscheduled' },
+      ],
+      leakScannerSources: ['example.scanner'],
+    });
+    template = Template.fromStack(stack);
+  });
+
+  it('schedules each client that has a schedule, with the dead-letter queue, and none for the others', () => {
+    // Assess
+    expect([...triggers.schedules.keys()]).toEqual(['m2m-client-test-a']);
+    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(30 days)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: Match.objectLike({
+        Input: JSON.stringify({
+          clientId: 'm2m-client-test-a',
+          trigger: 'schedule',
+          requestedBy: 'eventbridge-scheduler',
+        }),
+        DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }),
+      }),
+    });
+    template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+  });
+
+  it('routes leak reports from the known reporters and the configured scanners to the leak intake', () => {
+    // Assess
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: [
+          'stytch-m2m-rotator',
+          'stytch-m2m-rotator.github-webhook',
+          'stytch-m2m-rotator.operator',
+          'example.scanner',
+        ],
+        'detail-type': ['Secret Leak Detected'],
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ ROTATOR_STATE_MACHINE_ARN: Match.anyValue() }) },
+      Description: Match.stringLikeRegexp('^Turns Secret Leak Detected'),
+    });
+  });
+
+  it('sends what the three rule-invoked functions fail on to the async-failure queue', () => {
+    // Assess
+    const configs = template.findResources('AWS::Lambda::EventInvokeConfig');
+    expect(Object.keys(configs)).toHaveLength(3);
+    for (const config of Object.values(configs)) {
+      expect(config.Properties.DestinationConfig.OnFailure.Destination).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/^TriggersAsyncFailureQueue/), 'Arn'],
+      });
+    }
+  });
+
+  it('refuses bad props, listing every problem at once', () => {
+    // Prepare
+    const props = {
+      clients: [
+        { clientId: 'c', schedule: { expression: 'rate(1 day)', timeZone: 'UTC', flexibleWindowMinutes: 0 } },
+      ],
+      leakScannerSources: ['a.scanner', 'a.scanner'],
+      environment: {},
+    } as unknown as RotationTriggersProps;
+
+    // Act
+    const build = () => new RotationTriggers(new Stack(new App(), 'Bad'), 'Triggers', props);
+
+    // Assess
+    expect(build).toThrow(/- ledger is required\n[\s\S]*- stateMachine is required\n/);
+    expect(build).toThrow(
+      /- clients\[0\]\.schedule\.flexibleWindowMinutes must be an integer from 1 to 1440, got 0/,
+    );
+    expect(build).toThrow(/- leakScannerSources\[1\] "a\.scanner" is already listed/);
+  });
+});
