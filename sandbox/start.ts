@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { processIo } from '#cli/io.js';
 import { runDemo } from './demo/runDemo.js';
 
-// `npm start`: the whole workflow on one machine (see README "Sandbox"). Parses flags, checks what
+// `npm start`: the whole workflow on one machine (see docs/sandbox.md). Parses flags, checks what
 // it was pointed at, runs the demo; a usage problem or an unreachable endpoint is one line, exit 2.
 const USAGE =
   'usage: npm start -- [--json] [--keep] [--aws-endpoint URL]\n' +

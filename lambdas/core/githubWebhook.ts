@@ -6,6 +6,9 @@ import type { FingerprintIndexPort, FingerprintPort, FingerprintStage } from './
 import type { Clock, EventBusPort } from './ports.js';
 import type { Secret } from './secret.js';
 
+/** GitHub's public API, the webhook receiver's default. GitHub Enterprise Server: `https://HOST/api/v3`. */
+export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+
 /**
  * The GitHub secret-scanning webhook receiver, as pure logic: verify the delivery's signature,
  * parse it, claim the alert event it reports once, fetch the alert's secret (the payload never

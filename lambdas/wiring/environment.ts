@@ -28,8 +28,10 @@ export const ENV = {
 
 /** Where managed secrets are named when the deployment says nothing (`<prefix>/<client_id>`). */
 const DEFAULT_ENV_SECRET_PREFIX = 'stytch/m2m';
-/** GitHub's public API, the webhook receiver's default. GitHub Enterprise Server: `https://HOST/api/v3`. */
-export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+
+import { DEFAULT_GITHUB_API_URL } from '#core/githubWebhook.js';
+
+export { DEFAULT_GITHUB_API_URL };
 
 /** A missing or malformed environment variable: the function cannot start. */
 export class EnvironmentError extends RotatorError {

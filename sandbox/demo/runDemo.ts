@@ -83,7 +83,7 @@ const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
-/** One rotation in the JSON document (the shape the README documents). */
+/** One rotation in the JSON document (the shape docs/sandbox.md documents). */
 export interface RotationReport {
   readonly scenario: ScenarioId;
   readonly clientId: string;

@@ -27,14 +27,14 @@ import { EVENT_SOURCES } from '#core/events.js';
 import { fingerprintOf } from '#core/fingerprint.js';
 import { alertClaimKey, type GitHubWebhookDeps } from '#core/githubWebhook.js';
 import { Secret } from '#core/secret.js';
-import { createGitHubWebhookDeps, createGitHubWebhookHandler } from '#handlers/githubWebhook.js';
-import { readGitHubWebhookEnv } from '#handlers/runtime/webhookEnv.js';
 import {
   deliverGitHubWebhook,
   GitHubEmulator,
   MAX_WEBHOOK_BODY_BYTES,
   WebhookListener,
 } from '#sandbox/github-emulator/index.js';
+import { readGitHubWebhookEnv } from '#wiring/environment.js';
+import { createGitHubWebhookDeps, createGitHubWebhookHandler } from '#wiring/githubWebhook.js';
 import { RecordingLogger } from '../support/fakes.js';
 import { awsJson, drainQueue, type MotoServer, startMoto } from '../support/moto.js';
 
@@ -276,7 +276,7 @@ describe('GitHub secret-scanning webhook (moto + GitHub emulator + the real hand
   });
 
   it('drives the whole path from outside: stage through the admin route, deliver a hand-written body, replay it', async () => {
-    // Prepare: what the README's shell example does, with the same minimal body.
+    // Prepare: what docs/sandbox.md's shell example does, with the same minimal body.
     const staged = await request(`${github.url}/__emulator/alerts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

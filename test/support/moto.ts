@@ -4,6 +4,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startMotoServer } from '#sandbox/motoServer.js';
+import { awsClientConfig, WORLD_REGION } from '#sandbox/world/awsClientConfig.js';
 
 /**
  * A `moto_server` (Python moto, every AWS service on one port) for one test file, plus SDK v3
@@ -52,18 +53,16 @@ export interface StartMotoOptions {
 }
 
 /** The region and credentials every moto client uses; moto checks neither. */
-export const MOTO_REGION = 'us-east-1';
+export const MOTO_REGION = WORLD_REGION;
 export const MOTO_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' } as const;
 
-/** Common constructor options of an SDK v3 client pointed at `endpoint`. */
+/**
+ * Common constructor options of an SDK v3 client pointed at `endpoint`: the sandbox's
+ * {@link awsClientConfig} with the tests' credentials.
+ */
 export function motoClientConfig(endpoint: string) {
-  return {
-    endpoint,
-    region: MOTO_REGION,
-    credentials: MOTO_CREDENTIALS,
-    // A local server: fail fast instead of backing off on a mistake.
-    maxAttempts: 2,
-  } as const;
+  // A local server: fail fast instead of backing off on a mistake.
+  return awsClientConfig(endpoint, MOTO_CREDENTIALS, { maxAttempts: 2 });
 }
 
 /** Builders of SDK v3 clients pointed at `endpoint`. */

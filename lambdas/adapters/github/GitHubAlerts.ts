@@ -1,13 +1,17 @@
 import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
 import { z } from 'zod';
 import { RotatorError } from '#core/errors.js';
-import type { GitHubAlertSecret, GitHubAlertsPort } from '#core/githubWebhook.js';
+import {
+  DEFAULT_GITHUB_API_URL,
+  type GitHubAlertSecret,
+  type GitHubAlertsPort,
+} from '#core/githubWebhook.js';
 import { Secret } from '#core/secret.js';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { systemErrorCode } from '../systemErrorCode.js';
 
 /** GitHub's public API. GitHub Enterprise Server: `https://HOST/api/v3`. */
-export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+export { DEFAULT_GITHUB_API_URL };
 /** The REST API version every request asks for. */
 export const GITHUB_API_VERSION = '2022-11-28';
 /**

@@ -3,7 +3,7 @@ import type { RotatorEvent } from '#core/events.js';
 import type { ClientRef } from '#core/ports.js';
 import type { Secret } from '#core/secret.js';
 import { rotationIdFor } from '#core/state.js';
-import { STEP_BODIES, type StepName } from '#handlers/steps.js';
+import { STEP_BODIES, type StepName } from '#wiring/steps.js';
 import { waitFor } from '../../support/waitFor.js';
 import {
   type CrashErrorName,
@@ -21,7 +21,7 @@ import { healthReport, outputOf } from './support.js';
  * execution reconciler) can die after any call too; Lambda then retries the event twice. For every
  * port call each of them makes, in order, the function dies right after it, the event is delivered
  * again, and the rotation it acts on must converge: the right outcome, the lock released, Stytch
- * and Secrets Manager in agreement, and for a leak the leaked secret dead. README.md's crash table
+ * and Secrets Manager in agreement, and for a leak the leaked secret dead. docs/design.md's crash table
  * lists the same points (checked below). `States.Timeout` is a Step Functions task's error, so
  * only Lambda's own three crash names are used here.
  *
@@ -152,7 +152,7 @@ describe('Scenario: an asynchronously invoked function dies after each of its ca
   }, 120_000);
   afterAll(() => world?.stop());
 
-  it("README's crash table lists exactly these points, in this order, and nothing but the deployed functions", () => {
+  it("the design page's crash table lists exactly these points, in this order, and nothing but the deployed functions", () => {
     // Prepare
     const steps = new Set<string>(ASYNC_CRASHES.map((crash) => crash.step));
     const functions = new Set<string>(Object.keys(STEP_BODIES));

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RotatorEvent } from '#core/events.js';
 import type { ClientRef } from '#core/ports.js';
 import { rotationIdFor } from '#core/state.js';
-import type { StepName } from '#handlers/steps.js';
+import type { StepName } from '#wiring/steps.js';
 import { waitFor } from '../../support/waitFor.js';
 import {
   type CrashErrorName,
@@ -21,7 +21,7 @@ import { healthReport, outputOf } from './support.js';
  * order the step makes them, the step's Lambda dies right after that call took effect, as Step
  * Functions sees it (`Sandbox.Timedout`, `Runtime.ExitError`, `Lambda.Unknown`, `States.Timeout`);
  * the state machine retries the step, and the rotation must converge: the same outcome, the lock
- * released, its end announced, and Stytch and Secrets Manager in agreement. README.md's crash
+ * released, its end announced, and Stytch and Secrets Manager in agreement. docs/design.md's crash
  * table lists the same points (checked below).
  *
  * One world for all; the points share a client per setting and step, one after the other (a Lambda
@@ -184,7 +184,7 @@ describe('Scenario: a Lambda dies after each call of each workflow step, and the
   }, 120_000);
   afterAll(() => world?.stop());
 
-  it("README's crash table lists exactly these points, in this order", () => {
+  it("the design page's crash table lists exactly these points, in this order", () => {
     // Prepare
     const steps = new Set<string>(WORKFLOW_CRASHES.map((crash) => crash.step));
 

@@ -1,14 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { ledgerTableDefinition } from '#adapters/aws/DynamoLedger.js';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
 import { TASK_GONE_ERRORS } from '#adapters/aws/SfnTaskCallbacks.js';
 import { isClientAuthRefusal, StytchApiError, StytchClient } from '#adapters/stytch/index.js';
@@ -19,30 +12,38 @@ import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
 import type { ClientPolicy } from '#core/policy.js';
 import type { TaskCallbackPort } from '#core/ports.js';
 import { Secret } from '#core/secret.js';
-import { createStepDeps } from '#handlers/runtime/composition.js';
-import { readRotatorEnv } from '#handlers/runtime/env.js';
-import { lambdaHandler } from '#handlers/runtime/runStep.js';
-import { STEP_BODIES, type StepName } from '#handlers/steps.js';
-import { LocalExecutor } from '#sandbox/localExecutor/index.js';
+import type { LocalExecutor } from '#sandbox/localExecutor/index.js';
 import { StytchEmulator, type StytchEmulatorOptions } from '#sandbox/stytch-emulator/index.js';
-import { createConnectedApp } from '#sandbox/world/Sandbox.js';
-import { parseDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
-import { RotatorStack } from '../../../lib/RotatorStack.js';
+import { capturingLogger, observeStepDeps, worldCaptures } from '#sandbox/world/functionObservation.js';
+import {
+  bindFunctions,
+  bindStep,
+  STATE_MACHINE_TASKS,
+  type StepName,
+  stepDepsFromEnvironment,
+} from '#sandbox/world/handlerBinding.js';
+import { stepFunctionEnvironment } from '#sandbox/world/worldEnvironment.js';
+import {
+  createWorldResources,
+  enrolClient,
+  registerClient,
+  WORLD_RESOURCE_NAMES,
+} from '#sandbox/world/worldResources.js';
+import { createWorldExecutor, enrolledConfig, synthesizeTemplate } from '#sandbox/world/worldStack.js';
 import { RecordingMetrics } from '../../support/fakes.js';
-import { type MotoServer, startMoto } from '../../support/moto.js';
+import { MOTO_CREDENTIALS, type MotoServer, startMoto } from '../../support/moto.js';
 
 /**
- * One workflow world per test file: moto_server (Secrets Manager, DynamoDB, EventBridge), the
- * Stytch emulator, and the state machine `cdk synth` produces, run by the local executor with
- * each Lambda task bound to the deployed handler code (`lambdaHandler` + `STEP_BODIES`) over the
- * real adapters. Nothing here re-states the workflow.
+ * One workflow world per test file, built from the sandbox's own pieces (sandbox/world/): moto_server
+ * (Secrets Manager, DynamoDB, EventBridge) with the sandbox's resources, the Stytch emulator, and
+ * the state machine `cdk synth` produces, run by the local executor with each Lambda task bound to
+ * the deployed handler code over the real adapters. What is the harness's own: no gateway (the
+ * functions call moto directly and the rules' deliveries are made here), and crash injection.
+ * Nothing here re-states the workflow.
  */
 
-const TABLE = 'rotator-ledger';
-const BUS = 'stytch-m2m-rotator';
+const NAMES = WORLD_RESOURCE_NAMES;
 const PREFIX = 'stytch/m2m';
-const CREDENTIALS_SECRET = 'stytch/project-credentials';
-const FINGERPRINT_KEY_SECRET = 'stytch-m2m-rotator/fingerprint-key';
 
 /** A managed client the world creates at the emulator and enrols in Secrets Manager. */
 export interface WorldClient {
@@ -214,86 +215,61 @@ export async function createWorld(
   });
   const secrets: Secret[] = [new Secret(emulator.projectSecret)];
   const sm = moto.clients.secretsManager();
-  const tokenUrl = `${emulator.url}/v1/public/${emulator.projectId}/oauth2/token`;
-
-  await moto.clients.dynamoDb().send(new CreateTableCommand(ledgerTableDefinition(TABLE)));
-  await moto.clients.eventBridge().send(new CreateEventBusCommand({ Name: BUS }));
-  const credentials = await sm.send(
-    new CreateSecretCommand({
-      Name: CREDENTIALS_SECRET,
-      SecretString: JSON.stringify({ project_id: emulator.projectId, secret: emulator.projectSecret }),
-    }),
-  );
-  const fingerprintKey = randomBytes(32).toString('base64url');
-  await sm.send(new CreateSecretCommand({ Name: FINGERPRINT_KEY_SECRET, SecretString: fingerprintKey }));
-  secrets.push(new Secret(fingerprintKey));
+  const aws = {
+    dynamo: moto.clients.dynamoDb(),
+    eventBridge: moto.clients.eventBridge(),
+    secretsManager: sm,
+  };
+  const { credentialsArn, fingerprintKey } = await createWorldResources(aws, NAMES, emulator);
+  secrets.push(fingerprintKey);
   const ids: Record<string, string> = {};
   const kinds = new Map<string, 'm2m' | 'connected_app'>();
+  // Enrolled without indexing fingerprints (unlike the sandbox): a client's first rotation indexes them.
   for (const client of clients) {
-    const created =
-      client.kind === 'connected_app'
-        ? await createConnectedApp(emulator)
-        : await stytch.m2m.create({ clientId: client.clientId, scopes: ['read:invoices'] }).then((c) => ({
-            clientId: c.client.clientId,
-            clientSecret: c.clientSecret,
-          }));
+    const kind = client.kind ?? 'm2m';
+    const created = await registerClient(emulator, stytch, {
+      kind,
+      clientId: client.clientId,
+      scopes: ['read:invoices'],
+    });
     ids[client.clientId] = created.clientId;
-    kinds.set(created.clientId, client.kind ?? 'm2m');
+    kinds.set(created.clientId, kind);
     secrets.push(created.clientSecret);
-    await sm.send(
-      new CreateSecretCommand({
-        Name: `${PREFIX}/${created.clientId}`,
-        SecretString: JSON.stringify({
-          project_id: emulator.projectId,
-          client_id: created.clientId,
-          client_secret: created.clientSecret.reveal(),
-          token_url: tokenUrl,
-        }),
-      }),
-    );
+    await enrolClient(sm, PREFIX, emulator, created);
   }
 
-  const config = parseDeploymentConfig({
-    stytch: { projectCredentialsSecretArn: credentials.ARN },
-    secretPrefix: PREFIX,
-    clients: clients.map((client) => ({
-      clientId: ids[client.clientId],
-      kind: client.kind ?? 'm2m',
-      policy: client.policy ?? {},
-    })),
-  });
-  // Path metadata as `cdk synth` writes it, so handlers are matched by construct path as in the sandbox.
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } });
-  const template = Template.fromStack(new RotatorStack(app, 'World', { config })).toJSON();
+  const config = enrolledConfig(
+    {
+      secretPrefix: PREFIX,
+      clients: clients.map((client) => ({
+        clientId: client.clientId,
+        kind: client.kind ?? 'm2m',
+        policy: client.policy ?? {},
+      })),
+    },
+    credentialsArn,
+    new Map(Object.entries(ids)),
+  );
+  const template = synthesizeTemplate(config);
 
   // The handlers' composition reads the standard AWS configuration and the rotator's variables,
-  // exactly as in Lambda; here they point at moto and the emulator.
-  const env = {
-    AWS_ENDPOINT_URL: moto.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    ROTATOR_TABLE_NAME: TABLE,
-    ROTATOR_EVENT_BUS_NAME: BUS,
-    ROTATOR_SECRET_PREFIX: PREFIX,
-    ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: CREDENTIALS_SECRET,
-    ROTATOR_FINGERPRINT_KEY_SECRET_ID: FINGERPRINT_KEY_SECRET,
-    ROTATOR_STYTCH_BASE_URL: emulator.url,
-    ROTATOR_CLIENTS: JSON.stringify(
-      Object.fromEntries(config.clients.map((c) => [c.clientId, { kind: c.kind, policy: c.policy }])),
-    ),
-  };
-  Object.assign(process.env, env);
+  // exactly as in Lambda; here they point at moto (no gateway) and the emulator.
+  Object.assign(
+    process.env,
+    stepFunctionEnvironment({
+      awsEndpoint: moto.endpoint,
+      accessKey: MOTO_CREDENTIALS,
+      names: NAMES,
+      config,
+      stytchUrl: emulator.url,
+    }),
+  );
 
   const events: RotatorEvent[] = [];
   const logs: string[] = [];
-  const logger = {
-    info: (message: string, attributes: Record<string, unknown> = {}) =>
-      logs.push(JSON.stringify({ level: 'INFO', message, ...attributes })),
-    warn: (message: string, attributes: Record<string, unknown> = {}) =>
-      logs.push(JSON.stringify({ level: 'WARN', message, ...attributes })),
-  };
-  const real = createStepDeps(readRotatorEnv(process.env), logger);
+  const logger = capturingLogger(logs);
+  const real = stepDepsFromEnvironment(process.env, logger);
+  const observed = observeStepDeps(real, { secrets, events });
   let executor: LocalExecutor | undefined;
   // Step Functions' task-token API is the executor's (the sandbox gateway will serve it over HTTP).
   // A task already answered or gone is not an error, as in SfnTaskCallbacks over the real API.
@@ -391,34 +367,22 @@ export async function createWorld(
     metrics,
     secrets: secretStore,
     ledger,
-    // Remember every next secret Stytch hands the workflow, for the leak scan.
-    stytch: crashable('stytch', {
-      ...real.stytch,
-      startRotation: async (client) => {
-        const started = await real.stytch.startRotation(client);
-        secrets.push(started.nextSecret);
-        return started;
-      },
-    }),
+    // Every next secret Stytch hands the workflow and every event is remembered, for the leak scan.
+    stytch: crashable('stytch', observed.stytch),
     callbacks: crashable('callbacks', callbacks),
-    events: crashable('events', {
-      publish: async (...published: RotatorEvent[]) => {
-        await real.events.publish(...published);
-        events.push(...published);
-      },
-    }),
+    events: crashable('events', observed.events),
   };
   /**
    * A deployed function: the handler, run as one Lambda invocation. One that died (an armed crash
    * struck in it) ends with its crash error, whatever its own code made of the error it was thrown.
    */
   const bind = (name: StepName) => {
-    const handler = lambdaHandler(name, STEP_BODIES[name] as never, async () => deps);
+    const handler = bindStep(name, async () => deps);
     return (event: unknown): Promise<unknown> => {
       const invocation: Invocation = { step: name };
       return invocations.run(invocation, async () => {
         try {
-          const output = await handler(event as never);
+          const output = await handler(event);
           if (invocation.crash !== undefined) throw invocation.crash;
           return output;
         } catch (error) {
@@ -427,20 +391,7 @@ export async function createWorld(
       });
     };
   };
-  executor = LocalExecutor.fromTemplate(template, {
-    handlers: {
-      'StartRotationFunction/Function': bind('StartRotation'),
-      'PublishPendingFunction/Function': bind('PublishPending'),
-      'AwaitConsumersFunction/Function': bind('AwaitConsumers'),
-      'CompleteRotationFunction/Function': bind('CompleteRotation'),
-      'CancelRotationFunction/Function': bind('CancelRotation'),
-      'RecordFailureFunction/Function': bind('RecordFailure'),
-      'HealthAggregatorFunction/Function': bind('HealthAggregator'),
-      'ExecutionReconcilerFunction/Function': bind('ExecutionReconciler'),
-    },
-    retryIntervalScale: 0.001,
-    waitTimeScale: 0.001,
-  });
+  executor = createWorldExecutor(template, bindFunctions(STATE_MACHINE_TASKS, bind), 0.001);
   const boundExecutor = executor;
   const aggregator = bind('HealthAggregator');
   const leakIntake = bind('LeakIntake');
@@ -476,17 +427,17 @@ export async function createWorld(
   });
 
   const captured = async (): Promise<string> => {
-    const histories = boundExecutor
-      .listExecutions()
-      .map((execution) => JSON.stringify(boundExecutor.getExecutionHistory(execution.executionArn)));
-    const ledger = await moto.clients.dynamoDbDocument().send(new ScanCommand({ TableName: TABLE }));
+    const captures = await worldCaptures({
+      functionLogs: logs,
+      events,
+      template,
+      executor: boundExecutor,
+      documents: moto.clients.dynamoDbDocument(),
+      tableName: NAMES.tableName,
+      emulator,
+    });
     return [
-      ...histories,
-      JSON.stringify(events),
-      logs.join('\n'),
-      JSON.stringify(ledger.Items ?? []),
-      JSON.stringify(template),
-      JSON.stringify(emulator.requestLog()),
+      ...captures.map((capture) => capture.text),
       inspect(boundExecutor.definition, { depth: Infinity }),
     ].join('\n');
   };
@@ -571,7 +522,7 @@ export async function createWorld(
   };
 }
 
-/** One row of README.md's crash table (`## Failure model`, `### Crash table`), cells as written. */
+/** One row of the crash table (docs/design.md, `### Crash table`), cells as written. */
 export interface CrashTableRow {
   readonly step: string;
   readonly after: string;
@@ -579,16 +530,23 @@ export interface CrashTableRow {
   readonly converges: string;
 }
 
-/** The rows of README.md's crash table, so the crash tests can check it lists exactly their points. */
+const CRASH_TABLE_HEADING = '### Crash table';
+
+/** The rows of the crash table in docs/design.md, so the crash tests can check it lists exactly their points. */
 export function crashTableRows(): CrashTableRow[] {
-  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8').split('\n');
-  const start = readme.indexOf('### Crash table');
-  if (start < 0) throw new Error('README.md has no "### Crash table"');
-  const header = readme.findIndex((line, i) => i > start && line.startsWith('|'));
+  const lines = readFileSync(new URL('../../../docs/design.md', import.meta.url), 'utf8').split('\n');
+  const start = lines.indexOf(CRASH_TABLE_HEADING);
+  if (start < 0) throw new Error(`docs/design.md has no "${CRASH_TABLE_HEADING}"`);
+  return tableRowsAfter(lines, start);
+}
+
+/** The rows of the first Markdown table after line `start`. */
+function tableRowsAfter(lines: readonly string[], start: number): CrashTableRow[] {
+  const header = lines.findIndex((line, i) => i > start && line.startsWith('|'));
   const rows: CrashTableRow[] = [];
   // The header and its separator line, then one row per line until the table ends.
-  for (let i = header + 2; i < readme.length && readme[i]?.startsWith('|'); i += 1) {
-    const [step = '', after = '', error = '', converges = ''] = (readme[i] ?? '')
+  for (let i = header + 2; i < lines.length && lines[i]?.startsWith('|'); i += 1) {
+    const [step = '', after = '', error = '', converges = ''] = (lines[i] ?? '')
       .slice(1, -1)
       .split(' | ')
       .map((cell) => cell.trim());

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { EnvironmentError, readRotatorEnv } from '#handlers/runtime/env.js';
+import { EnvironmentError, readRotatorEnv } from '#wiring/environment.js';
 import {
   type DeploymentConfig,
   DeploymentConfigError,

@@ -1,0 +1,117 @@
+/**
+ * What makes the sandbox look like a deployment to `rotator --stack`: the stack outputs (as a
+ * CloudFormation stack in moto), the schedule group `rotator register --schedule` uses, and the
+ * template's own schedules.
+ */
+import {
+  AlreadyExistsException,
+  CloudFormationClient,
+  CreateStackCommand,
+  DeleteStackCommand,
+} from '@aws-sdk/client-cloudformation';
+import {
+  ConflictException,
+  CreateScheduleCommand,
+  CreateScheduleGroupCommand,
+  SchedulerClient,
+  UpdateScheduleCommand,
+} from '@aws-sdk/client-scheduler';
+import { templateSchedules } from '../gateway/templateTriggers.js';
+import type { awsClientConfig } from './awsClientConfig.js';
+import { WORLD_RESOURCE_NAMES } from './worldResources.js';
+import { WORLD_STACK_NAME } from './worldStack.js';
+
+/** The stack the sandbox's outputs are in (moto), named like the deployed one. */
+export const SANDBOX_STACK_NAME = WORLD_STACK_NAME;
+/** The schedule group and role `rotator register --schedule` uses (the stack outputs' stand-ins). */
+export const REGISTERED_SCHEDULES_GROUP = 'stytch-m2m-rotator-registered';
+export const REGISTERED_SCHEDULES_ROLE_ARN = `arn:aws:iam::123456789012:role/stytch-m2m-rotator-registered-schedules`;
+
+/** The settings of an SDK client that talks to moto directly. */
+type DirectClientConfig = ReturnType<typeof awsClientConfig>;
+
+/**
+ * The stack outputs of a deployment that the sandbox has, by output key (lib/RotatorStack.ts), and
+ * the Stytch base URL: a deployment talks to Stytch's own API (the client's default), the sandbox
+ * to its emulator, so its stack says where (`rotator --stack … register` needs it).
+ */
+export function sandboxStackOutputs(
+  stateMachineArn: string,
+  secretPrefix: string,
+  stytchBaseUrl: string,
+): Record<string, string> {
+  const names = WORLD_RESOURCE_NAMES;
+  return {
+    StateMachineArn: stateMachineArn,
+    LedgerTableName: names.tableName,
+    EventBusName: names.eventBusName,
+    SecretPrefix: secretPrefix,
+    FingerprintKeySecretArn: names.fingerprintKeySecretId,
+    StytchCredentialsSecretArn: names.credentialsSecretId,
+    RegisteredSchedulesGroup: REGISTERED_SCHEDULES_GROUP,
+    RegisteredSchedulesRoleArn: REGISTERED_SCHEDULES_ROLE_ARN,
+    StytchBaseUrl: stytchBaseUrl,
+  };
+}
+
+/**
+ * What `rotator register` needs for --schedule (the group the stack creates) and the template's
+ * schedules (so `rotator status` shows them; they fire when a demo scenario says so, not on their
+ * clock). A reused moto (`--aws-endpoint`, run after run) has them from an earlier run: this run's win.
+ */
+export async function createSandboxSchedules(
+  direct: DirectClientConfig,
+  template: unknown,
+  stateMachineArn: string,
+): Promise<void> {
+  const scheduler = new SchedulerClient(direct);
+  try {
+    await scheduler
+      .send(new CreateScheduleGroupCommand({ Name: REGISTERED_SCHEDULES_GROUP }))
+      .catch((error) => {
+        if (!(error instanceof ConflictException)) throw error;
+      });
+    for (const schedule of templateSchedules(template)) {
+      const input = {
+        Name: schedule.logicalId.slice(0, 64),
+        ScheduleExpression: schedule.expression,
+        ScheduleExpressionTimezone: schedule.timeZone,
+        FlexibleTimeWindow: { Mode: 'OFF' as const },
+        Target: { Arn: stateMachineArn, RoleArn: REGISTERED_SCHEDULES_ROLE_ARN, Input: schedule.input },
+      };
+      await scheduler.send(new CreateScheduleCommand(input)).catch(async (error) => {
+        if (!(error instanceof ConflictException)) throw error;
+        await scheduler.send(new UpdateScheduleCommand(input));
+      });
+    }
+  } finally {
+    scheduler.destroy();
+  }
+}
+
+/**
+ * The stack outputs a deployment has, as a stack in moto: `rotator --stack StytchM2MRotator` finds
+ * the sandbox's resources the way it finds a deployment's. Replaces the one an earlier run left.
+ */
+export async function putSandboxStack(
+  direct: DirectClientConfig,
+  outputs: Record<string, string>,
+): Promise<void> {
+  const cloudFormation = new CloudFormationClient(direct);
+  const createStack = new CreateStackCommand({
+    StackName: SANDBOX_STACK_NAME,
+    TemplateBody: JSON.stringify({
+      Resources: { SandboxMarker: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+      Outputs: Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, { Value: value }])),
+    }),
+  });
+  try {
+    await cloudFormation.send(createStack).catch(async (error) => {
+      if (!(error instanceof AlreadyExistsException)) throw error;
+      await cloudFormation.send(new DeleteStackCommand({ StackName: SANDBOX_STACK_NAME }));
+      await cloudFormation.send(createStack);
+    });
+  } finally {
+    cloudFormation.destroy();
+  }
+}

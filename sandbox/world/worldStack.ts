@@ -1,0 +1,55 @@
+/**
+ * The stack a world runs: the config with the ids Stytch gave its clients, the template `cdk synth`
+ * produces for it, and its state machine run by the local executor.
+ */
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { type DeploymentConfig, parseDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { RotatorStack } from '../../lib/RotatorStack.js';
+import { LocalExecutor } from '../localExecutor/index.js';
+import type { BoundHandler } from './handlerBinding.js';
+
+/** The stack's name (and its state machine's), as the deployed one is named. */
+export const WORLD_STACK_NAME = 'StytchM2MRotator';
+
+/**
+ * `config` as the world deploys it: its Stytch credentials in the world's secret, each client
+ * under the id Stytch registered it with (`registeredIds`: config id → registered id).
+ */
+export function enrolledConfig<Config extends { readonly clients: readonly { readonly clientId: string }[] }>(
+  config: Config,
+  credentialsArn: string,
+  registeredIds: ReadonlyMap<string, string>,
+): DeploymentConfig {
+  return parseDeploymentConfig({
+    ...config,
+    stytch: { projectCredentialsSecretArn: credentialsArn },
+    clients: config.clients.map((client) => ({ ...client, clientId: registeredIds.get(client.clientId) })),
+  });
+}
+
+/**
+ * The template `cdk synth` produces for `config`: path metadata as the CLI writes it (handlers are
+ * matched by construct path); no bundling (the local executor runs the handler sources).
+ */
+export function synthesizeTemplate(config: DeploymentConfig): unknown {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } });
+  return Template.fromStack(new RotatorStack(app, WORLD_STACK_NAME, { config })).toJSON();
+}
+
+/**
+ * The template's state machine in the local executor, each Lambda task bound to `handlers`;
+ * Wait states and retry intervals scaled by `timeScale` (1 = real time).
+ */
+export function createWorldExecutor(
+  template: unknown,
+  handlers: Readonly<Record<string, BoundHandler>>,
+  timeScale: number,
+): LocalExecutor {
+  return LocalExecutor.fromTemplate(template, {
+    handlers,
+    stateMachineName: WORLD_STACK_NAME,
+    retryIntervalScale: timeScale,
+    waitTimeScale: timeScale,
+  });
+}
