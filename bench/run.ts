@@ -17,7 +17,7 @@ const USAGE = 'usage: npm run bench -- <consumer|load|leak> [--json]';
 const HELP = `${USAGE}
 
 Benchmarks, each in its own sandbox (moto_server behind the sandbox gateway, the Stytch emulator,
-the synthesized state machine; see README "The sandbox"). consumer and load measure the consumer
+the synthesized state machine; see docs/sandbox.md). consumer and load measure the consumer
 library (consumer/): the sample config's m2m-client-test-billing-worker is rotated by hand
 (trigger "manual") 10 times back to back, each rotation waiting for the benchmark's library
 consumer to report healthy on the pending secret before it completes. leak measures the leak
