@@ -70,7 +70,7 @@ const MAX_FAILURE_REASON = 400;
  * One managed client's credentials for a service: the secret read by explicit stage and cached by
  * version, access tokens cached per scope set, single-flight reads and mints, and the consumer's half
  * of a rotation (prove the pending secret, switch to it, report health; fall back when it is
- * cancelled; when the token endpoint refuses the credentials, re-read once). See the README's consumer
+ * cancelled; when the token endpoint refuses the credentials, re-read once). See docs/consumers.md, the consumer
  * contract.
  */
 export class M2MCredentials {
@@ -270,7 +270,7 @@ export class M2MCredentials {
       this.#active = { version: active.version, stage: 'AWSCURRENT' };
     }
     if (pendingId !== undefined && !this.#checks.has(pendingId)) {
-      // The AWSPENDING version id is the rotation id (see DESIGN: the store's idempotency token).
+      // The AWSPENDING version id is the rotation id (see docs/design.md: the store's idempotency token).
       this.#track(this.#checkPending(pendingId, pendingId));
     }
   }
