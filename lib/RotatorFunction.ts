@@ -3,10 +3,11 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { LAMBDA_BUNDLING } from './bundling.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -32,7 +33,9 @@ export interface RotatorFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the log group when the stack is deleted.
-   * @default RemovalPolicy.RETAIN - the audit trail outlives the stack
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE - the logs outlive a deleted stack; a
+   * failed first deploy takes its empty log group along. Its name is generated, so a kept one
+   * never collides with a new stack's
    */
   readonly logRemovalPolicy?: RemovalPolicy;
   /**
@@ -56,8 +59,9 @@ export interface RotatorFunctionProps {
 
 /**
  * The one Lambda construct of the project: Node.js 24 on ARM64, bundled with a local esbuild (no
- * Docker), ESM with source maps, X-Ray tracing, Powertools settings, and its own log group with
- * retention. Every function of the rotator is one of these, so none repeats the options.
+ * Docker) as {@link LAMBDA_BUNDLING} says (ESM, minified, source maps, the runtime's AWS SDK),
+ * X-Ray tracing, Powertools settings, and its own log group with retention. Every function of the
+ * rotator is one of these, so none repeats the options.
  */
 export class RotatorFunction extends Construct {
   public readonly function: NodejsFunction;
@@ -69,7 +73,7 @@ export class RotatorFunction extends Construct {
     super(scope, id);
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     // Its own role, not Lambda's default: AWSLambdaBasicExecutionRole would let it write to any
     // log group in the account. This one writes to its own log group only.
@@ -106,16 +110,8 @@ export class RotatorFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        // ESM bundles need a `require` for the CommonJS dependencies they inline.
-        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        mainFields: ['module', 'main'],
-        forceDockerBundling: false,
-      },
+      // Shared with the `bundles` benchmark, which measures what this deploys.
+      bundling: { ...LAMBDA_BUNDLING, externalModules: [...LAMBDA_BUNDLING.externalModules] },
     });
     if (props.asyncFailureQueue !== undefined) {
       this.function.configureAsyncInvoke({

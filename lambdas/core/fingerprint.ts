@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ClientKind } from './model.js';
 import type { Secret } from './secret.js';
 

@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { StepLogger } from './deps.js';
 import { toError } from './errors.js';
 import type { FingerprintIndexPort, FingerprintPort, FingerprintStage } from './fingerprint.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The vocabulary every step, event and record shares. Kept free of AWS and HTTP so the same

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientIdSchema, ConsumerNameSchema, TimestampSchema } from './model.js';
 
 /**

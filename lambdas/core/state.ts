@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CANCELLATION_REASONS, COMPLETION_REASONS } from './events.js';
 import {
   ClientIdSchema,

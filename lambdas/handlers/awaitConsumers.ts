@@ -1,4 +1,5 @@
-import { stepHandler } from '#wiring/stepHandler.js';
+import { lambdaHandler } from '#wiring/stepHandler.js';
+import { AwaitConsumers } from '#wiring/steps/awaitConsumers.js';
 
 /** Lambda entry point of the AwaitConsumers step. */
-export const handler = stepHandler('AwaitConsumers');
+export const handler = lambdaHandler('AwaitConsumers', AwaitConsumers);

@@ -1,4 +1,5 @@
-import { stepHandler } from '#wiring/stepHandler.js';
+import { lambdaHandler } from '#wiring/stepHandler.js';
+import { CancelRotation } from '#wiring/steps/cancelRotation.js';
 
 /** Lambda entry point of the CancelRotation step. */
-export const handler = stepHandler('CancelRotation');
+export const handler = lambdaHandler('CancelRotation', CancelRotation);

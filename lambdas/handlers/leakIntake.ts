@@ -1,4 +1,5 @@
-import { stepHandler } from '#wiring/stepHandler.js';
+import { lambdaHandler } from '#wiring/stepHandler.js';
+import { LeakIntake } from '#wiring/steps/leakIntake.js';
 
 /** Lambda entry point of the leak intake (target of the `Secret Leak Detected` rule). */
-export const handler = stepHandler('LeakIntake');
+export const handler = lambdaHandler('LeakIntake', LeakIntake);

@@ -1,4 +1,5 @@
-import { stepHandler } from '#wiring/stepHandler.js';
+import { lambdaHandler } from '#wiring/stepHandler.js';
+import { PublishPending } from '#wiring/steps/publishPending.js';
 
 /** Lambda entry point of the PublishPending step. */
-export const handler = stepHandler('PublishPending');
+export const handler = lambdaHandler('PublishPending', PublishPending);

@@ -1,4 +1,5 @@
-import { stepHandler } from '#wiring/stepHandler.js';
+import { lambdaHandler } from '#wiring/stepHandler.js';
+import { StartRotation } from '#wiring/steps/startRotation.js';
 
 /** Lambda entry point of the StartRotation step. */
-export const handler = stepHandler('StartRotation');
+export const handler = lambdaHandler('StartRotation', StartRotation);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ManagedClientSettings } from '#core/deps.js';
 import { RotatorError } from '#core/errors.js';
 import { ClientIdSchema, ClientKindSchema, SecretPrefixSchema } from '#core/model.js';

@@ -1,4 +1,5 @@
-import { type StepDepsFactory, stepHandler } from './stepHandler.js';
+import { lambdaHandler, type StepDepsFactory } from './stepHandler.js';
+import { ExecutionReconciler } from './steps/executionReconciler.js';
 
 /**
  * The execution reconciler (target of the rule on the state machine's `Step Functions Execution
@@ -7,5 +8,5 @@ import { type StepDepsFactory, stepHandler } from './stepHandler.js';
  * as the steps; only its environment adds the state machine's ARN.
  */
 export function executionReconcilerHandler(deps?: StepDepsFactory) {
-  return stepHandler('ExecutionReconciler', deps);
+  return lambdaHandler('ExecutionReconciler', ExecutionReconciler, deps);
 }

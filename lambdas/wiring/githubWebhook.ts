@@ -1,22 +1,22 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { dynamoDocumentClient } from '#adapters/aws/clients/dynamoDocument.js';
+import { eventBridgeClient } from '#adapters/aws/clients/eventBridge.js';
+import { secretsManagerClient } from '#adapters/aws/clients/secretsManager.js';
+// Each adapter from its own module, never the adapters' index (see stepDeps.ts).
+import type { FunctionClients } from '#adapters/aws/clients.js';
 import { DynamoDeliveryLog } from '#adapters/aws/DynamoDeliveryLog.js';
+import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
+import { EventBridgePublisher } from '#adapters/aws/EventBridgePublisher.js';
+import { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerprints.js';
 import {
   cachedSecret,
-  DynamoLedger,
-  dynamoDocumentClient,
-  EventBridgePublisher,
-  eventBridgeClient,
-  type FunctionClients,
   readGitHubToken,
   readWebhookSecret,
   SECRET_CACHE_TTL_MS,
-  SecretsManagerFingerprints,
-  secretsManagerClient,
-} from '#adapters/aws/index.js';
+} from '#adapters/aws/SecretValueReader.js';
 import { GitHubAlerts } from '#adapters/github/GitHubAlerts.js';
 import { withInvocationContext } from '#adapters/powertools/invocation.js';
 import { lambdaLogger } from '#adapters/powertools/logger.js';
-import { traced } from '#adapters/powertools/tracer.js';
 import type { StepLogger } from '#core/deps.js';
 import { toError } from '#core/errors.js';
 import { EVENT_SOURCES } from '#core/events.js';
@@ -80,7 +80,7 @@ export type GitHubWebhookClients = Partial<
 /** Options of {@link createGitHubWebhookDeps}. */
 export interface GitHubWebhookDepsOptions {
   readonly logger: StepLogger;
-  /** @default - clients built from the standard configuration (`AWS_ENDPOINT_URL` included), traced */
+  /** @default - clients built from the standard configuration (`AWS_ENDPOINT_URL` included) */
   readonly clients?: GitHubWebhookClients;
   /** @default SECRET_CACHE_TTL_MS */
   readonly secretCacheTtlMs?: number;
@@ -97,9 +97,9 @@ export function createGitHubWebhookDeps(
   env: GitHubWebhookEnv,
   options: GitHubWebhookDepsOptions,
 ): GitHubWebhookDeps {
-  const secretsManager = options.clients?.secretsManager ?? secretsManagerClient(traced);
-  const dynamo = options.clients?.dynamoDocument ?? dynamoDocumentClient(traced);
-  const eventBridge = options.clients?.eventBridge ?? eventBridgeClient(traced);
+  const secretsManager = options.clients?.secretsManager ?? secretsManagerClient();
+  const dynamo = options.clients?.dynamoDocument ?? dynamoDocumentClient();
+  const eventBridge = options.clients?.eventBridge ?? eventBridgeClient();
   const ttlMs = options.secretCacheTtlMs ?? SECRET_CACHE_TTL_MS;
   const tableName = env.ROTATOR_TABLE_NAME;
   return {
@@ -161,5 +161,5 @@ export function githubWebhookLambdaHandler(): (
     containerDeps ??= createGitHubWebhookDeps(readGitHubWebhookEnv(), { logger: lambdaLogger });
     return containerDeps;
   };
-  return withInvocationContext('GitHubWebhook', createGitHubWebhookHandler(lambdaDeps));
+  return withInvocationContext(createGitHubWebhookHandler(lambdaDeps));
 }

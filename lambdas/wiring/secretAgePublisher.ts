@@ -1,9 +1,9 @@
-import { type FunctionClients, secretsManagerClient } from '#adapters/aws/clients.js';
+import { secretsManagerClient } from '#adapters/aws/clients/secretsManager.js';
+import type { FunctionClients } from '#adapters/aws/clients.js';
 import { SecretAges } from '#adapters/aws/SecretAges.js';
 import { withInvocationContext } from '#adapters/powertools/invocation.js';
 import { lambdaLogger } from '#adapters/powertools/logger.js';
 import { powertoolsSecretAgeMetrics } from '#adapters/powertools/secretAgeMetrics.js';
-import { traced } from '#adapters/powertools/tracer.js';
 import type { StepLogger } from '#core/deps.js';
 import type { Clock } from '#core/ports.js';
 import {
@@ -17,7 +17,7 @@ import { readSecretAgeEnv, type SecretAgeEnv } from './environment.js';
 /** Options of {@link createSecretAgeDeps}: what a Lambda container takes by default, overridable. */
 export interface SecretAgeDepsOptions {
   readonly logger: StepLogger;
-  /** @default - a client built from the standard configuration, traced */
+  /** @default - a client built from the standard configuration */
   readonly secretsManager?: FunctionClients['secretsManager'];
   /** @default SecretAgeDays as EMF through Powertools */
   readonly metrics?: SecretAgeMetricsPort;
@@ -39,7 +39,7 @@ export function createSecretAgeDeps(
   return {
     deps: {
       ages: new SecretAges({
-        client: options.secretsManager ?? secretsManagerClient(traced),
+        client: options.secretsManager ?? secretsManagerClient(),
         prefix: env.ROTATOR_SECRET_PREFIX,
       }),
       metrics: options.metrics ?? powertoolsSecretAgeMetrics(),
@@ -65,7 +65,7 @@ export function secretAgePublisherHandler(
     container ??= depsFactory?.() ?? createSecretAgeDeps(readSecretAgeEnv(), { logger: lambdaLogger });
     return container;
   };
-  return withInvocationContext('SecretAgePublisher', async (_event?: unknown): Promise<SecretAgeSummary> => {
+  return withInvocationContext(async (_event?: unknown): Promise<SecretAgeSummary> => {
     const { deps, clientIds } = containerDeps();
     return publishSecretAges(deps, clientIds);
   });

@@ -1,21 +1,21 @@
-import {
-  DynamoLedger,
-  dynamoDocumentClient,
-  EventBridgePublisher,
-  eventBridgeClient,
-  type FunctionClients,
-  readStytchCredentials,
-  SecretsManagerFingerprints,
-  SecretsManagerStore,
-  SfnExecutionStatus,
-  SfnTaskCallbacks,
-  SfnWorkflowStarter,
-  secretsManagerClient,
-  sfnClient,
-} from '#adapters/aws/index.js';
+// Each adapter from its own module, never the adapters' index: the index re-exports the CLI's
+// adapters too, whose SDK clients (CloudFormation, Scheduler) a function would then load at start.
+
+import { dynamoDocumentClient } from '#adapters/aws/clients/dynamoDocument.js';
+import { eventBridgeClient } from '#adapters/aws/clients/eventBridge.js';
+import { secretsManagerClient } from '#adapters/aws/clients/secretsManager.js';
+import { sfnClient } from '#adapters/aws/clients/sfn.js';
+import type { FunctionClients } from '#adapters/aws/clients.js';
+import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
+import { EventBridgePublisher } from '#adapters/aws/EventBridgePublisher.js';
+import { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerprints.js';
+import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
+import { readStytchCredentials } from '#adapters/aws/SecretValueReader.js';
+import { SfnExecutionStatus } from '#adapters/aws/SfnExecutionStatus.js';
+import { SfnTaskCallbacks } from '#adapters/aws/SfnTaskCallbacks.js';
+import { SfnWorkflowStarter } from '#adapters/aws/SfnWorkflowStarter.js';
 import { powertoolsMetrics } from '#adapters/powertools/metrics.js';
-import { traced } from '#adapters/powertools/tracer.js';
-import { StytchClient } from '#adapters/stytch/index.js';
+import { StytchClient } from '#adapters/stytch/StytchClient.js';
 import { StytchRotationAdapter } from '#adapters/stytch/StytchRotationAdapter.js';
 import { configuredThenRegistered } from '#core/clientDirectory.js';
 import type { RotationMetricsPort, StepDeps, StepLogger, WorkflowStarterPort } from '#core/deps.js';
@@ -26,7 +26,7 @@ import { ENV, EnvironmentError, type RotatorEnv } from './environment.js';
 /** Options of {@link createStepDeps}: what a Lambda container takes by default, overridable. */
 export interface StepDepsOptions {
   readonly logger: StepLogger;
-  /** @default - clients built from the standard configuration (`AWS_ENDPOINT_URL` included), traced */
+  /** @default - clients built from the standard configuration (`AWS_ENDPOINT_URL` included) */
   readonly clients?: Partial<FunctionClients>;
   /** @default the system clock */
   readonly clock?: Clock;
@@ -35,9 +35,9 @@ export interface StepDepsOptions {
 }
 
 /**
- * Builds the StepDeps of a workflow function: the AWS adapters over clients built once (traced:
- * their calls are X-Ray subsegments when tracing is on), and the Stytch client built from the
- * project credentials read from Secrets Manager at run time, on first use.
+ * Builds the StepDeps of a workflow function: the AWS adapters over clients built once, on first
+ * use, and the Stytch client built from the project credentials read from Secrets Manager at run
+ * time, on first use.
  */
 export function createStepDeps(env: RotatorEnv, options: StepDepsOptions): StepDeps {
   const aws = withDefaults(options.clients);
@@ -79,13 +79,13 @@ export function createStepDeps(env: RotatorEnv, options: StepDepsOptions): StepD
   };
 }
 
-/** Each given client, else one built from the standard configuration, traced. */
+/** Each given client, else one built from the standard configuration. */
 function withDefaults(given: Partial<FunctionClients> = {}): FunctionClients {
   return {
-    secretsManager: given.secretsManager ?? secretsManagerClient(traced),
-    dynamoDocument: given.dynamoDocument ?? dynamoDocumentClient(traced),
-    eventBridge: given.eventBridge ?? eventBridgeClient(traced),
-    sfn: given.sfn ?? sfnClient(traced),
+    secretsManager: given.secretsManager ?? secretsManagerClient(),
+    dynamoDocument: given.dynamoDocument ?? dynamoDocumentClient(),
+    eventBridge: given.eventBridge ?? eventBridgeClient(),
+    sfn: given.sfn ?? sfnClient(),
   };
 }
 

@@ -4,7 +4,12 @@ import type { StepDeps } from '#core/deps.js';
 import { readRotatorEnv } from './environment.js';
 import { toLambdaError } from './lambdaError.js';
 import { createStepDeps } from './stepDeps.js';
-import { STEP_BODIES, type StepBody, type StepName } from './steps.js';
+
+/** The state that flows through the state machine: an object of named parts. */
+export type WorkflowState = Record<string, unknown>;
+
+/** A step as a Lambda handler sees it: the deps and the event, in; the new state, out. */
+export type StepBody<E, R> = (deps: StepDeps, event: E) => Promise<R>;
 
 /** Gives the deps of an invocation; called on every invocation, so it should cache. */
 export type StepDepsFactory = () => Promise<StepDeps>;
@@ -25,16 +30,19 @@ function containerDeps(): Promise<StepDeps> {
  * Wraps a step as a Lambda handler: parse nothing here (the core validates), call the step, and
  * map what it throws to what the state machine's Retry/Catch expect ({@link toLambdaError}).
  * Given the Lambda context, every log line of the invocation carries it, and the first
- * invocation of a container emits the `ColdStart` metric ({@link withInvocationContext}); the
- * step runs in an X-Ray subsegment named after it. `deps` may be given (the local executor binds
+ * invocation of a container emits the `ColdStart` metric ({@link withInvocationContext}).
+ * `deps` may be given (the local executor binds
  * the same handlers to sandbox deps, and passes its own context, which adds nothing).
+ *
+ * A handler entry passes its own body (lambdas/wiring/steps/), never the map of every body, so
+ * its bundle holds only that step's core code.
  */
 export function lambdaHandler<E, R>(
   stepName: string,
   body: StepBody<E, R>,
   deps?: StepDepsFactory,
 ): (event: E, context?: unknown) => Promise<R> {
-  return withInvocationContext(stepName, async (event: E): Promise<R> => {
+  return withInvocationContext(async (event: E): Promise<R> => {
     const resolved = await (deps ?? containerDeps)();
     try {
       return await body(resolved, event);
@@ -44,21 +52,4 @@ export function lambdaHandler<E, R>(
       throw mapped;
     }
   });
-}
-
-/** The input and output of the function `name`, as its body declares them. */
-type StepEvent<N extends StepName> = Parameters<(typeof STEP_BODIES)[N]>[1];
-type StepResult<N extends StepName> = Awaited<ReturnType<(typeof STEP_BODIES)[N]>>;
-
-/**
- * The handler of the function `name` (a workflow step or an event target over StepDeps): its
- * body from {@link STEP_BODIES}, over the container's deps in a Lambda, or over `deps` when given
- * (the sandbox, the tests).
- */
-export function stepHandler<N extends StepName>(
-  name: N,
-  deps?: StepDepsFactory,
-): (event: StepEvent<N>, context?: unknown) => Promise<StepResult<N>> {
-  const body = STEP_BODIES[name] as StepBody<StepEvent<N>, StepResult<N>>;
-  return lambdaHandler(name, body, deps);
 }

@@ -8,6 +8,7 @@ import { exec } from '#cli/exec.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
 import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
+import { closedLoopbackPort } from '../support/closedPort.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PREFIX = 'stytch/m2m';
@@ -323,16 +324,17 @@ describe('CLI: rotator register against the sandbox', () => {
   it('an unreachable Stytch is named as Stytch, not AWS: exit 2, one line, nothing stored', async () => {
     // Prepare
     const before = await secretNames();
+    const port = await closedLoopbackPort();
 
     // Act
     const result = await run(['register', '--name', 'no-stytch', '--scopes', 'read:demo'], {
-      ROTATOR_STYTCH_BASE_URL: 'http://127.0.0.1:1',
+      ROTATOR_STYTCH_BASE_URL: `http://127.0.0.1:${port}`,
     });
 
     // Assess
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(
-      /^rotator: cannot reach Stytch at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/,
+      new RegExp(`^rotator: cannot reach Stytch at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`),
     );
     expect(result.stderr).not.toMatch(/AWS/);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);

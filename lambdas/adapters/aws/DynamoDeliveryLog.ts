@@ -1,11 +1,5 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
 import { type DeliveryClaim, type DeliveryLogPort, GITHUB_DELIVERY_ID_PATTERN } from '#core/githubWebhook.js';
 import {
   AwsAdapterError,
@@ -14,6 +8,7 @@ import {
   LedgerItemFormatError,
   wrapAwsError,
 } from './errors.js';
+import { dynamoDocumentSdk } from './sdk/dynamoDocument.js';
 
 /** Partition-key prefix of delivery items: `GITHUB_DELIVERY#<delivery id>`. */
 export const DELIVERY_PK_PREFIX = 'GITHUB_DELIVERY#';
@@ -77,6 +72,7 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
   public async claim(deliveryId: string, now: Date): Promise<DeliveryClaim> {
     const pk = deliveryPk(deliveryId);
     const claimedAtMs = now.getTime();
+    const { PutCommand } = await dynamoDocumentSdk();
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.#client.send(
@@ -118,6 +114,7 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
   /** Sets `status = done` (and a fresh `ttl`), whoever holds the claim: the work is done. */
   public async complete(deliveryId: string, now: Date): Promise<void> {
     const pk = deliveryPk(deliveryId);
+    const { UpdateCommand } = await dynamoDocumentSdk();
     try {
       await this.#client.send(
         new UpdateCommand({
@@ -145,6 +142,7 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
   public async release(deliveryId: string): Promise<void> {
     const pk = deliveryPk(deliveryId);
     const ownClaimedAtMs = this.#ownClaims.get(deliveryId);
+    const { DeleteCommand } = await dynamoDocumentSdk();
     try {
       await this.#client.send(
         new DeleteCommand({
@@ -171,6 +169,7 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
 
   async #get(pk: string): Promise<z.infer<typeof DeliveryItemSchema> | undefined> {
     let item: Record<string, unknown> | undefined;
+    const { GetCommand } = await dynamoDocumentSdk();
     try {
       ({ Item: item } = await this.#client.send(
         new GetCommand({ TableName: this.#tableName, Key: { pk, sk: DELIVERY_SK }, ConsistentRead: true }),

@@ -1,8 +1,4 @@
-import {
-  type EventBridgeClient,
-  PutEventsCommand,
-  type PutEventsRequestEntry,
-} from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { EVENT_SCHEMAS, ROTATOR_EVENT_SOURCE, type RotatorEvent } from '#core/events.js';
 import type { EventBusPort } from '#core/ports.js';
 import {
@@ -12,6 +8,7 @@ import {
   issueSummaries,
   wrapAwsError,
 } from './errors.js';
+import { eventBridgeSdk } from './sdk/eventBridge.js';
 
 /** PutEvents takes at most 10 entries per call. */
 export const MAX_ENTRIES_PER_CALL = 10;
@@ -59,6 +56,7 @@ export class EventBridgePublisher implements EventBusPort {
    */
   public async publish(...events: RotatorEvent[]): Promise<string[]> {
     const entries = events.map((event) => this.#entry(event));
+    const { PutEventsCommand } = await eventBridgeSdk();
     const eventIds: string[] = [];
     for (let start = 0; start < entries.length; start += MAX_ENTRIES_PER_CALL) {
       const batch = entries.slice(start, start + MAX_ENTRIES_PER_CALL);

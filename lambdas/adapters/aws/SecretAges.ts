@@ -1,11 +1,11 @@
-import {
-  ListSecretVersionIdsCommand,
-  type ListSecretVersionIdsCommandOutput,
-  type SecretsManagerClient,
+import type {
+  ListSecretVersionIdsCommandOutput,
+  SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { SecretAgePort } from '#core/secretAge.js';
 import { AwsAdapterError, wrapAwsError } from './errors.js';
 import { DEFAULT_SECRET_PREFIX, STAGES } from './SecretsManagerStore.js';
+import { secretsManagerSdk } from './sdk/secretsManager.js';
 
 /** Props of {@link SecretAges}. */
 export interface SecretAgesProps {
@@ -53,6 +53,7 @@ export class SecretAges implements SecretAgePort {
 
   public async currentVersionCreatedAt(clientId: string): Promise<Date> {
     const secretId = this.secretIdOf(clientId);
+    const { ListSecretVersionIdsCommand } = await secretsManagerSdk();
     let nextToken: string | undefined;
     do {
       let page: ListSecretVersionIdsCommandOutput;

@@ -1,8 +1,9 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import * as z from 'zod';
 import { RotatorError } from '#core/errors.js';
 import { Secret } from '#core/secret.js';
 import { wrapAwsError } from './errors.js';
+import { secretsManagerSdk } from './sdk/secretsManager.js';
 
 /*
  * The secrets the functions themselves run on, read from Secrets Manager at run time (the
@@ -46,6 +47,7 @@ export async function readStytchCredentials(
   client: SecretsManagerClient,
   secretId: string,
 ): Promise<StytchCredentials> {
+  const { GetSecretValueCommand } = await secretsManagerSdk();
   let text: string | undefined;
   try {
     ({ SecretString: text } = await client.send(
@@ -105,6 +107,7 @@ export async function readGitHubToken(client: SecretsManagerClient, secretId: st
 }
 
 async function readSecretString(client: SecretsManagerClient, secretId: string): Promise<string | undefined> {
+  const { GetSecretValueCommand } = await secretsManagerSdk();
   try {
     const { SecretString } = await client.send(
       new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),

@@ -1,8 +1,9 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { RotatorError } from '#core/errors.js';
 import { type FingerprintPort, fingerprintOf, MIN_FINGERPRINT_KEY_LENGTH } from '#core/fingerprint.js';
 import { Secret } from '#core/secret.js';
 import { wrapAwsError } from './errors.js';
+import { secretsManagerSdk } from './sdk/secretsManager.js';
 
 /** The fingerprint key secret is missing, unreadable or too short. Permanent. */
 export class FingerprintKeyError extends RotatorError {
@@ -45,6 +46,7 @@ export class SecretsManagerFingerprints implements FingerprintPort {
 
   async #fetchKey(): Promise<Secret> {
     const { client, keySecretId } = this.#props;
+    const { GetSecretValueCommand } = await secretsManagerSdk();
     let text: string | undefined;
     try {
       ({ SecretString: text } = await client.send(

@@ -1,14 +1,5 @@
-import {
-  CreateSecretCommand,
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  ListSecretsCommand,
-  ListSecretVersionIdsCommand,
-  PutSecretValueCommand,
-  type SecretsManagerClient,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import * as z from 'zod';
 import type { ClientRef, ManagedSecretValue, SecretStorePort, SecretVersions } from '#core/ports.js';
 import { Secret } from '#core/secret.js';
 import {
@@ -20,6 +11,7 @@ import {
   SecretVersionNotFoundError,
   wrapAwsError,
 } from './errors.js';
+import { secretsManagerSdk } from './sdk/secretsManager.js';
 
 /** The staging labels the rotation uses, exactly as AWS's native rotation does. */
 export const STAGES = {
@@ -91,6 +83,7 @@ export class SecretsManagerStore implements SecretStorePort {
     stage: 'AWSCURRENT' | 'AWSPENDING',
   ): Promise<ManagedSecretValue | null> {
     const secretId = this.secretIdOf(client);
+    const { GetSecretValueCommand } = await secretsManagerSdk();
     const context: AwsCallContext = {
       service: 'SecretsManager',
       operation: 'GetSecretValue',
@@ -146,6 +139,7 @@ export class SecretsManagerStore implements SecretStorePort {
     const stale = holderOf(map, STAGES.pending);
     if (stale !== null) await this.#removeLabel(secretId, STAGES.pending, stale);
 
+    const { PutSecretValueCommand } = await secretsManagerSdk();
     try {
       await this.#client.send(
         new PutSecretValueCommand({
@@ -214,6 +208,7 @@ export class SecretsManagerStore implements SecretStorePort {
   /** Whether the client's secret exists (DescribeSecret; AWS's ResourceNotFoundException is false). */
   public async exists(client: ClientRef): Promise<boolean> {
     const secretId = this.secretIdOf(client);
+    const { DescribeSecretCommand } = await secretsManagerSdk();
     try {
       await this.#client.send(new DescribeSecretCommand({ SecretId: secretId }));
       return true;
@@ -233,6 +228,7 @@ export class SecretsManagerStore implements SecretStorePort {
    */
   public async clientIds(): Promise<string[]> {
     const namePrefix = `${this.#prefix}/`;
+    const { ListSecretsCommand } = await secretsManagerSdk();
     const ids: string[] = [];
     let nextToken: string | undefined;
     do {
@@ -266,6 +262,7 @@ export class SecretsManagerStore implements SecretStorePort {
   /** When version `versionId` of the client's secret was created (ListSecretVersionIds); undefined if unknown. */
   public async createdAt(client: ClientRef, versionId: string): Promise<Date | undefined> {
     const secretId = this.secretIdOf(client);
+    const { ListSecretVersionIdsCommand } = await secretsManagerSdk();
     let nextToken: string | undefined;
     do {
       let page: { Versions?: { VersionId?: string; CreatedDate?: Date }[]; NextToken?: string };
@@ -303,6 +300,7 @@ export class SecretsManagerStore implements SecretStorePort {
     options: { readonly description: string; readonly kmsKeyId?: string },
   ): Promise<string> {
     const secretId = this.secretIdOf(client);
+    const { CreateSecretCommand, PutSecretValueCommand } = await secretsManagerSdk();
     try {
       const created = await this.#client.send(
         new CreateSecretCommand({
@@ -342,6 +340,7 @@ export class SecretsManagerStore implements SecretStorePort {
   }
 
   async #describe(secretId: string): Promise<VersionMap> {
+    const { DescribeSecretCommand } = await secretsManagerSdk();
     try {
       const { VersionIdsToStages } = await this.#client.send(
         new DescribeSecretCommand({ SecretId: secretId }),
@@ -364,6 +363,7 @@ export class SecretsManagerStore implements SecretStorePort {
     secretId: string,
     input: { VersionStage: string; MoveToVersionId?: string; RemoveFromVersionId?: string },
   ): Promise<void> {
+    const { UpdateSecretVersionStageCommand } = await secretsManagerSdk();
     try {
       await this.#client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, ...input }));
     } catch (error) {

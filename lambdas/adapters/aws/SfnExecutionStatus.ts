@@ -1,6 +1,7 @@
-import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { ExecutionStatus, ExecutionStatusPort } from '#core/ports.js';
 import { awsErrorCode, wrapAwsError } from './errors.js';
+import { sfnSdk } from './sdk/sfn.js';
 
 /** Props of {@link SfnExecutionStatus}. */
 export interface SfnExecutionStatusProps {
@@ -30,6 +31,7 @@ export class SfnExecutionStatus implements ExecutionStatusPort {
   }
 
   public async status(executionArn: string): Promise<ExecutionStatus | null> {
+    const { DescribeExecutionCommand } = await sfnSdk();
     try {
       const described = await this.#client.send(new DescribeExecutionCommand({ executionArn }));
       const status = described.status ?? '';

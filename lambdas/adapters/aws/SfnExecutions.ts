@@ -1,10 +1,6 @@
-import {
-  DescribeExecutionCommand,
-  GetExecutionHistoryCommand,
-  type HistoryEvent,
-  type SFNClient,
-} from '@aws-sdk/client-sfn';
+import type { HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { wrapAwsError } from './errors.js';
+import { sfnSdk } from './sdk/sfn.js';
 
 /** Props of {@link SfnExecutions}. */
 export interface SfnExecutionsProps {
@@ -58,6 +54,7 @@ export class SfnExecutions {
 
   /** DescribeExecution. */
   public async describe(executionArn: string): Promise<ExecutionDescription> {
+    const { DescribeExecutionCommand } = await sfnSdk();
     try {
       const described = await this.#client.send(new DescribeExecutionCommand({ executionArn }));
       return {
@@ -95,6 +92,7 @@ export class SfnExecutions {
     executionArn: string,
     options: { readonly maxResults: number; readonly nextToken?: string; readonly reverseOrder?: boolean },
   ): Promise<{ events?: HistoryEvent[]; nextToken?: string }> {
+    const { GetExecutionHistoryCommand } = await sfnSdk();
     try {
       return await this.#client.send(
         new GetExecutionHistoryCommand({

@@ -1,6 +1,7 @@
-import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { TaskCallbackPort } from '#core/ports.js';
 import { awsErrorCode, wrapAwsError } from './errors.js';
+import { sfnSdk } from './sdk/sfn.js';
 
 /** Step Functions' limit on a task failure's `cause` (characters). */
 export const MAX_CAUSE_LENGTH = 32_768;
@@ -60,8 +61,10 @@ export class SfnTaskCallbacks implements TaskCallbackPort {
 
   /** SendTaskSuccess with `output` as JSON: true when the task took it, false when it was gone. */
   public async sendSuccess(taskToken: string, output: unknown): Promise<boolean> {
-    const gone = await this.#send('SendTaskSuccess', () =>
-      this.#client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output ?? null) })),
+    const gone = await this.#send('SendTaskSuccess', (sdk) =>
+      this.#client.send(
+        new sdk.SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output ?? null) }),
+      ),
     );
     return gone === null;
   }
@@ -79,9 +82,9 @@ export class SfnTaskCallbacks implements TaskCallbackPort {
    * the task took the failure, else the {@link TASK_GONE_ERRORS} code AWS answered.
    */
   public sendFailureOrGone(taskToken: string, error: string, cause: string): Promise<TaskGoneError | null> {
-    return this.#send('SendTaskFailure', () =>
+    return this.#send('SendTaskFailure', (sdk) =>
       this.#client.send(
-        new SendTaskFailureCommand({
+        new sdk.SendTaskFailureCommand({
           taskToken,
           error: truncate(error, MAX_ERROR_LENGTH),
           cause: truncate(cause, MAX_CAUSE_LENGTH),
@@ -91,9 +94,13 @@ export class SfnTaskCallbacks implements TaskCallbackPort {
   }
 
   /** Runs `call`: null when it went through, the gone code when the task no longer waits. */
-  async #send(operation: string, call: () => Promise<unknown>): Promise<TaskGoneError | null> {
+  async #send(
+    operation: string,
+    call: (sdk: Awaited<ReturnType<typeof sfnSdk>>) => Promise<unknown>,
+  ): Promise<TaskGoneError | null> {
+    const sdk = await sfnSdk();
     try {
-      await call();
+      await call(sdk);
       return null;
     } catch (error) {
       const code = awsErrorCode(error);

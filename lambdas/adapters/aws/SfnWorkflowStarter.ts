@@ -1,7 +1,8 @@
-import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { WorkflowStarterPort } from '#core/deps.js';
 import type { WorkflowInput } from '#core/workflow.js';
 import { awsErrorCode, wrapAwsError } from './errors.js';
+import { sfnSdk } from './sdk/sfn.js';
 
 /** Props of {@link SfnWorkflowStarter}. */
 export interface SfnWorkflowStarterProps {
@@ -28,6 +29,7 @@ export class SfnWorkflowStarter implements WorkflowStarterPort {
     input: WorkflowInput,
   ): Promise<{ executionArn: string; alreadyStarted: boolean }> {
     const { client, stateMachineArn } = this.#props;
+    const { StartExecutionCommand } = await sfnSdk();
     try {
       const started = await client.send(
         new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
@@ -55,6 +57,7 @@ export class SfnWorkflowStarter implements WorkflowStarterPort {
    */
   public async startNew(input: WorkflowInput): Promise<string> {
     const { client, stateMachineArn } = this.#props;
+    const { StartExecutionCommand } = await sfnSdk();
     try {
       const started = await client.send(
         new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }),

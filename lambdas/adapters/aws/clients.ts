@@ -1,15 +1,24 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /*
  * The SDK clients of a Lambda function (a CLI run uses AwsClients, which it closes), each from the
  * standard configuration: region and credentials from the environment, `AWS_ENDPOINT_URL` pointing
- * them at the sandbox. One builder per client, so a function's bundle holds only the SDK clients
- * its wiring builds (the publisher's holds Secrets Manager's alone).
+ * them at the sandbox. Each is made when first used (its first call), not when the function's
+ * deps are assembled, and its SDK package is imported then (sdk/): importing a function loads no
+ * SDK, and an invocation that never calls a service never loads that service's package. One
+ * module per client (clients/): a bundle names the SDK package of every module it holds, so a
+ * function's wiring imports the builders of the clients it uses from there (the publisher's
+ * bundle names Secrets Manager's alone); this module re-exports them for the rest.
  */
+
+export { dynamoDocumentClient } from './clients/dynamoDocument.js';
+export { eventBridgeClient } from './clients/eventBridge.js';
+export { lazyClient } from './clients/lazyClient.js';
+export { secretsManagerClient } from './clients/secretsManager.js';
+export { sfnClient } from './clients/sfn.js';
 
 /** The SDK clients a function's adapters use. */
 export interface FunctionClients {
@@ -18,34 +27,4 @@ export interface FunctionClients {
   readonly dynamoDocument: DynamoDBDocumentClient;
   readonly eventBridge: EventBridgeClient;
   readonly sfn: SFNClient;
-}
-
-/**
- * Instruments a client without changing its type (the Powertools tracer's `captureAWSv3Client`);
- * applied to the base DynamoDB client, since a document client shares its middleware.
- */
-export type CaptureClient = <C>(client: C) => C;
-
-const asIs: CaptureClient = (client) => client;
-
-/** A Secrets Manager client. */
-export function secretsManagerClient(capture: CaptureClient = asIs): SecretsManagerClient {
-  return capture(new SecretsManagerClient({}));
-}
-
-/** A DynamoDB document client over a captured base client, dropping `undefined` attributes. */
-export function dynamoDocumentClient(capture: CaptureClient = asIs): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(capture(new DynamoDBClient({})), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-}
-
-/** An EventBridge client. */
-export function eventBridgeClient(capture: CaptureClient = asIs): EventBridgeClient {
-  return capture(new EventBridgeClient({}));
-}
-
-/** A Step Functions client. */
-export function sfnClient(capture: CaptureClient = asIs): SFNClient {
-  return capture(new SFNClient({}));
 }

@@ -6,7 +6,6 @@ export {
   StackNotFoundError,
 } from './CloudFormationStackOutputs.js';
 export {
-  type CaptureClient,
   dynamoDocumentClient,
   eventBridgeClient,
   type FunctionClients,

@@ -1,5 +1,4 @@
-import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RotatorError } from '#core/errors.js';
 import {
   DEFAULT_GITHUB_API_URL,
@@ -25,7 +24,9 @@ const USER_AGENT = `stytch-m2m-rotator/${packageJson.version}`;
 const MAX_SERVER_TEXT = 200;
 const REPOSITORY_PATTERN = /^([A-Za-z0-9_.-]{1,100})\/([A-Za-z0-9_.-]{1,100})$/;
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-const CLOSED_CODES = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+/** The code of the failure of a call made after {@link GitHubAlerts.close}. */
+export const GITHUB_CLOSED_CODE = 'ERR_GITHUB_CLIENT_CLOSED';
+const CLOSED_CODES = new Set([GITHUB_CLOSED_CODE, 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 
 /**
  * Base of every error of the GitHub adapter. Messages name the route, the repository and the
@@ -158,10 +159,10 @@ export interface GitHubAlertsProps {
    */
   readonly timeoutMs?: number;
   /**
-   * The undici dispatcher; the caller closes an injected one.
-   * @default - an Agent of its own, closed by {@link GitHubAlerts.close}
+   * Sends the request (e.g. undici's `fetch` over a dispatcher of the caller's).
+   * @default globalThis.fetch - Node's own, pooling keep-alive connections process-wide
    */
-  readonly dispatcher?: Dispatcher;
+  readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 // Loose: GitHub adds fields. `secret` is the reason for the call; the rest is for the event.
@@ -176,7 +177,8 @@ const AlertResponseSchema = z.object({
 const ErrorBodySchema = z.object({ message: z.string().optional() });
 
 /**
- * {@link GitHubAlertsPort} over GitHub's REST API with undici: one GET per alert, one deadline,
+ * {@link GitHubAlertsPort} over GitHub's REST API with Node's fetch (no HTTP client in the Lambda
+ * bundle): one GET per alert, one deadline,
  * no retries (GitHub waits 10 seconds for the webhook's answer; a failed fetch answers 502 and the
  * delivery is redelivered instead). The alert's `secret` is wrapped in a {@link Secret} as soon as
  * the body is parsed.
@@ -185,8 +187,7 @@ export class GitHubAlerts implements GitHubAlertsPort {
   readonly #token: () => Promise<Secret>;
   readonly #apiUrl: string;
   readonly #timeoutMs: number;
-  readonly #dispatcher: Dispatcher;
-  readonly #ownsDispatcher: boolean;
+  readonly #fetch: NonNullable<GitHubAlertsProps['fetch']>;
   #closed = false;
 
   public constructor(props: GitHubAlertsProps) {
@@ -194,10 +195,7 @@ export class GitHubAlerts implements GitHubAlertsPort {
     this.#token = token instanceof Secret ? () => Promise.resolve(token) : token;
     this.#apiUrl = (props.apiUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
     this.#timeoutMs = props.timeoutMs ?? DEFAULT_GITHUB_TIMEOUT_MS;
-    this.#ownsDispatcher = props.dispatcher === undefined;
-    this.#dispatcher =
-      props.dispatcher ??
-      new Agent({ keepAliveTimeout: 4_000, connections: 4, connect: { timeout: this.#timeoutMs } });
+    this.#fetch = props.fetch ?? globalThis.fetch;
   }
 
   /**
@@ -216,6 +214,7 @@ export class GitHubAlerts implements GitHubAlertsPort {
       throw new GitHubRequestError('the alert number must be a positive integer');
     }
     const ref: GitHubAlertRef = { repository: repoFullName, alertNumber };
+    if (this.#closed) throw new GitHubNetworkError(ref, GITHUB_CLOSED_CODE);
     const token = await this.#readToken();
     const url =
       `${this.#apiUrl}/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}` +
@@ -228,11 +227,10 @@ export class GitHubAlerts implements GitHubAlertsPort {
       controller.abort();
     }, this.#timeoutMs);
     let statusCode: number;
-    let headers: Dispatcher.ResponseData['headers'];
+    let headers: Headers;
     let text: string;
     try {
-      const response = await undiciRequest(url, {
-        dispatcher: this.#dispatcher,
+      const response = await this.#fetch(url, {
         method: 'GET',
         headers: {
           accept: 'application/vnd.github+json',
@@ -241,12 +239,12 @@ export class GitHubAlerts implements GitHubAlertsPort {
           'x-github-api-version': GITHUB_API_VERSION,
         },
         signal: controller.signal,
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
+        // A redirect is an answer to report, not to follow with the token.
+        redirect: 'manual',
       });
-      statusCode = response.statusCode;
+      statusCode = response.status;
       headers = response.headers;
-      text = await response.body.text();
+      text = await response.text();
     } catch (cause) {
       const code = systemErrorCode(cause);
       if (timedOut || (code !== null && TIMEOUT_CODES.has(code))) {
@@ -261,7 +259,7 @@ export class GitHubAlerts implements GitHubAlertsPort {
       throw new GitHubApiError(ref, {
         statusCode,
         githubMessage: githubMessageOf(text, token),
-        requestId: headerValue(headers['x-github-request-id']),
+        requestId: headerValue(headers.get('x-github-request-id')),
         retryable: isRetryableStatus(statusCode, headers),
       });
     }
@@ -288,12 +286,13 @@ export class GitHubAlerts implements GitHubAlertsPort {
     };
   }
 
-  /** Closes the dispatcher if this client created it. Idempotent. */
-  public async close(): Promise<void> {
-    if (this.#ownsDispatcher && !this.#closed) {
-      this.#closed = true;
-      await this.#dispatcher.close();
-    }
+  /**
+   * Ends the client: later calls fail (not retryable). Node's fetch pools connections
+   * process-wide and closes idle ones itself. Idempotent.
+   */
+  public close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
   }
 
   async #readToken(): Promise<Secret> {
@@ -307,11 +306,12 @@ export class GitHubAlerts implements GitHubAlertsPort {
 }
 
 /** 5xx, 429, and a 403 that is a rate limit (GitHub signals those in headers, not the status). */
-function isRetryableStatus(statusCode: number, headers: Dispatcher.ResponseData['headers']): boolean {
+function isRetryableStatus(statusCode: number, headers: Headers): boolean {
   if (statusCode >= 500 || statusCode === 429) return true;
   return (
     statusCode === 403 &&
-    (headerValue(headers['x-ratelimit-remaining']) === '0' || headerValue(headers['retry-after']) !== null)
+    (headerValue(headers.get('x-ratelimit-remaining')) === '0' ||
+      headerValue(headers.get('retry-after')) !== null)
   );
 }
 
@@ -329,7 +329,6 @@ function githubMessageOf(text: string, token: Secret): string {
   return message.length > MAX_SERVER_TEXT ? `${message.slice(0, MAX_SERVER_TEXT)}…` : message;
 }
 
-function headerValue(value: string | string[] | undefined): string | null {
-  const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined || first === '' ? null : first.slice(0, 100);
+function headerValue(value: string | null): string | null {
+  return value === null || value === '' ? null : value.slice(0, 100);
 }

@@ -1,7 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { powertoolsLogger } from './logger.js';
 import { captureColdStartMetric } from './metrics.js';
-import { inSubsegment } from './tracer.js';
 
 /**
  * Whether `context` is what the Lambda runtime passes a handler, not the sandbox's
@@ -18,16 +17,15 @@ export function isLambdaContext(context: unknown): context is Context {
 }
 
 /**
- * Wraps a handler with what Powertools' `injectLambdaContext`, `logMetrics({ captureColdStartMetric })`
- * and `captureLambdaHandler` do around an invocation, by hand (the handlers are plain functions,
- * without Middy): given a real Lambda context, every log line of the invocation carries it and
- * the container's first invocation emits the `ColdStart` metric; the invocation runs in its own
- * X-Ray subsegment `## <name>` when tracing is on. The event is never logged (it may carry a
- * task token). Called without a Lambda context (the sandbox, the tests), nothing is added to the
- * logs or the metrics, and tracing, which Powertools enables only inside Lambda, is a no-op.
+ * Wraps a handler with what Powertools' `injectLambdaContext` and
+ * `logMetrics({ captureColdStartMetric })` do around an invocation, by hand (the handlers are
+ * plain functions, without Middy): given a real Lambda context, every log line of the invocation
+ * carries it and the container's first invocation emits the `ColdStart` metric. The event is
+ * never logged (it may carry a task token). Called without a Lambda context (the sandbox, the
+ * tests), nothing is added to the logs or the metrics. No X-Ray subsegment: the Powertools tracer
+ * was dropped (docs/design.md); Lambda's active tracing still records each invocation's segment.
  */
 export function withInvocationContext<E, R>(
-  name: string,
   handler: (event: E) => Promise<R>,
 ): (event: E, context?: unknown) => Promise<R> {
   return async (event, context) => {
@@ -36,6 +34,6 @@ export function withInvocationContext<E, R>(
       powertoolsLogger.addContext(context);
       captureColdStartMetric(context.functionName);
     }
-    return inSubsegment(name, () => handler(event));
+    return handler(event);
   };
 }

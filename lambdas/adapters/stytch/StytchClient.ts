@@ -25,7 +25,7 @@ const JWKS_ROUTES = {
 /**
  * The Stytch API client: M2M client management and rotation, Connected App secret rotation, the
  * client-credentials token endpoint and local access-token verification. Build one per Lambda
- * container (it owns a pooled keep-alive connection) and {@link close} it when done.
+ * container (its requests reuse the process's keep-alive connections) and {@link close} it when done.
  *
  * Every failure is a typed {@link StytchError} whose `retryable` and `outcomeUnknown` tell the
  * workflow what to do; no error, property or log line carries a secret.
@@ -117,7 +117,7 @@ export class StytchClient {
     return this.#verifier.verify(accessToken, options);
   }
 
-  /** Closes the connection pool if the client created it; an injected dispatcher is left open. */
+  /** Ends the client: later calls fail (not retryable). Connections are Node's fetch's to manage. */
   public close(): Promise<void> {
     return this.#transport.close();
   }

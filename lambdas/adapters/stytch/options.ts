@@ -1,8 +1,7 @@
-import type { Dispatcher } from 'undici';
 import { Secret } from '#core/secret.js';
 import { baseUrlIssues, resolveBaseUrl } from './baseUrl.js';
 import { StytchConfigError } from './errors.js';
-import type { JwksPath, StytchClientOptions, StytchLogger } from './types.js';
+import type { FetchFunction, JwksPath, StytchClientOptions, StytchLogger } from './types.js';
 
 /** Defaults of every optional setting, in one place. */
 export const DEFAULTS = {
@@ -31,7 +30,7 @@ export interface ResolvedOptions {
   readonly baseUrl: string;
   readonly timeoutMs: number;
   readonly retry: RetryPolicy;
-  readonly dispatcher: Dispatcher | undefined;
+  readonly fetch: FetchFunction | undefined;
   readonly logger: StytchLogger;
   readonly random: () => number;
   readonly sleep: (ms: number) => Promise<void>;
@@ -99,7 +98,7 @@ export function resolveOptions(options: StytchClientOptions): ResolvedOptions {
   check(isInteger(jwks.refetchCooldownMs, 0), 'jwks.refetchCooldownMs must be an integer >= 0');
   check(jwks.path === 'consumer' || jwks.path === 'b2b', "jwks.path must be 'consumer' or 'b2b'");
 
-  for (const name of ['random', 'sleep', 'now'] as const) {
+  for (const name of ['random', 'sleep', 'now', 'fetch'] as const) {
     check(options[name] === undefined || typeof options[name] === 'function', `${name} must be a function`);
   }
 
@@ -112,7 +111,7 @@ export function resolveOptions(options: StytchClientOptions): ResolvedOptions {
     baseUrl: resolveBaseUrl(options.projectId, options.baseUrl),
     timeoutMs,
     retry,
-    dispatcher: options.dispatcher,
+    fetch: options.fetch,
     logger: options.logger ?? silentLogger,
     random: options.random ?? Math.random,
     sleep: options.sleep ?? defaultSleep,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Secret } from '#core/secret.js';
 import { StytchResponseValidationError } from './errors.js';
 import type { TransportResponse } from './transport.js';

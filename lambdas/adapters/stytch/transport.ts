@@ -1,5 +1,4 @@
-import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Secret } from '#core/secret.js';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { systemErrorCode } from '../systemErrorCode.js';
@@ -13,7 +12,7 @@ import {
 } from './errors.js';
 import type { RetryPolicy } from './options.js';
 import { backoffDelayMs, parseRetryAfterMs } from './retry.js';
-import type { StytchLogger } from './types.js';
+import type { FetchFunction, StytchLogger } from './types.js';
 
 /** HTTP methods the Stytch routes use. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -53,7 +52,7 @@ export interface TransportConfig {
   readonly secret: Secret;
   readonly timeoutMs: number;
   readonly retry: RetryPolicy;
-  readonly dispatcher: Dispatcher | undefined;
+  readonly fetch: FetchFunction | undefined;
   readonly logger: StytchLogger;
   readonly random: () => number;
   readonly sleep: (ms: number) => Promise<void>;
@@ -80,8 +79,11 @@ const NOT_SENT_CODES = new Set([
   'EADDRNOTAVAIL',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
-// The dispatcher was closed: a programming error no retry fixes.
-const CLOSED_CODES = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+/** The code of the failure of a call made after {@link Transport.close}. */
+export const CLOSED_CODE = 'ERR_STYTCH_CLIENT_CLOSED';
+// The client, or the dispatcher behind an injected fetch, was closed: a programming error no
+// retry fixes.
+const CLOSED_CODES = new Set([CLOSED_CODE, 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 // Both Stytch error shapes in one loose schema; every field optional because a proxy or load
@@ -98,19 +100,21 @@ type AttemptOutcome =
   | {
       readonly kind: 'response';
       readonly statusCode: number;
-      readonly headers: Dispatcher.ResponseData['headers'];
+      readonly retryAfter: string | undefined;
       readonly text: string;
     }
   | { readonly kind: 'failure'; readonly error: StytchError; readonly sent: boolean };
 
 /**
- * Sends Stytch requests over one undici dispatcher with per-attempt timeouts and bounded,
- * jittered retries, and turns every failure into a typed {@link StytchError}.
+ * Sends Stytch requests with `fetch` (Node's own, built on its bundled undici: keep-alive
+ * connections pooled per origin, idle ones closed after 4 s and never holding the process open)
+ * with per-attempt deadlines and bounded, jittered retries, and turns every failure into a typed
+ * {@link StytchError}. Node's fetch, not the undici package: a Lambda bundle then carries no HTTP
+ * client of its own (undici was over half of each bundle).
  */
 export class Transport {
   readonly #config: TransportConfig;
-  readonly #dispatcher: Dispatcher;
-  readonly #ownsDispatcher: boolean;
+  readonly #fetch: FetchFunction;
   // Kept as Secrets so inspecting the transport never shows the credentials.
   readonly #authorization: Secret;
   // Every form of the project credentials a server could reflect back: the secret, the base64
@@ -120,10 +124,7 @@ export class Transport {
 
   public constructor(config: TransportConfig) {
     this.#config = config;
-    this.#ownsDispatcher = config.dispatcher === undefined;
-    this.#dispatcher =
-      config.dispatcher ??
-      new Agent({ keepAliveTimeout: 4_000, connections: 16, connect: { timeout: config.timeoutMs } });
+    this.#fetch = config.fetch ?? globalThis.fetch;
     const credentials = new Secret(
       Buffer.from(`${config.projectId}:${config.secret.reveal()}`).toString('base64'),
     );
@@ -163,14 +164,13 @@ export class Transport {
   }
 
   /**
-   * Closes the dispatcher if the transport created it; an injected one is the caller's. Calling
-   * it again does nothing.
+   * Ends the transport: every later call fails with a non-retryable {@link StytchNetworkError}
+   * ({@link CLOSED_CODE}). Node's fetch pools connections process-wide and closes idle ones
+   * itself, so there is nothing else to release. Calling it again does nothing.
    */
-  public async close(): Promise<void> {
-    if (this.#ownsDispatcher && !this.#closed) {
-      this.#closed = true;
-      await this.#dispatcher.close();
-    }
+  public close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
   }
 
   #shouldRetry(request: TransportRequest, outcome: AttemptOutcome, error: StytchError): boolean {
@@ -204,31 +204,32 @@ export class Transport {
   }
 
   async #attempt(request: TransportRequest, attempt: number): Promise<AttemptOutcome> {
+    if (this.#closed) return closedFailure(request.route, attempt);
     const { timeoutMs } = this.#config;
     const controller = new AbortController();
     let timedOut = false;
-    // One deadline for headers and body together; undici's own timeouts only bound each phase.
+    // One deadline for connecting, headers and body together: the abort ends whichever is running.
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
     }, timeoutMs);
     try {
-      const response = await undiciRequest(`${this.#config.baseUrl}${request.path}`, {
-        dispatcher: this.#dispatcher,
+      const response = await this.#fetch(`${this.#config.baseUrl}${request.path}`, {
         method: request.method,
         headers: this.#headers(request),
         body: serializeBody(request.body),
         signal: controller.signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        // A redirect is an answer to report, not to follow with the project credentials.
+        redirect: 'manual',
       });
-      const text = await response.body.text();
+      const text = await response.text();
       this.#config.logger.debug('Stytch response', {
         route: request.route,
         attempt,
-        statusCode: response.statusCode,
+        statusCode: response.status,
       });
-      return { kind: 'response', statusCode: response.statusCode, headers: response.headers, text };
+      const retryAfter = response.headers.get('retry-after') ?? undefined;
+      return { kind: 'response', statusCode: response.status, retryAfter, text };
     } catch (cause) {
       return this.#failure(request, attempt, cause, timedOut);
     } finally {
@@ -252,8 +253,9 @@ export class Transport {
     const code = systemErrorCode(cause);
     const { route } = request;
     if (timedOut || (code !== null && TIMEOUT_CODES.has(code))) {
-      // Only a connect timeout proves nothing was sent; any later timeout may follow a request
-      // Stytch received and acted on.
+      // Only a connect timeout proves nothing was sent; any later timeout, and the deadline's
+      // abort (which cannot tell connecting from waiting), may follow a request Stytch received
+      // and acted on.
       const sent = code !== 'UND_ERR_CONNECT_TIMEOUT';
       const error = new StytchTimeoutError(
         { route, attempts, outcomeUnknown: sent, retryable: true, timeoutMs: this.#config.timeoutMs },
@@ -295,7 +297,7 @@ export class Transport {
       ),
     };
     if (outcome.statusCode === 429) {
-      const retryAfterMs = parseRetryAfterMs(outcome.headers['retry-after'], this.#config.now());
+      const retryAfterMs = parseRetryAfterMs(outcome.retryAfter, this.#config.now());
       return new StytchRateLimitedError({ ...details, retryAfterMs });
     }
     return new StytchApiError(details);
@@ -314,6 +316,17 @@ export class Transport {
     }
     return result.length > MAX_SERVER_TEXT ? `${result.slice(0, MAX_SERVER_TEXT)}…` : result;
   }
+}
+
+function closedFailure(route: string, attempts: number): AttemptOutcome {
+  const error = new StytchNetworkError({
+    route,
+    attempts,
+    outcomeUnknown: false,
+    retryable: false,
+    code: CLOSED_CODE,
+  });
+  return { kind: 'failure', error, sent: false };
 }
 
 function serializeBody(body: RequestBody | undefined): string | undefined {

@@ -1,4 +1,3 @@
-import type { Dispatcher } from 'undici';
 import type { Secret } from '#core/secret.js';
 
 /**
@@ -57,6 +56,9 @@ export interface StytchJwksOptions {
   readonly path?: JwksPath;
 }
 
+/** The `fetch` the client sends with: Node's global one, or any function of its shape. */
+export type FetchFunction = (url: string, init: RequestInit) => Promise<Response>;
+
 /** Options of {@link StytchClient}. */
 export interface StytchClientOptions {
   /** The Stytch project id (`project-test-…` or `project-live-…`). */
@@ -79,10 +81,11 @@ export interface StytchClientOptions {
    */
   readonly retry?: StytchRetryOptions;
   /**
-   * The undici dispatcher to send through. An injected one is never closed by the client.
-   * @default - a pooled keep-alive `Agent` owned (and closed) by the client
+   * Sends each HTTP request (e.g. undici's `fetch` over a dispatcher of the caller's, which the
+   * client never closes).
+   * @default globalThis.fetch - Node's own, pooling keep-alive connections process-wide
    */
-  readonly dispatcher?: Dispatcher;
+  readonly fetch?: FetchFunction;
   /**
    * Receives retry and JWKS refresh lines.
    * @default - no logging

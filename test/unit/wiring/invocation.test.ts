@@ -181,21 +181,3 @@ describe('Function: lambdaHandler (Powertools around an invocation)', () => {
     for (const secret of issuedSecrets) expect(text).not.toContain(secret);
   });
 });
-
-describe('Function: traced / inSubsegment (outside Lambda)', () => {
-  it('leaves a client as it is and runs an invocation as it is, since Powertools traces only in Lambda', async () => {
-    // Prepare
-    vi.resetModules();
-    const { containerTracer, inSubsegment, traced } = await import('#adapters/powertools/tracer.js');
-    const client = { send: async () => 'sent' };
-
-    // Act
-    const same = traced(client);
-    const result = await inSubsegment('StartRotation', async () => 'ran');
-
-    // Assess
-    expect(containerTracer().isTracingEnabled()).toBe(false);
-    expect(same).toBe(client);
-    expect(result).toBe('ran');
-  });
-});

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LeakReportLedgerPort, LeakReportRecord } from '#core/ports.js';
 import { LedgerItemFormatError } from '../errors.js';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LockPort, LockResult, RotationLock } from '#core/ports.js';
 import { AwsAdapterError, LedgerItemFormatError } from '../errors.js';
 import { LedgerTable, type LedgerTableProps, LOCK_SK, parseItem } from './ledgerTable.js';

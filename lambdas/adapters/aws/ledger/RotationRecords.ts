@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientKindSchema, ConsumerNameSchema, TriggerSchema } from '#core/model.js';
 import {
   type ConsumerReport,

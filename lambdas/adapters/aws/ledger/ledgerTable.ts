@@ -1,19 +1,15 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DeleteCommandInput,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  type PutCommandInput,
-  QueryCommand,
-  type QueryCommandInput,
-  UpdateCommand,
-  type UpdateCommandInput,
-  type UpdateCommandOutput,
+import type {
+  DeleteCommandInput,
+  DynamoDBDocumentClient,
+  PutCommandInput,
+  QueryCommandInput,
+  UpdateCommandInput,
+  UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import { awsErrorCode, issueSummaries, LedgerItemFormatError, wrapAwsError } from '../errors.js';
+import { dynamoDocumentSdk } from '../sdk/dynamoDocument.js';
 
 /*
  * The one DynamoDB table every ledger concern shares (locks, rotation records, leak reports, the
@@ -111,6 +107,7 @@ export class LedgerTable {
 
   /** The item at `pk`/`sk`, or undefined when there is none. */
   public async get(pk: string, sk: string): Promise<LedgerItem | undefined> {
+    const { GetCommand } = await dynamoDocumentSdk();
     try {
       const { Item } = await this.#client.send(
         new GetCommand({ TableName: this.#tableName, Key: { pk, sk }, ConsistentRead: true }),
@@ -123,14 +120,14 @@ export class LedgerTable {
 
   /** One PutItem of `input.Item`. */
   public put(input: Omit<PutCommandInput, 'TableName'>): Promise<WriteOutcome<unknown>> {
-    return this.#write('PutItem', describeKey(input.Item), () =>
+    return this.#write('PutItem', describeKey(input.Item), ({ PutCommand }) =>
       this.#client.send(new PutCommand({ TableName: this.#tableName, ...input })),
     );
   }
 
   /** One UpdateItem of `input.Key`; `output` holds the item when `ReturnValues: 'ALL_NEW'`. */
   public update(input: Omit<UpdateCommandInput, 'TableName'>): Promise<WriteOutcome<LedgerItem | undefined>> {
-    return this.#write('UpdateItem', describeKey(input.Key), async () => {
+    return this.#write('UpdateItem', describeKey(input.Key), async ({ UpdateCommand }) => {
       const output: UpdateCommandOutput = await this.#client.send(
         new UpdateCommand({ TableName: this.#tableName, ...input }),
       );
@@ -140,7 +137,7 @@ export class LedgerTable {
 
   /** One DeleteItem of `input.Key`. */
   public delete(input: Omit<DeleteCommandInput, 'TableName'>): Promise<WriteOutcome<unknown>> {
-    return this.#write('DeleteItem', describeKey(input.Key), () =>
+    return this.#write('DeleteItem', describeKey(input.Key), ({ DeleteCommand }) =>
       this.#client.send(new DeleteCommand({ TableName: this.#tableName, ...input })),
     );
   }
@@ -154,6 +151,7 @@ export class LedgerTable {
     what: string,
     limit?: number,
   ): Promise<LedgerItem[]> {
+    const { QueryCommand } = await dynamoDocumentSdk();
     const items: LedgerItem[] = [];
     let startKey: LedgerItem | undefined;
     do {
@@ -180,10 +178,11 @@ export class LedgerTable {
   async #write<Output>(
     operation: string,
     key: string,
-    send: () => Promise<Output>,
+    send: (sdk: Awaited<ReturnType<typeof dynamoDocumentSdk>>) => Promise<Output>,
   ): Promise<WriteOutcome<Output>> {
+    const sdk = await dynamoDocumentSdk();
     try {
-      return { written: true, output: await send() };
+      return { written: true, output: await send(sdk) };
     } catch (error) {
       if (awsErrorCode(error) === 'ConditionalCheckFailedException')
         return { written: false, refusal: error };

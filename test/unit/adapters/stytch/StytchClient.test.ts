@@ -1,9 +1,10 @@
 import { generateKeyPair, SignJWT } from 'jose';
-import { Agent } from 'undici';
+import { Agent, type RequestInit as UndiciRequestInit, fetch as undiciFetch } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StytchConfigError, StytchResponseValidationError } from '#adapters/stytch/errors.js';
 import { StytchClient } from '#adapters/stytch/StytchClient.js';
 import { USER_AGENT } from '#adapters/stytch/transport.js';
+import type { FetchFunction } from '#adapters/stytch/types.js';
 import { Secret } from '#core/secret.js';
 import { FakeStytch, recordingSleep, wireM2MClient } from './fakeStytch.js';
 
@@ -70,14 +71,19 @@ describe('Class: StytchClient', () => {
       );
     });
 
-    it('returns results through an injected dispatcher and leaves it open on close()', async () => {
-      // Prepare
+    it('sends through an injected fetch, which a closed client leaves usable by another', async () => {
+      // Prepare: undici's own fetch over a dispatcher of the test's
       const dispatcher = new Agent();
+      const sent: string[] = [];
+      const viaAgent: FetchFunction = async (url, init) => {
+        sent.push(`${init.method ?? 'GET'} ${new URL(url).pathname}`);
+        return (await undiciFetch(url, { ...init, dispatcher } as UndiciRequestInit)) as unknown as Response;
+      };
       const client = new StytchClient({
         projectId: PROJECT_ID,
         secret: 'project-secret',
         baseUrl: fake.url,
-        dispatcher,
+        fetch: viaAgent,
       });
       fake.enqueue({ json: { m2m_client: wireM2MClient() } }, { json: { m2m_client: wireM2MClient() } });
 
@@ -88,11 +94,12 @@ describe('Class: StytchClient', () => {
         projectId: PROJECT_ID,
         secret: 'x-secret',
         baseUrl: fake.url,
-        dispatcher,
+        fetch: viaAgent,
       }).m2m.get('b');
 
       // Assess
       expect(stillUsable.clientId).toBe('m2m-client-test-1');
+      expect(sent).toEqual(['GET /v1/m2m/clients/a', 'GET /v1/m2m/clients/b']);
       expect(dispatcher.closed).toBe(false);
       await dispatcher.close();
     });

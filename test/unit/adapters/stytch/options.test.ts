@@ -16,7 +16,7 @@ describe('Function: resolveOptions', () => {
       timeoutMs: 10_000,
       retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 5_000, maxRetryAfterMs: 30_000 },
       jwks: { cacheMaxAgeMs: 600_000, refetchCooldownMs: 30_000, path: 'consumer' },
-      dispatcher: undefined,
+      fetch: undefined,
     });
     expect(resolved.secret).toBeInstanceOf(Secret);
     expect(resolved.secret.reveal()).toBe('shh-secret');
