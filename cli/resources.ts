@@ -1,9 +1,8 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { type AwsClientSettings, AwsClients } from '#adapters/aws/awsClients.js';
-import { awsErrorCode } from '#adapters/aws/errors.js';
 import { SecretPrefixSchema } from '#core/model.js';
-import { CliError } from './errors.js';
+import { CliError, setupError } from './errors.js';
 import type { CliIo } from './io.js';
 
 /**
@@ -201,57 +200,10 @@ export async function withAws<T>(io: CliIo, body: (aws: AwsClients) => Promise<T
   try {
     return await body(aws);
   } catch (error) {
-    throw asSetupError(error, io) ?? error;
+    throw setupError(error, io) ?? error;
   } finally {
     aws.close();
   }
-}
-
-// Connection failures: the endpoint is wrong or down, which is the user's setup, not our defect.
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-]);
-// AWS saying a named resource does not exist: a wrong flag or variable.
-const MISSING_RESOURCE_CODES = new Set([
-  'ResourceNotFoundException',
-  'StateMachineDoesNotExist',
-  'ExecutionDoesNotExist',
-]);
-
-/**
- * A user error for failures that come from the setup (an unreachable endpoint, a resource that
- * does not exist), found anywhere in the cause chain; undefined for anything else.
- */
-function asSetupError(error: unknown, io: CliIo): CliError | undefined {
-  if (error instanceof CliError) return undefined;
-  const endpoint = io.env.AWS_ENDPOINT_URL || 'the default AWS endpoint';
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
-    const code = awsErrorCode(current);
-    if (UNREACHABLE_CODES.has(code) || UNREACHABLE_CODES.has((current as NodeJS.ErrnoException).code ?? '')) {
-      return new CliError(
-        `cannot reach AWS at ${endpoint} (${code}): is it running, is AWS_ENDPOINT_URL right?`,
-        {
-          code: 'unreachable',
-          cause: error,
-        },
-      );
-    }
-    if (MISSING_RESOURCE_CODES.has(code)) {
-      // The outermost message names the resource (our adapters say which table or secret).
-      const message = error instanceof Error ? error.message : current.message;
-      return new CliError(`${message} (${code}): check the resource flags and variables`, {
-        code: 'missing_resource',
-        cause: error,
-      });
-    }
-    current = current.cause;
-  }
-  return undefined;
 }
 
 /** Who asks: `cli:<os user>` (USER/USERNAME when the OS cannot say). */

@@ -100,6 +100,11 @@ export const DeploymentConfigSchema = z
         .string()
         .regex(SECRETS_MANAGER_ARN, 'must be a Secrets Manager secret ARN'),
     }),
+    /**
+     * Marks config/rotator.sample.json: its clients are made up, so the stack synthesized from it
+     * carries a CloudFormation rule that refuses to deploy it (lib/RotatorStack.ts, `allowSample`).
+     */
+    sample: z.boolean().optional(),
     /** Managed secrets are named `<secretPrefix>/<client_id>`. */
     secretPrefix: SecretPrefixSchema.default('stytch/m2m'),
     clients: z.array(ManagedClientSchema).min(1, 'must list at least one managed client').max(500),
@@ -166,8 +171,25 @@ export class DeploymentConfigError extends RotatorError {
 export function parseDeploymentConfig(value: unknown, source = '(inline)'): DeploymentConfig {
   const result = DeploymentConfigSchema.safeParse(value);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  const issues = result.error.issues.flatMap(describeIssue);
   throw new DeploymentConfigError(source, issues, { cause: result.error });
+}
+
+/**
+ * One zod issue as `path: problem` lines: an unknown key gets a line of its own with the key in
+ * its path, and zod's generic prefixes ("Invalid input: ") go, so each line reads as a fix.
+ */
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map(
+      (key) => `${formatPath([...issue.path, key])}: unknown key (not a deployment config field)`,
+    );
+  }
+  const message =
+    issue.code === 'invalid_type' && /received undefined$/.test(issue.message)
+      ? `missing (expected ${issue.expected})`
+      : issue.message.replace(/^Invalid (input|option): /, '');
+  return [`${formatPath(issue.path)}: ${message}`];
 }
 
 /** Reads and validates a JSON config file. */

@@ -170,13 +170,13 @@ describe('Deployment config: one bad value each, reported at its path', () => {
       'an unknown onDeadline',
       {},
       { policy: { leak: { onDeadline: 'abort' } } },
-      /^clients\[0\]\.policy\.leak\.onDeadline: Invalid option/,
+      /^clients\[0\]\.policy\.leak\.onDeadline: expected one of/,
     ],
     [
       'a policy for an unknown trigger',
       {},
       { policy: { emergency: { deadlineSeconds: 60 } } },
-      /^clients\[0\]\.policy: Unrecognized key: "emergency"$/,
+      /^clients\[0\]\.policy\.emergency: unknown key \(not a deployment config field\)$/,
     ],
     [
       'an invalid consumer name',
@@ -233,7 +233,7 @@ describe('Deployment config: one bad value each, reported at its path', () => {
       'a misspelt client key',
       {},
       { schedules: { expression: 'rate(1 day)' } },
-      /^clients\[0\]: Unrecognized key: "schedules"$/,
+      /^clients\[0\]\.schedules: unknown key \(not a deployment config field\)$/,
     ],
     ['a client id with a path', {}, { clientId: '../billing' }, /^clients\[0\]\.clientId: must be letters/],
     [
@@ -270,7 +270,7 @@ describe('Deployment config: one bad value each, reported at its path', () => {
       'a leak scanner with a misspelt key',
       { leakScanners: [{ source: 'acme.scanner', descripton: 'x' }] },
       {},
-      /^leakScanners\[0\]: Unrecognized key: "descripton"$/,
+      /^leakScanners\[0\]\.descripton: unknown key \(not a deployment config field\)$/,
     ],
     [
       'a leak scanner without a source',
