@@ -34,7 +34,8 @@ export interface GitHubWebhookReceiverProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the two secrets and the log group when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * @default - the secrets are deleted (`DESTROY`), the log group is kept unless the deploy that
+   * created it fails (`RETAIN_ON_UPDATE_OR_DELETE`)
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
@@ -78,7 +79,9 @@ export class GitHubWebhookReceiver extends Construct {
   public constructor(scope: Construct, id: string, props: GitHubWebhookReceiverProps) {
     super(scope, id);
     validateProps(props);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    // The webhook secret is only good for this stack's Function URL, and a GitHub token left behind
+    // is a live credential nothing uses: both go with the stack.
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     this.webhookSecret = this.createWebhookSecret(props, removalPolicy);
     this.tokenSecret = this.createTokenSecret(props, removalPolicy);
     const fn = this.createFunction(props);

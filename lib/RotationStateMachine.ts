@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -24,6 +24,12 @@ export interface RotationStateMachineProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the execution log group when the stack is deleted.
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE - the execution history outlives a deleted
+   * stack; its name holds the stack id's unique part, so a new stack never collides with it
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -93,7 +99,7 @@ export class RotationStateMachine extends Construct {
     );
 
     const definition = prepare.next(startRotation).next(publishPending).next(awaitConsumers);
-    this.stateMachine = this.createStateMachine(definition, props.logRetention);
+    this.stateMachine = this.createStateMachine(definition, props);
     this.acknowledgeFindings(f);
   }
 
@@ -266,10 +272,8 @@ export class RotationStateMachine extends Construct {
     return awaitConsumers;
   }
 
-  private createStateMachine(
-    definition: sfn.IChainable,
-    logRetention?: logs.RetentionDays,
-  ): sfn.StateMachine {
+  private createStateMachine(definition: sfn.IChainable, props: RotationStateMachineProps): sfn.StateMachine {
+    const stack = Stack.of(this);
     return new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,
@@ -278,7 +282,13 @@ export class RotationStateMachine extends Construct {
       timeout: Duration.days(8),
       logs: {
         destination: new logs.LogGroup(this, 'ExecutionLogs', {
-          retention: logRetention ?? logs.RetentionDays.ONE_MONTH,
+          // Under /aws/vendedlogs/ CloudWatch Logs needs no resource-policy entry per log group
+          // (that policy's 5,120 characters run out with a few state machines). A name of ours
+          // must not collide with the log group a deleted stack kept: the last part of the
+          // stack id is unique to each stack ever created.
+          logGroupName: `/aws/vendedlogs/states/${stack.stackName}-rotation-${Fn.select(2, Fn.split('/', stack.stackId))}`,
+          retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+          removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         }),
         level: sfn.LogLevel.ALL,
         includeExecutionData: true,

@@ -96,7 +96,7 @@ export interface RotatorMonitoringProps extends RotatorMonitoringOptions {
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the publisher's log group when the stack is deleted.
-   * @default - RotatorFunction's default (retained)
+   * @default - RotatorFunction's default (kept, unless the deploy that created it fails)
    */
   readonly logRemovalPolicy?: RemovalPolicy;
 }

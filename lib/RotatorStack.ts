@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnRule, Fn, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { DeploymentConfig } from './config/DeploymentConfig.js';
 import { StytchM2MRotator } from './StytchM2MRotator.js';
@@ -12,6 +12,17 @@ export interface RotatorStackProps extends StackProps {
    * @default 'stytch-m2m-rotator'
    */
   readonly eventBusName?: string;
+  /**
+   * What happens to every stateful resource when the stack is deleted ({@link StytchM2MRotator}).
+   * @default - only the ledger, its key, the managed secrets, the fingerprint key and the logs are kept
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Deploy a config marked `"sample": true` on purpose (`-c allowSample=true`). Without it, the
+   * template of the sample carries a rule CloudFormation refuses to deploy: synth works, deploy stops.
+   * @default false
+   */
+  readonly allowSample?: boolean;
 }
 
 /** The deployable stack: one {@link StytchM2MRotator} and the outputs a CLI and consumers need. */
@@ -23,7 +34,9 @@ export class RotatorStack extends Stack {
     this.rotator = new StytchM2MRotator(this, 'Rotator', {
       config: props.config,
       ...(props.eventBusName === undefined ? {} : { eventBusName: props.eventBusName }),
+      ...(props.removalPolicy === undefined ? {} : { removalPolicy: props.removalPolicy }),
     });
+    if (props.config.sample === true && props.allowSample !== true) refuseToDeploy(this);
     const outputs: Record<string, { value: string; description: string }> = {
       StateMachineArn: {
         value: this.rotator.stateMachine.stateMachineArn,
@@ -94,4 +107,22 @@ export class RotatorStack extends Stack {
     };
     for (const [id, output] of Object.entries(outputs)) new CfnOutput(this, id, output);
   }
+}
+
+/**
+ * A template rule that never holds: CloudFormation checks rules before it creates or changes
+ * anything, so `cdk deploy` of the sample stops there with this description, and `cdk synth` (which
+ * deploys nothing) still works. The app cannot tell synth from deploy; the template can.
+ */
+function refuseToDeploy(stack: Stack): void {
+  new CfnRule(stack, 'SampleConfigNotDeployable', {
+    assertions: [
+      {
+        assert: Fn.conditionEquals('sample-config', 'deployable-config'),
+        assertDescription:
+          'This template was synthesized from the sample config (config/rotator.sample.json): its clients are ' +
+          'made up. Deploy your own config (-c config=<path>), or pass -c allowSample=true to deploy the sample on purpose.',
+      },
+    ],
+  });
 }

@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import type { RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -49,9 +49,13 @@ export interface StytchM2MRotatorProps {
    */
   readonly eventBusName?: string;
   /**
-   * What happens to the key, the ledger and the managed secrets when the stack is deleted.
-   * Secrets encrypted with the key become unreadable once it is gone, so all are kept by default.
-   * @default RemovalPolicy.RETAIN
+   * What happens to every stateful resource when the stack is deleted, for all of them alike
+   * (`DESTROY`, for a stack that must leave nothing, also turns the ledger's deletion protection off).
+   * @default - only what must survive is kept, and nothing kept has a fixed name that a retry or
+   * a new stack would collide with: the ledger (deletion-protected) and its key are kept; the
+   * managed secrets, the fingerprint key and the log groups are kept unless the deploy that
+   * created them fails; the queues, the schedule group and the GitHub secrets are deleted
+   * (docs/deploying.md, "What a deleted stack leaves")
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
@@ -135,10 +139,10 @@ export class StytchM2MRotator extends Construct {
     // Every concern creates its resources in this construct (`resourceScope: this`), as they were
     // before the rotator was split by concern: the same logical ids, so an update of a deployed
     // stack neither replaces anything nor fails on a retained resource's fixed name.
-    this.encryptionKey =
-      props.encryptionKey ??
-      RotatorLedger.createEncryptionKey(this, props.removalPolicy ?? RemovalPolicy.RETAIN);
+    this.encryptionKey = props.encryptionKey ?? RotatorLedger.createEncryptionKey(this, props.removalPolicy);
     this.eventBus = new events.EventBus(this, 'EventBus', {
+      // A fixed name, which consumers publish their health reports to. It is never kept (a retry or
+      // a new stack does not collide with it); a second rotator in one region passes another.
       eventBusName: props.eventBusName ?? 'stytch-m2m-rotator',
       kmsKey: this.encryptionKey,
       description: 'Rotation lifecycle, consumer health reports and leak alerts',

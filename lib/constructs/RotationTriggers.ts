@@ -45,7 +45,9 @@ export interface RotationTriggersProps extends RotatorFunctionResources {
   readonly environment: Readonly<Record<string, string>>;
   /**
    * What happens to the two queues and the registered-schedules group when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.DESTROY - the queues hold what this stack's rules and schedules failed
+   * to deliver, and the group the schedules of registered clients that start this stack's state
+   * machine: without the stack, neither means anything
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
@@ -55,13 +57,13 @@ export interface RotationTriggersProps extends RotatorFunctionResources {
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the functions' log groups when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (see {@link RotatorFunction})
    */
   readonly logRemovalPolicy?: RemovalPolicy;
   /**
    * Where the resources are created. {@link StytchM2MRotator} passes itself: its resources were
-   * its own children before it was split by concern, and the queues and the schedule group are
-   * retained, so a new logical id would orphan them or fail an update on "already exists".
+   * its own children before it was split by concern, and a new logical id would replace the queues
+   * (and the messages in them) and the schedule group (and the schedules in it).
    * @default - this construct
    */
   readonly resourceScope?: Construct;
@@ -97,7 +99,7 @@ export class RotationTriggers extends Construct {
     super(scope, id);
     validateProps(props);
     const within = props.resourceScope ?? this;
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     this.asyncFailureQueue = createAsyncFailureQueue(within, removalPolicy);
     this.healthAggregator = this.createHealthAggregator(within, props);
     this.leakIntake = this.createLeakIntake(within, props);

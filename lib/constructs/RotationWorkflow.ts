@@ -29,8 +29,8 @@ export interface RotationWorkflowProps extends RotatorFunctionResources {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * What happens to the functions' log groups when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * What happens to the functions' log groups and the execution log when the stack is deleted.
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly logRemovalPolicy?: RemovalPolicy;
   /**
@@ -104,6 +104,7 @@ export class RotationWorkflow extends Construct {
         recordFailure: lambdaOf('RecordFailure'),
       },
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.logRemovalPolicy === undefined ? {} : { logRemovalPolicy: props.logRemovalPolicy }),
     }).stateMachine;
     this.grantStateMachineAccess(within);
   }

@@ -18,19 +18,38 @@ export interface RotatorLedgerProps {
    */
   readonly encryptionKey?: kms.IKey;
   /**
-   * What happens to the key, the ledger and the secrets when the stack is deleted. Secrets
-   * encrypted with the key become unreadable once it is gone, so all are kept by default.
-   * @default RemovalPolicy.RETAIN
+   * What happens to the key, the ledger and the secrets when the stack is deleted, for all of
+   * them (`DESTROY` also turns the ledger's deletion protection off: a stack that leaves nothing).
+   * @default - the ledger (deletion-protected) and the key that encrypts it are kept
+   * (`RETAIN`); the managed secrets and the fingerprint key are kept unless the deploy that
+   * created them fails (`RETAIN_ON_UPDATE_OR_DELETE`), see {@link LEDGER_REMOVAL}
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
    * Where the resources are created. {@link StytchM2MRotator} passes itself: its resources were
-   * its own children before it was split by concern, and the ledger, the key and the named secrets
-   * are retained with fixed names, so a new logical id would fail an update on "already exists".
+   * its own children before it was split by concern, and the managed secrets are retained with
+   * fixed names, so a new logical id would fail an update on "already exists".
    * @default - this construct
    */
   readonly resourceScope?: Construct;
 }
+
+/**
+ * What a deleted stack leaves of the ledger and its keys (docs/deploying.md, "What a deleted stack
+ * leaves"). The ledger is the audit trail: kept, and deletion-protected. It is always `RETAIN`,
+ * not `RETAIN_ON_UPDATE_OR_DELETE`: deletion protection would make the rollback of a failed first
+ * deploy fail on deleting it; kept, it is an empty table with a generated name, so a retry creates
+ * another. The key encrypts it (a table whose key is gone becomes unreadable), so it is kept as
+ * long. The managed secrets hold the live credentials consumers use once enrolled, and only a
+ * placeholder before: kept on delete, gone with a failed first deploy. The fingerprint key goes
+ * with the fingerprints the kept ledger holds.
+ */
+export const LEDGER_REMOVAL = {
+  ledger: RemovalPolicy.RETAIN,
+  encryptionKey: RemovalPolicy.RETAIN,
+  managedSecrets: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+  fingerprintKey: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+} as const;
 
 /**
  * The rotator's state and keys: the customer-managed key, the ledger table (one lock item per
@@ -50,8 +69,9 @@ export class RotatorLedger extends Construct {
     super(scope, id);
     validateProps(props);
     const within = props.resourceScope ?? this;
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.encryptionKey = props.encryptionKey ?? RotatorLedger.createEncryptionKey(within, removalPolicy);
+    const given = props.removalPolicy;
+    this.encryptionKey =
+      props.encryptionKey ?? RotatorLedger.createEncryptionKey(within, given ?? LEDGER_REMOVAL.encryptionKey);
     this.table = new dynamodb.Table(within, 'Ledger', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
@@ -61,14 +81,16 @@ export class RotatorLedger extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // Webhook delivery records (idempotency per X-GitHub-Delivery) expire; rotations never do.
       timeToLiveAttribute: 'ttl',
-      removalPolicy,
+      removalPolicy: given ?? LEDGER_REMOVAL.ledger,
+      // Only a stack asked to leave nothing behind may delete it.
+      deletionProtection: given !== RemovalPolicy.DESTROY,
     });
     this.table.addLocalSecondaryIndex({
       indexName: 'byStartedAt',
       sortKey: { name: 'startedAt', type: dynamodb.AttributeType.STRING },
     });
-    this.managedSecrets = this.createManagedSecrets(within, props, removalPolicy);
-    this.fingerprintKey = this.createFingerprintKey(within, removalPolicy);
+    this.managedSecrets = this.createManagedSecrets(within, props, given ?? LEDGER_REMOVAL.managedSecrets);
+    this.fingerprintKey = this.createFingerprintKey(within, given ?? LEDGER_REMOVAL.fingerprintKey);
   }
 
   /**
@@ -78,7 +100,7 @@ export class RotatorLedger extends Construct {
    */
   public static createEncryptionKey(
     scope: Construct,
-    removalPolicy: RemovalPolicy = RemovalPolicy.RETAIN,
+    removalPolicy: RemovalPolicy = LEDGER_REMOVAL.encryptionKey,
   ): kms.Key {
     return new kms.Key(scope, 'EncryptionKey', {
       description: 'stytch-m2m-rotator: managed client secrets, ledger and events',
@@ -96,6 +118,8 @@ export class RotatorLedger extends Construct {
     const secrets = new Map<string, secretsmanager.Secret>();
     props.clients.forEach((client, index) => {
       const secret = new secretsmanager.Secret(within, `ManagedSecret${index}`, {
+        // A fixed name, unlike every other kept resource: consumers read their secret by this name
+        // (docs/consumers.md), and `rotator register` names its clients' secrets the same way.
         secretName: `${props.secretPrefix}/${client.clientId}`,
         description: `Stytch ${client.kind} client ${client.clientId}: AWSCURRENT is what consumers use`,
         encryptionKey: this.encryptionKey,

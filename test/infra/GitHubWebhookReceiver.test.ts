@@ -98,7 +98,7 @@ describe('Construct: GitHubWebhookReceiver', () => {
     });
   });
 
-  it('creates the webhook secret (generated) and the token secret (placeholder), both encrypted with the key and retained', () => {
+  it('creates the webhook secret (generated) and the token secret (placeholder), both encrypted with the key and deleted with the stack', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 3);
     template.hasResource('AWS::SecretsManager::Secret', {
       Properties: Match.objectLike({
@@ -106,7 +106,7 @@ describe('Construct: GitHubWebhookReceiver', () => {
         KmsKeyId: KEY_ARN,
         GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false },
       }),
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'Delete',
     });
     template.hasResource('AWS::SecretsManager::Secret', {
       Properties: Match.objectLike({
@@ -117,7 +117,7 @@ describe('Construct: GitHubWebhookReceiver', () => {
           GenerateStringKey: 'placeholder',
         },
       }),
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'Delete',
     });
   });
 
@@ -256,7 +256,7 @@ describe('Construct: GitHubWebhookReceiver', () => {
     const { template: custom } = synth({
       githubApiUrl: 'https://github.example.com/api/v3',
       logRetention: logs.RetentionDays.ONE_WEEK,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     // Assess
@@ -267,7 +267,7 @@ describe('Construct: GitHubWebhookReceiver', () => {
     });
     custom.hasResource('AWS::Logs::LogGroup', {
       Properties: { RetentionInDays: 7 },
-      DeletionPolicy: 'Delete',
+      DeletionPolicy: 'Retain',
     });
     custom.resourcePropertiesCountIs(
       'AWS::SecretsManager::Secret',
@@ -278,7 +278,7 @@ describe('Construct: GitHubWebhookReceiver', () => {
       Object.values(custom.findResources('AWS::SecretsManager::Secret'))
         .filter((secret) => String(secret.Properties.Description ?? '').includes('GitHub'))
         .map((secret) => secret.DeletionPolicy),
-    ).toEqual(['Delete', 'Delete']);
+    ).toEqual(['Retain', 'Retain']);
   });
 
   it('reports every invalid prop at once', () => {
