@@ -43,12 +43,30 @@ export interface FollowResult {
   readonly reason?: string;
   /** One line on why it failed, when it did (never a secret: error names and messages). */
   readonly detail?: string;
+  /**
+   * The rotation's duration: {@link rotationDurationMs} of its ledger record (as `history` shows
+   * it) when a ledger was given and holds the record; else the execution's, start to stop.
+   */
   readonly durationMs: number;
   readonly steps: readonly StepTiming[];
   readonly reports: Readonly<Record<string, ConsumerReport>>;
 }
 
 const POLL_MS = 250;
+
+/**
+ * A rotation's duration as every view shows it (`rotate --wait`, `history`, npm start's timeline):
+ * from the ledger's `started` step to the step that ended it (completed, cancelled or failed);
+ * undefined while it has not ended (or a step's time does not parse). The execution runs a little
+ * longer on both sides (the state machine's first and last states), so its start-to-stop is used
+ * only where there is no ledger record.
+ */
+export function rotationDurationMs(steps: RotationRecord['steps']): number | undefined {
+  const started = Date.parse(steps.started ?? '');
+  const ended = Date.parse(steps.completed ?? steps.cancelled ?? steps.failed ?? '');
+  if (Number.isNaN(started) || Number.isNaN(ended)) return undefined;
+  return Math.max(0, ended - started);
+}
 
 // A rotation record in one of these states has ended, whatever the lock says.
 const TERMINAL = new Set(['completed', 'cancelled', 'failed']);
@@ -141,6 +159,7 @@ export async function followExecution(
   const reports: Record<string, ConsumerReport> = {};
   let refusedSeen = 0;
   let startedAt: number | undefined;
+  let record: RotationRecord | null = null;
 
   for (;;) {
     const described = await executions.describe(executionArn);
@@ -156,11 +175,12 @@ export async function followExecution(
       if (live) io.stdout.write(`  ${seconds(at - startedAt).padStart(8)}  ${forTerminal(name, 100)}\n`);
     }
     if (ledger !== undefined) {
-      const record = await ledger.getRotation(clientId, rotationId).catch(() => null);
+      record = await ledger.getRotation(clientId, rotationId).catch(() => null);
       refusedSeen = showReports(io, { record, reports, refusedSeen, startedAt, live });
     }
     if (described.status !== 'RUNNING' && described.status !== 'PENDING_REDRIVE') {
-      return finish(described, events, { executionArn, rotationId, startedAt, entered, reports });
+      const seen = { executionArn, rotationId, startedAt, entered, reports };
+      return finish(described, events, seen, record);
     }
     if (io.signal.aborted) {
       io.stderr.write(`rotator: stopped following; the rotation goes on: ${forTerminal(executionArn)}\n`);
@@ -224,12 +244,14 @@ function finish(
   described: ExecutionDescription,
   events: readonly ExecutionHistoryEvent[],
   seen: Seen,
+  record: RotationRecord | null,
 ): FollowResult {
   const end = described.stopDate?.getTime() ?? Date.now();
+  const fromLedger = record === null ? undefined : rotationDurationMs(record.steps);
   const base = {
     executionArn: seen.executionArn,
     rotationId: seen.rotationId,
-    durationMs: end - seen.startedAt,
+    durationMs: fromLedger ?? end - seen.startedAt,
     steps: timings(seen.entered, end),
     reports: seen.reports,
   };

@@ -1,6 +1,7 @@
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { processIo } from '#cli/io.js';
-import { runDemo } from './demo/runDemo.js';
+import { runDemo, SandboxStoppedError } from './demo/runDemo.js';
 
 // `npm start`: the whole workflow on one machine (see docs/sandbox.md). Parses flags, checks what
 // it was pointed at, runs the demo; a usage problem or an unreachable endpoint is one line, exit 2.
@@ -15,16 +16,20 @@ the Stytch emulator, and the state machine \`cdk synth\` produces with its Lambd
 handler code. Registers the sample config's clients, then rotates four of them:
   a  schedule, every consumer healthy          -> completed, the old secret rejected
   b  schedule, one consumer unhealthy          -> cancelled, the old secret still works
-  d  schedule, Stytch loses rotate/start reply -> recovered (cancel + restart), completed
   c  leak event, one consumer never reports    -> deadline passes, completed anyway
+  d  schedule, Stytch loses rotate/start reply -> recovered (cancel + restart), completed
 Demo consumers mint tokens throughout and report with their own IAM credentials (the AWS endpoint
 refuses a PutEvents its caller's policies do not allow, as EventBridge does); the run ends with a
-summary and a leak scan of everything it captured. Exit code 0 when every check held, no token request failed and no secret leaked.
+summary and a leak scan of everything it captured, and says what to try next (on stderr). Exit
+code 0 when every check held, no token request failed and no secret leaked.
 
   --json                      one JSON document on stdout; progress goes to stderr
   --keep                      keep everything running afterwards and print the endpoints and the
                               operator's AWS exports, until Ctrl-C / SIGTERM (with --json, inside
                               the document as "endpoints", with every consumer's access key)
+
+SIGINT (Ctrl-C) or SIGTERM stops it at any point: everything it started is stopped, one line on
+stderr says so, exit code 130 (SIGINT) or 143 (SIGTERM). A second signal exits at once.
   --aws-endpoint URL          use this running moto server instead of starting one
   --stytch-url URL            use this running Stytch (the emulator, or a real test project:
   --stytch-project-id ID      scenario d needs the emulator's fault injection and is then skipped)
@@ -116,12 +121,12 @@ if (values['aws-endpoint'] !== undefined) {
 }
 
 const stop = new AbortController();
-let signals = 0;
-const onSignal = (): void => {
-  signals += 1;
-  stop.abort();
+/** The conventional exit code of a process a signal ended: 128 + its number (130, 143). */
+const exitCodeOf = (signal: NodeJS.Signals): number => 128 + constants.signals[signal];
+const onSignal = (signal: NodeJS.Signals): void => {
   // A second signal while shutting down means now.
-  if (signals > 1) process.exit(130);
+  if (stop.signal.aborted) process.exit(exitCodeOf(signal));
+  stop.abort(new SandboxStoppedError(signal));
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
@@ -138,10 +143,17 @@ try {
     processIo(),
   );
 } catch (error) {
+  const reason: unknown = stop.signal.aborted ? stop.signal.reason : undefined;
+  if (reason instanceof SandboxStoppedError) {
+    // runDemo stopped everything it started before rejecting; what is still pending in this
+    // process (a synth in progress, a request to a stopped server) is abandoned.
+    process.stderr.write(`npm start: ${reason.message}\n`);
+    process.exit(exitCodeOf(reason.signal));
+  }
   const message =
     error instanceof Error
       ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
       : String(error);
-  process.stderr.write(`npm start: ${stop.signal.aborted ? 'stopped' : message.split('\n')[0]}\n`);
-  process.exitCode = stop.signal.aborted ? 130 : 2;
+  process.stderr.write(`npm start: ${message.split('\n')[0]}\n`);
+  process.exitCode = 2;
 }

@@ -5,6 +5,7 @@ import type { CommandContext } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { activeRotation, executionStatus, followExecution, writeResult } from '../executions.js';
 import type { CliIo } from '../io.js';
+import { assertManaged } from '../managed.js';
 import { EXIT_CODES_HELP } from '../output.js';
 import {
   addResourceOptions,
@@ -12,6 +13,7 @@ import {
   type ResourceFlags,
   requestedBy,
   resolveResource,
+  resolveSecretPrefix,
   usageError,
   withAws,
 } from '../resources.js';
@@ -45,12 +47,13 @@ export function registerCancelCommand(program: Command, context: CommandContext)
       'print one JSON document: {executionArn, rotationId, clientId, outcome, reason?, detail?, ' +
         'durationMs, steps:[{name, atMs, ms}], reports} (with --no-wait: {executionArn, rotationId, sent: true})',
     );
-  addResourceOptions(command, ['table']);
+  addResourceOptions(command, ['table', 'secretPrefix']);
   command.addHelpText(
     'after',
     `${EXIT_CODES_HELP}\nHere 0 means the rotation ended cancelled (or, with --no-wait, that the\n` +
       'cancellation was sent); 1 also when no rotation is in progress, or when it is at another step\n' +
-      '(retry in a moment).\n' +
+      '(retry in a moment); 2 also for a client the deployment does not manage (no secret\n' +
+      '<prefix>/<clientId>), before anything is sent.\n' +
       '\nExample:\n  $ rotator cancel m2m-client-test-billing-worker --reason "billing-api deploy frozen"',
   );
   command.action(async (clientId: string, flags: CancelFlags) => {
@@ -65,9 +68,12 @@ async function cancel(io: CliIo, rawClientId: string, flags: CancelFlags): Promi
     throw usageError('--reason must be 1 to 500 characters');
   }
   const table = resolveResource('table', flags, io);
+  const prefix = resolveSecretPrefix(flags, io);
   const json = flags.json === true;
 
   return withAws(io, async (aws) => {
+    // "No rotation in progress" would send a mistyped id looking for a rotation that never was.
+    await assertManaged(aws, { clientId, prefix });
     const ledger = aws.ledger(table);
     const record = await activeRotation(aws, clientId, table);
     if (record === null) return failed(io, `no rotation in progress for ${clientId}`);

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import type { LeakReportRecord, RotationRecord } from '#core/ports.js';
 import type { CommandContext } from '../context.js';
+import { CliError } from '../errors.js';
+import { rotationDurationMs } from '../executions.js';
 import type { CliIo } from '../io.js';
 import { assertManaged } from '../managed.js';
-import { EXIT_CODES_HELP } from '../output.js';
+import { EXIT_CODES_HELP, seconds } from '../output.js';
 import {
   addResourceOptions,
   masked,
@@ -75,8 +77,9 @@ export function registerHistoryCommand(program: Command, context: CommandContext
   addResourceOptions(command, ['table', 'secretPrefix']);
   command.addHelpText(
     'after',
-    `${EXIT_CODES_HELP}\n(With --secret-prefix known, a client with no rotations and no secret <prefix>/<clientId> is\n` +
-      'not managed by this deployment: exit 2.)\n\n' +
+    `${EXIT_CODES_HELP}\n(A client with no rotations, no leak reports and no secret <prefix>/<clientId> is not managed by\n` +
+      'this deployment: exit 2. --secret-prefix is needed only to tell that: a client with history\n' +
+      'shows it without, even after it left the deployment.)\n\n' +
       'A "refused reports" line under a rotation lists health reports that were NOT counted: their\n' +
       "sender (the event source) was not the consumer they named. One from another consumer's source is\n" +
       'a misconfigured or compromised consumer; a made-up source is someone else on the bus.',
@@ -99,8 +102,15 @@ async function history(io: CliIo, clientId: string, flags: HistoryFlags): Promis
     const found = (await ledger.listRotations(clientId, limit)).map(view);
     const reports = (await ledger.listLeakReports(clientId, limit)).map(leakReportView);
     // A client that was rotated keeps its history even after it leaves the deployment; one with
-    // none is most likely a mistyped id.
-    if (found.length === 0 && reports.length === 0 && prefix !== undefined) {
+    // none is most likely a mistyped id, and is not answered "no rotations" until we know it is ours.
+    if (found.length === 0 && reports.length === 0) {
+      if (prefix === undefined) {
+        throw new CliError(
+          `${clientId} has no rotations and no leak reports in the ledger; to tell whether this deployment ` +
+            'manages it, set ROTATOR_SECRET_PREFIX or pass --secret-prefix (or --stack)',
+          { code: 'missing_resource' },
+        );
+      }
       await assertManaged(aws, { clientId, prefix });
     }
     return { rotations: found, leakReports: reports };
@@ -153,7 +163,7 @@ export function view(record: RotationRecord): RotationView {
   const steps = Object.entries(record.steps)
     .map(([name, at]) => ({ name, at, sinceStartMs: Math.max(0, Date.parse(at) - started) }))
     .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-  const ended = record.steps.completed ?? record.steps.cancelled ?? record.steps.failed;
+  const durationMs = rotationDurationMs(record.steps);
   return {
     rotationId: record.rotationId,
     executionArn: record.executionId,
@@ -165,7 +175,7 @@ export function view(record: RotationRecord): RotationView {
     ...(record.error === undefined ? {} : { error: record.error }),
     ...(record.steps.started === undefined ? {} : { startedAt: record.steps.started }),
     ...(record.deadline === undefined ? {} : { deadline: record.deadline }),
-    ...(ended === undefined ? {} : { durationMs: Math.max(0, Date.parse(ended) - started) }),
+    ...(durationMs === undefined ? {} : { durationMs }),
     steps,
     ...(record.previousLastFour === undefined ? {} : { previousSecret: masked(record.previousLastFour) }),
     ...(record.pendingLastFour === undefined ? {} : { pendingSecret: masked(record.pendingLastFour) }),
@@ -187,7 +197,7 @@ export function view(record: RotationRecord): RotationView {
 function block(r: RotationView): string {
   const t = (text: string, maxLength = 100): string => forTerminal(text, maxLength);
   const outcome = `${t(r.status)}${r.outcomeReason === undefined ? '' : ` (${t(r.outcomeReason)})`}`;
-  const took = r.durationMs === undefined ? '' : ` in ${(r.durationMs / 1000).toFixed(2)}s`;
+  const took = r.durationMs === undefined ? '' : ` in ${seconds(r.durationMs)}`;
   const lines = [
     `${t(r.startedAt ?? '?')}  ${t(r.trigger)}  ${outcome}${took}  rotation ${t(r.rotationId)}`,
     `  by ${t(r.requestedBy ?? '-', 500)}${r.reason === undefined ? '' : `: ${forTerminal(r.reason)}`}`,

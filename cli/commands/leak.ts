@@ -9,11 +9,11 @@ import { assertManaged } from '../managed.js';
 import { EXIT_CODES_HELP } from '../output.js';
 import {
   addResourceOptions,
-  optionalSecretPrefix,
   parseClientId,
   type ResourceFlags,
   requestedBy,
   resolveResource,
+  resolveSecretPrefix,
   usageError,
   withAws,
 } from '../resources.js';
@@ -52,8 +52,9 @@ export function registerLeakCommands(program: Command, context: CommandContext):
   addResourceOptions(report, ['eventBus', 'fingerprintKeySecret', 'secretPrefix']);
   report.addHelpText(
     'after',
-    `${EXIT_CODES_HELP}\n(--fingerprint-key-secret is needed with --secret-stdin only. With --secret-prefix known, a\n` +
-      '--client-id with no secret <prefix>/<clientId> is not managed by this deployment: exit 2, nothing sent.)\n\n' +
+    `${EXIT_CODES_HELP}\n(--fingerprint-key-secret is needed with --secret-stdin only, --secret-prefix with --client-id\n` +
+      'only: a --client-id with no secret <prefix>/<clientId> is not managed by this deployment: exit 2,\n' +
+      'nothing sent.)\n\n' +
       "The event is sent with source stytch-m2m-rotator.operator, which needs the stack's operator grant\n" +
       '(OperatorPolicyArn; without it PutEvents answers AccessDeniedException); the detail says\n' +
       `source "${CLI_LEAK_SOURCE}" and requestedBy "cli:<your user>".\n\n` +
@@ -78,7 +79,8 @@ async function reportLeak(io: CliIo, flags: LeakReportFlags): Promise<number> {
     throw usageError('--reference must be 1 to 2048 characters');
   }
   const eventBus = resolveResource('eventBus', flags, io);
-  const prefix = clientId === undefined ? undefined : optionalSecretPrefix(flags, io);
+  // Needed to tell a managed client from a mistyped id: the intake would drop the report unseen.
+  const prefix = clientId === undefined ? undefined : resolveSecretPrefix(flags, io);
   const keySecretId =
     flags.secretStdin === true ? resolveResource('fingerprintKeySecret', flags, io) : undefined;
   const leaked = flags.secretStdin === true ? await readLeakedValue(io) : undefined;

@@ -3,11 +3,17 @@ import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { StytchRotationAdapter } from '#adapters/stytch/StytchRotationAdapter.js';
+import { rotationDurationMs } from '#cli/executions.js';
 import { type CliIo, untilAborted } from '#cli/io.js';
+import { seconds } from '#cli/output.js';
 import { parseSecretString } from '#consumer/index.js';
+import { RotatorError } from '#core/errors.js';
 import { EVENT_SOURCES, type RotatorEvent } from '#core/events.js';
 import { lastFour, type Secret } from '#core/secret.js';
+import { rotationIdFor } from '#core/state.js';
 import { type DeploymentConfig, loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { templateSchedules } from '../gateway/index.js';
 import { type ConsumerBehaviour, type ConsumerNote, DemoConsumer } from '../world/DemoConsumer.js';
@@ -15,6 +21,19 @@ import { awsClientConfig, type ExternalStytch, Sandbox, type SandboxCredentials 
 import { scanForSecrets } from './leakScan.js';
 
 const SAMPLE_CONFIG = fileURLToPath(new URL('../../config/rotator.sample.json', import.meta.url));
+
+/** npm start was stopped by a signal (the abort reason {@link runDemo} rejects with). */
+export class SandboxStoppedError extends RotatorError {
+  public readonly signal: NodeJS.Signals;
+
+  public constructor(signal: NodeJS.Signals) {
+    super(
+      `stopped by ${signal}; everything it started (moto_server, the emulators, the gateway, the webhook) is stopped`,
+    );
+    this.name = 'SandboxStoppedError';
+    this.signal = signal;
+  }
+}
 
 /** Options of {@link runDemo} (`npm start`). */
 export interface DemoOptions {
@@ -26,7 +45,10 @@ export interface DemoOptions {
   readonly stytch?: ExternalStytch;
   /** An already-running moto server. */
   readonly awsEndpoint?: string;
-  /** Aborted by SIGINT/SIGTERM. */
+  /**
+   * Aborted by SIGINT/SIGTERM: whatever the run is doing, it stops what it started and rejects
+   * with the signal's reason (it does not wait for the step in progress).
+   */
   readonly signal: AbortSignal;
   /** The leak scenario's deadline, shortened from the config's so the demo does not wait minutes. @default 6 */
   readonly leakDeadlineSeconds?: number;
@@ -65,6 +87,14 @@ const SCENARIOS: readonly Scenario[] = [
     expected: 'cancelled',
   },
   {
+    id: 'c',
+    title: 'leak event, one consumer never reports',
+    configClientId: 'm2m-client-test-payments',
+    trigger: 'leak',
+    consumers: { 'payments-api': 'healthy', 'fraud-scorer': 'silent' },
+    expected: 'completed',
+  },
+  {
     id: 'd',
     title: 'schedule, Stytch loses the rotate/start response',
     configClientId: 'm2m-client-test-search-indexer',
@@ -72,14 +102,6 @@ const SCENARIOS: readonly Scenario[] = [
     consumers: { indexer: 'healthy' },
     expected: 'completed',
     needsFaults: true,
-  },
-  {
-    id: 'c',
-    title: 'leak event, one consumer never reports',
-    configClientId: 'm2m-client-test-payments',
-    trigger: 'leak',
-    consumers: { 'payments-api': 'healthy', 'fraud-scorer': 'silent' },
-    expected: 'completed',
   },
 ];
 
@@ -164,6 +186,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
     clientIdSuffix: suffix,
     say,
     onRotatorEvent,
+    signal: options.signal,
   });
   let stopped = false;
   const stopSandbox = async (): Promise<void> => {
@@ -174,12 +197,16 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
     await sandbox.stop();
   };
 
-  try {
+  const run = async (): Promise<number> => {
     say(`Time is compressed: the leak scenario's deadline is ${leakDeadline} s (the config says 300 s);`);
     say('schedules fire when their scenario starts instead of at their rate/cron; retry waits run at 1/100.');
     // The demo's checks ask "does it mint now?": no consistency grace (the workflow keeps its own).
     const stytch = new StytchRotationAdapter({ stytch: sandbox.stytchClient, consistencyGraceMs: 0 });
     const sm = sandbox.aws.secretsManager;
+    const ledger = new DynamoLedger({
+      client: DynamoDBDocumentClient.from(sandbox.aws.dynamo),
+      tableName: sandbox.tableName,
+    });
     const idOf = (configClientId: string): string =>
       sandbox.clientIdMap.get(configClientId) ?? configClientId;
 
@@ -300,7 +327,6 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
         executionArn = started.executionArn;
       }
 
-      const t0 = performance.now();
       const description = await sandbox.executor.waitForExecution(executionArn);
       await sandbox.settle();
       while (pendingWork.size > 0) await Promise.allSettled([...pendingWork]);
@@ -320,9 +346,12 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
           : outcomeEvent === 'Rotation Cancelled'
             ? 'cancelled'
             : 'failed';
+      // The rotation's duration as `rotator history` and `rotator rotate --wait` show it (one function).
+      const record = await ledger.getRotation(clientId, rotationIdFor(executionArn));
+      const durationMs = record === null ? undefined : rotationDurationMs(record.steps);
       timeline(
         clientId,
-        `execution ${description.status} in ${Math.round(performance.now() - t0)} ms: ${outcome} (${transitions[scenario.id]} state transitions)`,
+        `execution ${description.status}: ${outcome}${durationMs === undefined ? '' : ` in ${seconds(durationMs)}`} (${transitions[scenario.id]} state transitions)`,
       );
 
       const after = await readSecret(secretId, 'AWSCURRENT');
@@ -422,6 +451,9 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
     const ok = failedChecks.length === 0 && scan.secretHits === 0 && tokens.failed === 0;
 
     if (options.json) io.stdout.write(`${JSON.stringify(finalReport)}\n`);
+    const example = idOf(SCENARIOS[0]?.configClientId ?? '');
+    if (!options.keep)
+      io.stderr.write(nextSteps({ keep: false, clientId: example, stackName: sandbox.stackName }));
     if (options.keep) {
       say('');
       say(`The sandbox keeps running. AWS endpoint (AWS_ENDPOINT_URL): ${sandbox.awsEndpoint}`);
@@ -444,13 +476,69 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
         `GitHub secret-scanning webhook: ${sandbox.githubWebhook.url} (webhook secret ${sandbox.githubWebhook.secret.reveal()}; ` +
           `GitHub API emulator ${sandbox.github.url}, ${describeGitHubToken(sandbox.github.token)})`,
       );
-      say('Press Ctrl-C to stop it.');
+      io.stderr.write(nextSteps({ keep: true, clientId: example, stackName: sandbox.stackName }));
+      say('Press Ctrl-C (or send SIGTERM) to stop it.');
       await untilAborted(options.signal);
     }
     return ok ? 0 : 1;
+  };
+
+  try {
+    return await unlessAborted(run(), options.signal);
   } finally {
     await stopSandbox();
   }
+}
+
+/**
+ * `work`, or a rejection with the signal's reason as soon as it aborts: a signal does not wait for
+ * the step in progress (the caller stops what the run started; what `work` does afterwards fails
+ * against stopped parts, and is ignored).
+ */
+async function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => undefined);
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * What to try next, printed on stderr at the end of a run (stdout stays the one JSON document with
+ * --json): without --keep, how to keep it running; with it, the CLI commands to run with the
+ * `export` lines printed above.
+ */
+export function nextSteps(run: {
+  readonly keep: boolean;
+  readonly clientId: string;
+  readonly stackName: string;
+}): string {
+  const commands = [
+    '    npx rotator status',
+    `    npx rotator rotate ${run.clientId} --reason "trying it" --wait`,
+    `    npx rotator history ${run.clientId}`,
+    `    npx rotator leak report --client-id ${run.clientId} --reference "trying it"`,
+  ];
+  const lines = run.keep
+    ? [
+        'Next, in another terminal: paste the export lines above (or set the first one and pass',
+        `--stack ${run.stackName}), then try the operator commands (docs/operating.md), e.g.`,
+        ...commands,
+      ]
+    : [
+        'Next: npm start -- --keep runs the same and keeps everything running. It prints export lines',
+        '(AWS_ENDPOINT_URL, AWS_REGION, the operator’s access key, the ROTATOR_* resources): paste them',
+        'into another terminal and try the operator commands (docs/operating.md), e.g.',
+        ...commands,
+      ];
+  return `\n${lines.join('\n')}\n`;
 }
 
 /** Where the sandbox keeps the GitHub API emulator's token (the webhook handler reads it there). */

@@ -71,6 +71,12 @@ export interface SandboxOptions {
   readonly say: (line: string) => void;
   /** Every event the rotator publishes, as it is published. */
   readonly onRotatorEvent?: (event: RotatorEvent) => void;
+  /**
+   * Aborting it while the sandbox starts stops at once what was started (moto included, even before
+   * it answers) and rejects with the signal's reason; a part that finishes starting afterwards is
+   * stopped as soon as it does. After `start` resolved, stop it with {@link Sandbox.stop}.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -201,15 +207,24 @@ export class Sandbox {
 
   /** Starts every part; on any failure, stops what it had started before rethrowing. */
   public static async start(options: SandboxOptions): Promise<Sandbox> {
-    const stopTasks: StopTasks = [];
-    const stopAll = async (): Promise<void> => {
-      for (const stop of stopTasks.reverse()) await stop().catch(() => undefined);
-    };
+    const stopTasks = new ClosableStopTasks();
+    const { signal } = options;
+    signal?.throwIfAborted();
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    // Never left unhandled when start finishes first.
+    aborted.catch(() => undefined);
     try {
-      return await Sandbox.#start(options, stopTasks);
+      return await Promise.race([Sandbox.#start(options, stopTasks), aborted]);
     } catch (error) {
-      await stopAll();
+      // A part still starting (a signal does not wait for it) is stopped when it registers.
+      await stopTasks.close();
       throw error;
+    } finally {
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -482,7 +497,7 @@ async function motoFor(options: SandboxOptions, stopTasks: StopTasks): Promise<s
     options.say(`AWS emulator: using ${options.awsEndpoint}`);
     return options.awsEndpoint;
   }
-  const moto = await launchMoto(REPO_ROOT, options.say);
+  const moto = await launchMoto(REPO_ROOT, options.say, options.signal);
   stopTasks.push(() => moto.stop());
   options.say(`AWS emulator (moto_server) on ${moto.endpoint}`);
   return moto.endpoint;
@@ -504,4 +519,25 @@ async function stytchFor(
     stytch: { url: emulator.url, projectId: emulator.projectId, projectSecret: emulator.projectSecret },
     emulator,
   };
+}
+
+/**
+ * The stop tasks of a starting sandbox. Once closed (the start failed or was aborted), every task
+ * registered so far has run, and one registered later runs at once: a part that finishes starting
+ * after a signal is stopped instead of being left running.
+ */
+class ClosableStopTasks extends Array<() => Promise<void>> {
+  #closed = false;
+
+  public override push(...tasks: (() => Promise<void>)[]): number {
+    if (!this.#closed) return super.push(...tasks);
+    for (const task of tasks) void task().catch(() => undefined);
+    return this.length;
+  }
+
+  /** Runs the tasks registered so far, last first; later ones run as they are registered. */
+  public async close(): Promise<void> {
+    this.#closed = true;
+    for (const stop of this.splice(0).reverse()) await stop().catch(() => undefined);
+  }
 }

@@ -18,10 +18,16 @@ export class MotoUnavailableError extends Error {
 /**
  * Starts moto_server from PATH; else from the project's virtual environment; else installs it
  * there (`pip install 'moto[server]>=5,<6'`) and says so through `say`. With no Python at all,
- * throws {@link MotoUnavailableError} naming what to install.
+ * throws {@link MotoUnavailableError} naming what to install. Aborting `signal` while it starts
+ * kills it (see startMotoServer).
  */
-export async function launchMoto(repoRoot: string, say: (line: string) => void): Promise<MotoProcess> {
-  if (onPath('moto_server')) return startMotoServer();
+export async function launchMoto(
+  repoRoot: string,
+  say: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<MotoProcess> {
+  const options = signal === undefined ? {} : { signal };
+  if (onPath('moto_server')) return startMotoServer(options);
   const venvMoto = join(repoRoot, VENV_DIR, 'bin', 'moto_server');
   if (!existsSync(venvMoto)) {
     const python = ['python3', 'python'].find(onPath);
@@ -43,7 +49,7 @@ export async function launchMoto(repoRoot: string, say: (line: string) => void):
       );
     }
   }
-  return startMotoServer({ command: venvMoto });
+  return startMotoServer({ ...options, command: venvMoto });
 }
 
 /** Whether an executable named `command` is in a PATH directory (no shell involved). */

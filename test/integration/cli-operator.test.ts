@@ -241,6 +241,53 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
     }
   });
 
+  it('leak report --client-id, history and cancel refuse a client the deployment does not manage even without ROTATOR_SECRET_PREFIX: exit 2, one line, nothing sent', async () => {
+    // Prepare: every resource but the prefix, which is what tells a managed client from a typo.
+    const { ROTATOR_SECRET_PREFIX: _prefix, ...noPrefix } = env;
+    const eventsBefore = sandbox.events.length;
+    const deliveriesBefore = sandbox.gatewayDeliveries.length;
+
+    // Act
+    const leak = await run(['leak', 'report', '--client-id', 'm2m-client-test-nobody'], noPrefix);
+    const history = await run(['history', 'm2m-client-test-nobody'], noPrefix);
+    const cancel = await run(['cancel', 'm2m-client-test-nobody'], env);
+
+    // Assess
+    for (const result of [leak, history, cancel]) {
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(leak.stderr).toMatch(/set ROTATOR_SECRET_PREFIX or pass --secret-prefix/);
+    expect(history.stderr).toMatch(
+      /^rotator: m2m-client-test-nobody has no rotations and no leak reports in the ledger; .*ROTATOR_SECRET_PREFIX/,
+    );
+    expect(cancel.stderr).toMatch(/^rotator: m2m-client-test-nobody is not managed by this deployment /);
+    await sandbox.settle();
+    expect(sandbox.events.length).toBe(eventsBefore);
+    expect(sandbox.gatewayDeliveries.length).toBe(deliveriesBefore);
+  });
+
+  it('status shows the current secret’s true age: the version’s creation time, not the time of the request', async () => {
+    // Prepare: when Secrets Manager created the AWSCURRENT version (GetSecretValue's CreatedDate).
+    const clientId = id('m2m-client-test-reporting');
+    const current = await sandbox.aws.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: `stytch/m2m/${clientId}`, VersionStage: 'AWSCURRENT' }),
+    );
+
+    // Act
+    const result = await run(['status', clientId, '--json']);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const [status] = (
+      JSON.parse(result.stdout) as { clients: { current: { createdAt: string; ageSeconds: number } }[] }
+    ).clients;
+    expect(status?.current.createdAt).toBe(current.CreatedDate?.toISOString());
+    // The sandbox created it seconds ago (moto alone answers the request time: 0 s).
+    expect(status?.current.ageSeconds).toBeGreaterThan(0);
+  });
+
   it('a malformed client id is a usage error (exit 2)', async () => {
     const result = await run(['rotate', '../etc', '--no-wait']);
 
@@ -528,6 +575,45 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
       /^\s+\d+\.\d\ds {2}consumer payments-api UNHEALTHY: ok\\x1b\]8;;http:\/\/evil\.example\\x07link\\x1b\]8;;\\x07\\u2028next line$/m,
     );
     expect(io.stdout.text).toMatch(/^Rotation cancelled/m);
+  });
+
+  it('history of a client with rotations needs no prefix (it keeps its history after it leaves the deployment)', async () => {
+    // Prepare
+    const { ROTATOR_SECRET_PREFIX: _prefix, ...noPrefix } = env;
+    const clientId = id('connected-app-test-partner-portal');
+    expect((await run(['rotate', clientId, '--wait', '--json'])).code).toBe(0);
+
+    // Act
+    const result = await run(['history', clientId, '--json'], noPrefix);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect((JSON.parse(result.stdout) as { rotations: unknown[] }).rotations.length).toBeGreaterThan(0);
+  });
+
+  it('rotate --wait and history give one rotation the same duration (the ledger’s, one function)', async () => {
+    // Act
+    const clientId = id('connected-app-test-partner-portal');
+    const live = await run(['rotate', clientId, '--reason', 'duration', '--wait', '--json']);
+    const human = await run(['rotate', clientId, '--reason', 'duration', '--wait']);
+    const history = await run(['history', clientId, '--limit', '2', '--json']);
+    const historyText = await run(['history', clientId, '--limit', '2']);
+
+    // Assess
+    expect(live.code).toBe(0);
+    expect(human.code).toBe(0);
+    const followed = JSON.parse(live.stdout) as { rotationId: string; durationMs: number };
+    const { rotations } = JSON.parse(history.stdout) as {
+      rotations: { rotationId: string; durationMs?: number }[];
+    };
+    const recorded = rotations.find((rotation) => rotation.rotationId === followed.rotationId);
+    expect(recorded?.durationMs).toBe(followed.durationMs);
+    // And as text: "after 0.42s" live, "in 0.42s" in history, for the same rotation.
+    const liveSeconds = /^Rotation completed .* after (\d+\.\d\ds)$/m.exec(human.stdout)?.[1];
+    expect(liveSeconds).toBeDefined();
+    expect(historyText.stdout).toMatch(
+      new RegExp(`completed \\(no_consumers_expected\\) in ${liveSeconds}  rotation`),
+    );
   });
 
   it('--help of each command documents the exit codes', async () => {

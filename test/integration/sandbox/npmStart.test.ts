@@ -118,6 +118,15 @@ describe('npm start -- --json --keep (a real process)', () => {
     expect(run.stderr).toContain('Time is compressed');
   });
 
+  it('runs the scenarios in the order they are named, and ends by saying what to try next (stderr)', () => {
+    expect(report.rotations.map((rotation) => rotation.scenario)).toEqual(['a', 'b', 'c', 'd']);
+    const started = [...run.stderr.matchAll(/── scenario (\w)/g)].map((match) => match[1]);
+    expect(started).toEqual(['a', 'b', 'c', 'd']);
+    expect(run.stderr).toContain('Next, in another terminal: paste the export lines above');
+    expect(run.stderr).toMatch(/^ {4}npx rotator status$/m);
+    expect(run.stdout).not.toContain('npx rotator');
+  });
+
   it('reports the four scenarios with their documented outcomes', () => {
     const byScenario = Object.fromEntries(report.rotations.map((rotation) => [rotation.scenario, rotation]));
     expect(Object.keys(byScenario).sort()).toEqual(['a', 'b', 'c', 'd']);
@@ -283,12 +292,15 @@ describe('npm start -- --json --keep (a real process)', () => {
     expect(run.stderr).toContain(`token in Secrets Manager under ${secretName} (…${token.slice(-4)})`);
   });
 
-  it('stops on SIGTERM with exit 0 and leaves no process running', async () => {
+  it('stops on SIGTERM sent to npm: says so, exits 143 and leaves no process running', async () => {
     expect(motoEndpoint).not.toBe('');
     const npmPid = run.child.pid ?? 0;
     run.child.kill('SIGTERM');
-    // npm passes the signal on to the script's process.
-    expect(await run.exited).toBe(0);
+    // npm passes the signal on to the script's process, and ends as it ends.
+    expect(await run.exited).toBe(143);
+    expect(run.stderr.trim().split('\n').at(-1)).toBe(
+      'npm start: stopped by SIGTERM; everything it started (moto_server, the emulators, the gateway, the webhook) is stopped',
+    );
     await until(
       () => !spawnSync('pgrep', ['-f', `moto_server.*${new URL(motoEndpoint).port}`]).stdout.length,
       10_000,

@@ -1,0 +1,144 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { describe, expect, it } from 'vitest';
+import { freePort, startMotoServer } from '#sandbox/motoServer.js';
+
+/**
+ * The sandbox's moto_server as a process: it stops when asked, when the start is aborted, and when
+ * the process that started it dies without asking; and it answers ListSecretVersionIds as AWS does.
+ */
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+async function answers(endpoint: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) });
+    await response.body?.cancel();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The live (not zombie) moto_server processes listening on `port`. */
+function motoOn(port: string | number): string {
+  return spawnSync('pgrep', ['-f', `moto_server -H 127.0.0.1 -p ${port}$`])
+    .stdout.toString()
+    .trim();
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('startMotoServer', () => {
+  it('stop() ends the process and closes the port', async () => {
+    // Prepare
+    const moto = await startMotoServer();
+    const { port } = new URL(moto.endpoint);
+    expect(motoOn(port)).not.toBe('');
+
+    // Act
+    await moto.stop();
+
+    // Assess
+    expect(motoOn(port)).toBe('');
+    expect(await answers(moto.endpoint)).toBe(false);
+  });
+
+  it('aborting the start kills the server it spawned and rejects with the reason', async () => {
+    // Prepare
+    const port = await freePort();
+    const abort = new AbortController();
+    const starting = startMotoServer({ port, signal: abort.signal });
+    await until(() => motoOn(port) !== '', 'moto_server to be spawned');
+
+    // Act
+    abort.abort(new Error('stop now'));
+
+    // Assess
+    await expect(starting).rejects.toThrow('stop now');
+    await until(() => motoOn(port) === '', 'moto_server to exit');
+    expect(await answers(`http://127.0.0.1:${port}`)).toBe(false);
+  });
+
+  it('does not outlive the process that started it when that one is killed (SIGKILL, nothing stops moto)', async () => {
+    // Prepare: a Node process that starts moto, prints its endpoint, and is then killed outright.
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        "import { startMotoServer } from '#sandbox/motoServer.js'; const m = await startMotoServer(); " +
+          'console.log(m.endpoint); setInterval(() => {}, 1000);',
+      ],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let stdout = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await until(() => stdout.includes('\n'), 'the endpoint');
+    const endpoint = stdout.trim();
+    expect(await answers(endpoint)).toBe(true);
+
+    // Act
+    child.kill('SIGKILL');
+    await exited;
+
+    // Assess
+    await until(async () => !(await answers(endpoint)), 'moto to stop answering');
+    await until(() => motoOn(new URL(endpoint).port) === '', 'moto_server to exit');
+  }, 30_000);
+
+  it('answers ListSecretVersionIds with when each version was created, as AWS does (moto alone: the request time)', async () => {
+    // Prepare
+    const moto = await startMotoServer();
+    const secrets = new SecretsManagerClient({
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    try {
+      const created = await secrets.send(
+        new CreateSecretCommand({ Name: 'stytch/m2m/aged', SecretString: '1' }),
+      );
+      const put = await secrets.send(
+        new PutSecretValueCommand({ SecretId: 'stytch/m2m/aged', SecretString: '2' }),
+      );
+      const asCreated = async (versionId: string | undefined) =>
+        (await secrets.send(new GetSecretValueCommand({ SecretId: 'stytch/m2m/aged', VersionId: versionId })))
+          .CreatedDate;
+      const createdDates = [await asCreated(created.VersionId), await asCreated(put.VersionId)];
+      // Seconds are its resolution: past the next whole second, "now" would differ from both.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+
+      // Act
+      const { Versions = [] } = await secrets.send(
+        new ListSecretVersionIdsCommand({ SecretId: 'stytch/m2m/aged', IncludeDeprecated: true }),
+      );
+
+      // Assess
+      const listed = Object.fromEntries(Versions.map((version) => [version.VersionId, version.CreatedDate]));
+      expect([listed[created.VersionId ?? ''], listed[put.VersionId ?? '']]).toEqual(createdDates);
+      for (const date of createdDates) expect(date?.getTime()).toBeLessThan(Date.now() - 1000);
+    } finally {
+      secrets.destroy();
+      await moto.stop();
+    }
+  });
+});
