@@ -1,22 +1,19 @@
 import { parseArgs } from 'node:util';
+import { bundlesBench, MAX_BUNDLE_BYTES, MAX_COLD_IMPORT_MS } from './bundlesBench.js';
+import { cliBench } from './cliBench.js';
 import { consumerBench } from './consumerBench.js';
 import type { BenchContext, BenchResult } from './harness.js';
 import { leakBench } from './leakBench.js';
 import { loadBench } from './loadBench.js';
 
-// `npm run bench -- <consumer|load|leak> [--json]`: benchmarks run in the sandbox.
+// `npm run bench -- <consumer|load|leak|bundles|cli> [--json]`: the first three run in the sandbox;
+// bundles builds the Lambda bundles and imports them.
 
-const BENCHMARKS: Readonly<Record<string, (context: BenchContext) => Promise<BenchResult>>> = {
-  consumer: consumerBench,
-  load: loadBench,
-  leak: leakBench,
-};
-
-const USAGE = 'usage: npm run bench -- <consumer|load|leak> [--json]';
+const USAGE = 'usage: npm run bench -- <consumer|load|leak|bundles|cli> [--json] [bundles options]';
 
 const HELP = `${USAGE}
 
-Benchmarks, each in its own sandbox (moto_server behind the sandbox gateway, the Stytch emulator,
+consumer, load and leak each run in their own sandbox (moto_server behind the sandbox gateway, the Stytch emulator,
 the synthesized state machine; see docs/sandbox.md). consumer and load measure the consumer
 library (consumer/): the sample config's m2m-client-test-billing-worker is rotated by hand
 (trigger "manual") 10 times back to back, each rotation waiting for the benchmark's library
@@ -40,6 +37,21 @@ paths: how fast a reported secret stops working.
             every one dead within 10 s in the sandbox; deployed, Lambda and Step Functions add
             their latency, and tokens minted before stay valid until they expire).
             JSON: {"rounds","paths":[{"path","msToDead":[...],"medianMs","maxMs"}]}
+  bundles   each Lambda function built as \`cdk synth\` builds it (lib/bundling.ts): the size of its
+            index.mjs, the packages that fill it, and its cold import (a fresh node process per
+            sample imports it; median and max). No sandbox. Targets: every index.mjs <= ${MAX_BUNDLE_BYTES / 1024} KB,
+            every median <= ${MAX_COLD_IMPORT_MS} ms (on Node 24: pass --node).
+            JSON: {"node","samples","sdk","emptyMs","functions":[{"name","bytes","packages",
+                   "coldImportMs":{"median","max"}}]}
+            --samples <n>   processes per function (default 15)
+            --node <path>   the node binary that imports the bundles (default: this one)
+            --sdk bundled   inline the AWS SDK instead of leaving it to the runtime (the comparison
+                            in docs/benchmarks.md); the default is runtime, as deployed
+
+  cli       the built rotator CLI as whole processes: \`node bin/rotator.mjs --help\` and \`--version\`,
+            20 runs each after 2 warm-up runs, median and max, and a bare \`node -e 0\` for scale.
+            No sandbox (run \`npm run build\` first). Target: --help median < 1 s.
+            JSON: {"node","runs","help","version","nodeAlone"}, each {"command","ms","medianMs","maxMs"}
 
   --json      stdout holds exactly one JSON document; progress goes to stderr
   -h, --help  this text
@@ -59,11 +71,20 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
-let parsed: { values: { json?: boolean; help?: boolean }; positionals: string[] };
+let parsed: {
+  values: { json?: boolean; help?: boolean; samples?: string; node?: string; sdk?: string };
+  positionals: string[];
+};
 try {
   parsed = parseArgs({
     args: process.argv.slice(2),
-    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      samples: { type: 'string' },
+      node: { type: 'string' },
+      sdk: { type: 'string' },
+    },
     strict: true,
     allowPositionals: true,
   });
@@ -75,10 +96,35 @@ if (values.help) {
   await writeOut(HELP);
   process.exit(0);
 }
-if (positionals.length !== 1) fail(`name one benchmark: consumer, load or leak (${USAGE})`);
+const samples = values.samples === undefined ? undefined : Number(values.samples);
+if (samples !== undefined && !(Number.isSafeInteger(samples) && samples >= 1 && samples <= 1000)) {
+  fail(`--samples must be a whole number from 1 to 1000, not "${values.samples}"`);
+}
+if (values.sdk !== undefined && values.sdk !== 'runtime' && values.sdk !== 'bundled') {
+  fail(`--sdk must be runtime or bundled, not "${values.sdk}"`);
+}
+const sdk = values.sdk;
+const BENCHMARKS: Readonly<Record<string, (context: BenchContext) => Promise<BenchResult>>> = {
+  consumer: consumerBench,
+  load: loadBench,
+  leak: leakBench,
+  cli: cliBench,
+  bundles: (context) =>
+    bundlesBench(context, {
+      ...(samples === undefined ? {} : { samples }),
+      ...(values.node === undefined ? {} : { node: values.node }),
+      ...(sdk === undefined ? {} : { sdk }),
+    }),
+};
+if (positionals.length !== 1) fail(`name one benchmark: consumer, load, leak, bundles or cli (${USAGE})`);
 const name = positionals[0] ?? '';
 const benchmark = BENCHMARKS[name];
-if (benchmark === undefined) fail(`unknown benchmark "${name}": the benchmarks are consumer, load and leak`);
+if (benchmark === undefined) {
+  fail(`unknown benchmark "${name}": the benchmarks are consumer, load, leak, bundles and cli`);
+}
+if (name !== 'bundles' && (samples !== undefined || values.node !== undefined || sdk !== undefined)) {
+  fail('--samples, --node and --sdk are options of bundles only');
+}
 
 const json = values.json ?? false;
 const say = (line: string): void => {

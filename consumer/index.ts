@@ -1,6 +1,7 @@
 /**
  * The consumer library: how a service uses a managed Stytch M2M client so that rotations never fail
- * one of its token requests. Import it as `stytch-m2m-rotator/consumer`.
+ * one of its token requests. Services install it as `@stytch-m2m-rotator/consumer` (packages/consumer,
+ * docs/consumers.md); `stytch-m2m-rotator/consumer` names the same compiled library.
  *
  * ```ts
  * const credentials = createM2MCredentials({ secretId: 'stytch/m2m/m2m-client-test-billing-worker', consumerName: 'billing-api' });

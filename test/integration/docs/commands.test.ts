@@ -103,6 +103,11 @@ const RULES: readonly Rule[] = [
     how: 'bench-help-instead',
     why: 'each starts its own sandbox and runs 30-40 s of measurement',
   },
+  {
+    pattern: /^npm run bench -- bundles --json$/,
+    how: 'bench-help-instead',
+    why: 'builds 11 bundles and imports each 15 times in fresh processes (1-2 min)',
+  },
   { pattern: /^npx rotator emulator\b/, how: 'until-first-output', why: 'runs until SIGTERM' },
   { pattern: /^(npx rotator|aws|curl|until npx rotator) /, how: 'run', why: 'against the sandbox' },
 ];
