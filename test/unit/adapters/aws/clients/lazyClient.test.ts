@@ -133,4 +133,20 @@ describe('Function: onFirstUse', () => {
     expect(a).toBe(b);
     expect(c).toBe(a);
   });
+
+  it("gives a bundled CommonJS module's exports by name (a namespace holding only `default`)", async () => {
+    // Prepare: what esbuild hands over for import() of an inlined CommonJS SDK package
+    class DescribeSecretCommand {}
+    const bundled = onFirstUse(async () => ({ default: { DescribeSecretCommand } }));
+    const native = onFirstUse(async () => ({ default: { DescribeSecretCommand }, DescribeSecretCommand }));
+
+    // Act
+    const fromBundle = (await bundled()) as unknown as { DescribeSecretCommand?: unknown };
+    const fromNode = await native();
+
+    // Assess
+    expect(fromBundle.DescribeSecretCommand).toBe(DescribeSecretCommand);
+    expect(fromNode.DescribeSecretCommand).toBe(DescribeSecretCommand);
+    expect(fromNode.default.DescribeSecretCommand).toBe(DescribeSecretCommand);
+  });
 });
