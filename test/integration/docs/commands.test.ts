@@ -34,6 +34,7 @@ const PAGES = [
   'docs/design.md',
   'docs/benchmarks.md',
   'docs/development.md',
+  'docs/token-revocation.md',
 ] as const;
 
 /** How a documented command is checked. */

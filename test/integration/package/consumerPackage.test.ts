@@ -18,12 +18,22 @@ import { StytchClient } from '#adapters/stytch/index.js';
 import { StytchEmulator } from '#sandbox/stytch-emulator/index.js';
 import { enrolClient, registerClient } from '#sandbox/world/worldResources.js';
 import { type MotoServer, startMoto } from '../../support/moto.js';
+import {
+  claimsOf,
+  createClient,
+  DocumentServer,
+  document,
+  type EmulatorClient,
+  jwksUrlOf,
+  record,
+} from '../../unit/verifier/support.js';
 
 /**
  * The packages as a service meets them: `npm pack`, `npm install <tarball>` into an empty project,
- * then plain `node` (no TypeScript loader) and `tsc` against what was installed. One install per
- * package serves every case. The installs resolve the packages' dependencies from the npm cache
- * when it has them (`--prefer-offline`), from the registry otherwise.
+ * then plain `node` (no TypeScript loader) and `tsc` against what was installed: the consumer
+ * library, the verifier for resource servers, and the main package (the CLI, and both libraries
+ * again). One install per package serves every case. The installs resolve the packages'
+ * dependencies from the npm cache when it has them (`--prefer-offline`), from the registry otherwise.
  */
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -40,6 +50,10 @@ let moto: MotoServer;
 let emulator: StytchEmulator;
 let secretId: string;
 let clientId: string;
+let verifierProject: string;
+let documents: DocumentServer;
+let revoked: EmulatorClient;
+let fine: EmulatorClient;
 
 /** npm with this test's Node first on PATH, so that scripts (`prepack`) run on the same Node. */
 async function npm(cwd: string, args: readonly string[]): Promise<string> {
@@ -140,16 +154,29 @@ beforeAll(async () => {
   // package is packed without its scripts: its `prepare` would rebuild dist/cli/ (already built by
   // `npm ci` and `pretest`) under the CLI tests running beside this file.
   const consumerTarball = await pack(['--workspace', '@stytch-m2m-rotator/consumer']);
+  // Likewise packages/verifier/dist. The packs run one after another, in this one file: two files
+  // building the same dist/ at once could pack a half-written folder.
+  const verifierTarball = await pack(['--workspace', '@stytch-m2m-rotator/verifier']);
   const mainTarball = await pack(['--ignore-scripts']);
-  [consumerProject, mainProject] = await Promise.all([
+  [consumerProject, mainProject, verifierProject] = await Promise.all([
     installInto('service', consumerTarball),
     installInto('operator', mainTarball),
-    services,
+    installInto('resource-server', verifierTarball),
+    services.then(verifierServices),
   ]);
 }, 120_000);
 
+/** The verifier's case: a revocation document on loopback and two clients of the emulator. */
+async function verifierServices(): Promise<void> {
+  documents = await DocumentServer.start();
+  [revoked, fine] = await Promise.all([
+    createClient(emulator, 'm2m-client-test-revoked', ['read:invoices']),
+    createClient(emulator, 'm2m-client-test-fine', ['read:invoices']),
+  ]);
+}
+
 afterAll(async () => {
-  await Promise.all([moto?.stop(), emulator?.stop()]);
+  await Promise.all([moto?.stop(), emulator?.stop(), documents?.stop()]);
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
 });
 
@@ -241,6 +268,51 @@ createM2MCredentials({ secretId: 'stytch/m2m/x', consumerName: 'svc', pollInterv
   });
 });
 
+describe('@stytch-m2m-rotator/verifier, packed and installed into an empty project', () => {
+  it('installs with jose and zod only', () => {
+    // Act
+    const installed = installedPackages(join(verifierProject, 'node_modules')).sort();
+
+    // Assess
+    expect(installed).toEqual(['@stytch-m2m-rotator/verifier', 'jose', 'zod']);
+  });
+
+  it('verifies an emulator token from a plain `node` script and refuses a revoked one with its typed error', async () => {
+    // Prepare
+    const [revokedToken, fineToken] = await Promise.all([revoked.mint(), fine.mint()]);
+    documents.serve(document(record(revoked.clientId, (claimsOf(revokedToken).iat + 1) * 1000)));
+    writeFileSync(
+      join(verifierProject, 'server.mjs'),
+      `import { createVerifier, TokenRevokedError, VerifierError } from '@stytch-m2m-rotator/verifier';
+const [projectId, jwksUrl, url, revokedToken, fineToken] = process.argv.slice(2);
+const verifier = createVerifier({ projectId, jwksUrl, revocations: { url } });
+const accepted = await verifier.verify(fineToken, { requiredScopes: ['read:invoices'] });
+const error = await verifier.verify(revokedToken).catch((reason) => reason);
+verifier.close();
+console.log(JSON.stringify({
+  accepted: accepted.clientId,
+  refused: error.name,
+  typed: error instanceof TokenRevokedError && error instanceof VerifierError,
+}));
+`,
+    );
+
+    // Act
+    const { stdout } = await run(
+      process.execPath,
+      ['server.mjs', emulator.projectId, jwksUrlOf(emulator), documents.url, revokedToken, fineToken],
+      { cwd: verifierProject, env: { PATH: process.env.PATH ?? '' } },
+    );
+
+    // Assess
+    expect(JSON.parse(stdout)).toEqual({
+      accepted: fine.clientId,
+      refused: 'TokenRevokedError',
+      typed: true,
+    });
+  });
+});
+
 describe('stytch-m2m-rotator, packed and installed into an empty project', () => {
   it('keeps `stytch-m2m-rotator/consumer` importable with plain `node`: the same compiled library', async () => {
     // Arrange
@@ -257,6 +329,21 @@ describe('stytch-m2m-rotator, packed and installed into an empty project', () =>
     // Assess
     expect(viaMain).toContain('createM2MCredentials');
     expect(viaMain).toEqual(viaPackage);
+  });
+
+  it('exports the verifier as `stytch-m2m-rotator/verifier`, importable with plain `node`', async () => {
+    // Arrange
+    const names = 'console.log(JSON.stringify(Object.keys(await import(process.argv[1])).sort()))';
+
+    // Act
+    const exported = JSON.parse(
+      await node(mainProject, ['--input-type=module', '-e', names, 'stytch-m2m-rotator/verifier']),
+    );
+
+    // Assess
+    expect(exported).toEqual(
+      expect.arrayContaining(['createVerifier', 'TokenRevokedError', 'VerifierError']),
+    );
   });
 
   it('runs `rotator --version` and `--help` as compiled JavaScript, without the CDK or tsx installed', async () => {
@@ -290,7 +377,11 @@ describe('stytch-m2m-rotator, packed and installed into an empty project', () =>
 
     // Assess
     expect(shipped).toEqual(
-      expect.arrayContaining(['dist/cli/rotator.mjs', 'packages/consumer/dist/index.js']),
+      expect.arrayContaining([
+        'dist/cli/rotator.mjs',
+        'packages/consumer/dist/index.js',
+        'packages/verifier/dist/index.js',
+      ]),
     );
     expect(missing).toEqual([]);
   });

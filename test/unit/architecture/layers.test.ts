@@ -70,7 +70,15 @@ const LAYER_RULES: readonly LayerRule[] = [
     forbids: intoFolders('consumer', ['lib/'], 'consumers install the library, not the CDK app'),
   },
   {
-    from: ['lib/', 'lambdas/', 'consumer/'],
+    from: ['verifier/'],
+    forbids: intoFolders(
+      'verifier',
+      ['lib/', 'sandbox/', 'cli/'],
+      'resource servers install the verifier alone, not the CDK app, the sandbox or the CLI',
+    ),
+  },
+  {
+    from: ['lib/', 'lambdas/', 'consumer/', 'verifier/'],
     forbids: (target) =>
       target.kind === 'unresolved' ? `an import the check cannot place (${target.reason})` : undefined,
   },
@@ -184,6 +192,7 @@ describe('Function: checkLayers', () => {
       'lambdas/handlers/emulated.ts': "export { StytchEmulator } from '#sandbox/stytch-emulator/index.js';",
       'lib/Stack.ts': "import { Sandbox } from '../sandbox/world/Sandbox.js';",
       'consumer/index.ts': "import { RotatorStack } from '../lib/RotatorStack.js';",
+      'verifier/index.ts': "import { run } from '#cli/main.js';",
     };
 
     // Act
@@ -197,6 +206,7 @@ describe('Function: checkLayers', () => {
       'lambdas/core/steps/start.ts:2 imports #adapters/aws/Ledger.js (forbidden: lambdas/core → lambdas/adapters: core defines the ports, the outer layers depend on it)',
       'lambdas/handlers/emulated.ts:1 imports #sandbox/stytch-emulator/index.js (forbidden: deployed code → sandbox: the sandbox is never deployed)',
       'lib/Stack.ts:1 imports ../sandbox/world/Sandbox.js (forbidden: deployed code → sandbox: the sandbox is never deployed)',
+      'verifier/index.ts:1 imports #cli/main.js (forbidden: verifier → cli: resource servers install the verifier alone, not the CDK app, the sandbox or the CLI)',
     ]);
   });
 

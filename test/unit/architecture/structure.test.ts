@@ -35,6 +35,7 @@ const CYCLE_FREE_FOLDERS = [
   'lambdas/',
   'cli/',
   'consumer/',
+  'verifier/',
   'sandbox/',
   'bin/',
   'scripts/',
