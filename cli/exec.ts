@@ -110,6 +110,16 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   {
     commands: [
       {
+        name: 'revoke-tokens',
+        term: 'revoke-tokens [options] <clientId>',
+        summary: "make resource servers refuse a client's access tokens issued before now (or --before)",
+      },
+    ],
+    load: async () => (await import('./commands/revokeTokens.js')).registerRevokeTokensCommand,
+  },
+  {
+    commands: [
+      {
         name: 'register',
         term: 'register [options]',
         summary: 'create an M2M client at Stytch and put it under rotation (idempotent by --name)',

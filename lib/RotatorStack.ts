@@ -95,6 +95,23 @@ export class RotatorStack extends Stack {
         value: this.rotator.operatorPolicy.managedPolicyArn,
         description: 'Attach to operators (the rotator CLI): rotate, cancel, status, history, leak report',
       },
+      TokenRevocationsUrl: {
+        value: this.rotator.tokenRevocations.bucket.virtualHostedUrlForObject(
+          this.rotator.tokenRevocations.documentKey,
+          { regional: true },
+        ),
+        description:
+          'The token revocation document resource servers poll (signed GET, If-None-Match): docs/token-revocation.md',
+      },
+      TokenRevocationsBucket: {
+        value: this.rotator.tokenRevocations.bucket.bucketName,
+        description: 'Bucket of the token revocation document (key token-revocations.json)',
+      },
+      TokenRevocationReaderPolicyArn: {
+        value: this.rotator.tokenRevocations.readerPolicy.managedPolicyArn,
+        description:
+          "Attach to a resource server's role: it may read the token revocation document, nothing else",
+      },
       DeadLetterQueueUrl: {
         value: this.rotator.deadLetterQueue.queueUrl,
         description: 'Events and schedules that could not be delivered',

@@ -20,6 +20,7 @@ import { RotationTriggers } from './constructs/RotationTriggers.js';
 import { RotationWorkflow } from './constructs/RotationWorkflow.js';
 import { RotatorAccess } from './constructs/RotatorAccess.js';
 import { RotatorLedger } from './constructs/RotatorLedger.js';
+import { TokenRevocations } from './constructs/TokenRevocations.js';
 import { GitHubWebhookReceiver } from './GitHubWebhookReceiver.js';
 import type { RotatorFunction } from './RotatorFunction.js';
 import {
@@ -115,6 +116,11 @@ export class StytchM2MRotator extends Construct {
    * the SecretAgeDays publisher): each message holds the event and the error.
    */
   public readonly asyncFailureQueue: sqs.Queue;
+  /**
+   * Token revocation (docs/token-revocation.md): the document resource servers poll, their read
+   * policy, and the publisher that records a leak rotation's (or an operator's) cutoff.
+   */
+  public readonly tokenRevocations: TokenRevocations;
   /** Every function of the rotator, by step name. */
   public readonly functions: ReadonlyMap<string, RotatorFunction>;
   /** Alarms, the alerts topic and the dashboard; undefined when `monitoring` is `false`. */
@@ -194,11 +200,20 @@ export class StytchM2MRotator extends Construct {
     this.executionReconciler = triggers.executionReconciler.function;
     this.registeredSchedules = triggers.registeredSchedules;
     this.registeredSchedulesRole = triggers.registeredSchedulesRole;
+    this.tokenRevocations = new TokenRevocations(this, 'TokenRevocations', {
+      eventBus: this.eventBus,
+      asyncFailureQueue: this.asyncFailureQueue,
+      deadLetterQueue: this.deadLetterQueue,
+      ...(props.removalPolicy === undefined ? {} : { removalPolicy: props.removalPolicy }),
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.removalPolicy === undefined ? {} : { logRemovalPolicy: props.removalPolicy }),
+    });
     this.functions = new Map<string, RotatorFunction>([
       ...workflow.functions,
       ['HealthAggregator', triggers.healthAggregator],
       ['LeakIntake', triggers.leakIntake],
       ['ExecutionReconciler', triggers.executionReconciler],
+      ['TokenRevocationPublisher', this.tokenRevocations.publisher],
     ]);
 
     this.githubWebhook = new GitHubWebhookReceiver(this, 'GitHubWebhook', {

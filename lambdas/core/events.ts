@@ -10,6 +10,7 @@ import {
   TimestampSchema,
   TriggerSchema,
 } from './model.js';
+import { RevocationRecordSchema } from './tokenRevocation.js';
 
 /**
  * The events the rotator publishes and consumes, by EventBridge `detail-type`. Every detail is a
@@ -172,6 +173,19 @@ export const SecretLeakDetectedDetailSchema = z
     path: ['clientId'],
   });
 
+/**
+ * An operator's request to revoke a client's tokens (`rotator revoke-tokens`), accepted from the
+ * operator source only. `before`: tokens issued before it are refused (default: when the request
+ * is handled; a time in the future is taken as that moment). `note` and `requestedBy` are audit
+ * text; neither goes into the record.
+ */
+export const TokenRevocationRequestedDetailSchema = z.strictObject({
+  clientId: ClientIdSchema,
+  before: TimestampSchema.optional(),
+  note: NoteSchema.optional(),
+  requestedBy: z.string().min(1).max(100).optional(),
+});
+
 /** Every event's `detail-type` and the schema of its `detail`. */
 export const EVENT_SCHEMAS = {
   'Rotation Started': RotationStartedDetailSchema,
@@ -181,6 +195,9 @@ export const EVENT_SCHEMAS = {
   'Rotation Cancelled': RotationCancelledDetailSchema,
   'Rotation Failed': RotationFailedDetailSchema,
   'Secret Leak Detected': SecretLeakDetectedDetailSchema,
+  'Token Revocation Requested': TokenRevocationRequestedDetailSchema,
+  /** A client's token revocation record as the document now holds it (docs/token-revocation.md). */
+  'Client Tokens Revoked': RevocationRecordSchema,
 } as const;
 
 export type EventDetailType = keyof typeof EVENT_SCHEMAS;
@@ -192,6 +209,8 @@ export type RotationCompletedDetail = EventDetail<'Rotation Completed'>;
 export type RotationCancelledDetail = EventDetail<'Rotation Cancelled'>;
 export type RotationFailedDetail = EventDetail<'Rotation Failed'>;
 export type SecretLeakDetectedDetail = EventDetail<'Secret Leak Detected'>;
+export type TokenRevocationRequestedDetail = EventDetail<'Token Revocation Requested'>;
+export type ClientTokensRevokedDetail = EventDetail<'Client Tokens Revoked'>;
 
 /** An event ready for the bus: its type and its validated detail. */
 export interface RotatorEvent<T extends EventDetailType = EventDetailType> {

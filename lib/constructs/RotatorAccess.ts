@@ -178,12 +178,13 @@ function operatorStatements(scope: Construct, props: RotatorAccessProps): iam.Po
   ) =>
     new iam.PolicyStatement({ sid, actions, resources, ...(conditions === undefined ? {} : { conditions }) });
   return [
-    // Leak reports, and the `Rotation Failed` that `rotator repair --apply` announces when it
-    // closes a rotation whose execution ended: always as the operator, never as the rotator.
+    // Leak reports, the `Rotation Failed` that `rotator repair --apply` announces when it closes a
+    // rotation whose execution ended, and `rotator revoke-tokens`' request: always as the
+    // operator, never as the rotator.
     statement('ReportAsOperator', ['events:PutEvents'], [props.eventBus.eventBusArn], {
       StringEquals: {
         'events:source': EVENT_SOURCES.operator,
-        'events:detail-type': [LEAK_DETAIL_TYPE, 'Rotation Failed'],
+        'events:detail-type': [LEAK_DETAIL_TYPE, 'Rotation Failed', 'Token Revocation Requested'],
       },
     }),
     statement(

@@ -6,6 +6,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StytchClient } from '#adapters/stytch/index.js';
 import { RESOURCES } from '#cli/resources.js';
+import type { StepLogger } from '#core/deps.js';
 import { CONSUMER_PRINCIPAL_TAG, type RotatorEvent } from '#core/events.js';
 import { Secret } from '#core/secret.js';
 import type { DeploymentConfig } from '../../lib/config/DeploymentConfig.js';
@@ -33,6 +34,11 @@ import {
   startSandboxGateway,
 } from './sandboxGateway.js';
 import { startSandboxGitHub } from './sandboxGitHub.js';
+import {
+  ensureRevocationsBucket,
+  revocationPublisherTargets,
+  sandboxRevocationsUrl,
+} from './sandboxRevocations.js';
 import {
   createSandboxSchedules,
   putSandboxStack,
@@ -98,6 +104,11 @@ export interface SandboxCredentials {
 export class Sandbox {
   /** The sandbox gateway's URL: the one AWS endpoint. */
   public readonly awsEndpoint: string;
+  /**
+   * The token revocation document a resource server polls (a signed GET, path-style on the
+   * gateway; moto checks no signature): docs/token-revocation.md.
+   */
+  public readonly tokenRevocationsUrl: string;
   public readonly motoEndpoint: string;
   public readonly stytch: ExternalStytch;
   /** The emulator, when the sandbox started it (fault injection is available then). */
@@ -173,6 +184,7 @@ export class Sandbox {
     iam: PrincipalsTarget;
   }) {
     this.awsEndpoint = parts.gateway.url;
+    this.tokenRevocationsUrl = sandboxRevocationsUrl(parts.gateway.url);
     this.motoEndpoint = parts.motoEndpoint;
     this.stytch = parts.stytch;
     this.emulator = parts.emulator;
@@ -233,7 +245,14 @@ export class Sandbox {
     const { stytch, emulator } = await stytchFor(options, stopTasks);
     const deployed = await deploy(options, motoEndpoint, stytch, stopTasks);
     const { functions, executor, observed, logger } = startFunctions(options, deployed, stopTasks);
-    const access = await openGateway(options, deployed, functions, executor, stopTasks);
+    const access = await openGateway(options, deployed, functions, executor, stopTasks, {
+      logger,
+      // The publisher's events join the world's list, as the step functions' do.
+      onEvent: (event) => {
+        observed.events.push(event);
+        options.onRotatorEvent?.(event);
+      },
+    });
     const { gateway, principals } = access;
     const { github, webhook } = await startSandboxGitHub(
       {
@@ -398,6 +417,7 @@ async function deploy(
   const dynamo = new DynamoDBClient(direct);
   const aws = { dynamo, eventBridge: new EventBridgeClient(direct), secretsManager };
   const { credentialsArn, fingerprintKey } = await createWorldResources(aws, NAMES, stytch);
+  await ensureRevocationsBucket(direct);
   secrets.push(fingerprintKey);
   const stytchClient = new StytchClient({
     projectId: stytch.projectId,
@@ -457,6 +477,7 @@ async function openGateway(
   functions: SandboxFunctions,
   executor: LocalExecutor,
   stopTasks: StopTasks,
+  observed: { readonly logger: StepLogger; readonly onEvent: (event: RotatorEvent) => void },
 ) {
   const world = {
     template: deployed.template,
@@ -476,11 +497,25 @@ async function openGateway(
     `IAM users in moto: the operator (${principals.operator.accessKeyId}), ${principals.consumers.size} consumers ` +
       `tagged ${CONSUMER_PRINCIPAL_TAG}, the functions; the gateway checks every PutEvents against the template's policies`,
   );
-  const lambdaTargets = bindFunctions(EVENT_RULE_TARGETS, functions.bind);
+  let placed: { awsEndpoint: string; accessKey: AccessKey } | undefined;
+  const lambdaTargets = {
+    ...bindFunctions(EVENT_RULE_TARGETS, functions.bind),
+    ...revocationPublisherTargets(
+      NAMES.eventBusName,
+      observed.logger,
+      () => {
+        if (placed === undefined)
+          throw new Error('the token revocation publisher was invoked before the gateway listened');
+        return placed;
+      },
+      observed.onEvent,
+    ),
+  };
   const gateway = await startSandboxGateway(
     { ...world, motoEndpoint, executor, lambdaTargets, principals },
     stopTasks,
   );
+  placed = { awsEndpoint: gateway.url, accessKey: principals.functions };
   functions.place({
     awsEndpoint: gateway.url,
     accessKey: principals.functions,

@@ -5,9 +5,11 @@
  * (lambdas/wiring/), so the rest of the sandbox does not depend on how functions are assembled.
  */
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { StepDeps, StepLogger } from '#core/deps.js';
+import type { RotatorEvent } from '#core/events.js';
 import { readGitHubWebhookEnv, readRotatorEnv } from '#wiring/environment.js';
 import {
   createGitHubWebhookDeps,
@@ -17,9 +19,15 @@ import {
 import { createStepDeps } from '#wiring/stepDeps.js';
 import { lambdaHandler } from '#wiring/stepHandler.js';
 import { STEP_BODIES, type StepName } from '#wiring/steps.js';
+import { readTokenRevocationEnv } from '#wiring/tokenRevocationEnvironment.js';
+import {
+  createTokenRevocationDeps,
+  tokenRevocationPublisherHandler,
+} from '#wiring/tokenRevocationPublisher.js';
 
 // The environment contract lib/ writes the functions' variables with (names and serialization).
 export { githubWebhookFunctionEnvironment, workflowFunctionEnvironment } from '#wiring/environment.js';
+export { tokenRevocationPublisherEnvironment } from '#wiring/tokenRevocationEnvironment.js';
 export type { StepName };
 
 /** One deployed function as a world runs it: one Lambda invocation per call (the context is the invoker's). */
@@ -41,6 +49,47 @@ export const EVENT_RULE_TARGETS = {
   'LeakIntakeFunction/Function': 'LeakIntake',
   'ExecutionReconcilerFunction/Function': 'ExecutionReconciler',
 } as const satisfies Readonly<Record<string, StepName>>;
+
+/**
+ * The rule target that is not a step over StepDeps: the TokenRevocationPublisher (its own deps, an
+ * S3 document and the bus), by construct path tail. Bound by {@link bindTokenRevocationPublisher}.
+ */
+export const TOKEN_REVOCATION_PUBLISHER_TARGET = 'TokenRevocations/PublisherFunction/Function';
+
+/** The SDK clients the TokenRevocationPublisher's deps use (pointed at the world's AWS). */
+export interface TokenRevocationWorldClients {
+  readonly s3: S3Client;
+  readonly eventBridge: EventBridgeClient;
+}
+
+/**
+ * The deployed TokenRevocationPublisher, its environment validated as in Lambda, over `clients`;
+ * `observe` sees each event it publishes (the world's event list).
+ */
+export function bindTokenRevocationPublisher(
+  environment: Readonly<Record<string, string | undefined>>,
+  logger: StepLogger,
+  clients: () => TokenRevocationWorldClients,
+  observe: (event: RotatorEvent) => void = () => undefined,
+): BoundHandler {
+  const handler = tokenRevocationPublisherHandler(() => {
+    const deps = createTokenRevocationDeps(readTokenRevocationEnv(environment), {
+      logger,
+      clients: clients(),
+    });
+    return {
+      ...deps,
+      events: {
+        publish: async (event) => {
+          const result = await deps.events.publish(event);
+          observe(event);
+          return result;
+        },
+      },
+    };
+  });
+  return (event, context) => handler(event, context);
+}
 
 /**
  * The deployed handler of step `name` (its body in the Lambda wrapper: the invocation context, the

@@ -159,15 +159,16 @@ describe('Construct: StytchM2MRotator', () => {
   });
 
   it('runs every function on Node.js 24, ARM64, traced, with its own log group', () => {
-    // The 9 rotator functions, the GitHub webhook receiver and the SecretAgeDays publisher.
-    template.resourceCountIs('AWS::Lambda::Function', 11);
+    // The 9 rotator functions, the GitHub webhook receiver, the SecretAgeDays publisher and the
+    // token revocation publisher.
+    template.resourceCountIs('AWS::Lambda::Function', 12);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: Match.objectLike({ LogFormat: 'JSON', LogGroup: Match.anyValue() }),
     });
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 12);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 13);
   });
 
   it('builds a Standard JSONPath state machine whose tasks retry transient errors, real crashes and rate limits with jitter', () => {
@@ -495,10 +496,13 @@ describe('Construct: StytchM2MRotator', () => {
       expect.stringMatching(/^RotatorHealthAggregatorFunction/),
       expect.stringMatching(/^RotatorLeakIntakeFunction/),
       expect.stringMatching(/^RotatorMonitoringSecretAgePublisher/),
+      // Two rules (a leak rotation's completion, an operator's request), one function.
+      expect.stringMatching(/^RotatorTokenRevocationsPublisherFunction/),
+      expect.stringMatching(/^RotatorTokenRevocationsPublisherFunction/),
     ]);
-    expect(configs.map((config) => (config.Properties.FunctionName as { Ref: string }).Ref).sort()).toEqual(
-      ruleTargets,
-    );
+    expect(configs.map((config) => (config.Properties.FunctionName as { Ref: string }).Ref).sort()).toEqual([
+      ...new Set(ruleTargets),
+    ]);
     for (const config of configs) {
       expect(config.Properties).toEqual({
         FunctionName: expect.anything(),

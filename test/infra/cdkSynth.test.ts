@@ -36,12 +36,13 @@ describe('npx cdk synth', () => {
     const template = JSON.parse(readFileSync(join(out, 'StytchM2MRotator.template.json'), 'utf8')) as {
       Resources: Record<string, { Type: string }>;
     };
-    // The 9 rotator functions, the GitHub webhook receiver and RotatorMonitoring's SecretAgeDays publisher.
+    // The 9 rotator functions, the GitHub webhook receiver, RotatorMonitoring's SecretAgeDays publisher
+    // and the token revocation publisher.
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(
-      11,
+      12,
     );
     const bundles = readdirSync(out).filter((entry) => entry.startsWith('asset.'));
-    expect(bundles).toHaveLength(11);
+    expect(bundles).toHaveLength(12);
     for (const bundle of bundles) expect(readdirSync(join(out, bundle))).toContain('index.mjs');
   });
 

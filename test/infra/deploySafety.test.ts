@@ -171,7 +171,7 @@ describe('Deploy: what a deleted stack leaves, and what a failed first deploy cl
 
   it('keeps every log group (the audit trail) except after a failed first deploy', () => {
     // Assess
-    expect(ofType(template, 'AWS::Logs::LogGroup')).toHaveLength(12);
+    expect(ofType(template, 'AWS::Logs::LogGroup')).toHaveLength(13);
     expect(policiesOf(template, 'AWS::Logs::LogGroup')).toEqual(['RetainExceptOnCreate/Retain']);
   });
 

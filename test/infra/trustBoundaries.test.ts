@@ -121,7 +121,7 @@ describe('Trust boundaries (issue 13)', () => {
         Condition: {
           StringEquals: {
             'events:source': 'stytch-m2m-rotator.operator',
-            'events:detail-type': ['Secret Leak Detected', 'Rotation Failed'],
+            'events:detail-type': ['Secret Leak Detected', 'Rotation Failed', 'Token Revocation Requested'],
           },
         },
       },
@@ -372,7 +372,7 @@ describe('Trust boundaries (issue 13)', () => {
     const prefixes = Object.keys(functions).map((id) => id.replace(/Function[0-9A-F]{8}$|[0-9A-F]{8}$/, ''));
 
     // Assess
-    expect(prefixes).toHaveLength(11);
+    expect(prefixes).toHaveLength(12);
     expect(JSON.stringify(template.findResources('AWS::IAM::Role'))).not.toContain(
       'AWSLambdaBasicExecutionRole',
     );

@@ -48,6 +48,19 @@ const VALID: Record<EventDetailType, Record<string, unknown>> = {
     failedAt: at,
   },
   'Secret Leak Detected': { clientId: 'm2m-client-test-1', source: 'github-secret-scanning' },
+  'Token Revocation Requested': {
+    clientId: 'm2m-client-test-1',
+    before: at,
+    note: 'INC-42',
+    requestedBy: 'cli:ana',
+  },
+  'Client Tokens Revoked': {
+    clientId: 'm2m-client-test-1',
+    cutoff: at,
+    expiresAt: '2026-11-25T19:01:00.000Z',
+    rotationId,
+    reason: 'leak_rotation',
+  },
 };
 
 describe('Event schemas', () => {
@@ -78,6 +91,9 @@ describe('Event schemas', () => {
     ['Rotation Completed', { durationMs: -1 }],
     ['Rotation Cancelled', { cancelledAt: 'yesterday' }],
     ['Rotation Started', { trigger: 'cron' }],
+    ['Client Tokens Revoked', { cutoff: '2026-11-25T18:00:00.500Z' }],
+    ['Client Tokens Revoked', { reason: 'because' }],
+    ['Token Revocation Requested', { before: 'yesterday' }],
     ['Rotation Started', { clientKind: 'saml' }],
     ['Secret Leak Detected', { clientId: undefined }],
     ['Secret Leak Detected', { clientId: undefined, fingerprint: 'ABC' }],

@@ -21,7 +21,7 @@ function sourcesUnder(folder: string): string[] {
 
 describe('Folder: lambdas/handlers (thin entries)', () => {
   it('holds the entry of every deployed function', () => {
-    // Assess: the eleven functions lib deploys, each by its file name
+    // Assess: the twelve functions lib deploys, each by its file name
     expect(ENTRY_FILES.sort()).toEqual([
       'awaitConsumers.ts',
       'cancelRotation.ts',
@@ -34,6 +34,7 @@ describe('Folder: lambdas/handlers (thin entries)', () => {
       'recordFailure.ts',
       'secretAgePublisher.ts',
       'startRotation.ts',
+      'tokenRevocationPublisher.ts',
     ]);
   });
 

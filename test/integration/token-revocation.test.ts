@@ -1,0 +1,140 @@
+import { fileURLToPath } from 'node:url';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exec } from '#cli/exec.js';
+import { RotationCompletedDetailSchema } from '#core/events.js';
+import { parseRevocationDocument, type RevocationDocument } from '#core/tokenRevocation.js';
+import { awsClientConfig } from '#sandbox/world/awsClientConfig.js';
+import { Sandbox } from '#sandbox/world/Sandbox.js';
+import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { bufferedIo } from '../support/cliIo.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Token revocation end to end, in the sandbox (issue 16): a leak rotation's `Rotation Completed`
+ * reaches the TokenRevocationPublisher through the template's rule, which writes the record into
+ * the document in moto's S3 (read here as a resource server would, through the gateway) and
+ * publishes `Client Tokens Revoked`; `rotator revoke-tokens` does the same for an operator.
+ */
+describe('Token revocation against the sandbox', () => {
+  let sandbox: Sandbox;
+  let env: Record<string, string>;
+  let s3: S3Client;
+  const id = (configId: string): string => sandbox.clientIdMap.get(configId) ?? configId;
+
+  const run = async (argv: string[]) => {
+    const io = bufferedIo(env);
+    const code = await exec(argv, io);
+    return { code, stdout: io.stdout.text, stderr: io.stderr.text };
+  };
+
+  /** The document as a resource server reads it: a signed GET of the URL, path-style on the gateway. */
+  const readDocument = async (): Promise<{ document: RevocationDocument; etag: string } | undefined> => {
+    const url = new URL(sandbox.tokenRevocationsUrl);
+    const [, bucket, key] = url.pathname.split('/');
+    try {
+      const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return {
+        document: parseRevocationDocument(await (answer.Body?.transformToString() ?? '')),
+        etag: answer.ETag ?? '',
+      };
+    } catch (error) {
+      if (error instanceof Error && error.name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  };
+
+  const until = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 40_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await sandbox.settle();
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) {
+        const failures = JSON.stringify(sandbox.gatewayFailures).slice(0, 2000);
+        const delivered = JSON.stringify(sandbox.gatewayDeliveries).slice(0, 3000);
+        const seen = sandbox.events.map((event) => event.detailType).join(', ');
+        throw new Error(
+          `timed out waiting for ${what}; undelivered: ${failures}; delivered: ${delivered}; events: ${seen}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  beforeAll(async () => {
+    sandbox = await Sandbox.start({
+      config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
+      say: () => {},
+    });
+    env = { ...sandbox.cliEnv(), USER: 'responder' };
+    // A resource server's own credentials; moto checks no signature, the gateway forwards S3 as is.
+    s3 = new S3Client({ ...awsClientConfig(sandbox.awsEndpoint), forcePathStyle: true });
+  });
+  afterAll(async () => {
+    s3?.destroy();
+    await sandbox?.stop();
+  });
+
+  it('a completed leak rotation writes the client’s record into the document and announces it', async () => {
+    // Prepare
+    // The sample's one client without consumers: its leak rotation completes at once.
+    const clientId = id('connected-app-test-partner-portal');
+
+    // Act
+    const reported = await run(['leak', 'report', '--client-id', clientId, '--json']);
+
+    // Assess: the record's cutoff is the completion, rounded up to the whole second
+    expect(reported.code).toBe(0);
+    const revoked = await until('Client Tokens Revoked', async () =>
+      sandbox.events.find(
+        (event) => event.detailType === 'Client Tokens Revoked' && event.detail.clientId === clientId,
+      ),
+    );
+    const completed = sandbox.events.find(
+      (event) => event.detailType === 'Rotation Completed' && event.detail.clientId === clientId,
+    );
+    const completion = RotationCompletedDetailSchema.parse(completed?.detail);
+    expect(completion.trigger).toBe('leak');
+    const cutoffMs = Math.ceil(Date.parse(completion.completedAt) / 1000) * 1000;
+    expect(revoked.detail).toEqual({
+      clientId,
+      cutoff: new Date(cutoffMs).toISOString(),
+      expiresAt: new Date(cutoffMs + 3_660_000).toISOString(),
+      rotationId: completion.rotationId,
+      reason: 'leak_rotation',
+    });
+    const read = await readDocument();
+    expect(read?.document.revocations).toContainEqual(revoked.detail);
+    expect(read?.etag).toMatch(/^"[0-9a-f]{32}"$/);
+    // A poll of an unchanged document costs a 304 and no body.
+    const [, bucket, key] = new URL(sandbox.tokenRevocationsUrl).pathname.split('/');
+    const unchanged = await s3
+      .send(new GetObjectCommand({ Bucket: bucket, Key: key, IfNoneMatch: read?.etag ?? '' }))
+      .then(
+        () => 200,
+        (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode,
+      );
+    expect(unchanged).toBe(304);
+  });
+
+  it('rotator revoke-tokens records an operator’s cutoff, and refuses an unmanaged client', async () => {
+    // Prepare
+    const clientId = id('m2m-client-test-billing-worker');
+
+    // Act
+    const unmanaged = await run(['revoke-tokens', 'm2m-client-nobody-manages', '--json']);
+    const revoked = await run(['revoke-tokens', clientId, '--reason', 'INC-7', '--json']);
+
+    // Assess
+    expect(unmanaged.code).toBe(2);
+    expect(unmanaged.stderr).toMatch(/is not managed by this deployment/);
+    expect(revoked).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ clientId, eventId: expect.any(String) });
+    const record = await until('the operator’s record in the document', async () =>
+      (await readDocument())?.document.revocations.find((held) => held.clientId === clientId),
+    );
+    expect(record).toMatchObject({ clientId, rotationId: null, reason: 'operator' });
+  });
+});
