@@ -4,3 +4,4 @@ export { RotationTriggers, type RotationTriggersProps } from './RotationTriggers
 export { RotationWorkflow, type RotationWorkflowProps, type WorkflowStepName } from './RotationWorkflow.js';
 export { RotatorAccess, type RotatorAccessProps } from './RotatorAccess.js';
 export { RotatorLedger, type RotatorLedgerProps } from './RotatorLedger.js';
+export { TokenRevocations, type TokenRevocationsProps } from './TokenRevocations.js';

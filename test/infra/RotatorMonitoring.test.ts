@@ -421,9 +421,15 @@ describe('Construct: RotatorMonitoring', () => {
     off.resourceCountIs('AWS::SNS::Subscription', 0);
     off.resourceCountIs('AWS::CloudWatch::Alarm', 0);
     off.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    // The lifecycle-log rule is monitoring's; the token revocations' rule on a leak's
+    // Rotation Completed alone is not.
     off.resourcePropertiesCountIs(
       'AWS::Events::Rule',
-      { EventPattern: Match.objectLike({ 'detail-type': Match.arrayWith(['Rotation Completed']) }) },
+      {
+        EventPattern: Match.objectLike({
+          'detail-type': Match.arrayWith(['Rotation Completed', 'Rotation Cancelled', 'Rotation Failed']),
+        }),
+      },
       0,
     );
   });
