@@ -282,36 +282,44 @@ export class RotationTriggers extends Construct {
  * has an on-failure destination: every function a rule invokes sends it here.
  */
 function createAsyncFailureQueue(within: Construct, removalPolicy: RemovalPolicy): sqs.Queue {
-  const queue = new sqs.Queue(within, 'AsyncFailureQueue', {
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
-    retentionPeriod: Duration.days(14),
+  return createEndOfLineQueue(
+    within,
+    'AsyncFailureQueue',
     removalPolicy,
-  });
-  Validations.of(queue).acknowledge({
-    id: 'AwsSolutions-SQS3',
-    reason:
-      'This queue is itself the on-failure destination of the functions EventBridge invokes (their failed ' +
+    'This queue is itself the on-failure destination of the functions EventBridge invokes (their failed ' +
       'events end here); cdk-nag recognises only SQS redrive as DLQ use. Nothing consumes it automatically, ' +
       'so it needs no DLQ.',
-  });
-  return queue;
+  );
 }
 
 /** The dead-letter queue of the rule targets and the schedules. */
 function createDeadLetterQueue(within: Construct, removalPolicy: RemovalPolicy): sqs.Queue {
-  const queue = new sqs.Queue(within, 'DeadLetterQueue', {
+  return createEndOfLineQueue(
+    within,
+    'DeadLetterQueue',
+    removalPolicy,
+    'This queue is itself the dead-letter queue of the EventBridge rule targets and the Scheduler targets; ' +
+      'cdk-nag recognises only SQS redrive as DLQ use. Nothing consumes it automatically, so it needs no DLQ.',
+  );
+}
+
+/**
+ * A queue where failed events end (kept 14 days, encrypted, TLS only); it has no DLQ of its own,
+ * which `whyNoDlq` explains to cdk-nag.
+ */
+function createEndOfLineQueue(
+  within: Construct,
+  id: string,
+  removalPolicy: RemovalPolicy,
+  whyNoDlq: string,
+): sqs.Queue {
+  const queue = new sqs.Queue(within, id, {
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
     retentionPeriod: Duration.days(14),
     removalPolicy,
   });
-  Validations.of(queue).acknowledge({
-    id: 'AwsSolutions-SQS3',
-    reason:
-      'This queue is itself the dead-letter queue of the EventBridge rule targets and the Scheduler targets; ' +
-      'cdk-nag recognises only SQS redrive as DLQ use. Nothing consumes it automatically, so it needs no DLQ.',
-  });
+  Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: whyNoDlq });
   return queue;
 }
 
