@@ -84,6 +84,8 @@ export class M2MCredentials {
   /** The id of the read or switch that produced `#active`. */
   #activeId = 0;
   readonly #tokens = new Map<string, CachedToken>();
+  /** Tokens of this client issued before this (epoch ms) are refused by resource servers. */
+  #revokedBeforeMs = 0;
   readonly #minting = new Map<string, Promise<AccessToken>>();
   readonly #checks = new Map<string, Promise<PendingCheckResult>>();
   readonly #background = new Set<Promise<unknown>>();
@@ -161,12 +163,47 @@ export class M2MCredentials {
       await this.#sync({ forceCurrent: true });
       return undefined;
     }
+    if (detailType === 'Client Tokens Revoked') {
+      this.#tokensRevoked(detail);
+      return undefined;
+    }
     if (detailType !== 'Rotation Pending' && detailType !== undefined) return undefined;
     const pendingVersionId =
       typeof detail.pendingVersionId === 'string' ? detail.pendingVersionId : undefined;
     if (pendingVersionId === undefined) return undefined;
     const rotationId = typeof detail.rotationId === 'string' ? detail.rotationId : pendingVersionId;
     return this.#checkPending(pendingVersionId, rotationId);
+  }
+
+  /**
+   * A resource server refused `accessToken` (a 401, `token_revoked` say): it is dropped from the
+   * cache, so the next {@link accessToken} mints another. Other tokens stay cached.
+   */
+  public tokenRefused(accessToken: string): void {
+    for (const [key, cached] of this.#tokens) {
+      if (cached.token.accessToken === accessToken) this.#tokens.delete(key);
+    }
+  }
+
+  /**
+   * `Client Tokens Revoked` for this client: resource servers now refuse its tokens issued before
+   * `cutoff`, including tokens minted with the new secret while a leak rotation was pending. Drop
+   * those from the cache, and mint none that would be covered.
+   */
+  #tokensRevoked(detail: Record<string, unknown>): void {
+    const cutoff = typeof detail.cutoff === 'string' ? Date.parse(detail.cutoff) : Number.NaN;
+    if (!Number.isFinite(cutoff)) return;
+    this.#revokedBeforeMs = Math.max(this.#revokedBeforeMs, cutoff);
+    for (const [key, cached] of this.#tokens) {
+      // A token whose issue time cannot be read is dropped: one more mint is cheap, a refusal is not.
+      if ((issuedAtMs(cached.token) ?? Number.NEGATIVE_INFINITY) < cutoff) this.#tokens.delete(key);
+    }
+  }
+
+  /** A record covers the token just minted: its `iat` (whole seconds) is before the latest cutoff. */
+  #covered(token: AccessToken): boolean {
+    const issuedAt = issuedAtMs(token);
+    return issuedAt !== undefined && issuedAt < this.#revokedBeforeMs;
   }
 
   /** Shorthand of {@link onRotatorEvent} for a `Rotation Pending` event or detail. */
@@ -195,6 +232,13 @@ export class M2MCredentials {
       // The secret in use was rotated away (completed, or a pending one cancelled): re-read — a read
       // that began after this request did is shared, an older one is not — and retry once.
       active = await this.#load({ newerThan: seen });
+      token = await this.#mintOnce(active.version.credentials, scopes);
+    }
+    if (this.#covered(token)) {
+      // Minted in the second of a revocation's cutoff (it is rounded up to a whole second): a token
+      // whose iat is the cutoff's second or later is not covered. Wait for it, once.
+      const wait = Math.min(this.#revokedBeforeMs - this.#now() + 50, MAX_CUTOFF_WAIT_MS);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       token = await this.#mintOnce(active.version.credentials, scopes);
     }
     this.#tokens.set(key, { token, versionId: active.version.versionId });
@@ -373,6 +417,23 @@ function describeError(error: unknown): string {
   if (error instanceof TokenRequestError) return error.message;
   if (error instanceof Error && error.name === 'TokenVerificationError') return error.message;
   return error instanceof Error ? error.name : 'error';
+}
+
+/** The longest a mint waits for a revocation's cutoff to pass (it is at most a second ahead, plus clock skew). */
+const MAX_CUTOFF_WAIT_MS = 3_000;
+
+/** When a token was issued: its `iat` claim (read, not verified: the token is ours, minted by us). */
+function issuedAtMs(token: AccessToken): number | undefined {
+  const payload = token.accessToken.split('.')[1];
+  if (payload !== undefined) {
+    try {
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { iat?: unknown };
+      if (typeof claims.iat === 'number' && Number.isFinite(claims.iat)) return claims.iat * 1000;
+    } catch {
+      // Not a JWT: unknown.
+    }
+  }
+  return undefined;
 }
 
 function readEvent(event: unknown): { detailType: string | undefined; detail: Record<string, unknown> } {

@@ -222,17 +222,26 @@ export interface RevocationPublisherDeps {
   readonly document: RevocationDocumentPort;
   readonly events: { publish(event: ClientTokensRevokedEvent): Promise<unknown> };
   readonly clock: { now(): Date };
+  /** Resolves after `ms` (publishing waits for a cutoff still ahead). */
+  readonly wait: (ms: number) => Promise<void>;
   readonly logger: {
     info(message: string, attributes?: Record<string, unknown>): void;
     warn(message: string, attributes?: Record<string, unknown>): void;
   };
 }
 
+/**
+ * The longest a record waits for its cutoff: the cutoff is rounded up to the whole second and is
+ * never later than the request, so it is at most a second ahead (plus the clocks' drift).
+ */
+export const MAX_CUTOFF_WAIT_MS = 2_000;
+
 /** How many read-merge-write rounds one invocation tries before it gives up (retryable). */
 export const REVOCATION_WRITE_ATTEMPTS = 5;
 
 /**
- * Merges `record` into the document (read, merge, conditional write; again on a lost race), then
+ * Waits until `record.cutoff` has passed (at most {@link MAX_CUTOFF_WAIT_MS}), then
+ * merges `record` into the document (read, merge, conditional write; again on a lost race), then
  * announces `Client Tokens Revoked` with the client's record as written: the record already held
  * when it has the later cutoff. Idempotent: a re-run writes the same record and announces it again.
  * @returns the client's record in the document
@@ -241,6 +250,10 @@ export async function publishRevocation(
   deps: RevocationPublisherDeps,
   record: RevocationRecord,
 ): Promise<RevocationRecord> {
+  // Published no earlier than its cutoff: whoever sees a token refused and mints a new one at once
+  // gets a token issued at or after the cutoff, which the record does not cover.
+  const ahead = Date.parse(record.cutoff) - deps.clock.now().getTime();
+  if (ahead > 0) await deps.wait(Math.min(ahead, MAX_CUTOFF_WAIT_MS));
   for (let attempt = 1; attempt <= REVOCATION_WRITE_ATTEMPTS; attempt += 1) {
     const now = deps.clock.now();
     const stored = await deps.document.read();

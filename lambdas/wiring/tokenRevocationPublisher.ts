@@ -47,6 +47,7 @@ export function createTokenRevocationDeps(
       eventBusName: env[ENV.eventBusName],
     }),
     clock: options.clock ?? { now: () => new Date() },
+    wait: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     logger: options.logger,
   };
 }

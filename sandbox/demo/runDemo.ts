@@ -115,10 +115,25 @@ export interface RotationReport {
   readonly consumers: { readonly name: string; readonly healthy: boolean }[];
 }
 
+/** The leak scenario's attacker token: how long it was accepted, by the demo API and by a plain JWKS check. */
+export interface ContainmentFigures {
+  readonly clientId: string;
+  /** From the leak report to the demo API's 401 for the token minted with the leaked secret. */
+  readonly refusedAfterMs: number;
+  /** A verifier without the rotator's records still accepts the token... */
+  readonly plainJwksAccepts: boolean;
+  /** ...for this much longer (its remaining lifetime). */
+  readonly plainJwksValidForS: number;
+}
+
 /** The JSON document `npm start -- --json` prints. */
 export interface DemoReport {
   readonly rotations: RotationReport[];
   readonly tokens: { readonly requests: number; readonly failed: number };
+  /** The consumers' calls of the demo API; refused = refused again after a retry with a fresh token. */
+  readonly api: { readonly calls: number; readonly refused: number };
+  /** The leak scenario's attacker token (absent when scenario c did not run). */
+  readonly containment?: ContainmentFigures;
   readonly leakScan: { readonly scannedBytes: number; readonly secretHits: number };
   /** Every behaviour check the run made; the run fails when one fails. */
   readonly checks: { readonly scenario: ScenarioId; readonly check: string; readonly ok: boolean }[];
@@ -134,6 +149,10 @@ export interface DemoReport {
     /** The sandbox's own webhook secret (made up at start, like the emulator's credentials). */
     readonly githubWebhook: { readonly url: string; readonly secret: string };
     readonly githubApi: string;
+    /** The demo resource server: `GET <url>/whoami` with `Authorization: Bearer <token>`. */
+    readonly resourceServer: string;
+    /** The token revocation document (a signed GetObject, path-style on the AWS endpoint). */
+    readonly tokenRevocations: string;
     /**
      * The access keys of the operator and of every consumer (IAM users in moto; the gateway checks
      * every PutEvents against them). Only in this document: text mode prints the operator's exports.
@@ -227,6 +246,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
           eventBridge,
           eventBusName: sandbox.eventBusName,
           intervalMs: 100,
+          resourceServerUrl: sandbox.resourceServer.url,
           note: (note) => {
             notes.push(note);
             if (note.kind === 'reported') {
@@ -243,7 +263,9 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
         consumers.push(consumer);
       }
     }
-    say(`${consumers.length} demo consumers are minting tokens every 100 ms`);
+    say(
+      `${consumers.length} demo consumers are minting tokens every 100 ms and calling the demo API with them (${sandbox.resourceServer.url}/whoami)`,
+    );
 
     const rotations: RotationReport[] = [];
     const checks: DemoReport['checks'] = [];
@@ -258,6 +280,60 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
       );
       return parseSecretString(secretId, SecretString).clientSecret;
     };
+
+    const mintToken = async (clientId: string, secret: Secret): Promise<string> =>
+      (await sandbox.stytchClient.token({ clientId, clientSecret: secret })).accessToken.reveal();
+    const callDemoApi = async (token: string): Promise<{ status: number; reason?: string }> => {
+      const response = await fetch(`${sandbox.resourceServer.url}/whoami`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const body = (await response.json()) as { reason?: string };
+      return { status: response.status, ...(body.reason === undefined ? {} : { reason: body.reason }) };
+    };
+    const mintAttackerToken = async (clientId: string, leaked: Secret) => {
+      const token = await mintToken(clientId, leaked);
+      return { token, before: (await callDemoApi(token)).status };
+    };
+    /** From the leak report: until the demo API refuses the attacker's token (at most 20 s after the report). */
+    const watchAttackerToken = async (
+      clientId: string,
+      token: string,
+      reportedAt: number,
+      check: (name: string, ok: boolean) => void,
+    ): Promise<ContainmentFigures> => {
+      let answer = await callDemoApi(token);
+      while (answer.status === 200 && performance.now() - reportedAt < 20_000) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        answer = await callDemoApi(token);
+      }
+      const refusedAfterMs = Math.round(performance.now() - reportedAt);
+      const plainJwksAccepts = await sandbox.resourceServer.plainJwksAccepts(token);
+      const expiresInS = Math.max(
+        0,
+        Math.round(
+          ((JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { exp: number })
+            .exp *
+            1000 -
+            Date.now()) /
+            1000,
+        ),
+      );
+      timeline(
+        clientId,
+        `the attacker's token at the demo API: ${answer.status} ${answer.reason ?? ''}, ${seconds(refusedAfterMs)} after the report`,
+      );
+      timeline(
+        clientId,
+        `the same token at a plain JWKS check: ${plainJwksAccepts ? `still accepted (for ${Math.round(expiresInS / 60)} more minutes)` : 'refused'}`,
+      );
+      check(
+        'the attacker’s token, minted before the report, is refused at the demo API within 15 s',
+        answer.status === 401 && answer.reason === 'token_revoked' && refusedAfterMs <= 15_000,
+      );
+      check('a plain JWKS check still accepts the attacker’s token', plainJwksAccepts);
+      return { clientId, refusedAfterMs, plainJwksAccepts, plainJwksValidForS: expiresInS };
+    };
+    let containment: ContainmentFigures | undefined;
 
     for (const scenario of SCENARIOS) {
       const clientId = idOf(scenario.configClientId);
@@ -275,6 +351,9 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
         timeline(clientId, `${ok ? 'check ok  ' : 'CHECK FAILED'} ${name}`);
       };
       const before = await readSecret(secretId, 'AWSCURRENT');
+      let attacker: { token: string; before: number } | undefined;
+      let reportedAt = 0;
+      let attackerWatch: Promise<ContainmentFigures> | undefined;
       if (scenario.needsFaults === true) {
         sandbox.emulator?.faults.dropResponseNext('m2m.secrets.rotateStart');
         timeline(clientId, 'fault armed: the emulator commits the next rotate/start and drops its response');
@@ -299,11 +378,21 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
         );
         executionArn = started.executionArn ?? '';
       } else {
+        // The attacker was quicker than the report: a token minted with the leaked secret.
+        attacker = await mintAttackerToken(clientId, before);
+        timeline(
+          clientId,
+          `the attacker mints a token with the leaked secret …${before.lastFour}: demo API answers ${attacker.before}`,
+        );
         timeline(
           clientId,
           'the operator reports a leak by client id (Secret Leak Detected, as rotator leak report)',
         );
-        const before = new Set(sandbox.executor.listExecutions().map((execution) => execution.executionArn));
+        reportedAt = performance.now();
+        // Watched from the report on, as the attacker would keep using it.
+        attackerWatch = watchAttackerToken(clientId, attacker.token, reportedAt, check);
+        attackerWatch.catch(() => undefined); // awaited after the execution; never unhandled meanwhile
+        const known = new Set(sandbox.executor.listExecutions().map((execution) => execution.executionArn));
         // A report by client id needs the operator grant: the sandbox's own clients act as the operator.
         await sandbox.aws.eventBridge.send(
           new PutEventsCommand({
@@ -321,7 +410,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
         await sandbox.settle();
         const started = sandbox.executor
           .listExecutions()
-          .find((execution) => !before.has(execution.executionArn) && execution.name.startsWith('leak-'));
+          .find((execution) => !known.has(execution.executionArn) && execution.name.startsWith('leak-'));
         if (started === undefined) throw new Error('the leak intake did not start an execution');
         timeline(clientId, `the leak intake started execution ${started.name}`);
         executionArn = started.executionArn;
@@ -363,6 +452,12 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
       } else {
         check('AWSCURRENT is unchanged', after.reveal() === before.reveal());
         check('the old secret still works', await authenticates(clientId, before));
+      }
+      if (attacker !== undefined && attackerWatch !== undefined) {
+        containment = await attackerWatch;
+        const fresh = await mintToken(clientId, after);
+        const freshAnswer = await callDemoApi(fresh);
+        check('a token minted with the new secret is accepted at the demo API', freshAnswer.status === 200);
       }
       const { VersionIdsToStages = {} } = await sm.send(new DescribeSecretCommand({ SecretId: secretId }));
       check(
@@ -411,12 +506,22 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
       { requests: 0, failed: 0 },
     );
 
+    const api = consumers.reduce(
+      (sum, consumer) => ({
+        calls: sum.calls + consumer.stats.apiCalls,
+        refused: sum.refused + consumer.stats.apiRefused,
+      }),
+      { calls: 0, refused: 0 },
+    );
+
     const captured = await sandbox.captured();
     captured.push({ source: 'timeline', text: printed.join('\n') });
     captured.push({ source: 'consumer notes', text: JSON.stringify(notes) });
     const report: DemoReport = {
       rotations,
       tokens,
+      api,
+      ...(containment === undefined ? {} : { containment }),
       leakScan: { scannedBytes: 0, secretHits: 0 },
       checks,
       figures: { wallMs: 0, transitions },
@@ -439,6 +544,8 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
                 secret: sandbox.githubWebhook.secret.reveal(),
               },
               githubApi: sandbox.github.url,
+              resourceServer: sandbox.resourceServer.url,
+              tokenRevocations: sandbox.tokenRevocationsUrl,
               credentials: sandbox.credentials,
             },
           }
@@ -448,7 +555,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
     const failedChecks = checks.filter((c) => !c.ok);
     say('');
     printSummary(say, finalReport, scan.hitSources);
-    const ok = failedChecks.length === 0 && scan.secretHits === 0 && tokens.failed === 0;
+    const ok = failedChecks.length === 0 && scan.secretHits === 0 && tokens.failed === 0 && api.refused === 0;
 
     if (options.json) io.stdout.write(`${JSON.stringify(finalReport)}\n`);
     const example = idOf(SCENARIOS[0]?.configClientId ?? '');
@@ -462,6 +569,10 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
       );
       say(`Stytch: ${sandbox.stytch.url} (project ${sandbox.stytch.projectId})`);
       say(`State machine: ${sandbox.executor.stateMachineArn}; event bus: ${sandbox.eventBusName}`);
+      say(
+        `Demo API (the verifier): GET ${sandbox.resourceServer.url}/whoami with Authorization: Bearer <token>; ` +
+          `revocation document: ${sandbox.tokenRevocationsUrl}`,
+      );
       say(
         "For the rotator CLI and the AWS CLI in another terminal, as the operator (the consumers' keys are in the --json document only):",
       );
@@ -596,6 +707,8 @@ function describeEvent(event: RotatorEvent): string {
       return `Rotation Cancelled (${String(d.reason)}): the current secret stays`;
     case 'Rotation Failed':
       return `Rotation Failed in ${String(d.state)}`;
+    case 'Client Tokens Revoked':
+      return `Client Tokens Revoked: tokens issued before ${String(d.cutoff)} are refused (document written; the demo API applied the event)`;
     default:
       return event.detailType;
   }
@@ -615,6 +728,16 @@ function printSummary(say: (line: string) => void, report: DemoReport, hitSource
   say(`checks: ${report.checks.length - failed.length}/${report.checks.length} held`);
   for (const c of failed) say(`  FAILED (${c.scenario}): ${c.check}`);
   say(`tokens: ${report.tokens.requests} requests, ${report.tokens.failed} failed`);
+  say(`demo API: ${report.api.calls} calls by the consumers, ${report.api.refused} refused`);
+  if (report.containment !== undefined) {
+    const { refusedAfterMs, plainJwksAccepts, plainJwksValidForS } = report.containment;
+    say(
+      `containment: the attacker's pre-minted token refused ${(refusedAfterMs / 1000).toFixed(1)} s after the report` +
+        (plainJwksAccepts
+          ? ` (a plain JWKS check accepts it for ${Math.round(plainJwksValidForS / 60)} more minutes)`
+          : ''),
+    );
+  }
   say(
     `leak scan: ${report.leakScan.scannedBytes} bytes scanned, ${report.leakScan.secretHits} secret hits` +
       (hitSources.length === 0 ? '' : ` (in ${hitSources.join(', ')})`),

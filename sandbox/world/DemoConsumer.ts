@@ -41,6 +41,11 @@ export interface DemoConsumerProps {
   readonly eventBusName: string;
   /** Pause between token requests. */
   readonly intervalMs: number;
+  /**
+   * The demo resource server: each token is used on `GET <url>/whoami`, as a service would call an
+   * API with it. @default - tokens are only minted
+   */
+  readonly resourceServerUrl?: string;
   readonly note: (note: ConsumerNote) => void;
 }
 
@@ -53,7 +58,11 @@ export interface DemoConsumerProps {
  * when the library throws.
  */
 export class DemoConsumer {
-  public readonly stats = { requests: 0, failed: 0 };
+  /**
+   * `requests`/`failed`: token requests (failed when the library throws). `apiCalls`/`apiRefused`:
+   * calls of the resource server (refused when a retry with a fresh token is refused too).
+   */
+  public readonly stats = { requests: 0, failed: 0, apiCalls: 0, apiRefused: 0 };
   readonly #props: DemoConsumerProps;
   readonly #credentials: M2MCredentials;
   #running = false;
@@ -119,14 +128,36 @@ export class DemoConsumer {
   async #run(): Promise<void> {
     while (this.#running) {
       this.stats.requests += 1;
+      let token: string | undefined;
       try {
-        await this.#credentials.accessToken();
+        token = await this.#credentials.accessToken();
         await this.#noteVersion();
       } catch {
         this.stats.failed += 1;
       }
+      if (token !== undefined && this.#props.resourceServerUrl !== undefined) await this.#callApi(token);
       await new Promise((resolve) => setTimeout(resolve, this.#props.intervalMs));
     }
+  }
+
+  /**
+   * One call of the resource server. A token refused as revoked (minted before a revocation's
+   * cutoff, e.g. with the pending secret while a leak rotation ran) is what a service retries once
+   * with a fresh token, minted after the cutoff the answer names.
+   */
+  async #callApi(token: string): Promise<void> {
+    this.stats.apiCalls += 1;
+    let answer = await whoami(this.#props.resourceServerUrl ?? '', token);
+    if (answer.status === 401 && answer.reason === 'token_revoked') {
+      this.#credentials.tokenRefused(token);
+      const wait = Math.min(Math.max(0, (answer.cutoffMs ?? 0) - Date.now() + 50), 3_000);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      answer = await this.#credentials.accessToken().then(
+        (fresh) => whoami(this.#props.resourceServerUrl ?? '', fresh),
+        () => answer,
+      );
+    }
+    if (answer.status !== 200) this.stats.apiRefused += 1;
   }
 
   async #noteVersion(): Promise<void> {
@@ -140,5 +171,26 @@ export class DemoConsumer {
       lastFour: current.clientSecret.lastFour,
       stage: current.stage,
     });
+  }
+}
+
+/** `GET <url>/whoami` with a bearer token: the status, and the reason and cutoff of a refusal. */
+async function whoami(
+  url: string,
+  token: string,
+): Promise<{ status: number; reason?: string; cutoffMs?: number }> {
+  try {
+    const response = await fetch(`${url}/whoami`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(5_000),
+    });
+    const body = (await response.json().catch(() => ({}))) as { reason?: unknown; cutoff?: unknown };
+    return {
+      status: response.status,
+      ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
+      ...(typeof body.cutoff === 'string' ? { cutoffMs: Date.parse(body.cutoff) } : {}),
+    };
+  } catch {
+    return { status: 0 };
   }
 }

@@ -15,6 +15,7 @@ import type { GitHubEmulator } from '../github-emulator/index.js';
 import type { LocalExecutor } from '../localExecutor/index.js';
 import { StytchEmulator } from '../stytch-emulator/index.js';
 import { awsClientConfig, WORLD_REGION } from './awsClientConfig.js';
+import { DemoResourceServer } from './DemoResourceServer.js';
 import { capturingLogger, worldCaptures } from './functionObservation.js';
 import { bindFunctions, EVENT_RULE_TARGETS, STATE_MACHINE_TASKS } from './handlerBinding.js';
 import { launchMoto } from './motoLauncher.js';
@@ -109,6 +110,11 @@ export class Sandbox {
    * gateway; moto checks no signature): docs/token-revocation.md.
    */
   public readonly tokenRevocationsUrl: string;
+  /**
+   * The demo resource server: `GET <url>/whoami` with a bearer token, checked by the verifier
+   * against the emulator's JWKS and this sandbox's revocation document (`endpoints.resourceServer`).
+   */
+  public readonly resourceServer: DemoResourceServer;
   public readonly motoEndpoint: string;
   public readonly stytch: ExternalStytch;
   /** The emulator, when the sandbox started it (fault injection is available then). */
@@ -178,6 +184,7 @@ export class Sandbox {
     metrics: SandboxMetric[];
     github: GitHubEmulator;
     githubWebhook: { readonly url: string; readonly secret: Secret };
+    resourceServer: DemoResourceServer;
     stopTasks: (() => Promise<void>)[];
     executionEnds: Set<Promise<unknown>>;
     principals: SandboxPrincipals;
@@ -185,6 +192,7 @@ export class Sandbox {
   }) {
     this.awsEndpoint = parts.gateway.url;
     this.tokenRevocationsUrl = sandboxRevocationsUrl(parts.gateway.url);
+    this.resourceServer = parts.resourceServer;
     this.motoEndpoint = parts.motoEndpoint;
     this.stytch = parts.stytch;
     this.emulator = parts.emulator;
@@ -245,15 +253,27 @@ export class Sandbox {
     const { stytch, emulator } = await stytchFor(options, stopTasks);
     const deployed = await deploy(options, motoEndpoint, stytch, stopTasks);
     const { functions, executor, observed, logger } = startFunctions(options, deployed, stopTasks);
+    let resourceServer: DemoResourceServer | undefined;
     const access = await openGateway(options, deployed, functions, executor, stopTasks, {
       logger,
       // The publisher's events join the world's list, as the step functions' do.
       onEvent: (event) => {
         observed.events.push(event);
+        // The demo API's bus subscription: a revocation applies before its next poll.
+        resourceServer?.onRotatorEvent(event);
         options.onRotatorEvent?.(event);
       },
     });
     const { gateway, principals } = access;
+    resourceServer = await DemoResourceServer.start({
+      projectId: stytch.projectId,
+      stytchUrl: stytch.url,
+      revocationsUrl: sandboxRevocationsUrl(gateway.url),
+      s3: { endpoint: gateway.url, accessKey: principals.resourceServer },
+    });
+    const startedResourceServer = resourceServer;
+    stopTasks.push(() => startedResourceServer.stop());
+    options.say(`Demo resource server (the verifier on every request) on ${resourceServer.url}/whoami`);
     const { github, webhook } = await startSandboxGitHub(
       {
         secretsManager: deployed.secretsManager,
@@ -286,6 +306,7 @@ export class Sandbox {
       secrets: deployed.secrets,
       github,
       githubWebhook: webhook,
+      resourceServer,
       stopTasks,
     });
   }

@@ -44,6 +44,8 @@ export interface SandboxPrincipals {
   readonly githubWebhook: AccessKey;
   /** Step Functions announcing execution ends (source `aws.states`; AWS puts those itself). */
   readonly stepFunctions: AccessKey;
+  /** The demo resource server, reading the token revocation document (a deployment's reader role). */
+  readonly resourceServer: AccessKey;
 }
 
 /** The template is missing a policy the trust boundary is made of. */
@@ -67,6 +69,7 @@ export async function createSandboxPrincipals(
   target: PrincipalsTarget,
   templatePolicies: ReadonlyMap<string, PolicyDocument>,
   consumerNames: readonly string[],
+  revocationDocumentArn: string,
 ): Promise<SandboxPrincipals> {
   const consumerPolicy = templatePolicies.get(CONSUMER_POLICY);
   const operatorPolicy = templatePolicies.get(OPERATOR_POLICY);
@@ -103,7 +106,16 @@ export async function createSandboxPrincipals(
   const stepFunctions = await ensureUser(target, 'sandbox-step-functions-service', {
     policyArns: [await ownSource('sandbox-step-functions-events', 'aws.states')],
   });
-  return { operator, consumers, functions, githubWebhook, stepFunctions };
+  // What attaching the stack's TokenRevocationReaderPolicy grants: GetObject of the one key.
+  const resourceServer = await ensureUser(target, 'stytch-m2m-rotator-demo-resource-server', {
+    policyArns: [
+      await ensurePolicy(target, 'sandbox-token-revocations-reader', {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: revocationDocumentArn }],
+      }),
+    ],
+  });
+  return { operator, consumers, functions, githubWebhook, stepFunctions, resourceServer };
 }
 
 /** The IAM user name of consumer `name` (user names are at most 64 characters). */

@@ -7,6 +7,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { Pool } from 'undici';
 import { CONSUMER_PRINCIPAL_TAG } from '#core/events.js';
 import { Secret } from '#core/secret.js';
+import { REVOCATION_DOCUMENT_KEY } from '#core/tokenRevocation.js';
 import { eventBusArn, MOTO_ACCOUNT_ID, SandboxGateway, templateManagedPolicies } from '../gateway/index.js';
 import type { LocalExecutor } from '../localExecutor/index.js';
 import { awsClientConfig, WORLD_REGION } from './awsClientConfig.js';
@@ -17,6 +18,7 @@ import {
   type PrincipalsTarget,
   type SandboxPrincipals,
 } from './principals.js';
+import { SANDBOX_REVOCATIONS_BUCKET } from './sandboxRevocations.js';
 
 /** Stops a part of the sandbox; pushed as each part starts, run in reverse. */
 export type StopTasks = (() => Promise<void>)[];
@@ -53,12 +55,18 @@ export async function createSandboxIam(
     eventBusName: world.eventBusName,
     stateMachineArn: world.stateMachineArn,
   });
-  const principals = await createSandboxPrincipals(iam, templatePolicies, expectedConsumers);
+  const principals = await createSandboxPrincipals(
+    iam,
+    templatePolicies,
+    expectedConsumers,
+    `arn:aws:s3:::${SANDBOX_REVOCATIONS_BUCKET}/${REVOCATION_DOCUMENT_KEY}`,
+  );
   for (const key of [
     principals.operator,
     principals.functions,
     principals.githubWebhook,
     principals.stepFunctions,
+    principals.resourceServer,
   ]) {
     secrets.push(new Secret(key.secretAccessKey));
   }

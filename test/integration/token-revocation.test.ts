@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '#cli/exec.js';
 import { RotationCompletedDetailSchema } from '#core/events.js';
@@ -136,5 +137,80 @@ describe('Token revocation against the sandbox', () => {
       (await readDocument())?.document.revocations.find((held) => held.clientId === clientId),
     );
     expect(record).toMatchObject({ clientId, rotationId: null, reason: 'operator' });
+  });
+
+  describe('the demo resource server (GET /whoami, the verifier on every request)', () => {
+    const whoami = async (token: string | undefined, query = '') => {
+      const response = await fetch(`${sandbox.resourceServer.url}/whoami${query}`, {
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+      });
+      return {
+        status: response.status,
+        body: (await response.json()) as Record<string, unknown>,
+        challenge: response.headers.get('www-authenticate'),
+      };
+    };
+    const currentSecret = async (clientId: string): Promise<string> => {
+      const { SecretString } = await sandbox.aws.secretsManager.send(
+        new GetSecretValueCommand({ SecretId: `${sandbox.config.secretPrefix}/${clientId}` }),
+      );
+      return (JSON.parse(SecretString ?? '{}') as { client_secret: string }).client_secret;
+    };
+    const mint = async (clientId: string): Promise<string> =>
+      (
+        await sandbox.stytchClient.token({ clientId, clientSecret: await currentSecret(clientId) })
+      ).accessToken.reveal();
+
+    it('answers 200 with the client and its scopes, 401 without a valid token, 403 for a missing scope', async () => {
+      // Prepare
+      const clientId = id('m2m-client-test-reporting');
+      const token = await mint(clientId);
+
+      // Act
+      const accepted = await whoami(token);
+      const missing = await whoami(undefined);
+      const forged = await whoami(`${token.slice(0, -4)}AAAA`);
+      const scoped = await whoami(token, '?scope=admin:everything');
+
+      // Assess
+      expect(accepted.status).toBe(200);
+      expect(accepted.body).toEqual({ clientId, scopes: expect.any(Array) });
+      expect(missing).toMatchObject({ status: 401, body: { reason: 'missing_token' } });
+      expect(forged).toMatchObject({
+        status: 401,
+        body: { error: 'invalid_token', reason: 'token_invalid' },
+      });
+      expect(forged.challenge).toMatch(/^Bearer error="invalid_token"/);
+      expect(scoped).toMatchObject({ status: 403, body: { reason: 'insufficient_scope' } });
+      for (const answer of [missing, forged, scoped]) expect(JSON.stringify(answer)).not.toContain(token);
+    });
+
+    it('refuses a token minted before an operator’s revocation within seconds, and accepts one minted after', async () => {
+      // Prepare
+      const clientId = id('m2m-client-test-search-indexer');
+      const before = await mint(clientId);
+      expect((await whoami(before)).status).toBe(200);
+
+      // Act
+      const revoked = await run(['revoke-tokens', clientId, '--reason', 'INC-8']);
+      const t0 = Date.now();
+      const refused = await until('the demo API refusing the earlier token', async () => {
+        const answer = await whoami(before);
+        return answer.status === 401 ? answer : undefined;
+      });
+      const refusedAfterMs = Date.now() - t0;
+      const cutoff = Date.parse(String(refused.body.cutoff));
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, cutoff - Date.now())));
+      const after = await mint(clientId);
+
+      // Assess
+      expect(revoked.code).toBe(0);
+      expect(refused.body).toMatchObject({ error: 'invalid_token', reason: 'token_revoked' });
+      expect(refused.body.message).toContain(clientId);
+      expect(refusedAfterMs).toBeLessThan(15_000);
+      // Signature, issuer, audience and expiry still hold: only the record refuses it.
+      expect(await sandbox.resourceServer.plainJwksAccepts(before)).toBe(true);
+      expect((await whoami(after)).status).toBe(200);
+    });
   });
 });

@@ -33,6 +33,30 @@ def _true_version_dates():
     SecretsManagerBackend.list_secret_version_ids = list_secret_version_ids
 
 
+# GetSecretValue without VersionId or VersionStage: AWS answers the version labelled AWSCURRENT.
+# moto answers its own "default version", which UpdateSecretVersionStage does not move, so after
+# the rotator moved AWSCURRENT, `aws secretsmanager get-secret-value --secret-id …` (and boto3's
+# get_secret_value without a stage) kept answering the previous secret. Move it with the label.
+def _current_follows_label():
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    original = SecretsManagerBackend.update_secret_version_stage
+    if getattr(original, "_sandbox_patched", False):
+        return
+
+    def update_secret_version_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id):
+        answer = original(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+        try:
+            if version_stage == "AWSCURRENT" and move_to_version_id:
+                self.secrets[secret_id].set_default_version_id(move_to_version_id)
+        except Exception:
+            pass
+        return answer
+
+    update_secret_version_stage._sandbox_patched = True
+    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
+
+
 # DynamoDB: moto serves requests on threads and evaluates a ConditionExpression, then writes, with
 # nothing between the two, so two concurrent conditional UpdateItems on one item can both pass and
 # one update is lost. DynamoDB applies a conditional write atomically per item. One lock around
@@ -82,7 +106,7 @@ def _exit_with_stdin():
     threading.Thread(target=watch, name="sandbox-stdin-watchdog", daemon=True).start()
 
 
-for _patch in (_true_version_dates, _atomic_item_writes, _exit_with_stdin):
+for _patch in (_true_version_dates, _current_follows_label, _atomic_item_writes, _exit_with_stdin):
     try:
         _patch()
     except Exception:

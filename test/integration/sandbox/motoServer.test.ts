@@ -6,6 +6,7 @@ import {
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { freePort, startMotoServer } from '#sandbox/motoServer.js';
@@ -136,6 +137,46 @@ describe('startMotoServer', () => {
       const listed = Object.fromEntries(Versions.map((version) => [version.VersionId, version.CreatedDate]));
       expect([listed[created.VersionId ?? ''], listed[put.VersionId ?? '']]).toEqual(createdDates);
       for (const date of createdDates) expect(date?.getTime()).toBeLessThan(Date.now() - 1000);
+    } finally {
+      secrets.destroy();
+      await moto.stop();
+    }
+  });
+
+  it('answers GetSecretValue without a stage with the version labelled AWSCURRENT after the label moved, as AWS does', async () => {
+    // Prepare
+    const moto = await startMotoServer();
+    const secrets = new SecretsManagerClient({
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    try {
+      const created = await secrets.send(
+        new CreateSecretCommand({ Name: 'stytch/m2m/moved', SecretString: 'old' }),
+      );
+      const pending = await secrets.send(
+        new PutSecretValueCommand({
+          SecretId: 'stytch/m2m/moved',
+          SecretString: 'new',
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
+
+      // Act: what the rotator's completion does
+      await secrets.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: 'stytch/m2m/moved',
+          VersionStage: 'AWSCURRENT',
+          RemoveFromVersionId: created.VersionId,
+          MoveToVersionId: pending.VersionId,
+        }),
+      );
+      const unstaged = await secrets.send(new GetSecretValueCommand({ SecretId: 'stytch/m2m/moved' }));
+
+      // Assess
+      expect(unstaged).toMatchObject({ SecretString: 'new', VersionId: pending.VersionId });
+      expect(unstaged.VersionStages).toContain('AWSCURRENT');
     } finally {
       secrets.destroy();
       await moto.stop();

@@ -85,6 +85,8 @@ interface Report {
     stytch: string;
     githubWebhook: { url: string; secret: string };
     githubApi: string;
+    resourceServer: string;
+    tokenRevocations: string;
     credentials: {
       operator: { accessKeyId: string; secretAccessKey: string };
       consumers: Record<string, { accessKeyId: string; secretAccessKey: string }>;
@@ -116,6 +118,16 @@ describe('npm start -- --json --keep (a real process)', () => {
     expect(run.stdout.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain('scenario a');
     expect(run.stderr).toContain('Time is compressed');
+  });
+
+  it('names the demo API and the revocation document among the endpoints', async () => {
+    expect(report.endpoints.resourceServer).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(report.endpoints.tokenRevocations).toBe(
+      `${report.endpoints.aws}/stytch-m2m-rotator-token-revocations/token-revocations.json`,
+    );
+    const anonymous = await fetch(`${report.endpoints.resourceServer}/whoami`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ reason: 'missing_token' });
   });
 
   it('runs the scenarios in the order they are named, and ends by saying what to try next (stderr)', () => {
@@ -290,6 +302,75 @@ describe('npm start -- --json --keep (a real process)', () => {
     expect(run.stdout).not.toContain(token);
     expect(run.stderr).not.toContain(token);
     expect(run.stderr).toContain(`token in Secrets Manager under ${secretName} (…${token.slice(-4)})`);
+  });
+
+  it('contains a leak past the secret: a token minted before `rotator leak report` is refused by the demo API within 15 s, one minted with the new secret is accepted', async () => {
+    // Prepare: the printed export lines, as pasted into another terminal
+    const exported = Object.fromEntries(
+      [...run.stderr.matchAll(/^ {2}export (.+)$/gm)].flatMap((line) =>
+        (line[1] ?? '')
+          .split(' ')
+          .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+      ),
+    ) as Record<string, string>;
+    const clientId = 'm2m-client-test-billing-worker';
+    const secrets = new SecretsManagerClient({ endpoint: report.endpoints.aws, region: 'us-east-1' });
+    const readCurrent = async () => {
+      const { SecretString = '{}' } = await secrets.send(
+        new GetSecretValueCommand({ SecretId: `stytch/m2m/${clientId}` }),
+      );
+      return JSON.parse(SecretString) as { client_id: string; client_secret: string; token_url: string };
+    };
+    // The OAuth client credentials grant, as any HTTP client sends it.
+    const mint = async (secret: { client_id: string; client_secret: string; token_url: string }) => {
+      const response = await fetch(secret.token_url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: secret.client_id,
+          client_secret: secret.client_secret,
+        }),
+      });
+      const answer = (await response.json()) as { access_token: string };
+      if (answer.access_token === undefined)
+        throw new Error(`mint: ${response.status} ${JSON.stringify(answer)}`);
+      return answer.access_token;
+    };
+    const whoami = async (token: string) => {
+      const response = await fetch(`${report.endpoints.resourceServer}/whoami`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const leaked = await readCurrent();
+    const stolen = await mint(leaked);
+    const accepted = await whoami(stolen);
+    expect(accepted, JSON.stringify(accepted)).toMatchObject({ status: 200, body: { clientId } });
+
+    // Act
+    const reported = spawnSync(
+      process.execPath,
+      ['bin/rotator.mjs', 'leak', 'report', '--client-id', clientId, '--reference', 'outside check'],
+      { cwd: repoRoot, env: { ...process.env, ...exported }, encoding: 'utf8' },
+    );
+    const t0 = Date.now();
+    let refused = await whoami(stolen);
+    while (refused.status === 200 && Date.now() - t0 < 20_000) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      refused = await whoami(stolen);
+    }
+    const refusedAfterMs = Date.now() - t0;
+    const renewed = await readCurrent();
+    const fresh = await whoami(await mint(renewed));
+    secrets.destroy();
+
+    // Assess
+    expect(reported.status, reported.stderr).toBe(0);
+    expect(refused).toMatchObject({ status: 401, body: { reason: 'token_revoked' } });
+    expect(refusedAfterMs).toBeLessThan(15_000);
+    expect(renewed.client_secret).not.toBe(leaked.client_secret);
+    expect(fresh).toMatchObject({ status: 200, body: { clientId } });
   });
 
   it('stops on SIGTERM sent to npm: says so, exits 143 and leaves no process running', async () => {

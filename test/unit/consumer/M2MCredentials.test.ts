@@ -79,9 +79,20 @@ class FakeTokens implements TokenEndpoint {
   public minted: string[] = [];
   public failVerify = false;
   public now = 1_000_000;
+  /** Mint JWT-shaped tokens carrying `iat` (from `now`), advancing `now` by this many ms first. */
+  public jwtMintAdvanceMs: number | undefined;
 
   public async mint(creds: ClientCredentials, scopes: readonly string[]): Promise<AccessToken> {
     this.minted.push(creds.clientSecret.lastFour);
+    if (this.jwtMintAdvanceMs !== undefined) {
+      this.now += this.jwtMintAdvanceMs;
+      const claims = Buffer.from(JSON.stringify({ iat: Math.floor(this.now / 1000) })).toString('base64url');
+      return {
+        accessToken: `e30.${claims}.sig${this.minted.length}`,
+        expiresAt: this.now + 3_600_000,
+        scope: '',
+      };
+    }
     await new Promise((resolve) => setTimeout(resolve, 1));
     if (!this.valid.has(creds.clientSecret.reveal())) {
       throw new TokenRequestError(
@@ -459,5 +470,63 @@ describe('Class: M2MCredentials', () => {
 
     // Assess
     expect(error).toBeInstanceOf(CredentialsClosedError);
+  });
+
+  describe('Client Tokens Revoked (resource servers refuse the client’s tokens issued before the cutoff)', () => {
+    const revoked = (cutoffMs: number, clientId = CLIENT_ID) => ({
+      'detail-type': 'Client Tokens Revoked',
+      detail: { clientId, cutoff: new Date(cutoffMs).toISOString(), reason: 'leak_rotation' },
+    });
+
+    it('drops cached tokens issued before the cutoff, and keeps them for another client’s record', async () => {
+      // Prepare
+      const { tokens, credentials: creds } = makeWorld();
+      tokens.jwtMintAdvanceMs = 0;
+      tokens.now = 1_000_000_000;
+      const cached = await creds.accessToken();
+
+      // Act
+      await creds.onRotatorEvent(revoked(tokens.now + 1_000, 'm2m-client-test-other'));
+      const afterOther = await creds.accessToken();
+      tokens.now += 1_000;
+      await creds.onRotatorEvent(revoked(tokens.now));
+      const afterOwn = await creds.accessToken();
+
+      // Assess
+      expect(afterOther).toBe(cached);
+      expect(afterOwn).not.toBe(cached);
+      expect(tokens.minted).toHaveLength(2);
+    });
+
+    it('does not keep a token minted in the cutoff’s second: it waits for the cutoff and mints once more', async () => {
+      // Prepare: the cutoff is the next whole second; each mint takes 600 ms (of the fake clock)
+      const { tokens, credentials: creds } = makeWorld();
+      tokens.jwtMintAdvanceMs = 600;
+      tokens.now = 1_000_000_000;
+      await creds.onRotatorEvent(revoked(1_000_001_000));
+
+      // Act
+      const token = await creds.accessToken();
+
+      // Assess: the first mint's iat is 1,000,000 s (covered); the second's 1,000,001 s
+      expect(tokens.minted).toHaveLength(2);
+      expect(token).toMatch(/sig2$/);
+      expect(await creds.accessToken()).toBe(token);
+    });
+
+    it('forgets a token a resource server refused, and only that one', async () => {
+      // Prepare
+      const { tokens, credentials: creds } = makeWorld();
+      const refused = await creds.accessToken(['a']);
+      const other = await creds.accessToken(['b']);
+
+      // Act
+      creds.tokenRefused(refused);
+
+      // Assess
+      expect(await creds.accessToken(['a'])).not.toBe(refused);
+      expect(await creds.accessToken(['b'])).toBe(other);
+      expect(tokens.minted).toHaveLength(3);
+    });
   });
 });

@@ -159,14 +159,38 @@ describe('Publishing a revocation (publishRevocation)', () => {
   function setup() {
     const document = new MemoryDocument();
     const published: ClientTokensRevokedEvent[] = [];
+    const clock = new FakeClock(NOW.toISOString());
+    const waits: number[] = [];
     const deps = {
       document,
       events: { publish: async (event: ClientTokensRevokedEvent) => published.push(event) },
-      clock: new FakeClock(NOW.toISOString()),
+      clock,
+      wait: async (ms: number) => {
+        waits.push(ms);
+        clock.advance(ms);
+      },
       logger: new RecordingLogger(),
     };
-    return { document, published, deps };
+    return { document, published, deps, waits };
   }
+
+  it('publishes a record no earlier than its cutoff: a token minted after a refusal is never covered', async () => {
+    // Prepare: the cutoff is the next whole second, 700 ms ahead
+    const { published, deps, waits } = setup();
+    deps.clock.advance(300);
+    const ahead = record('m2m-a', new Date(NOW.getTime() + 700).toISOString());
+    const far = record('m2m-b', new Date(NOW.getTime() + 60_000).toISOString());
+    const past = record('m2m-c', '2026-11-25T11:59:59.000Z');
+
+    // Act
+    await publishRevocation(deps, past);
+    await publishRevocation(deps, ahead);
+    await publishRevocation(deps, far);
+
+    // Assess: no wait for a past cutoff; 700 ms for the next second; never more than 2 s
+    expect(waits).toEqual([700, 2_000]);
+    expect(published.map((event) => event.detail.clientId)).toEqual(['m2m-c', 'm2m-a', 'm2m-b']);
+  });
 
   it('writes the record into the document and announces it', async () => {
     // Prepare

@@ -27,6 +27,7 @@ function world() {
     document,
     events: { publish: async (event) => published.push(event) },
     clock: new FakeClock('2026-11-25T12:00:00.000Z'),
+    wait: async () => undefined,
     logger,
   }));
   return { handler, published, logger, body: () => body };

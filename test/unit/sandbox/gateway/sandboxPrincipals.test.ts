@@ -24,12 +24,19 @@ describe('The sandbox’s principals (sandbox/world/principals.ts)', () => {
     };
 
     // Act
-    const withoutConsumer = await createSandboxPrincipals(target, new Map([[OPERATOR_POLICY, POLICY]]), [
-      'a',
-    ]).catch((error: unknown) => error);
-    const withoutOperator = await createSandboxPrincipals(target, new Map([[CONSUMER_POLICY, POLICY]]), [
-      'a',
-    ]).catch((error: unknown) => error);
+    const documentArn = 'arn:aws:s3:::bucket/token-revocations.json';
+    const withoutConsumer = await createSandboxPrincipals(
+      target,
+      new Map([[OPERATOR_POLICY, POLICY]]),
+      ['a'],
+      documentArn,
+    ).catch((error: unknown) => error);
+    const withoutOperator = await createSandboxPrincipals(
+      target,
+      new Map([[CONSUMER_POLICY, POLICY]]),
+      ['a'],
+      documentArn,
+    ).catch((error: unknown) => error);
     await dispatcher.close();
 
     // Assess
