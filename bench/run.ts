@@ -2,23 +2,25 @@ import { parseArgs } from 'node:util';
 import { bundlesBench, MAX_BUNDLE_BYTES, MAX_COLD_IMPORT_MS } from './bundlesBench.js';
 import { cliBench } from './cliBench.js';
 import { consumerBench } from './consumerBench.js';
+import { CONTAINMENT_TARGET_MS, containmentBench } from './containmentBench.js';
 import type { BenchContext, BenchResult } from './harness.js';
 import { leakBench } from './leakBench.js';
 import { loadBench } from './loadBench.js';
 
-// `npm run bench -- <consumer|load|leak|bundles|cli> [--json]`: the first three run in the sandbox;
+// `npm run bench -- <consumer|load|leak|containment|bundles|cli> [--json]`: the first three run in the sandbox;
 // bundles builds the Lambda bundles and imports them.
 
-const USAGE = 'usage: npm run bench -- <consumer|load|leak|bundles|cli> [--json] [bundles options]';
+const USAGE =
+  'usage: npm run bench -- <consumer|load|leak|containment|bundles|cli> [--json] [bundles options]';
 
 const HELP = `${USAGE}
 
-consumer, load and leak each run in their own sandbox (moto_server behind the sandbox gateway, the Stytch emulator,
+consumer, load, leak and containment each run in their own sandbox (moto_server behind the sandbox gateway, the Stytch emulator,
 the synthesized state machine; see docs/sandbox.md). consumer and load measure the consumer
 library (consumer/): the sample config's m2m-client-test-billing-worker is rotated by hand
 (trigger "manual") 10 times back to back, each rotation waiting for the benchmark's library
 consumer to report healthy on the pending secret before it completes. leak measures the leak
-paths: how fast a reported secret stops working.
+paths: how fast a reported secret stops working; containment, how fast a token minted with it does.
 
   consumer  hit path: ns per accessToken() with the token cached, against Powertools getSecret
             + the Stytch Node SDK's m2m.token per call (target: ratio >= 20); then a library
@@ -37,6 +39,14 @@ paths: how fast a reported secret stops working.
             every one dead within 10 s in the sandbox; deployed, Lambda and Step Functions add
             their latency, and tokens minted before stay valid until they expire).
             JSON: {"rounds","paths":[{"path","msToDead":[...],"medianMs","maxMs"}]}
+  containment
+            how long a token minted with a leaked secret before the report keeps working, 5 rounds
+            per leak path (as leak): each round the attacker mints a token with the secret about
+            to leak, the demo resource server (the verifier) accepts it, the leak is reported, and
+            the clock runs to the demo API's first 401 for that token (target: every one within
+            ${CONTAINMENT_TARGET_MS / 1000} s). Next to it, a plain JWKS check: the token's remaining lifetime.
+            JSON: {"rounds","targetMs","paths":[{"path","msToRefused":[...],"medianMs","maxMs",
+                   "plainJwks":{"medianMs","maxMs"}}]}
   bundles   each Lambda function built as \`cdk synth\` builds it (lib/bundling.ts): the size of its
             index.mjs, the packages that fill it, and its cold import (a fresh node process per
             sample imports it; median and max). No sandbox. Targets: every index.mjs <= ${MAX_BUNDLE_BYTES / 1024} KB,
@@ -108,6 +118,7 @@ const BENCHMARKS: Readonly<Record<string, (context: BenchContext) => Promise<Ben
   consumer: consumerBench,
   load: loadBench,
   leak: leakBench,
+  containment: containmentBench,
   cli: cliBench,
   bundles: (context) =>
     bundlesBench(context, {
@@ -116,11 +127,12 @@ const BENCHMARKS: Readonly<Record<string, (context: BenchContext) => Promise<Ben
       ...(sdk === undefined ? {} : { sdk }),
     }),
 };
-if (positionals.length !== 1) fail(`name one benchmark: consumer, load, leak, bundles or cli (${USAGE})`);
+if (positionals.length !== 1)
+  fail(`name one benchmark: consumer, load, leak, containment, bundles or cli (${USAGE})`);
 const name = positionals[0] ?? '';
 const benchmark = BENCHMARKS[name];
 if (benchmark === undefined) {
-  fail(`unknown benchmark "${name}": the benchmarks are consumer, load, leak, bundles and cli`);
+  fail(`unknown benchmark "${name}": the benchmarks are consumer, load, leak, containment, bundles and cli`);
 }
 if (name !== 'bundles' && (samples !== undefined || values.node !== undefined || sdk !== undefined)) {
   fail('--samples, --node and --sdk are options of bundles only');

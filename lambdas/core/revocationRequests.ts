@@ -3,6 +3,7 @@ import { RotatorError } from './errors.js';
 import {
   boundedSource,
   EVENT_SOURCES,
+  RotationCancelledDetailSchema,
   RotationCompletedDetailSchema,
   TokenRevocationRequestedDetailSchema,
 } from './events.js';
@@ -38,7 +39,8 @@ export type RevocationDecision =
   | { readonly record: null; readonly why: string };
 
 /**
- * The record `event` calls for at `now`. A leak rotation's cutoff is its completion (the old
+ * The record `event` calls for at `now`. A leak rotation's cutoff is its completion, as is that of a
+ * rotation a leak of its current secret completed at once (`leak_escalated`) (the old
  * secret was proven dead by then); an operator's is `before`, or `now` when it is absent or later
  * (a future cutoff would refuse tokens the new secret mints).
  * @throws {RevocationRequestError} when the event is not one of the two from its own source, or
@@ -50,12 +52,31 @@ export function revocationOfEvent(event: unknown, now: Date): RevocationDecision
   const { 'detail-type': detailType, source, detail } = envelope.data;
   if (detailType === 'Rotation Completed' && source === EVENT_SOURCES.rotator) {
     const completed = parseDetail(RotationCompletedDetailSchema, detail, detailType);
-    if (completed.trigger !== 'leak') return { record: null, why: `a ${completed.trigger} rotation` };
+    // A leak that preempted a rotation in progress completed it at once (`leak_escalated`): its
+    // completion killed the leaked current secret as a leak rotation's would.
+    if (completed.trigger !== 'leak' && completed.reason !== 'leak_escalated')
+      return { record: null, why: `a ${completed.trigger} rotation` };
     return {
       record: revocationFor({
         clientId: completed.clientId,
         before: new Date(completed.completedAt),
         rotationId: completed.rotationId,
+        reason: 'leak_rotation',
+      }),
+    };
+  }
+  if (detailType === 'Rotation Cancelled' && source === EVENT_SOURCES.rotator) {
+    // A leak of the pending secret cancels the rotation: the leaked secret is dead once it is
+    // cancelled, and tokens minted with it are refused from then, not only once the follow-up
+    // leak rotation completes (which moves the cutoff forward again).
+    const cancelled = parseDetail(RotationCancelledDetailSchema, detail, detailType);
+    if (cancelled.reason !== 'leak_of_pending')
+      return { record: null, why: `a cancellation (${cancelled.reason})` };
+    return {
+      record: revocationFor({
+        clientId: cancelled.clientId,
+        before: new Date(cancelled.cancelledAt),
+        rotationId: cancelled.rotationId,
         reason: 'leak_rotation',
       }),
     };

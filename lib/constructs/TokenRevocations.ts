@@ -101,7 +101,7 @@ export class TokenRevocations extends Construct {
       retryAttempts: 3,
       maxEventAge: Duration.hours(1),
     });
-    // Two rules, not one `$or` pattern: each source says one thing, and IAM decides who may use
+    // Rules, not one `$or` pattern: each source says one thing, and IAM decides who may use
     // which source (a leak rotation's completion only from the rotator's own functions).
     this.rules = [
       new events.Rule(this, 'LeakRotationRule', {
@@ -111,6 +111,31 @@ export class TokenRevocations extends Construct {
           source: [EVENT_SOURCES.rotator],
           detailType: ['Rotation Completed'],
           detail: { trigger: ['leak'] },
+        },
+        targets: [target],
+      }),
+      // A leak of the current secret preempts a scheduled or manual rotation by completing it at
+      // once: its completion kills the leaked secret, though its trigger is not `leak`.
+      new events.Rule(this, 'LeakPreemptionRule', {
+        eventBus: props.eventBus,
+        description:
+          'A rotation a leak completed at once (leak_escalated) goes to the token revocation publisher',
+        eventPattern: {
+          source: [EVENT_SOURCES.rotator],
+          detailType: ['Rotation Completed'],
+          detail: { reason: ['leak_escalated'] },
+        },
+        targets: [target],
+      }),
+      // A leak of the pending secret cancels the rotation in progress: the leaked secret dies then.
+      new events.Rule(this, 'LeakedPendingRule', {
+        eventBus: props.eventBus,
+        description:
+          'A rotation cancelled because its pending secret leaked goes to the token revocation publisher',
+        eventPattern: {
+          source: [EVENT_SOURCES.rotator],
+          detailType: ['Rotation Cancelled'],
+          detail: { reason: ['leak_of_pending'] },
         },
         targets: [target],
       }),

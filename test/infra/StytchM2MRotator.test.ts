@@ -496,7 +496,9 @@ describe('Construct: StytchM2MRotator', () => {
       expect.stringMatching(/^RotatorHealthAggregatorFunction/),
       expect.stringMatching(/^RotatorLeakIntakeFunction/),
       expect.stringMatching(/^RotatorMonitoringSecretAgePublisher/),
-      // Two rules (a leak rotation's completion, an operator's request), one function.
+      // Four rules (a leak rotation's completion, a leak-preempted one's, a leaked pending's cancellation, an operator's request), one function.
+      expect.stringMatching(/^RotatorTokenRevocationsPublisherFunction/),
+      expect.stringMatching(/^RotatorTokenRevocationsPublisherFunction/),
       expect.stringMatching(/^RotatorTokenRevocationsPublisherFunction/),
       expect.stringMatching(/^RotatorTokenRevocationsPublisherFunction/),
     ]);

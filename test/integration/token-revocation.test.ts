@@ -24,8 +24,8 @@ describe('Token revocation against the sandbox', () => {
   let s3: S3Client;
   const id = (configId: string): string => sandbox.clientIdMap.get(configId) ?? configId;
 
-  const run = async (argv: string[]) => {
-    const io = bufferedIo(env);
+  const run = async (argv: string[], stdin?: string) => {
+    const io = bufferedIo(env, stdin);
     const code = await exec(argv, io);
     return { code, stdout: io.stdout.text, stderr: io.stderr.text };
   };
@@ -138,6 +138,64 @@ describe('Token revocation against the sandbox', () => {
     );
     expect(record).toMatchObject({ clientId, rotationId: null, reason: 'operator' });
   });
+
+  it.each([
+    { stage: 'AWSCURRENT', detailType: 'Rotation Completed', ends: 'completes it at once (leak_escalated)' },
+    { stage: 'AWSPENDING', detailType: 'Rotation Cancelled', ends: 'cancels it (leak_of_pending)' },
+  ] as const)(
+    'a leak of the $stage secret preempting a rotation in progress revokes the client’s tokens when it $ends',
+    async ({ stage, detailType }) => {
+      // Prepare: a manual rotation of a client whose consumers never report waits with its pending secret
+      const clientId = id('m2m-client-test-reporting');
+      const secretId = `${sandbox.config.secretPrefix}/${clientId}`;
+      const started = await run(['rotate', clientId, '--reason', 'in progress', '--no-wait']);
+      expect(started.code, started.stderr).toBe(0);
+      const leaked = await until(`the pending secret of ${clientId}`, async () => {
+        const stages = await sandbox.aws.secretsManager
+          .send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSPENDING' }))
+          .then(
+            () => true,
+            () => false,
+          );
+        if (!stages) return undefined;
+        const { SecretString = '{}' } = await sandbox.aws.secretsManager.send(
+          new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }),
+        );
+        return (JSON.parse(SecretString) as { client_secret: string }).client_secret;
+      });
+      const seen = sandbox.events.length;
+
+      // Act
+      const reported = await run(['leak', 'report', '--secret-stdin'], leaked);
+
+      // Assess: the ending that killed the leaked secret is the record's cutoff
+      expect(reported.code, reported.stderr).toBe(0);
+      const revoked = await until('Client Tokens Revoked', async () =>
+        sandbox.events
+          .slice(seen)
+          .find(
+            (event) => event.detailType === 'Client Tokens Revoked' && event.detail.clientId === clientId,
+          ),
+      );
+      const ending = sandbox.events
+        .slice(seen)
+        .find((event) => event.detailType === detailType && event.detail.clientId === clientId);
+      const endedDetail = (ending?.detail ?? {}) as {
+        completedAt?: string;
+        cancelledAt?: string;
+        rotationId?: string;
+      };
+      const endedAt = String(endedDetail.completedAt ?? endedDetail.cancelledAt);
+      expect(revoked.detail).toMatchObject({
+        clientId,
+        cutoff: new Date(Math.ceil(Date.parse(endedAt) / 1000) * 1000).toISOString(),
+        rotationId: endedDetail.rotationId,
+        reason: 'leak_rotation',
+      });
+      // The follow-up leak rotation of a leaked pending waits for consumers that never report; it
+      // holds this client's lock until the sandbox stops (no later test rotates this client).
+    },
+  );
 
   describe('the demo resource server (GET /whoami, the verifier on every request)', () => {
     const whoami = async (token: string | undefined, query = '') => {

@@ -93,7 +93,7 @@ describe('Construct: TokenRevocations', () => {
     expect(statements[3]?.Condition).toEqual({ StringEquals: { 'events:source': 'stytch-m2m-rotator' } });
   });
 
-  it("runs the publisher on a leak rotation's completion from the rotator and an operator's request from operators", () => {
+  it("runs the publisher on a leak rotation's or a leak-preempted rotation's completion or a leaked pending's cancellation from the rotator, and an operator's request from operators", () => {
     // Assess
     const patterns = Object.values(template.findResources('AWS::Events::Rule')).map(
       (rule) => rule.Properties.EventPattern,
@@ -103,6 +103,16 @@ describe('Construct: TokenRevocations', () => {
         source: ['stytch-m2m-rotator'],
         'detail-type': ['Rotation Completed'],
         detail: { trigger: ['leak'] },
+      },
+      {
+        source: ['stytch-m2m-rotator'],
+        'detail-type': ['Rotation Completed'],
+        detail: { reason: ['leak_escalated'] },
+      },
+      {
+        source: ['stytch-m2m-rotator'],
+        'detail-type': ['Rotation Cancelled'],
+        detail: { reason: ['leak_of_pending'] },
       },
       { source: ['stytch-m2m-rotator.operator'], 'detail-type': ['Token Revocation Requested'] },
     ]);

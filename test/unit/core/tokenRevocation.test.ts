@@ -262,7 +262,7 @@ describe('Publishing a revocation (publishRevocation)', () => {
 });
 
 describe('The events that call for a revocation (lambdas/core/revocationRequests.ts)', () => {
-  const completed = (trigger: string) => ({
+  const completed = (trigger: string, reason = 'leak_fail_secure') => ({
     'detail-type': 'Rotation Completed',
     source: 'stytch-m2m-rotator',
     detail: {
@@ -270,7 +270,7 @@ describe('The events that call for a revocation (lambdas/core/revocationRequests
       clientId: 'm2m-a',
       clientKind: 'm2m',
       trigger,
-      reason: 'leak_fail_secure',
+      reason,
       currentVersionId: rotationId,
       currentLastFour: 'DzJj',
       previousLastFour: 'Ab12',
@@ -288,8 +288,40 @@ describe('The events that call for a revocation (lambdas/core/revocationRequests
     });
   });
 
+  it('makes the completion of a scheduled rotation a leak preempted (leak_escalated) the cutoff', () => {
+    expect(revocationOfEvent(completed('schedule', 'leak_escalated'), NOW)).toEqual({
+      record: {
+        ...record('m2m-a', '2026-11-25T11:59:59.000Z', 'leak_rotation'),
+        rotationId,
+      },
+    });
+  });
+
+  it('makes the cancellation of a rotation whose pending secret leaked the cutoff, and ignores other cancellations', () => {
+    const cancelled = (reason: string) => ({
+      'detail-type': 'Rotation Cancelled',
+      source: 'stytch-m2m-rotator',
+      detail: {
+        rotationId,
+        clientId: 'm2m-a',
+        clientKind: 'm2m',
+        trigger: 'schedule',
+        reason,
+        cancelledAt: '2026-11-25T11:59:58.250Z',
+        durationMs: 4000,
+      },
+    });
+    expect(revocationOfEvent(cancelled('leak_of_pending'), NOW)).toEqual({
+      record: { ...record('m2m-a', '2026-11-25T11:59:59.000Z', 'leak_rotation'), rotationId },
+    });
+    expect(revocationOfEvent(cancelled('consumer_unhealthy'), NOW)).toEqual({
+      record: null,
+      why: 'a cancellation (consumer_unhealthy)',
+    });
+  });
+
   it('ignores a scheduled rotation', () => {
-    expect(revocationOfEvent(completed('schedule'), NOW)).toEqual({
+    expect(revocationOfEvent(completed('schedule', 'all_consumers_healthy'), NOW)).toEqual({
       record: null,
       why: 'a schedule rotation',
     });
