@@ -288,3 +288,16 @@ export async function publishRevocation(
   }
   throw new RevocationWriteContendedError(REVOCATION_WRITE_ATTEMPTS);
 }
+
+/**
+ * Writes the empty document when there is none (a new stack), so that a fail-closed reader has a
+ * document before the first revocation. Conditional (`If-None-Match: *`): a document already there,
+ * with live records, is kept.
+ * @returns `written`, or `kept` when a document was there
+ */
+export async function initializeRevocationDocument(
+  deps: Pick<RevocationPublisherDeps, 'document' | 'clock'>,
+): Promise<'written' | 'kept'> {
+  const outcome = await deps.document.write(serializeRevocationDocument([], deps.clock.now()), null);
+  return outcome === 'written' ? 'written' : 'kept';
+}

@@ -1,3 +1,8 @@
+import {
+  CustomResourceRequestSchema,
+  isCustomResourceRequest,
+  sendCustomResourceResponse,
+} from '#adapters/aws/CustomResourceResponse.js';
 import { eventBridgeClient } from '#adapters/aws/clients/eventBridge.js';
 import { s3Client } from '#adapters/aws/clients/s3.js';
 import type { FunctionClients } from '#adapters/aws/clients.js';
@@ -9,6 +14,7 @@ import type { StepLogger } from '#core/deps.js';
 import type { Clock } from '#core/ports.js';
 import { revocationOfEvent } from '#core/revocationRequests.js';
 import {
+  initializeRevocationDocument,
   publishRevocation,
   type RevocationPublisherDeps,
   type RevocationRecord,
@@ -55,6 +61,8 @@ export function createTokenRevocationDeps(
 /** What one invocation did. */
 export type TokenRevocationResult =
   | { readonly outcome: 'revoked'; readonly record: RevocationRecord }
+  /** The stack's custom resource: the empty document written on create, or the one there kept. */
+  | { readonly outcome: 'document_initialized'; readonly document: 'written' | 'kept' | 'untouched' }
   | { readonly outcome: 'ignored'; readonly why: string };
 
 /**
@@ -66,6 +74,7 @@ export type TokenRevocationResult =
  */
 export function tokenRevocationPublisherHandler(
   depsFactory?: () => RevocationPublisherDeps,
+  fetchImpl: typeof fetch = fetch,
 ): (event: unknown, context?: unknown) => Promise<TokenRevocationResult> {
   let container: RevocationPublisherDeps | undefined;
   const containerDeps = (): RevocationPublisherDeps => {
@@ -75,6 +84,7 @@ export function tokenRevocationPublisherHandler(
   };
   return withInvocationContext(async (event: unknown): Promise<TokenRevocationResult> => {
     const deps = containerDeps();
+    if (isCustomResourceRequest(event)) return initialDocument(deps, event, fetchImpl);
     const decision = revocationOfEvent(event, deps.clock.now());
     if (decision.record === null) {
       deps.logger.info('No token revocation called for', { why: decision.why });
@@ -89,4 +99,33 @@ export function tokenRevocationPublisherHandler(
     }
     return { outcome: 'revoked', record: await publishRevocation(deps, decision.record) };
   });
+}
+
+/**
+ * The stack's `Custom::TokenRevocationDocument`: on Create, the empty document (kept if one is
+ * there); Update and Delete touch nothing (the bucket's removal policy decides its fate). Always
+ * answers CloudFormation, FAILED with the error's name and message, so a deploy never hangs.
+ */
+async function initialDocument(
+  deps: RevocationPublisherDeps,
+  event: unknown,
+  fetchImpl: typeof fetch,
+): Promise<TokenRevocationResult> {
+  const request = CustomResourceRequestSchema.parse(event);
+  const physicalResourceId = request.PhysicalResourceId ?? 'token-revocations.json';
+  try {
+    const document =
+      request.RequestType === 'Create' ? await initializeRevocationDocument(deps) : 'untouched';
+    deps.logger.info('Token revocation document initialized', { requestType: request.RequestType, document });
+    await sendCustomResourceResponse(request, { status: 'SUCCESS', physicalResourceId }, fetchImpl);
+    return { outcome: 'document_initialized', document };
+  } catch (error) {
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
+    deps.logger.warn('Token revocation document not initialized', {
+      requestType: request.RequestType,
+      reason,
+    });
+    await sendCustomResourceResponse(request, { status: 'FAILED', physicalResourceId, reason }, fetchImpl);
+    throw error;
+  }
 }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -96,6 +96,16 @@ export class TokenRevocations extends Construct {
       ],
     });
     this.publisher = this.createPublisher(props);
+    // The empty document on create, written by the publisher (CloudFormation invokes it directly):
+    // a fail-closed verifier then has a document before the first revocation. Its properties
+    // never change, so no update runs it again; and the write is conditional anyway.
+    const initialDocument = new CustomResource(this, 'InitialDocument', {
+      serviceToken: this.publisher.function.functionArn,
+      resourceType: 'Custom::TokenRevocationDocument',
+      properties: { Bucket: this.bucket.bucketName, Key: REVOCATION_DOCUMENT_KEY },
+    });
+    // After the publisher's policy exists (it grants the PutObject), not only the function.
+    initialDocument.node.addDependency(this.publisher);
     const target = new eventTargets.LambdaFunction(this.publisher.function, {
       ...(props.deadLetterQueue === undefined ? {} : { deadLetterQueue: props.deadLetterQueue }),
       retryAttempts: 3,

@@ -126,6 +126,23 @@ describe('Construct: TokenRevocations', () => {
     });
   });
 
+  it('writes the empty document when the stack is created, through the publisher, once its policy exists', () => {
+    // Assess
+    const resources = template.findResources('Custom::TokenRevocationDocument');
+    expect(Object.keys(resources)).toHaveLength(1);
+    const [initial] = Object.values(resources);
+    expect(initial?.Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^TokenRevocationsPublisherFunction/), 'Arn'] },
+      Bucket: { Ref: expect.stringMatching(/^TokenRevocationsBucket/) },
+      Key: 'token-revocations.json',
+    });
+    expect(initial?.DependsOn).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^TokenRevocationsPublisherFunctionServiceRoleDefaultPolicy/),
+      ]),
+    );
+  });
+
   it('empties and deletes the bucket with the stack under RemovalPolicy.DESTROY', () => {
     // Act
     const { template: ephemeral } = build(RemovalPolicy.DESTROY);

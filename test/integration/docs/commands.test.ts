@@ -110,6 +110,7 @@ const RULES: readonly Rule[] = [
     why: 'builds 11 bundles and imports each 15 times in fresh processes (1-2 min)',
   },
   { pattern: /^npx rotator emulator\b/, how: 'until-first-output', why: 'runs until SIGTERM' },
+  { pattern: /^sleep \d+$/, how: 'run', why: 'a pause in a walkthrough' },
   { pattern: /^(npx rotator|aws|curl|until npx rotator) /, how: 'run', why: 'against the sandbox' },
 ];
 
@@ -192,6 +193,7 @@ interface SandboxDocument {
     readonly aws: string;
     readonly githubWebhook: { readonly url: string; readonly secret: string };
     readonly githubApi: string;
+    readonly resourceServer: string;
     readonly credentials: {
       readonly consumers: Readonly<Record<string, { accessKeyId: string; secretAccessKey: string }>>;
     };
@@ -277,6 +279,7 @@ describe('Docs: every command line of README.md and docs/*.md', () => {
         WEBHOOK_URL: document.endpoints.githubWebhook.url,
         WEBHOOK_SECRET: document.endpoints.githubWebhook.secret,
         GITHUB_API: document.endpoints.githubApi,
+        RESOURCE_SERVER: document.endpoints.resourceServer,
       };
       return printed[name] ?? fromDocument[name];
     };
