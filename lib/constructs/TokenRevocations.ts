@@ -112,52 +112,38 @@ export class TokenRevocations extends Construct {
       maxEventAge: Duration.hours(1),
     });
     // Rules, not one `$or` pattern: each source says one thing, and IAM decides who may use
-    // which source (a leak rotation's completion only from the rotator's own functions).
+    // which source (a leak's ending only from the rotator's own functions).
+    const rule = (id: string, description: string, eventPattern: events.EventPattern): events.Rule =>
+      new events.Rule(this, id, { eventBus: props.eventBus, description, eventPattern, targets: [target] });
+    const fromRotator = (detailType: string, detail: Record<string, string[]>): events.EventPattern => ({
+      source: [EVENT_SOURCES.rotator],
+      detailType: [detailType],
+      detail,
+    });
     this.rules = [
-      new events.Rule(this, 'LeakRotationRule', {
-        eventBus: props.eventBus,
-        description: "A leak rotation's Rotation Completed goes to the token revocation publisher",
-        eventPattern: {
-          source: [EVENT_SOURCES.rotator],
-          detailType: ['Rotation Completed'],
-          detail: { trigger: ['leak'] },
-        },
-        targets: [target],
-      }),
+      rule(
+        'LeakRotationRule',
+        "A leak rotation's Rotation Completed goes to the token revocation publisher",
+        fromRotator('Rotation Completed', { trigger: ['leak'] }),
+      ),
       // A leak of the current secret preempts a scheduled or manual rotation by completing it at
       // once: its completion kills the leaked secret, though its trigger is not `leak`.
-      new events.Rule(this, 'LeakPreemptionRule', {
-        eventBus: props.eventBus,
-        description:
-          'A rotation a leak completed at once (leak_escalated) goes to the token revocation publisher',
-        eventPattern: {
-          source: [EVENT_SOURCES.rotator],
-          detailType: ['Rotation Completed'],
-          detail: { reason: ['leak_escalated'] },
-        },
-        targets: [target],
-      }),
+      rule(
+        'LeakPreemptionRule',
+        'A rotation a leak completed at once (leak_escalated) goes to the token revocation publisher',
+        fromRotator('Rotation Completed', { reason: ['leak_escalated'] }),
+      ),
       // A leak of the pending secret cancels the rotation in progress: the leaked secret dies then.
-      new events.Rule(this, 'LeakedPendingRule', {
-        eventBus: props.eventBus,
-        description:
-          'A rotation cancelled because its pending secret leaked goes to the token revocation publisher',
-        eventPattern: {
-          source: [EVENT_SOURCES.rotator],
-          detailType: ['Rotation Cancelled'],
-          detail: { reason: ['leak_of_pending'] },
-        },
-        targets: [target],
-      }),
-      new events.Rule(this, 'OperatorRequestRule', {
-        eventBus: props.eventBus,
-        description: "An operator's Token Revocation Requested goes to the token revocation publisher",
-        eventPattern: {
-          source: [EVENT_SOURCES.operator],
-          detailType: [TOKEN_REVOCATION_REQUEST_DETAIL_TYPE],
-        },
-        targets: [target],
-      }),
+      rule(
+        'LeakedPendingRule',
+        'A rotation cancelled because its pending secret leaked goes to the token revocation publisher',
+        fromRotator('Rotation Cancelled', { reason: ['leak_of_pending'] }),
+      ),
+      rule(
+        'OperatorRequestRule',
+        "An operator's Token Revocation Requested goes to the token revocation publisher",
+        { source: [EVENT_SOURCES.operator], detailType: [TOKEN_REVOCATION_REQUEST_DETAIL_TYPE] },
+      ),
     ];
   }
 

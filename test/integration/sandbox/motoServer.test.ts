@@ -43,6 +43,22 @@ async function until(condition: () => boolean | Promise<boolean>, what: string):
   }
 }
 
+/** A moto_server of its own, and a Secrets Manager client on it, for one test. */
+async function withMotoSecrets(use: (secrets: SecretsManagerClient) => Promise<void>): Promise<void> {
+  const moto = await startMotoServer();
+  const secrets = new SecretsManagerClient({
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  try {
+    await use(secrets);
+  } finally {
+    secrets.destroy();
+    await moto.stop();
+  }
+}
+
 describe('startMotoServer', () => {
   it('stop() ends the process and closes the port', async () => {
     // Prepare
@@ -108,13 +124,7 @@ describe('startMotoServer', () => {
 
   it('answers ListSecretVersionIds with when each version was created, as AWS does (moto alone: the request time)', async () => {
     // Prepare
-    const moto = await startMotoServer();
-    const secrets = new SecretsManagerClient({
-      endpoint: moto.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-    });
-    try {
+    await withMotoSecrets(async (secrets) => {
       const created = await secrets.send(
         new CreateSecretCommand({ Name: 'stytch/m2m/aged', SecretString: '1' }),
       );
@@ -137,21 +147,12 @@ describe('startMotoServer', () => {
       const listed = Object.fromEntries(Versions.map((version) => [version.VersionId, version.CreatedDate]));
       expect([listed[created.VersionId ?? ''], listed[put.VersionId ?? '']]).toEqual(createdDates);
       for (const date of createdDates) expect(date?.getTime()).toBeLessThan(Date.now() - 1000);
-    } finally {
-      secrets.destroy();
-      await moto.stop();
-    }
+    });
   });
 
   it('answers GetSecretValue without a stage with the version labelled AWSCURRENT after the label moved, as AWS does', async () => {
     // Prepare
-    const moto = await startMotoServer();
-    const secrets = new SecretsManagerClient({
-      endpoint: moto.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-    });
-    try {
+    await withMotoSecrets(async (secrets) => {
       const created = await secrets.send(
         new CreateSecretCommand({ Name: 'stytch/m2m/moved', SecretString: 'old' }),
       );
@@ -177,9 +178,6 @@ describe('startMotoServer', () => {
       // Assess
       expect(unstaged).toMatchObject({ SecretString: 'new', VersionId: pending.VersionId });
       expect(unstaged.VersionStages).toContain('AWSCURRENT');
-    } finally {
-      secrets.destroy();
-      await moto.stop();
-    }
+    });
   });
 });
