@@ -6,16 +6,17 @@ import { CONTAINMENT_TARGET_MS, containmentBench } from './containmentBench.js';
 import type { BenchContext, BenchResult } from './harness.js';
 import { leakBench } from './leakBench.js';
 import { loadBench } from './loadBench.js';
+import { MAX_AWS_CALLS, MAX_RATIO, rotationBench } from './rotationBench.js';
 
-// `npm run bench -- <consumer|load|leak|containment|bundles|cli> [--json]`: the first three run in the sandbox;
+// `npm run bench -- <consumer|load|leak|containment|rotation|bundles|cli> [--json]`: the first three run in the sandbox;
 // bundles builds the Lambda bundles and imports them.
 
 const USAGE =
-  'usage: npm run bench -- <consumer|load|leak|containment|bundles|cli> [--json] [bundles options]';
+  'usage: npm run bench -- <consumer|load|leak|containment|rotation|bundles|cli> [--json] [bundles options]';
 
 const HELP = `${USAGE}
 
-consumer, load, leak and containment each run in their own sandbox (moto_server behind the sandbox gateway, the Stytch emulator,
+consumer, load, leak, containment and rotation each run in their own sandbox (moto_server behind the sandbox gateway, the Stytch emulator,
 the synthesized state machine; see docs/sandbox.md). consumer and load measure the consumer
 library (consumer/): the sample config's m2m-client-test-billing-worker is rotated by hand
 (trigger "manual") 10 times back to back, each rotation waiting for the benchmark's library
@@ -47,6 +48,14 @@ paths: how fast a reported secret stops working; containment, how fast a token m
             ${CONTAINMENT_TARGET_MS / 1000} s). Next to it, a plain JWKS check: the token's remaining lifetime.
             JSON: {"rounds","targetMs","paths":[{"path","msToRefused":[...],"medianMs","maxMs",
                    "plainJwks":{"medianMs","maxMs"}}]}
+  rotation  what one rotation costs: a manual rotation of m2m-client-test-billing-worker with no
+            expected consumers, 1 warm-up + 5 measured; every AWS call the rotator's functions sign
+            (counted at the gateway) and every request the Stytch emulator answers, the execution's
+            duration (system time) and state transitions; the floor, measured in the same run, is
+            the sum of the round trips no rotation can do without (6 AWS, 5 Stytch; each the median
+            of 7 on scratch resources). Targets: <= ${MAX_AWS_CALLS} AWS calls, system time <= ${MAX_RATIO}x the floor.
+            JSON: {"awsCalls","stytchCalls","systemMs","floorMs","ratio","transitions","rounds",
+                   "calls":{"<service>.<action>":n},"floor":[{"kind","name","medianMs"}]}
   bundles   each Lambda function built as \`cdk synth\` builds it (lib/bundling.ts): the size of its
             index.mjs, the packages that fill it, and its cold import (a fresh node process per
             sample imports it; median and max). No sandbox. Targets: every index.mjs <= ${MAX_BUNDLE_BYTES / 1024} KB,
@@ -119,6 +128,7 @@ const BENCHMARKS: Readonly<Record<string, (context: BenchContext) => Promise<Ben
   load: loadBench,
   leak: leakBench,
   containment: containmentBench,
+  rotation: rotationBench,
   cli: cliBench,
   bundles: (context) =>
     bundlesBench(context, {
@@ -128,11 +138,11 @@ const BENCHMARKS: Readonly<Record<string, (context: BenchContext) => Promise<Ben
     }),
 };
 if (positionals.length !== 1)
-  fail(`name one benchmark: consumer, load, leak, containment, bundles or cli (${USAGE})`);
+  fail(`name one benchmark: consumer, load, leak, containment, rotation, bundles or cli (${USAGE})`);
 const name = positionals[0] ?? '';
 const benchmark = BENCHMARKS[name];
 if (benchmark === undefined) {
-  fail(`unknown benchmark "${name}": the benchmarks are consumer, load, leak, containment, bundles and cli`);
+  fail(`unknown benchmark "${name}": the benchmarks are consumer, load, leak, containment, rotation, bundles and cli`);
 }
 if (name !== 'bundles' && (samples !== undefined || values.node !== undefined || sdk !== undefined)) {
   fail('--samples, --node and --sdk are options of bundles only');

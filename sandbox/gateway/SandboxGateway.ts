@@ -49,6 +49,19 @@ export interface SandboxGatewayTrust {
   readonly accountId?: string;
 }
 
+/** One call through the gateway, as {@link SandboxGateway.observeCalls} reports it. */
+export interface AwsCall {
+  /** The SigV4 credential scope's service (`dynamodb`, `secretsmanager`, `events`, `states`, `s3`, …). */
+  readonly service: string;
+  /** The JSON protocol's target action, the query protocol's `Action`, or `<METHOD> <bucket>` for S3. */
+  readonly action: string;
+  /** Who signed it (the access key id), or `anonymous`. */
+  readonly accessKeyId: string;
+  readonly status: number;
+  /** From the request's arrival to the answer's end, at the gateway. */
+  readonly ms: number;
+}
+
 /** The account moto puts every resource in. */
 export const MOTO_ACCOUNT_ID = '123456789012';
 
@@ -76,6 +89,7 @@ export class SandboxGateway {
   readonly #server: Server;
   readonly #moto: Pool;
   readonly #authorizer: PutEventsAuthorizer;
+  readonly #callObservers: Set<(call: AwsCall) => void>;
   #stopped: Promise<void> | undefined;
 
   private constructor(
@@ -84,12 +98,23 @@ export class SandboxGateway {
     moto: Pool,
     router: EventRouter,
     authorizer: PutEventsAuthorizer,
+    callObservers: Set<(call: AwsCall) => void>,
   ) {
+    this.#callObservers = callObservers;
     this.url = url;
     this.#server = server;
     this.#moto = moto;
     this.router = router;
     this.#authorizer = authorizer;
+  }
+
+  /**
+   * Calls `listener` with every call answered from now on (what a benchmark counts); returns the
+   * function that stops it.
+   */
+  public observeCalls(listener: (call: AwsCall) => void): () => void {
+    this.#callObservers.add(listener);
+    return () => this.#callObservers.delete(listener);
   }
 
   /** Makes a key the gateway did not see created verifiable (its holder can then `PutEvents`). */
@@ -128,7 +153,9 @@ export class SandboxGateway {
         ...(options.putEvents?.accessKeys === undefined ? {} : { accessKeys: options.putEvents.accessKeys }),
       });
       const createdAt = new Date();
+      const callObservers = new Set<(call: AwsCall) => void>();
       const listening = createServer((request, response) => {
+        if (callObservers.size > 0) observeCall(request, response, callObservers);
         handle(request, response, { executor: options.executor, moto, router, createdAt, authorizer }).catch(
           (error) => {
             if (!response.headersSent) {
@@ -159,6 +186,7 @@ export class SandboxGateway {
         moto,
         router,
         authorizer,
+        callObservers,
       );
     } catch (error) {
       server?.close();
@@ -240,6 +268,36 @@ async function handle(
   }
   response.writeHead(forwarded.statusCode, forwarded.headers);
   response.end(forwarded.body);
+}
+
+/** Reports `request` to the observers once its answer has been sent. */
+function observeCall(
+  request: IncomingMessage,
+  response: ServerResponse,
+  observers: ReadonlySet<(call: AwsCall) => void>,
+): void {
+  const started = performance.now();
+  const authorization = String(request.headers.authorization ?? '');
+  const scope = /Credential=([^/,\s]+)\/[^/]+\/[^/]+\/([^/]+)\//.exec(authorization);
+  const target = amzTarget(request);
+  const service = scope?.[2] ?? 'unknown';
+  let action = target?.action ?? '';
+  if (action === '') {
+    const url = new URL(request.url ?? '/', 'http://gateway');
+    action =
+      url.searchParams.get('Action') ??
+      `${request.method ?? 'GET'} ${url.pathname.split('/')[1] ?? ''}${url.search === '' ? '' : url.search.slice(0, 40)}`;
+  }
+  response.once('finish', () => {
+    const call: AwsCall = {
+      service,
+      action,
+      accessKeyId: scope?.[1] ?? 'anonymous',
+      status: response.statusCode,
+      ms: performance.now() - started,
+    };
+    for (const observer of observers) observer(call);
+  });
 }
 
 async function forward(

@@ -8,6 +8,7 @@ export { type EventsCaller, PutEventsAuthorizer, type PutEventsAuthorizerOptions
 export { type Decision, evaluatePolicies, type PolicyDocument, type PolicyStatement } from './iamPolicy.js';
 export { type AccessKey, callIam, IamQueryError } from './iamQuery.js';
 export {
+  type AwsCall,
   MOTO_ACCOUNT_ID,
   SandboxGateway,
   type SandboxGatewayOptions,

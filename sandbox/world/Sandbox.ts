@@ -10,7 +10,13 @@ import type { StepLogger } from '#core/deps.js';
 import { CONSUMER_PRINCIPAL_TAG, type RotatorEvent } from '#core/events.js';
 import { Secret } from '#core/secret.js';
 import type { DeploymentConfig } from '../../lib/config/DeploymentConfig.js';
-import type { AccessKey, DeliveredEvent, SandboxGateway, UndeliveredEvent } from '../gateway/index.js';
+import type {
+  AccessKey,
+  AwsCall,
+  DeliveredEvent,
+  SandboxGateway,
+  UndeliveredEvent,
+} from '../gateway/index.js';
 import type { GitHubEmulator } from '../github-emulator/index.js';
 import type { LocalExecutor } from '../localExecutor/index.js';
 import { StytchEmulator } from '../stytch-emulator/index.js';
@@ -335,6 +341,24 @@ export class Sandbox {
     this.secrets.push(new Secret(key.secretAccessKey));
     this.#consumers.set(name, key);
     return key;
+  }
+
+  /**
+   * Calls `listener` with every AWS call through the gateway from now on, with who signed it
+   * (see {@link functionsAccessKeyId}); returns the function that stops it.
+   */
+  public observeAwsCalls(listener: (call: AwsCall) => void): () => void {
+    return this.#gateway.observeCalls(listener);
+  }
+
+  /** The access key id the rotator's functions sign their AWS calls with (as their role would). */
+  public get functionsAccessKeyId(): string {
+    return this.#principals.functions.accessKeyId;
+  }
+
+  /** The functions' whole access key (a benchmark signs its reference calls as they do). */
+  public get functionsAccessKey(): AccessKey {
+    return this.#principals.functions;
   }
 
   /**

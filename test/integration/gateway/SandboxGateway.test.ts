@@ -379,6 +379,32 @@ describe('Class: SandboxGateway (real SDK v3 clients, moto behind)', () => {
     expect(direct.SecretString).toBe('s3cr3t');
   });
 
+  it('reports each call it answers to its observers: service, action, signer and status, until they stop', async () => {
+    // Arrange
+    const seen: { service: string; action: string; accessKeyId: string; status: number }[] = [];
+    const stop = gateway.observeCalls(({ service, action, accessKeyId, status }) =>
+      seen.push({ service, action, accessKeyId, status }),
+    );
+    const name = `gateway/observed-${randomUUID()}`;
+
+    // Act
+    await secrets.send(new CreateSecretCommand({ Name: name, SecretString: 'x' }));
+    await secrets.send(new GetSecretValueCommand({ SecretId: `${name}-missing` })).catch(() => undefined);
+    await executionArns();
+    stop();
+    await secrets.send(new GetSecretValueCommand({ SecretId: name }));
+
+    // Assess
+    const keyId = (await secrets.config.credentials()).accessKeyId;
+    expect(seen).toEqual([
+      { service: 'secretsmanager', action: 'CreateSecret', accessKeyId: keyId, status: 200 },
+      { service: 'secretsmanager', action: 'GetSecretValue', accessKeyId: keyId, status: expect.any(Number) },
+      { service: 'states', action: 'ListExecutions', accessKeyId: expect.any(String), status: 200 },
+    ]);
+    // The missing secret's answer, whatever code moto gives it, is an error.
+    expect(seen[1]?.status).toBeGreaterThanOrEqual(400);
+  });
+
   it('answers an unserved Step Functions action with UnknownOperationException', async () => {
     // Act
     const error = await rejectionOf(
