@@ -58,11 +58,33 @@ interface RouteQueue {
 
 const QUEUE_PREFIX = 'sandbox-route-';
 
+/** What the router needs of a `PutEvents` entry to tell which rules may match it. */
+export interface RoutedEntry {
+  readonly source?: string | undefined;
+  readonly detailType?: string | undefined;
+}
+
+/**
+ * Whether `pattern` may match `entry`, judged on `source` and `detail-type` only and erring on the
+ * side of yes: a field the pattern does not constrain, or constrains with anything but a list of
+ * exact strings (`prefix`, `anything-but`, …), may match.
+ */
+export function mayMatch(pattern: Record<string, unknown>, entry: RoutedEntry): boolean {
+  const allows = (field: string, value: string | undefined): boolean => {
+    const values = pattern[field];
+    if (!Array.isArray(values) || !values.every((item) => typeof item === 'string')) return true;
+    return value !== undefined && values.includes(value);
+  };
+  return allows('source', entry.source) && allows('detail-type', entry.detailType);
+}
+
 export class EventRouter {
   readonly #options: EventRouterOptions;
   readonly #queues: RouteQueue[];
   readonly #inFlight = new Set<Promise<void>>();
   #draining: Promise<void> = Promise.resolve();
+  /** The pass queued behind the one running, not started yet: later drains join it (and add queues). */
+  #nextPass: { readonly promise: Promise<void>; readonly queues: Set<RouteQueue> } | undefined;
   public readonly delivered: DeliveredEvent[] = [];
   public readonly undelivered: UndeliveredEvent[] = [];
 
@@ -126,11 +148,33 @@ export class EventRouter {
 
   /**
    * Takes what moto delivered to the route queues and dispatches it. Called after every `PutEvents`
-   * moto accepted; drains are serialised so each event is dispatched once, in order.
+   * moto accepted, with its entries: only the queues of rules that may match one of them are
+   * drained (every message in a queue came from entries its rule matched, so none is left behind).
+   * Passes are serialised (each message is taken once, each queue in order), and a drain asked for
+   * while a pass waits to start joins that pass, adding its queues: the pass starts after moto
+   * queued the caller's messages, so it takes them too. A burst of PutEvents costs one pass behind
+   * the running one, not one pass each; within a pass the queues are drained concurrently.
    */
-  public drain(): Promise<void> {
-    this.#draining = this.#draining.then(() => this.#drainAll()).catch(() => undefined);
-    return this.#draining;
+  public drain(entries?: readonly RoutedEntry[]): Promise<void> {
+    const wanted =
+      entries === undefined
+        ? this.#queues
+        : this.#queues.filter((queue) => entries.some((entry) => mayMatch(queue.rule.eventPattern, entry)));
+    if (wanted.length === 0) return Promise.resolve();
+    if (this.#nextPass !== undefined) {
+      for (const queue of wanted) this.#nextPass.queues.add(queue);
+      return this.#nextPass.promise;
+    }
+    const queues = new Set(wanted);
+    const promise = this.#draining
+      .then(() => {
+        this.#nextPass = undefined;
+        return this.#drainQueues([...queues]);
+      })
+      .catch(() => undefined);
+    this.#nextPass = { promise, queues };
+    this.#draining = promise;
+    return promise;
   }
 
   /** Resolves when every dispatched delivery (Lambda invocations included) has finished. */
@@ -139,23 +183,25 @@ export class EventRouter {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
-  async #drainAll(): Promise<void> {
-    for (const queue of this.#queues) {
-      for (;;) {
-        const { Messages = [] } = await callAwsJson<{ Messages?: { Body: string; ReceiptHandle: string }[] }>(
-          this.#options.moto,
-          'sqs',
-          'AmazonSQS.ReceiveMessage',
-          { QueueUrl: queue.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300 },
-        );
-        if (Messages.length === 0) break;
-        for (const message of Messages) {
-          await callAwsJson(this.#options.moto, 'sqs', 'AmazonSQS.DeleteMessage', {
-            QueueUrl: queue.queueUrl,
-            ReceiptHandle: message.ReceiptHandle,
-          });
-          this.#dispatch(queue.rule, JSON.parse(message.Body) as Record<string, unknown>);
-        }
+  async #drainQueues(queues: readonly RouteQueue[]): Promise<void> {
+    await Promise.all(queues.map((queue) => this.#drainQueue(queue)));
+  }
+
+  async #drainQueue(queue: RouteQueue): Promise<void> {
+    for (;;) {
+      const { Messages = [] } = await callAwsJson<{ Messages?: { Body: string; ReceiptHandle: string }[] }>(
+        this.#options.moto,
+        'sqs',
+        'AmazonSQS.ReceiveMessage',
+        { QueueUrl: queue.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300 },
+      );
+      if (Messages.length === 0) break;
+      for (const message of Messages) {
+        await callAwsJson(this.#options.moto, 'sqs', 'AmazonSQS.DeleteMessage', {
+          QueueUrl: queue.queueUrl,
+          ReceiptHandle: message.ReceiptHandle,
+        });
+        this.#dispatch(queue.rule, JSON.parse(message.Body) as Record<string, unknown>);
       }
     }
   }

@@ -4,7 +4,7 @@ import { Pool } from 'undici';
 import type { LocalExecutor, LocalLambdaHandler } from '../localExecutor/index.js';
 import { LocalSfnApiError } from '../localExecutor/index.js';
 import { AwsJsonError, amzTarget, parseJsonBody, readBody, sendError, sendJson } from './awsJson.js';
-import { type DeliveredEvent, EventRouter, type UndeliveredEvent } from './EventRouter.js';
+import { type DeliveredEvent, EventRouter, type RoutedEntry, type UndeliveredEvent } from './EventRouter.js';
 import { PutEventsAuthorizer } from './eventsAuth.js';
 import type { AccessKey } from './iamQuery.js';
 import { callStepFunctions } from './stepFunctionsApi.js';
@@ -261,13 +261,38 @@ async function handle(
     // An IAM CreateAccessKey through the gateway: the only time anyone sees the secret key.
     parts.authorizer.learnFromIamAnswer(forwarded.body.toString('utf8'));
   }
+  // An IAM change through the gateway applies to the next PutEvents at once.
+  if (target === undefined && isIamWrite(body)) parts.authorizer.forgetIdentities();
   if (putEvents && forwarded.statusCode === 200) {
     // moto has delivered the entries to the route queues; dispatch before answering so a caller that
     // sees the answer can rely on its events having been routed (the targets themselves run on).
-    await parts.router.drain();
+    await parts.router.drain(routedEntries(body));
   }
   response.writeHead(forwarded.statusCode, forwarded.headers);
   response.end(forwarded.body);
+}
+
+/** A query-protocol call whose `Action` is not a read (`Get…`, `List…`): it may change an identity. */
+function isIamWrite(body: Buffer): boolean {
+  const action = new URLSearchParams(body.toString('utf8')).get('Action');
+  return action !== null && !/^(Get|List)/.test(action);
+}
+
+/** The source and detail type of each entry of a `PutEvents` body (what the router filters rules by). */
+function routedEntries(body: Buffer): RoutedEntry[] | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as {
+      Entries?: { Source?: unknown; DetailType?: unknown }[];
+    };
+    if (!Array.isArray(parsed.Entries)) return undefined;
+    return parsed.Entries.map((entry) => ({
+      source: typeof entry.Source === 'string' ? entry.Source : undefined,
+      detailType: typeof entry.DetailType === 'string' ? entry.DetailType : undefined,
+    }));
+  } catch {
+    // Drain every queue: moto accepted something this code cannot read.
+    return undefined;
+  }
 }
 
 /** Reports `request` to the observers once its answer has been sent. */

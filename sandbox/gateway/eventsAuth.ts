@@ -55,11 +55,20 @@ export interface EventsCaller {
 const EVENTS_CONTENT_TYPE = 'application/x-amz-json-1.1';
 const PUT_EVENTS = 'events:PutEvents';
 const UNRECOGNIZED = 'The security token included in the request is invalid.';
+/**
+ * How long a caller's identity (user, key status, tags, policies: 5-7 IAM reads) is reused. IAM
+ * itself takes seconds to apply a change; a change made through the gateway applies at once (the
+ * cache is dropped), one made on moto directly within this long.
+ */
+const IDENTITY_TTL_MS = 1_000;
+
+type Identity = { caller: EventsCaller; policies: PolicyDocument[] };
 
 /** Authenticates and authorizes `PutEvents` calls (see the module comment). */
 export class PutEventsAuthorizer {
   readonly #options: PutEventsAuthorizerOptions;
   readonly #secrets = new Map<string, string>();
+  readonly #identities = new Map<string, { readonly at: number; readonly identity: Promise<Identity> }>();
 
   public constructor(options: PutEventsAuthorizerOptions) {
     this.#options = options;
@@ -72,6 +81,12 @@ export class PutEventsAuthorizer {
   /** Makes `key` verifiable (its secret is what signs the caller's requests). */
   public rememberAccessKey(key: AccessKey): void {
     this.#secrets.set(key.accessKeyId, key.secretAccessKey);
+    this.forgetIdentities();
+  }
+
+  /** Drops every cached identity: IAM changed (a write through the gateway, a new key). */
+  public forgetIdentities(): void {
+    this.#identities.clear();
   }
 
   /** Learns the key of a proxied `CreateAccessKey` answer (XML); ignores any other answer. */
@@ -109,7 +124,7 @@ export class PutEventsAuthorizer {
     });
     if (refusal !== null) throw new AwsJsonError(refusal.code, refusal.message, 400);
 
-    const identity = await this.#identity(parsed.accessKeyId);
+    const identity = await this.#cachedIdentity(parsed.accessKeyId);
     const entries = Array.isArray(payload.Entries) ? (payload.Entries as unknown[]) : [];
     const principalContext: Record<string, string> = {
       'aws:username': identity.caller.userName,
@@ -143,7 +158,21 @@ export class PutEventsAuthorizer {
     return identity.caller;
   }
 
-  async #identity(accessKeyId: string): Promise<{ caller: EventsCaller; policies: PolicyDocument[] }> {
+  /** {@link #identity}, shared by the calls of the last {@link IDENTITY_TTL_MS} (a burst reads IAM once). */
+  #cachedIdentity(accessKeyId: string): Promise<Identity> {
+    const now = performance.now();
+    const held = this.#identities.get(accessKeyId);
+    if (held !== undefined && now - held.at < IDENTITY_TTL_MS) return held.identity;
+    const identity = this.#identity(accessKeyId);
+    this.#identities.set(accessKeyId, { at: now, identity });
+    // A failed lookup (an unknown or deleted key) is not remembered.
+    identity.catch(() => {
+      if (this.#identities.get(accessKeyId)?.identity === identity) this.#identities.delete(accessKeyId);
+    });
+    return identity;
+  }
+
+  async #identity(accessKeyId: string): Promise<Identity> {
     const moto = this.#options.moto;
     let userName: string;
     try {

@@ -359,6 +359,21 @@ describe('Class: SandboxGateway (real SDK v3 clients, moto behind)', () => {
     );
   });
 
+  it('routes a burst of concurrent PutEvents (drains joined into one pass), each event exactly once', async () => {
+    // Arrange
+    const markers = Array.from({ length: 25 }, () => randomUUID());
+    const pingsBefore = pings.length;
+
+    // Act
+    const answers = await Promise.all(markers.map((marker) => putEvent(PING_DETAIL_TYPE, { marker })));
+    await gateway.idle();
+
+    // Assess
+    expect(answers.every((answer) => answer.FailedEntryCount === 0)).toBe(true);
+    const received = pings.slice(pingsBefore) as { detail: { marker: string } }[];
+    expect(received.map((event) => event.detail.marker).sort()).toEqual([...markers].sort());
+  });
+
   it('passes calls that are neither Step Functions nor PutEvents to moto', async () => {
     // Arrange
     const name = `gateway/secret-${randomUUID()}`;
