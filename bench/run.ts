@@ -142,7 +142,9 @@ if (positionals.length !== 1)
 const name = positionals[0] ?? '';
 const benchmark = BENCHMARKS[name];
 if (benchmark === undefined) {
-  fail(`unknown benchmark "${name}": the benchmarks are consumer, load, leak, containment, rotation, bundles and cli`);
+  fail(
+    `unknown benchmark "${name}": the benchmarks are consumer, load, leak, containment, rotation, bundles and cli`,
+  );
 }
 if (name !== 'bundles' && (samples !== undefined || values.node !== undefined || sdk !== undefined)) {
   fail('--samples, --node and --sdk are options of bundles only');

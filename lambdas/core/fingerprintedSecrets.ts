@@ -5,7 +5,7 @@ import type {
   FingerprintPort,
   FingerprintStage,
 } from './fingerprint.js';
-import type { ClientRef, Clock, ManagedSecretValue, SecretStorePort } from './ports.js';
+import type { ClientRef, Clock, ManagedSecretValue, SecretStorePort, SecretVersions } from './ports.js';
 import type { Secret } from './secret.js';
 
 /** What {@link fingerprintedSecrets} needs besides the store it wraps. */
@@ -41,11 +41,11 @@ export function fingerprintedSecrets(
       await store.putPending(client, versionId, value);
       await index(client, value, versionId, 'pending');
     },
-    promotePending: async (client, versionId) => {
-      const before = await store.versions(client);
+    promotePending: async (client, versionId, known) => {
+      const before = known ?? (await store.versions(client));
       const previous = before.currentVersionId === versionId ? null : await store.read(client, 'AWSCURRENT');
       const next = before.pendingVersionId === versionId ? await store.read(client, 'AWSPENDING') : null;
-      await store.promotePending(client, versionId);
+      await store.promotePending(client, versionId, before);
       if (next !== null) await index(client, next, versionId, 'current');
       if (previous !== null && before.currentVersionId !== null) {
         await index(client, previous, before.currentVersionId, 'previous');
@@ -68,9 +68,10 @@ export async function indexCurrent(
   deps: FingerprintedSecretsDeps & { readonly secrets: SecretStorePort },
   client: ClientRef,
   current: ManagedSecretValue,
-): Promise<void> {
-  const { currentVersionId } = await deps.secrets.versions(client);
-  if (currentVersionId === null) return;
+): Promise<SecretVersions> {
+  const versions = await deps.secrets.versions(client);
+  const { currentVersionId } = versions;
+  if (currentVersionId === null) return versions;
   await deps.index.putFingerprint(
     await fingerprintEntry(
       deps.fingerprints,
@@ -81,6 +82,7 @@ export async function indexCurrent(
       deps.clock.now(),
     ),
   );
+  return versions;
 }
 
 /** The index entry of `secret` (version `versionId` of `client`), now at `stage`. */

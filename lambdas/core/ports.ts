@@ -77,8 +77,11 @@ export interface SecretStorePort {
   read(client: ClientRef, stage: VersionStage): Promise<ManagedSecretValue | null>;
   /** Stores `value` as version `versionId` labelled AWSPENDING; a retry with the same id is a no-op. */
   putPending(client: ClientRef, versionId: string, value: ManagedSecretValue): Promise<void>;
-  /** Moves AWSCURRENT to `versionId` (AWSPREVIOUS follows) and removes AWSPENDING from it. */
-  promotePending(client: ClientRef, versionId: string): Promise<void>;
+  /**
+   * Moves AWSCURRENT to `versionId` (AWSPREVIOUS follows) and removes AWSPENDING from it. `known`:
+   * the label holders the caller read in this step with nothing moved since (it spares a read).
+   */
+  promotePending(client: ClientRef, versionId: string, known?: SecretVersions): Promise<void>;
   /** Removes AWSPENDING from `versionId`; nothing to do when it is not there. */
   removePending(client: ClientRef, versionId: string): Promise<void>;
 }

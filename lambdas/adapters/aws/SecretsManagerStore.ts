@@ -180,19 +180,36 @@ export class SecretsManagerStore implements SecretStorePort {
    * between them finishes the job.
    * @throws {SecretVersionNotFoundError} (permanent) when `versionId` is not a version of the secret
    */
-  public async promotePending(client: ClientRef, versionId: string): Promise<void> {
+  public async promotePending(client: ClientRef, versionId: string, known?: SecretVersions): Promise<void> {
     const secretId = this.secretIdOf(client);
-    const map = await this.#describe(secretId);
-    const stages = map[versionId];
-    if (stages === undefined) throw new SecretVersionNotFoundError(secretId, versionId);
-    if (!stages.includes(STAGES.current)) {
+    let current: boolean;
+    let pending: boolean;
+    let currentHolder: string | null;
+    if (
+      known !== undefined &&
+      (known.currentVersionId === versionId || known.pendingVersionId === versionId)
+    ) {
+      // The caller's fresh read says where the labels are: no DescribeSecret. (A version holding
+      // neither label may not exist at all: only a read can tell.)
+      current = known.currentVersionId === versionId;
+      pending = known.pendingVersionId === versionId;
+      currentHolder = known.currentVersionId;
+    } else {
+      const map = await this.#describe(secretId);
+      const stages = map[versionId];
+      if (stages === undefined) throw new SecretVersionNotFoundError(secretId, versionId);
+      current = stages.includes(STAGES.current);
+      pending = stages.includes(STAGES.pending);
+      currentHolder = holderOf(map, STAGES.current);
+    }
+    if (!current) {
       await this.#update(secretId, {
         VersionStage: STAGES.current,
         MoveToVersionId: versionId,
-        ...removeFrom(holderOf(map, STAGES.current)),
+        ...removeFrom(currentHolder),
       });
     }
-    if (stages.includes(STAGES.pending)) {
+    if (pending) {
       await this.#removeLabel(secretId, STAGES.pending, versionId);
     }
   }

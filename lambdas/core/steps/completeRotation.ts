@@ -30,7 +30,7 @@ export async function completeRotation(deps: StepDeps, raw: unknown): Promise<Ou
         `Cannot complete rotation ${rotation.rotationId} of ${rotation.clientId}: its pending version is gone`,
       );
     }
-    await deps.secrets.promotePending(client, rotation.pendingVersionId);
+    await deps.secrets.promotePending(client, rotation.pendingVersionId, versions);
   } else {
     // A retry after the labels moved: the index writes of that promotion may not have happened.
     await indexPromoted({ ...deps, index: deps.ledger }, client);

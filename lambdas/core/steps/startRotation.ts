@@ -2,7 +2,13 @@ import { LOCK_GRACE_SECONDS, type StepDeps } from '../deps.js';
 import type { RotationStartedDetail } from '../events.js';
 import { indexCurrent } from '../fingerprintedSecrets.js';
 import { resolvePolicy } from '../policy.js';
-import type { ClientRef, ManagedSecretValue, RotationLock, RotationRecord } from '../ports.js';
+import type {
+  ClientRef,
+  ManagedSecretValue,
+  RotationLock,
+  RotationRecord,
+  SecretVersions,
+} from '../ports.js';
 import { reconcileClient } from '../reconcile.js';
 import {
   AlreadyRotatingError,
@@ -55,7 +61,8 @@ export async function startRotation(deps: StepDeps, raw: unknown): Promise<Rotat
     : await takeOverStaleLock(deps, client, lock, acquired.heldBy, input.trigger);
   // With the lock held nothing moves AWSCURRENT: index it (a leak report can then find a client
   // enrolled from outside, from its first rotation on).
-  await indexCurrent({ ...deps, index: deps.ledger }, client, current);
+  // The labels as they are now: nothing moves them while the lock is held but this step.
+  const versions = await indexCurrent({ ...deps, index: deps.ledger }, client, current);
 
   // The first attempt creates the record; `Rotation Started` goes out until one attempt has
   // recorded that it did (at least once, like every event: consumers dedupe by rotationId).
@@ -82,7 +89,8 @@ export async function startRotation(deps: StepDeps, raw: unknown): Promise<Rotat
   }
 
   const nextSecret =
-    (await reusablePending(deps, client, rotationId)) ?? (await startAtStytch(deps, client, rotationId));
+    (await reusablePending(deps, client, rotationId, versions)) ??
+    (await startAtStytch(deps, client, rotationId));
   await storePending(deps, client, rotationId, current, nextSecret);
   await deps.stytch.selfTest(client, nextSecret);
 
@@ -163,8 +171,8 @@ async function reusablePending(
   deps: StepDeps,
   client: ClientRef,
   rotationId: string,
+  versions: SecretVersions,
 ): Promise<Secret | null> {
-  const versions = await deps.secrets.versions(client);
   if (versions.pendingVersionId !== rotationId) return null;
   const pending = await deps.secrets.read(client, 'AWSPENDING');
   const stytchState = await deps.stytch.getSecretState(client);

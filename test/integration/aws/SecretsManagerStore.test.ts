@@ -248,6 +248,36 @@ describe('Class: SecretsManagerStore (moto)', () => {
     });
   });
 
+  it('promotes with the caller’s fresh read of the labels without reading them again (no DescribeSecret)', async () => {
+    // Prepare
+    const { client, secretId, initialVersionId } = await managedClient();
+    const pendingId = randomUUID();
+    await store.putPending(client, pendingId, managedValue(client, NEXT_SECRET));
+    const known = await store.versions(client);
+    const sent: string[] = [];
+    sm.middlewareStack.add(
+      (next, context) => (args) => {
+        sent.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCommands' },
+    );
+
+    // Act
+    try {
+      await store.promotePending(client, pendingId, known);
+    } finally {
+      sm.middlewareStack.remove('countCommands');
+    }
+
+    // Assess
+    expect(sent).toEqual(['UpdateSecretVersionStageCommand', 'UpdateSecretVersionStageCommand']);
+    expect(await stagesOf(secretId)).toEqual({
+      [initialVersionId]: ['AWSPREVIOUS'],
+      [pendingId]: ['AWSCURRENT'],
+    });
+  });
+
   it('promotes idempotently: a second run changes nothing', async () => {
     // Prepare
     const { client, secretId } = await managedClient();
