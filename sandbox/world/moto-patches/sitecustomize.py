@@ -69,7 +69,21 @@ def _atomic_item_writes():
     from moto.dynamodb.models import DynamoDBBackend
 
     lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+    # Reads too: moto applies an update to the stored item attribute by attribute, so a read at the
+    # same moment could see half of it (a record `cancelled` without its reason); DynamoDB never shows
+    # part of a write.
+    for name in (
+        "put_item",
+        "update_item",
+        "delete_item",
+        "transact_write_items",
+        "batch_write_item",
+        "get_item",
+        "query",
+        "scan",
+        "batch_get_item",
+        "transact_get_items",
+    ):
         original = getattr(DynamoDBBackend, name, None)
         if original is None or getattr(original, "_sandbox_patched", False):
             continue

@@ -1,6 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
+  CreateTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
   CreateSecretCommand,
   GetSecretValueCommand,
   ListSecretVersionIdsCommand,
@@ -180,4 +187,63 @@ describe('startMotoServer', () => {
       expect(unstaged.VersionStages).toContain('AWSCURRENT');
     });
   });
+
+  it('never lets a read see half of an UpdateItem, as DynamoDB (moto alone applies it attribute by attribute)', async () => {
+    // Prepare
+    const moto = await startMotoServer();
+    const dynamo = new DynamoDBClient({
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    try {
+      await dynamo.send(
+        new CreateTableCommand({
+          TableName: 'atomic',
+          BillingMode: 'PAY_PER_REQUEST',
+          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        }),
+      );
+      await dynamo.send(new PutItemCommand({ TableName: 'atomic', Item: { pk: { S: 'r' }, n: { N: '0' } } }));
+      const fields = Array.from({ length: 40 }, (_, k) => `f${k}`);
+      const torn: string[] = [];
+      let writing = true;
+
+      // Act: writers set all 40 fields to the same value while readers query the item
+      const writers = (async () => {
+        for (let i = 1; i <= 60; i += 1) {
+          await dynamo.send(
+            new UpdateItemCommand({
+              TableName: 'atomic',
+              Key: { pk: { S: 'r' } },
+              UpdateExpression: `SET ${fields.map((field) => `${field} = :v`).join(', ')}`,
+              ExpressionAttributeValues: { ':v': { N: String(i) } },
+            }),
+          );
+        }
+        writing = false;
+      })();
+      const readers = Array.from({ length: 3 }, async () => {
+        while (writing) {
+          const { Items = [] } = await dynamo.send(
+            new QueryCommand({
+              TableName: 'atomic',
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': { S: 'r' } },
+            }),
+          );
+          const values = new Set(fields.map((field) => Items[0]?.[field]?.N));
+          if (values.size > 1) torn.push([...values].join(','));
+        }
+      });
+      await Promise.all([writers, ...readers]);
+
+      // Assess
+      expect(torn).toEqual([]);
+    } finally {
+      dynamo.destroy();
+      await moto.stop();
+    }
+  }, 60_000);
 });
