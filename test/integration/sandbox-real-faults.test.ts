@@ -489,9 +489,16 @@ describe('Real faults against a sandbox started on a separate moto and Stytch em
     // How long it took is a benchmark figure (npm run bench -- leak), not an assertion here: the
     // wait above gives up at the issue's budget only so a regression cannot hang the suite.
     expect(deadAt).toBeGreaterThanOrEqual(reportedAt);
-    // The old secret dies at Stytch before CompleteRotation writes the record: let it finish.
-    await sandbox.settle();
-    const history = await historyOf(clientId);
+    // The old secret dies at Stytch before CompleteRotation writes the record: wait for the record
+    // (a settle alone is not enough when the machine is busy: the step may still be running).
+    const history = await until('the leak rotation recorded as ended', async () => {
+      await sandbox.settle();
+      const rotations = await historyOf(clientId);
+      const ended = rotations.find((rotation) => rotation.rotationId === leakRotation.rotationId);
+      return ended !== undefined && ended.status !== 'pending' && ended.status !== 'started'
+        ? rotations
+        : undefined;
+    });
     expect(history.find((rotation) => rotation.rotationId === leakRotation.rotationId)).toMatchObject({
       trigger: 'leak',
       status: 'completed',
