@@ -120,6 +120,17 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   {
     commands: [
       {
+        name: 'apply',
+        term: 'apply [options]',
+        summary:
+          'make the managed clients match a clients file (plan, then create / adopt / change / remove)',
+      },
+    ],
+    load: async () => (await import('./commands/apply.js')).registerApplyCommand,
+  },
+  {
+    commands: [
+      {
         name: 'register',
         term: 'register [options]',
         summary: 'create an M2M client at Stytch and put it under rotation (idempotent by --name)',

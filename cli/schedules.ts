@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AwsClients } from '#adapters/aws/awsClients.js';
 import { SchedulerSchedules } from '#adapters/aws/SchedulerSchedules.js';
-import { nextCronFire, ratePeriodSeconds } from '../lib/config/scheduleExpression.js';
+import { nextCronFire, ratePeriodSeconds } from '#core/scheduleExpression.js';
 
 /** A client's rotation schedule as EventBridge Scheduler holds it. */
 export interface ClientSchedule {

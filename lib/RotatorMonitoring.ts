@@ -15,9 +15,9 @@ import { Construct } from 'constructs';
 import { EVENT_SOURCES, ROTATOR_EVENT_SOURCE } from '../lambdas/core/events.js';
 import { TRIGGERS } from '../lambdas/core/model.js';
 import { resolvePolicy } from '../lambdas/core/policy.js';
+import { ratePeriodSeconds } from '../lambdas/core/scheduleExpression.js';
 import { secretAgePublisherEnvironment } from '../lambdas/wiring/environment.js';
 import type { ManagedClient } from './config/DeploymentConfig.js';
-import { ratePeriodSeconds } from './config/scheduleExpression.js';
 import { RotatorFunction } from './RotatorFunction.js';
 
 /** The tunable part of {@link RotatorMonitoringProps}, as {@link StytchM2MRotator} takes it. */

@@ -4,13 +4,14 @@ import { SchedulerSchedules } from '#adapters/aws/SchedulerSchedules.js';
 import { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerprints.js';
 import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
 import { readStytchCredentials } from '#adapters/aws/SecretValueReader.js';
-import { StytchClient, StytchNetworkError, StytchTimeoutError } from '#adapters/stytch/index.js';
+import { StytchClient } from '#adapters/stytch/index.js';
 import type { M2MClient } from '#adapters/stytch/types.js';
 import { fingerprintEntry } from '#core/fingerprintedSecrets.js';
 import { ConsumerNameSchema } from '#core/model.js';
 import { ClientNameSchema, type ClientRegistration, ScopeSchema } from '#core/registry.js';
+import { isKnownTimeZone, scheduleExpressionProblem } from '#core/scheduleExpression.js';
 import type { Secret } from '#core/secret.js';
-import { isKnownTimeZone, scheduleExpressionProblem } from '../../lib/config/scheduleExpression.js';
+import { atStytch, ENROLMENT_RESOURCES, MANAGED_BY } from '../clientEnrolment.js';
 import type { CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { CliIo } from '../io.js';
@@ -26,9 +27,6 @@ import {
   withAws,
 } from '../resources.js';
 import { forTerminal, jsonLine } from '../terminalText.js';
-
-/** What register writes into a client's `trusted_metadata` at Stytch: the mark of a client it owns. */
-const MANAGED_BY = { managed_by: 'stytch-m2m-rotator' } as const;
 
 interface RegisterFlags extends ResourceFlags {
   readonly name?: string;
@@ -96,17 +94,7 @@ export function registerRegisterCommand(program: Command, context: CommandContex
       '--json',
       'print {created, clientId, name, scopes, expectedConsumers, secretId, secretLastFour, schedule?, registeredAt, registeredBy}',
     );
-  addResourceOptions(command, [
-    'table',
-    'secretPrefix',
-    'fingerprintKeySecret',
-    'stytchCredentialsSecret',
-    'stytchBaseUrl',
-    'kmsKey',
-    'stateMachineArn',
-    'scheduleGroup',
-    'schedulerRoleArn',
-  ]);
+  addResourceOptions(command, ENROLMENT_RESOURCES);
   command.addHelpText(
     'after',
     `${EXIT_CODES_HELP}\n(--state-machine-arn, --schedule-group and --scheduler-role-arn are needed with --schedule only.)\n\n` +
@@ -280,25 +268,6 @@ async function register(io: CliIo, flags: RegisterFlags): Promise<number> {
       await stytch.close();
     }
   });
-}
-
-/**
- * Runs `body`'s Stytch calls; a Stytch that cannot be reached is the user's setup (exit 2), named
- * as Stytch with its URL (the AWS wording of `withAws` would blame the wrong endpoint).
- */
-async function atStytch<T>(stytch: StytchClient, body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (error) {
-    if (error instanceof StytchNetworkError || error instanceof StytchTimeoutError) {
-      const why = error instanceof StytchNetworkError ? (error.code ?? 'network error') : 'timed out';
-      throw new CliError(
-        `cannot reach Stytch at ${stytch.baseUrl} (${why}): is it running, is ROTATOR_STYTCH_BASE_URL (--stytch-base-url) right?`,
-        { code: 'stytch_unreachable', cause: error },
-      );
-    }
-    throw error;
-  }
 }
 
 /**

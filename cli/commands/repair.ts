@@ -6,12 +6,7 @@ import { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerpr
 import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
 import { readStytchCredentials } from '#adapters/aws/SecretValueReader.js';
 import { SfnExecutionStatus } from '#adapters/aws/SfnExecutionStatus.js';
-import {
-  StytchApiError,
-  StytchClient,
-  StytchNetworkError,
-  StytchTimeoutError,
-} from '#adapters/stytch/index.js';
+import { StytchApiError, StytchClient } from '#adapters/stytch/index.js';
 import { StytchRotationAdapter } from '#adapters/stytch/StytchRotationAdapter.js';
 import type { StepDeps, StepLogger } from '#core/deps.js';
 import { EVENT_SOURCES } from '#core/events.js';
@@ -27,6 +22,7 @@ import {
 } from '#core/reconcile.js';
 import { NeedsOperatorError, RepairIncompleteError } from '#core/rotationErrors.js';
 import { endStaleRotation, type LockHolder, leakLeftBy, lockHolder } from '#core/staleRotation.js';
+import { atStytch } from '../clientEnrolment.js';
 import type { CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { CliIo } from '../io.js';
@@ -172,7 +168,7 @@ async function repair(io: CliIo, rawClientId: string, flags: RepairFlags): Promi
       ...(stytchBaseUrl === undefined ? {} : { baseUrl: stytchBaseUrl }),
     });
     try {
-      return await atStytch(stytch, client, async () => {
+      return await atStytchClient(stytch, client, async () => {
         const store = new SecretsManagerStore({ client: aws.secretsManager, prefix });
         const port = new StytchRotationAdapter({ stytch });
         // The running rotation's pending secret is its own, not a stale one (version id = rotation id).
@@ -337,9 +333,13 @@ function repairDeps(
  * as Stytch with its URL (the AWS wording of `withAws` would blame the wrong endpoint), and so is a
  * client Stytch does not know (a wrong id, or a Connected App taken for an M2M client).
  */
-async function atStytch<T>(stytch: StytchClient, client: ClientRef, body: () => Promise<T>): Promise<T> {
+async function atStytchClient<T>(
+  stytch: StytchClient,
+  client: ClientRef,
+  body: () => Promise<T>,
+): Promise<T> {
   try {
-    return await body();
+    return await atStytch(stytch, body);
   } catch (error) {
     if (error instanceof StytchApiError && error.statusCode === 404) {
       const what = client.kind === 'm2m' ? 'M2M client' : 'Connected App';
@@ -347,13 +347,6 @@ async function atStytch<T>(stytch: StytchClient, client: ClientRef, body: () => 
       throw new CliError(
         `Stytch has no ${what} ${client.clientId} (${error.errorType}): check the client id, or pass --kind ${other}`,
         { code: 'unknown_client', cause: error },
-      );
-    }
-    if (error instanceof StytchNetworkError || error instanceof StytchTimeoutError) {
-      const why = error instanceof StytchNetworkError ? (error.code ?? 'network error') : 'timed out';
-      throw new CliError(
-        `cannot reach Stytch at ${stytch.baseUrl} (${why}): is it running, is ROTATOR_STYTCH_BASE_URL (--stytch-base-url) right?`,
-        { code: 'stytch_unreachable', cause: error },
       );
     }
     throw error;

@@ -1,28 +1,71 @@
 import type { ClientDirectory, ManagedClientSettings } from './deps.js';
-import type { RegistryPort } from './registry.js';
+import type { ClientRegistration, RegistryPort } from './registry.js';
+
+/** How long a function trusts a registration it read: an `apply` reaches warm functions within it. */
+export const CLIENT_CACHE_TTL_MS = 30_000;
+
+/** What {@link registeredClients} needs besides the registry. */
+export interface RegisteredClientsOptions {
+  /** The clock in ms (the cache's). @default Date.now */
+  readonly now?: () => number;
+  /** @default CLIENT_CACHE_TTL_MS */
+  readonly ttlMs?: number;
+}
+
+/** A registration as the workflow uses it: its kind and its policy (consumers and overrides). */
+export function settingsOf(registration: ClientRegistration): ManagedClientSettings {
+  return {
+    kind: registration.clientKind,
+    policy: { ...registration.policy, expectedConsumers: [...registration.expectedConsumers] },
+  };
+}
 
 /**
- * The managed clients: the deployment config's, then those `rotator register` recorded in the
- * registry. The config wins when both name a client: it is what the operator deployed, reviewed
- * with the stack, while a registration is a run-time record. A registered client's policy is its
- * expected consumers with every trigger's default deadline. `ids` lists each client once.
+ * The managed clients: the registry's (`rotator apply`, `rotator register`), never the
+ * environment, so a fleet of any size fits and adding a client touches no infrastructure. A
+ * client found is cached for `ttlMs` (a warm function rotating a fleet reads each once); a
+ * client not found is asked again every time, so a client applied a moment ago is found at once.
+ */
+export function registeredClients(
+  registry: Pick<RegistryPort, 'getRegistration' | 'listRegistrations'>,
+  options: RegisteredClientsOptions = {},
+): ClientDirectory {
+  const now = options.now ?? Date.now;
+  const ttlMs = options.ttlMs ?? CLIENT_CACHE_TTL_MS;
+  const cache = new Map<string, { readonly settings: ManagedClientSettings; readonly until: number }>();
+  return {
+    find: async (clientId) => {
+      const cached = cache.get(clientId);
+      if (cached !== undefined && cached.until > now()) return cached.settings;
+      const registered = await registry.getRegistration(clientId);
+      if (registered === null) {
+        cache.delete(clientId);
+        return undefined;
+      }
+      const settings = settingsOf(registered);
+      cache.set(clientId, { settings, until: now() + ttlMs });
+      return settings;
+    },
+    ids: async () => (await registry.listRegistrations()).map((registration) => registration.clientId),
+  };
+}
+
+/**
+ * The deployment config's clients, then the registry's. The config wins when both name a client:
+ * it is what the operator deployed, reviewed with the stack. (The config's clients move to the
+ * registry with `rotator apply -f <config>`; a stack that holds none leaves the registry alone.)
+ * `ids` lists each client once.
  */
 export function configuredThenRegistered(
   configured: Readonly<Record<string, ManagedClientSettings>>,
   registry: Pick<RegistryPort, 'getRegistration' | 'listRegistrations'>,
+  options: RegisteredClientsOptions = {},
 ): ClientDirectory {
+  const registered = registeredClients(registry, options);
   return {
-    find: async (clientId) => {
-      // Own properties only: a client id such as `constructor` is not a configured client.
-      if (Object.hasOwn(configured, clientId)) return configured[clientId];
-      const registered = await registry.getRegistration(clientId);
-      return registered === null
-        ? undefined
-        : { kind: registered.clientKind, policy: { expectedConsumers: [...registered.expectedConsumers] } };
-    },
-    ids: async () => {
-      const registered = (await registry.listRegistrations()).map((registration) => registration.clientId);
-      return [...new Set([...Object.keys(configured), ...registered])];
-    },
+    // Own properties only: a client id such as `constructor` is not a configured client.
+    find: async (clientId) =>
+      Object.hasOwn(configured, clientId) ? configured[clientId] : registered.find(clientId),
+    ids: async () => [...new Set([...Object.keys(configured), ...(await registered.ids())])],
   };
 }

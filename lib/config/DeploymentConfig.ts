@@ -1,29 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ClientScheduleSchema } from '../../lambdas/core/clientSpec.js';
 import { RotatorError } from '../../lambdas/core/errors.js';
 import { ClientIdSchema, ClientKindSchema, SecretPrefixSchema } from '../../lambdas/core/model.js';
 import { ClientPolicySchema } from '../../lambdas/core/policy.js';
-import { isKnownTimeZone, scheduleExpressionProblem } from './scheduleExpression.js';
 
 const SECRETS_MANAGER_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
-
-const ScheduleSchema = z.strictObject({
-  /** `rate(30 days)` or `cron(0 3 1 * ? *)`, as EventBridge Scheduler takes them. */
-  expression: z.string().superRefine((expression, context) => {
-    const problem = scheduleExpressionProblem(expression);
-    if (problem) context.addIssue({ code: 'custom', message: problem });
-  }),
-  /** IANA time zone the cron is evaluated in. */
-  timeZone: z
-    .string()
-    .default('UTC')
-    .superRefine((zone, context) => {
-      if (!isKnownTimeZone(zone))
-        context.addIssue({ code: 'custom', message: `unknown time zone "${zone}"` });
-    }),
-  /** Minutes Scheduler may delay the start, so a fleet does not rotate in the same second. */
-  flexibleWindowMinutes: z.number().int().min(1).max(1440).optional(),
-});
 
 /**
  * A scanner's EventBridge `source`: what its `Secret Leak Detected` reports carry, and what IAM lets
@@ -87,7 +69,7 @@ const ManagedClientSchema = z.strictObject({
   clientId: ClientIdSchema,
   kind: ClientKindSchema.default('m2m'),
   /** Omit for a client that rotates only on leaks and by hand. */
-  schedule: ScheduleSchema.optional(),
+  schedule: ClientScheduleSchema.optional(),
   policy: ClientPolicySchema.default({ expectedConsumers: [] }),
 });
 

@@ -158,6 +158,16 @@ export class DynamoLedger implements LedgerPort, RegistryPort {
     return this.#registry.putRegistration(registration);
   }
 
+  /** See {@link ClientRegistryTable.replaceRegistration}. */
+  public replaceRegistration(registration: ClientRegistration, previousName?: string): Promise<void> {
+    return this.#registry.replaceRegistration(registration, previousName);
+  }
+
+  /** See {@link ClientRegistryTable.removeRegistration}. */
+  public removeRegistration(registration: Pick<ClientRegistration, 'name' | 'clientId'>): Promise<void> {
+    return this.#registry.removeRegistration(registration);
+  }
+
   public findRegistrationByName(name: string): Promise<ClientRegistration | null> {
     return this.#registry.findRegistrationByName(name);
   }

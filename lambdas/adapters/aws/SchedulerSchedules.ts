@@ -1,8 +1,11 @@
 import {
   CreateScheduleCommand,
+  type CreateScheduleCommandInput,
+  DeleteScheduleCommand,
   GetScheduleCommand,
   ListSchedulesCommand,
   type SchedulerClient,
+  UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
 import { awsErrorCode, wrapAwsError } from './errors.js';
 
@@ -87,25 +90,7 @@ export class SchedulerSchedules {
    */
   public async createRotationSchedule(schedule: NewRotationSchedule): Promise<boolean> {
     try {
-      await this.#client.send(
-        new CreateScheduleCommand({
-          Name: schedule.name,
-          GroupName: schedule.group,
-          Description: schedule.description,
-          ScheduleExpression: schedule.expression,
-          ScheduleExpressionTimezone: schedule.timeZone,
-          FlexibleTimeWindow:
-            schedule.flexibleWindowMinutes === undefined
-              ? { Mode: 'OFF' }
-              : { Mode: 'FLEXIBLE', MaximumWindowInMinutes: schedule.flexibleWindowMinutes },
-          Target: {
-            Arn: schedule.stateMachineArn,
-            RoleArn: schedule.roleArn,
-            Input: JSON.stringify(schedule.input),
-          },
-          State: 'ENABLED',
-        }),
-      );
+      await this.#client.send(new CreateScheduleCommand(scheduleInput(schedule)));
       return true;
     } catch (error) {
       if (awsErrorCode(error) === 'ConflictException') return false;
@@ -113,6 +98,31 @@ export class SchedulerSchedules {
         service: 'Scheduler',
         operation: 'CreateSchedule',
         resource: `${schedule.group}/${schedule.name}`,
+      });
+    }
+  }
+
+  /**
+   * Makes the schedule `schedule` says, whether or not one of that name exists: created, or
+   * replaced whole (UpdateSchedule takes the full definition), so a re-run converges.
+   */
+  public async putRotationSchedule(schedule: NewRotationSchedule): Promise<void> {
+    if (await this.createRotationSchedule(schedule)) return;
+    await this.#call('UpdateSchedule', `${schedule.group}/${schedule.name}`, () =>
+      this.#client.send(new UpdateScheduleCommand(scheduleInput(schedule))),
+    );
+  }
+
+  /** Deletes the schedule; one already gone (a re-run) is not an error. */
+  public async deleteSchedule(name: string, group: string): Promise<void> {
+    try {
+      await this.#client.send(new DeleteScheduleCommand({ Name: name, GroupName: group }));
+    } catch (error) {
+      if (awsErrorCode(error) === 'ResourceNotFoundException') return;
+      throw wrapAwsError(error, {
+        service: 'Scheduler',
+        operation: 'DeleteSchedule',
+        resource: `${group}/${name}`,
       });
     }
   }
@@ -128,4 +138,25 @@ export class SchedulerSchedules {
       });
     }
   }
+}
+
+/** The full definition of a rotation schedule, as CreateSchedule and UpdateSchedule take it. */
+function scheduleInput(schedule: NewRotationSchedule): CreateScheduleCommandInput {
+  return {
+    Name: schedule.name,
+    GroupName: schedule.group,
+    Description: schedule.description,
+    ScheduleExpression: schedule.expression,
+    ScheduleExpressionTimezone: schedule.timeZone,
+    FlexibleTimeWindow:
+      schedule.flexibleWindowMinutes === undefined
+        ? { Mode: 'OFF' }
+        : { Mode: 'FLEXIBLE', MaximumWindowInMinutes: schedule.flexibleWindowMinutes },
+    Target: {
+      Arn: schedule.stateMachineArn,
+      RoleArn: schedule.roleArn,
+      Input: JSON.stringify(schedule.input),
+    },
+    State: 'ENABLED',
+  };
 }

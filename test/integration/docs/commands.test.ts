@@ -28,6 +28,7 @@ const PAGES = [
   'README.md',
   'docs/sandbox.md',
   'docs/operating.md',
+  'docs/fleet.md',
   'docs/consumers.md',
   'docs/events.md',
   'docs/deploying.md',

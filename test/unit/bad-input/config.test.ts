@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { EnvironmentError, readRotatorEnv } from '#wiring/environment.js';
+import { scheduleExpressionProblem } from '../../../lambdas/core/scheduleExpression.js';
 import {
   type DeploymentConfig,
   DeploymentConfigError,
   loadDeploymentConfig,
   parseDeploymentConfig,
 } from '../../../lib/config/DeploymentConfig.js';
-import { scheduleExpressionProblem } from '../../../lib/config/scheduleExpression.js';
 import { StytchM2MRotator } from '../../../lib/StytchM2MRotator.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configuredThenRegistered } from '#core/clientDirectory.js';
+import { configuredThenRegistered, registeredClients } from '#core/clientDirectory.js';
 import type { ManagedClientSettings } from '#core/deps.js';
 import type { ClientRegistration, RegistryPort } from '#core/registry.js';
 
@@ -96,5 +96,44 @@ describe('Function: configuredThenRegistered', () => {
 
     // Assess
     expect(ids).toEqual(['m2m-client-test-billing', 'm2m-client-test-new']);
+  });
+});
+
+describe('Function: registeredClients', () => {
+  it('reads a found client once per TTL, and a missing one every time (a client applied a moment ago is found)', async () => {
+    // Prepare
+    const registrations: ClientRegistration[] = [];
+    const { registry, lookups } = (() => {
+      const seen: string[] = [];
+      return {
+        lookups: seen,
+        registry: {
+          getRegistration: async (clientId: string) => {
+            seen.push(clientId);
+            return registrations.find((entry) => entry.clientId === clientId) ?? null;
+          },
+          listRegistrations: async () => registrations,
+        },
+      };
+    })();
+    let now = 0;
+    const directory = registeredClients(registry, { now: () => now, ttlMs: 1000 });
+
+    // Act & Assess
+    expect(await directory.find('m2m-client-test-new')).toBeUndefined();
+    registrations.push({
+      ...registration('m2m-client-test-new', ['orders-api']),
+      policy: { expectedConsumers: ['orders-api'], leak: { deadlineSeconds: 60 } },
+    });
+    const expected = {
+      kind: 'm2m',
+      policy: { expectedConsumers: ['orders-api'], leak: { deadlineSeconds: 60 } },
+    };
+    expect(await directory.find('m2m-client-test-new')).toEqual(expected);
+    now = 999;
+    expect(await directory.find('m2m-client-test-new')).toEqual(expected);
+    now = 1000;
+    await directory.find('m2m-client-test-new');
+    expect(lookups).toEqual(['m2m-client-test-new', 'm2m-client-test-new', 'm2m-client-test-new']);
   });
 });

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { scheduleExpressionProblem } from '../../../lambdas/core/scheduleExpression.js';
 import {
   DeploymentConfigError,
   loadDeploymentConfig,
   parseDeploymentConfig,
 } from '../../../lib/config/DeploymentConfig.js';
-import { scheduleExpressionProblem } from '../../../lib/config/scheduleExpression.js';
 
 const samplePath = fileURLToPath(new URL('../../../config/rotator.sample.json', import.meta.url));
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:stytch/creds-AbCdEf';

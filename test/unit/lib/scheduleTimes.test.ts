@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextCronFire, ratePeriodSeconds } from '../../../lib/config/scheduleExpression.js';
+import { nextCronFire, ratePeriodSeconds } from '../../../lambdas/core/scheduleExpression.js';
 
 describe('ratePeriodSeconds', () => {
   it.each([

@@ -1,5 +1,6 @@
 import { type ClientRegistration, ClientRegistrationSchema, type RegistryPort } from '#core/registry.js';
 import {
+  definedFields,
   type LedgerItem,
   LedgerTable,
   type LedgerTableProps,
@@ -37,6 +38,34 @@ export class ClientRegistryTable implements RegistryPort {
       Item: { ...registration, pk: REGISTRY_PK, sk: `${REGISTRY_CLIENT_PREFIX}${registration.clientId}` },
     });
     return registration;
+  }
+
+  /**
+   * `apply`'s write: the client item first (what the functions read), then the name item; a name
+   * the client had before (`previousName`) is deleted last, so a stop in between leaves the
+   * client managed under both names until the next apply, never under none.
+   */
+  public async replaceRegistration(registration: ClientRegistration, previousName?: string): Promise<void> {
+    const item = definedFields(registration);
+    await this.#table.put({
+      Item: { ...item, pk: REGISTRY_PK, sk: `${REGISTRY_CLIENT_PREFIX}${registration.clientId}` },
+    });
+    await this.#table.put({
+      Item: { ...item, pk: REGISTRY_PK, sk: `${REGISTRY_NAME_PREFIX}${registration.name}` },
+    });
+    if (previousName !== undefined && previousName !== registration.name) {
+      await this.#table.delete({ Key: { pk: REGISTRY_PK, sk: `${REGISTRY_NAME_PREFIX}${previousName}` } });
+    }
+  }
+
+  /** Deletes the name item, then the client item (the one the functions read) last. */
+  public async removeRegistration(
+    registration: Pick<ClientRegistration, 'name' | 'clientId'>,
+  ): Promise<void> {
+    await this.#table.delete({ Key: { pk: REGISTRY_PK, sk: `${REGISTRY_NAME_PREFIX}${registration.name}` } });
+    await this.#table.delete({
+      Key: { pk: REGISTRY_PK, sk: `${REGISTRY_CLIENT_PREFIX}${registration.clientId}` },
+    });
   }
 
   public async findRegistrationByName(name: string): Promise<ClientRegistration | null> {

@@ -54,7 +54,7 @@ describe('Class: ClientRegistryTable (moto)', () => {
   it('reports a malformed stored registration with paths and codes only', async () => {
     // Prepare: a name item `register` never writes (a name item, so listing the clients is unaffected).
     const registry = new ClientRegistryTable(table.props);
-    const malformed = clientRegistration({ scopes: [] });
+    const malformed = clientRegistration({ clientKind: 'saml' as 'm2m' });
     await table.doc.send(
       new PutCommand({
         TableName: table.props.tableName,
@@ -67,7 +67,7 @@ describe('Class: ClientRegistryTable (moto)', () => {
 
     // Assess
     expect(error).toBeInstanceOf(LedgerItemFormatError);
-    expect(error).toMatchObject({ issues: ['scopes: too_small'] });
+    expect(error).toMatchObject({ issues: ['clientKind: invalid_value'] });
     expect((error as Error).message).toContain(`REGISTRY#/NAME#${malformed.name}`);
     expect((error as Error).message).not.toContain(malformed.registeredBy);
   });

@@ -46,13 +46,21 @@ export function scheduleExpressionProblem(expression: string): string | undefine
 
 /** Whether `zone` is an IANA time zone this runtime knows (Scheduler uses the same database). */
 export function isKnownTimeZone(zone: string): boolean {
+  const known = knownZones.get(zone);
+  if (known !== undefined) return known;
+  let answer: boolean;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
+    answer = true;
   } catch {
-    return false;
+    answer = false;
   }
+  // A fleet's file names a handful of zones 10,000 times; a formatter costs ~0.1 ms to build.
+  if (knownZones.size < 1000) knownZones.set(zone, answer);
+  return answer;
 }
+
+const knownZones = new Map<string, boolean>();
 
 const SECONDS_PER_UNIT: Readonly<Record<string, number>> = { minute: 60, hour: 3600, day: 86_400 };
 
