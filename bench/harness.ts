@@ -1,16 +1,14 @@
-import { fileURLToPath } from 'node:url';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { createM2MCredentials, type M2MCredentials } from '#consumer/index.js';
 import type { RotatorEvent } from '#core/events.js';
-import { type DeploymentConfig, loadDeploymentConfig } from '../lib/config/DeploymentConfig.js';
 import { awsClientConfig, Sandbox } from '../sandbox/world/Sandbox.js';
+import { type SandboxConfig, sampleSandboxConfig } from '../sandbox/world/sandboxConfig.js';
 
 // What both benchmarks share: a sandbox with one managed client whose rotations wait for the
 // consumers the benchmark runs, a driver for back-to-back manual rotations, and small helpers.
 
-const SAMPLE_CONFIG = fileURLToPath(new URL('../config/rotator.sample.json', import.meta.url));
 /** The sample config's client the benchmarks rotate. */
 export const BENCH_CLIENT = 'm2m-client-test-billing-worker';
 /**
@@ -42,8 +40,8 @@ export interface BenchResult {
 }
 
 /** The sample config narrowed to {@link BENCH_CLIENT}, waiting for `expectedConsumers`, with a short manual deadline. */
-export function benchConfig(expectedConsumers: readonly string[]): DeploymentConfig {
-  const sample = loadDeploymentConfig(SAMPLE_CONFIG);
+export function benchConfig(expectedConsumers: readonly string[]): SandboxConfig {
+  const sample = sampleSandboxConfig();
   const client = sample.clients.find((candidate) => candidate.clientId === BENCH_CLIENT);
   if (client === undefined) throw new Error(`the sample config no longer has ${BENCH_CLIENT}`);
   return {

@@ -4,14 +4,13 @@ import { exec } from '#cli/exec.js';
 import type { CliIo } from '#cli/io.js';
 import { deliverGitHubWebhook } from '#sandbox/github-emulator/index.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
-import { type DeploymentConfig, loadDeploymentConfig } from '../lib/config/DeploymentConfig.js';
+import { type SandboxConfig, sampleSandboxConfig } from '../sandbox/world/sandboxConfig.js';
 import { type BenchContext, sleep } from './harness.js';
 
 // What the leak and containment benchmarks share: a sandbox with one client that rotates at once
 // and one whose rotations wait for a consumer that never reports, and the four ways a leak is
 // reported (each hands the report in and returns; the benchmark measures what follows).
 
-const SAMPLE_CONFIG = new URL('../config/rotator.sample.json', import.meta.url).pathname;
 /** Rotates at once (no consumer to wait for): the plain leak paths. */
 const QUICK = 'm2m-client-test-billing-worker';
 /** Waits for a consumer that never reports: a rotation in progress to preempt. */
@@ -142,8 +141,8 @@ export function medianAndMax(values: readonly number[]): { medianMs: number; max
 }
 
 /** The sample config: one client that rotates at once, one that waits for a consumer that never reports. */
-function leakBenchConfig(): DeploymentConfig {
-  const sample = loadDeploymentConfig(SAMPLE_CONFIG);
+function leakBenchConfig(): SandboxConfig {
+  const sample = sampleSandboxConfig();
   const pick = (clientId: string) => {
     const client = sample.clients.find((candidate) => candidate.clientId === clientId);
     if (client === undefined) throw new Error(`the sample config no longer has ${clientId}`);

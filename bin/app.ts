@@ -8,6 +8,7 @@ import {
   loadDeploymentConfig,
 } from '../lib/config/DeploymentConfig.js';
 import { RotatorStack } from '../lib/RotatorStack.js';
+import { forTerminal } from '../cli/terminalText.js';
 
 // The CDK app. The deployment config comes from `-c config=<path>`, else config/rotator.json;
 // with neither it stops (never the sample: a forgotten config would deploy made-up clients).
@@ -51,7 +52,7 @@ function configOrExit(path: string): DeploymentConfig {
     const count = error.issues.length;
     process.stderr.write(
       `cdk: ${path} is not a valid deployment config (${count} problem${count === 1 ? '' : 's'}):\n` +
-        error.issues.map((issue) => `  ${issue}\n`).join(''),
+        error.issues.map((issue) => `  ${forTerminal(issue, 500)}\n`).join(''),
     );
     process.exit(2);
   }

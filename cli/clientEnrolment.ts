@@ -1,4 +1,4 @@
-import type { SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { AwsClients } from '#adapters/aws/awsClients.js';
 import type { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { SchedulerSchedules } from '#adapters/aws/SchedulerSchedules.js';
 import type { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerprints.js';
@@ -6,6 +6,7 @@ import type { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
 import { type StytchClient, StytchNetworkError, StytchTimeoutError } from '#adapters/stytch/index.js';
 import { fingerprintEntry } from '#core/fingerprintedSecrets.js';
 import type { ClientRef } from '#core/ports.js';
+import { rotationScheduleName, scheduledRotationInput } from '#core/registry.js';
 import type { Secret } from '#core/secret.js';
 import { CliError } from './errors.js';
 import type { ResourceName } from './resources.js';
@@ -38,11 +39,6 @@ export interface RotationScheduling {
   readonly group: string;
   /** The role Scheduler starts executions with. */
   readonly roleArn: string;
-}
-
-/** A client's rotation schedule's name: one per client, in the registered-clients group. */
-export function rotationScheduleName(clientId: string): string {
-  return `rotate-${clientId}`.slice(0, 64);
 }
 
 /**
@@ -116,7 +112,7 @@ export async function indexCurrentSecret(
 
 /** Creates or replaces the client's rotation schedule (the name is the client's: a re-run converges). */
 export async function putRotationSchedule(
-  scheduler: SchedulerClient,
+  scheduler: AwsClients['scheduler'],
   clientId: string,
   schedule: {
     readonly expression: string;
@@ -137,7 +133,7 @@ export async function putRotationSchedule(
       : { flexibleWindowMinutes: schedule.flexibleWindowMinutes }),
     stateMachineArn: scheduling.stateMachineArn,
     roleArn: scheduling.roleArn,
-    input: { clientId, trigger: 'schedule', requestedBy: 'eventbridge-scheduler' },
+    input: scheduledRotationInput(clientId),
   });
   return name;
 }

@@ -1,23 +1,28 @@
 import { ArnFormat, Duration, type RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EVENT_SOURCES, ROTATOR_EVENT_SOURCE } from '../lambdas/core/events.js';
-import { TRIGGERS } from '../lambdas/core/model.js';
-import { resolvePolicy } from '../lambdas/core/policy.js';
+import { DEFAULT_POLICIES, MAX_DEADLINE_SECONDS } from '../lambdas/core/policy.js';
 import { ratePeriodSeconds } from '../lambdas/core/scheduleExpression.js';
+import { SECRET_AGE_METRICS } from '../lambdas/core/secretAge.js';
 import { secretAgePublisherEnvironment } from '../lambdas/wiring/environment.js';
-import type { ManagedClient } from './config/DeploymentConfig.js';
+import {
+  acknowledgeManagedSecrets,
+  managedSecretsArn,
+  missingProps,
+  viaService,
+} from './constructs/grants.js';
 import { RotatorFunction } from './RotatorFunction.js';
 
 /** The tunable part of {@link RotatorMonitoringProps}, as {@link StytchM2MRotator} takes it. */
@@ -34,8 +39,15 @@ export interface RotatorMonitoringOptions {
    */
   readonly stuckRotationMarginMinutes?: number;
   /**
-   * How many days past its rotation period (and flexible window) a secret may be before it alarms:
-   * room for one cancelled scheduled rotation to be retried by hand.
+   * The longest deadline any client's policy sets, in seconds (1 to 7 days): the RotationStuck
+   * alarm's threshold starts from it. Clients are registry data the stack does not see, so raise it
+   * if a client's policy sets a longer deadline than the defaults; a shorter one needs nothing.
+   * @default 3600 (the longest default deadline: a scheduled rotation's)
+   */
+  readonly longestDeadlineSeconds?: number;
+  /**
+   * How many days past its rotation period (and flexible window) a secret may be before it counts
+   * as overdue: room for one cancelled scheduled rotation to be retried by hand.
    * @default 1
    */
   readonly secretAgeMarginDays?: number;
@@ -46,8 +58,8 @@ export interface RotatorMonitoringOptions {
    */
   readonly defaultRotationPeriodDays?: number;
   /**
-   * When the publisher measures every managed secret's age (`SecretAgeDays`). The age alarms
-   * evaluate one-hour periods, so a `rate(...)` less often than hourly is refused.
+   * When the publisher measures every registered client's secret age (`SecretsOverdue`). The
+   * secrets-overdue alarm evaluates one-hour periods, so a `rate(...)` less often than hourly is refused.
    * @default events.Schedule.rate(Duration.hours(1))
    */
   readonly secretAgeSchedule?: events.Schedule;
@@ -61,7 +73,7 @@ export interface RotatorMonitoringProps extends RotatorMonitoringOptions {
   readonly deadLetterQueue: sqs.IQueue;
   /**
    * The rotator's on-failure destination of asynchronous invocations (events a function failed on
-   * after Lambda's retries): the SecretAgeDays publisher sends its failures there too, and an alarm
+   * after Lambda's retries): the secret-age publisher sends its failures there too, and an alarm
    * watches it.
    */
   readonly asyncFailureQueue: sqs.IQueue;
@@ -73,15 +85,18 @@ export interface RotatorMonitoringProps extends RotatorMonitoringOptions {
    * `kms:Decrypt` and `kms:GenerateDataKey*` to `cloudwatch.amazonaws.com` and `events.amazonaws.com`.
    */
   readonly encryptionKey: kms.IKey;
-  /** The managed clients: their schedules and policies set the thresholds. */
-  readonly clients: readonly ManagedClient[];
   /**
-   * The managed secret of every client in `clients`, by client id. The SecretAgeDays publisher may
-   * list their versions (`secretsmanager:ListSecretVersionIds` on these ARNs only); it never reads
-   * a value, so it needs no access to their key.
+   * The ledger table, where the registry of managed clients is (`pk = REGISTRY#`): the publisher
+   * lists the clients there on every run (a Query; `kms:Decrypt` on the table's `encryptionKey`,
+   * through DynamoDB, when it has one), so the stack holds nothing per client. An imported table
+   * encrypted with a customer-managed key must be imported with that key.
    */
-  readonly managedSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
-  /** The managed secrets' name prefix: the publisher reads `<secretPrefix>/<clientId>`. */
+  readonly ledger: dynamodb.ITable;
+  /**
+   * The managed secrets' name prefix: the publisher lists the versions of `<secretPrefix>/<clientId>`
+   * (`secretsmanager:ListSecretVersionIds` on `<secretPrefix>/*`); it never reads a value, so it
+   * needs no access to their key.
+   */
   readonly secretPrefix: string;
   /**
    * Deliveries the GitHub webhook receiver failed on ({@link GitHubWebhookReceiver.failedDeliveries}):
@@ -105,7 +120,7 @@ export interface RotatorMonitoringProps extends RotatorMonitoringOptions {
 export const ROTATOR_METRICS_NAMESPACE = 'StytchM2MRotator';
 /**
  * The dimension Powertools adds to every rotation metric (lambdas/adapters/powertools/metrics.ts): a
- * search names the exact dimension set it matches. SecretAgeDays has no such dimension.
+ * search names the exact dimension set it matches. The secret-age counts have no dimension at all.
  */
 const POWERTOOLS_SERVICE_DIMENSION = 'service';
 /** The lifecycle events that end a rotation, forwarded to the topic. */
@@ -116,7 +131,24 @@ export const LIFECYCLE_DETAIL_TYPES = [
 ] as const;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const DEFAULTS = { stuckRotationMarginMinutes: 60, secretAgeMarginDays: 1, defaultRotationPeriodDays: 31 };
+const DEFAULTS = {
+  stuckRotationMarginMinutes: 60,
+  longestDeadlineSeconds: Math.max(
+    ...Object.values(DEFAULT_POLICIES).map((policy) => policy.deadlineSeconds),
+  ),
+  secretAgeMarginDays: 1,
+  defaultRotationPeriodDays: 31,
+};
+/** The props a JavaScript caller could leave out (TypeScript checks them at compile time). */
+const REQUIRED_PROPS = [
+  'stateMachine',
+  'deadLetterQueue',
+  'asyncFailureQueue',
+  'eventBus',
+  'encryptionKey',
+  'ledger',
+  'secretPrefix',
+] as const satisfies readonly (keyof RotatorMonitoringProps)[];
 const FIVE_MINUTES = Duration.minutes(5);
 /** Counters: no datapoint means nothing happened in the period, which is the healthy case. */
 const COUNTER = {
@@ -140,11 +172,19 @@ export class RotatorMonitoring extends Construct {
    * DeadLetters, AsyncFailures, RotationStuck, and GitHubWebhookFailures when given the webhook.
    */
   public readonly alarms: ReadonlyMap<string, cloudwatch.Alarm>;
-  /** One `SecretAgeDays` alarm per managed client, by client id. */
-  public readonly secretAgeAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
+  /**
+   * One alarm for the whole fleet, however many clients the registry holds: some registered
+   * client's AWSCURRENT secret is older than its rotation period, window and margin (`SecretsOverdue`
+   * above 0 for three hours), or the count stopped being published. The publisher's log names them.
+   */
+  public readonly secretsOverdueAlarm: cloudwatch.Alarm;
   /** Executions, execution time, dead letters, alarm states and the rotation metrics on one page. */
   public readonly dashboard: cloudwatch.Dashboard;
-  /** Publishes `SecretAgeDays` of every managed secret, on `secretAgeSchedule`. */
+  /**
+   * Lists the registered clients and publishes how many there are (`ManagedClients`), how many
+   * secrets are overdue (`SecretsOverdue`) and how many could not be measured (`SecretsUnmeasured`),
+   * on `secretAgeSchedule`.
+   */
   public readonly secretAgePublisher: RotatorFunction;
   /** Runs the publisher. */
   public readonly secretAgeSchedule: events.Rule;
@@ -153,7 +193,7 @@ export class RotatorMonitoring extends Construct {
 
   public constructor(scope: Construct, id: string, props: RotatorMonitoringProps) {
     super(scope, id);
-    const problems = [...rotatorMonitoringOptionsProblems(props), ...managedSecretsProblems(props)];
+    const problems = [...missingProps(props, REQUIRED_PROPS), ...rotatorMonitoringOptionsProblems(props)];
     if (problems.length > 0) throw new Error(`Invalid RotatorMonitoring props:\n- ${problems.join('\n- ')}`);
     const stuckMarginMinutes = props.stuckRotationMarginMinutes ?? DEFAULTS.stuckRotationMarginMinutes;
     // "Stuck past its deadline": AWS/States has no per-machine count of open executions, and
@@ -162,13 +202,15 @@ export class RotatorMonitoring extends Construct {
     // most), so one that closes later than the longest deadline any policy allows plus that margin
     // was stuck (hung retries, a step that kept timing out). One that never closes is stopped by the
     // state machine's own timeout and trips ExecutionsTimedOut, so the two alarms together cover
-    // both. Thresholds use the longest deadline of all clients and triggers: one alarm, no false alarm.
-    const stuckThresholdMs = (maxPolicyDeadlineSeconds(props.clients) + stuckMarginMinutes * 60) * 1000;
+    // both. The threshold uses the longest deadline of all clients and triggers: one alarm, no
+    // false alarm. The clients are registry data, unknown here, hence `longestDeadlineSeconds`.
+    const longestDeadlineSeconds = props.longestDeadlineSeconds ?? DEFAULTS.longestDeadlineSeconds;
+    const stuckThresholdMs = (longestDeadlineSeconds + stuckMarginMinutes * 60) * 1000;
     this.topic = this.createTopic(props);
     this.lifecycleRule = this.createLifecycleRule(props);
     this.#alarmAction = new cloudwatchActions.SnsAction(this.topic);
     this.alarms = this.createWorkflowAlarms(props, stuckMarginMinutes, stuckThresholdMs);
-    this.secretAgeAlarms = this.createSecretAgeAlarms(props);
+    this.secretsOverdueAlarm = this.createSecretsOverdueAlarm(props);
     this.secretAgePublisher = this.createSecretAgePublisher(props);
     this.secretAgeSchedule = this.createSecretAgeSchedule(props);
     this.dashboard = this.createDashboard(props, stuckThresholdMs);
@@ -334,8 +376,10 @@ export class RotatorMonitoring extends Construct {
             treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
             name: 'rotation-stuck-past-deadline',
             alarmDescription:
-              `A rotation ran longer than the longest policy deadline plus ${stuckMarginMinutes} min ` +
-              `(${stuckThresholdMs} ms): it was stuck after its deadline.`,
+              `A rotation ran longer than the longest policy deadline ` +
+              `(${props.longestDeadlineSeconds ?? DEFAULTS.longestDeadlineSeconds} s) plus ${stuckMarginMinutes} min ` +
+              `(${stuckThresholdMs} ms): it was stuck after its deadline. If a client's policy sets a longer ` +
+              'deadline, that rotation may simply have used it: raise the longestDeadlineSeconds monitoring option.',
           },
         ),
       ],
@@ -443,7 +487,7 @@ export class RotatorMonitoring extends Construct {
             ...COUNTER,
             name: 'rotator-async-failures',
             alarmDescription:
-              'A function invoked by an event (leak intake, health aggregator, execution reconciler, SecretAgeDays ' +
+              'A function invoked by an event (leak intake, health aggregator, execution reconciler, secret-age ' +
               'publisher) failed on it three times; the event and the error are in the async-failure queue. Read ' +
               `them: aws sqs receive-message --queue-url ${props.asyncFailureQueue.queueUrl} ` +
               '--max-number-of-messages 10 (requestContext.functionArn: which function; responsePayload: the ' +
@@ -455,85 +499,95 @@ export class RotatorMonitoring extends Construct {
     ];
   }
 
-  /** One `SecretAgeDays` alarm per managed client, by client id. */
-  private createSecretAgeAlarms(props: RotatorMonitoringProps): Map<string, cloudwatch.Alarm> {
-    const ageMarginDays = props.secretAgeMarginDays ?? DEFAULTS.secretAgeMarginDays;
+  /** The one secret-age alarm: `SecretsOverdue` above 0 for three hours, or no count for three. */
+  private createSecretsOverdueAlarm(props: RotatorMonitoringProps): cloudwatch.Alarm {
+    const marginDays = props.secretAgeMarginDays ?? DEFAULTS.secretAgeMarginDays;
     const defaultPeriodDays = props.defaultRotationPeriodDays ?? DEFAULTS.defaultRotationPeriodDays;
-    // SecretAgeDays: days since the client's AWSCURRENT version was created, dimension ClientId only
-    // (an alarm matches the exact dimension set, so no Powertools `service` dimension). The
-    // publisher below writes it hourly from each managed secret's versions (ListSecretVersionIds:
-    // CreatedDate of the AWSCURRENT one). Missing data is
-    // treated as missing, not breaching: the alarm stays INSUFFICIENT_DATA until the publisher is
-    // deployed instead of paging for every client, and the topic is told when it goes
-    // INSUFFICIENT_DATA later (three silent hours: the publisher stopped, so the age is unknown).
-    const secretAgeAlarms = new Map<string, cloudwatch.Alarm>();
-    props.clients.forEach((client, index) => {
-      const periodDays = rotationPeriodDays(client.schedule?.expression) ?? defaultPeriodDays;
-      const windowDays = (client.schedule?.flexibleWindowMinutes ?? 0) / 1440;
-      const threshold = round(periodDays + windowDays + ageMarginDays);
-      const created = this.alarm(
-        `SecretAgeAlarm${index}`,
-        new cloudwatch.Metric({
-          namespace: ROTATOR_METRICS_NAMESPACE,
-          metricName: 'SecretAgeDays',
-          dimensionsMap: { ClientId: client.clientId },
-          period: Duration.hours(1),
-          statistic: 'Maximum',
-        }),
-        {
-          threshold,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 3,
-          datapointsToAlarm: 3,
-          treatMissingData: cloudwatch.TreatMissingData.MISSING,
-          name: `secret-age-${client.clientId}`,
-          alarmDescription:
-            `The AWSCURRENT secret of ${client.clientId} is older than ${threshold} days (rotation period ` +
-            `${round(periodDays)} d + window + ${ageMarginDays} d margin): its rotations are not happening.`,
-        },
-      );
-      created.addInsufficientDataAction(this.#alarmAction);
-      secretAgeAlarms.set(client.clientId, created);
+    // SecretsOverdue: how many registered clients' AWSCURRENT secrets are older than their own
+    // threshold (rotation period + flexible window + margin), which the publisher below decides at
+    // run time from the registry; no dimension, so one alarm whatever the size of the fleet. Three
+    // hourly runs in a row, so a rotation that lands between two runs does not page. Missing data
+    // is treated as missing, not breaching: the alarm stays INSUFFICIENT_DATA until the publisher is
+    // deployed, and the topic is told when it goes INSUFFICIENT_DATA later (three silent hours: the
+    // publisher stopped, so no age is known).
+    const alarm = this.alarm('SecretsOverdueAlarm', secretAgeMetric(SECRET_AGE_METRICS.overdue), {
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.MISSING,
+      name: 'secrets-overdue',
+      alarmDescription:
+        "A registered client's AWSCURRENT secret is older than its rotation period (of its rate() schedule, " +
+        `else ${defaultPeriodDays} d) plus its flexible window plus ${marginDays} d: its rotations are not ` +
+        "happening. The secret-age publisher's log names them (warn line 'Secrets overdue for rotation', " +
+        "up to 20, most overdue first); `rotator history <clientId>` shows why each one's rotations failed " +
+        'or were cancelled.',
     });
-    return secretAgeAlarms;
+    alarm.addInsufficientDataAction(this.#alarmAction);
+    return alarm;
   }
 
-  /** The SecretAgeDays publisher: lists the managed secrets' versions, never a value. */
+  /**
+   * The secret-age publisher: lists the registry (a Query on the ledger) and the managed secrets'
+   * versions, never a value.
+   */
   private createSecretAgePublisher(props: RotatorMonitoringProps): RotatorFunction {
-    // The publisher gets the clients in the rotation functions' format (the same JSON
-    // StytchM2MRotator writes), and the namespace the alarms watch, explicitly.
     const publisher = new RotatorFunction(this, 'SecretAgePublisher', {
       handlerFile: 'secretAgePublisher',
-      description: 'Publishes SecretAgeDays: the age of every managed AWSCURRENT secret',
+      description:
+        'Publishes SecretsOverdue: how many registered clients have an AWSCURRENT secret past its rotation',
+      // The namespace the alarm watches, explicitly; the rule that makes a secret overdue, since
+      // each client's threshold is decided at run time from its registered schedule.
       environment: {
         POWERTOOLS_METRICS_NAMESPACE: ROTATOR_METRICS_NAMESPACE,
         ...secretAgePublisherEnvironment({
+          tableName: props.ledger.tableName,
           secretPrefix: props.secretPrefix,
-          clients: Object.fromEntries(props.clients.map((c) => [c.clientId, c])),
+          marginDays: props.secretAgeMarginDays ?? DEFAULTS.secretAgeMarginDays,
+          defaultPeriodDays: props.defaultRotationPeriodDays ?? DEFAULTS.defaultRotationPeriodDays,
         }),
       },
-      timeout: Duration.minutes(1),
+      // One ListSecretVersionIds per client, a few at once: ~2 min for 10,000 clients, more when
+      // Secrets Manager throttles (the SDK backs off). Lambda's longest, so a large fleet fits.
+      timeout: Duration.minutes(15),
       asyncFailureQueue: props.asyncFailureQueue,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.logRemovalPolicy === undefined ? {} : { logRemovalPolicy: props.logRemovalPolicy }),
     });
-    // Version metadata of the named secrets only: no value, so no GetSecretValue and no kms:Decrypt.
+    const role = publisher.function.role ?? publisher.function;
+    // Version metadata of the managed secrets only: no value, so no GetSecretValue and no kms:Decrypt.
+    // The prefix, not per-secret ARNs: clients are registered at run time, and the policy must not
+    // grow with them.
     publisher.function.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['secretsmanager:ListSecretVersionIds'],
-        resources: props.clients.flatMap((c) => {
-          const secret = props.managedSecrets.get(c.clientId);
-          return secret === undefined ? [] : [secret.secretArn];
-        }),
+        resources: [managedSecretsArn(this, props.secretPrefix)],
       }),
     );
+    acknowledgeManagedSecrets(role, props.secretPrefix);
+    // The registry is one Query (DynamoLedger.listRegistrations); the CDK's grantReadData would
+    // add Scan, BatchGetItem and every index.
+    publisher.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [props.ledger.tableArn] }),
+    );
+    const ledgerKey = props.ledger.encryptionKey;
+    if (ledgerKey !== undefined) {
+      publisher.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [ledgerKey.keyArn],
+          conditions: viaService(this, 'dynamodb'),
+        }),
+      );
+    }
     return publisher;
   }
 
   /** Runs the publisher on `secretAgeSchedule`. */
   private createSecretAgeSchedule(props: RotatorMonitoringProps): events.Rule {
     return new events.Rule(this, 'SecretAgeSchedule', {
-      description: 'Runs the SecretAgeDays publisher',
+      description: 'Runs the secret-age publisher',
       schedule: props.secretAgeSchedule ?? events.Schedule.rate(Duration.hours(1)),
       targets: [
         new eventTargets.LambdaFunction(this.secretAgePublisher.function, {
@@ -549,9 +603,9 @@ export class RotatorMonitoring extends Construct {
   private createDashboard(props: RotatorMonitoringProps, stuckThresholdMs: number): cloudwatch.Dashboard {
     const executions = (label: string, metric: cloudwatch.Metric): cloudwatch.Metric =>
       metric.with({ label, period: FIVE_MINUTES, statistic: 'Sum' });
-    // The custom metrics are searched by their exact dimension set, so every trigger, outcome,
-    // reason and client gets its own line without this construct listing them. Hourly: rotations
-    // are days apart, and SecretAgeDays comes once an hour.
+    // The rotation metrics are searched by their exact dimension set, so every trigger, outcome
+    // and reason gets its own line without this construct listing them. Hourly: rotations are days
+    // apart, and the secret-age counts come once an hour.
     const search = (
       metricName: string,
       dimensions: readonly string[],
@@ -611,7 +665,7 @@ export class RotatorMonitoring extends Construct {
           new cloudwatch.AlarmStatusWidget({
             title: 'Alarms',
             width: 12,
-            alarms: [...this.alarms.values(), ...this.secretAgeAlarms.values()],
+            alarms: [...this.alarms.values(), this.secretsOverdueAlarm],
           }),
         ],
         [
@@ -633,9 +687,17 @@ export class RotatorMonitoring extends Construct {
         ],
         [
           new cloudwatch.GraphWidget({
-            title: 'Secret age (days, by client)',
+            title: 'Secret ages (registered clients, overdue and unmeasured secrets, hourly)',
             width: 24,
-            left: [search('SecretAgeDays', ['ClientId'], 'Maximum')],
+            left: [
+              secretAgeMetric(SECRET_AGE_METRICS.overdue).with({ label: 'Overdue' }),
+              secretAgeMetric(SECRET_AGE_METRICS.unmeasured).with({ label: 'Not measured' }),
+            ],
+            leftAnnotations: [{ label: 'Alarm above', value: 0 }],
+            // The fleet's size is orders of magnitude above the others: its own axis.
+            right: [secretAgeMetric(SECRET_AGE_METRICS.managedClients).with({ label: 'Registered clients' })],
+            leftYAxis: { min: 0 },
+            rightYAxis: { min: 0 },
           }),
         ],
       ],
@@ -668,42 +730,33 @@ export function rotatorMonitoringOptionsProblems(options: RotatorMonitoringOptio
   number('stuckRotationMarginMinutes', 0, true);
   number('secretAgeMarginDays', 0, true);
   number('defaultRotationPeriodDays', 0, false);
+  const longest = options.longestDeadlineSeconds;
+  if (
+    longest !== undefined &&
+    !(Number.isFinite(longest) && longest >= 1 && longest <= MAX_DEADLINE_SECONDS)
+  ) {
+    problems.push(
+      `longestDeadlineSeconds must be a number from 1 to ${MAX_DEADLINE_SECONDS} (the longest deadline a policy may set), got ${longest}`,
+    );
+  }
   const schedule = options.secretAgeSchedule?.expressionString;
   if (schedule !== undefined && !Token.isUnresolved(schedule)) {
-    const periodDays = rotationPeriodDays(schedule);
-    if (periodDays !== undefined && periodDays > 1 / 24) {
+    const periodSeconds = ratePeriodSeconds(schedule);
+    if (periodSeconds !== undefined && periodSeconds > 3600) {
       problems.push(
-        `secretAgeSchedule "${schedule}" runs less often than hourly: the SecretAgeDays alarms need a datapoint every hour`,
+        `secretAgeSchedule "${schedule}" runs less often than hourly: the secrets-overdue alarm needs a datapoint every hour`,
       );
     }
   }
   return problems;
 }
 
-/** Every client needs its managed secret: the publisher measures it and may list only those. */
-function managedSecretsProblems(props: RotatorMonitoringProps): string[] {
-  return props.clients
-    .filter((client) => !props.managedSecrets.has(client.clientId))
-    .map((client) => `managedSecrets has no secret for client "${client.clientId}"`);
-}
-
-/** The period of `rate(N unit)` in days; undefined for a cron expression or no schedule. */
-function rotationPeriodDays(expression: string | undefined): number | undefined {
-  const seconds = expression === undefined ? undefined : ratePeriodSeconds(expression);
-  return seconds === undefined ? undefined : seconds / 86_400;
-}
-
-/** The longest deadline any rotation of these clients can have, over every trigger. */
-function maxPolicyDeadlineSeconds(clients: readonly ManagedClient[]): number {
-  let longest = 0;
-  for (const client of clients) {
-    for (const trigger of TRIGGERS) {
-      longest = Math.max(longest, resolvePolicy(trigger, client.policy).deadlineSeconds);
-    }
-  }
-  return longest;
-}
-
-function round(days: number): number {
-  return Math.round(days * 1000) / 1000;
+/** An hourly secret-age count ({@link SECRET_AGE_METRICS}): no dimension, one value per run. */
+function secretAgeMetric(metricName: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: ROTATOR_METRICS_NAMESPACE,
+    metricName,
+    period: Duration.hours(1),
+    statistic: 'Maximum',
+  });
 }

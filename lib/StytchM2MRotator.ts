@@ -10,11 +10,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import {
-  type ClientsEnvironmentValue,
-  clientsEnvironmentValue,
-  workflowFunctionEnvironment,
-} from '../lambdas/wiring/environment.js';
+import { workflowFunctionEnvironment } from '../lambdas/wiring/environment.js';
 import type { DeploymentConfig } from './config/DeploymentConfig.js';
 import { RotationTriggers } from './constructs/RotationTriggers.js';
 import { RotationWorkflow } from './constructs/RotationWorkflow.js';
@@ -37,7 +33,10 @@ export {
 
 /** Props of {@link StytchM2MRotator}. */
 export interface StytchM2MRotatorProps {
-  /** The validated deployment config: managed clients, their schedules and policies, the Stytch credentials. */
+  /**
+   * The validated deployment config: the Stytch credentials, the secret prefix, the leak scanners.
+   * The managed clients are not props: they are registry data (`rotator apply`, docs/fleet.md).
+   */
   readonly config: DeploymentConfig;
   /**
    * The customer-managed key that encrypts the managed secrets, the ledger and the event bus.
@@ -85,15 +84,13 @@ export class StytchM2MRotator extends Construct {
   public readonly encryptionKey: kms.IKey;
   /** The custom event bus for `Rotation *`, `Consumer Health Reported` and `Secret Leak Detected`. */
   public readonly eventBus: events.EventBus;
-  /** The ledger: one lock item per client, one item per rotation. */
+  /** The ledger: the registry of managed clients, one lock item per client, one item per rotation. */
   public readonly ledger: dynamodb.Table;
   /** The HMAC key of secret fingerprints (ledger entries, leak reports); operators need read access to report a leaked value. */
   public readonly fingerprintKey: secretsmanager.Secret;
-  /** One secret per managed client, by client id. */
-  public readonly managedSecrets: ReadonlyMap<string, secretsmanager.Secret>;
   /** The rotation workflow. */
   public readonly stateMachine: sfn.StateMachine;
-  /** The schedule group `rotator register` creates run-time clients' schedules in. */
+  /** The schedule group `rotator apply` and `rotator register` create the clients' schedules in. */
   public readonly registeredSchedules: scheduler.ScheduleGroup;
   /** The role those schedules start executions with (`rotator register` passes it). */
   public readonly registeredSchedulesRole: iam.Role;
@@ -140,7 +137,7 @@ export class StytchM2MRotator extends Construct {
 
   public constructor(scope: Construct, id: string, props: StytchM2MRotatorProps) {
     super(scope, id);
-    const configuredClients = validateProps(props);
+    validateProps(props);
     const { config } = props;
     // Every concern creates its resources in this construct (`resourceScope: this`), as they were
     // before the rotator was split by concern: the same logical ids, so an update of a deployed
@@ -154,14 +151,11 @@ export class StytchM2MRotator extends Construct {
       description: 'Rotation lifecycle, consumer health reports and leak alerts',
     });
     const keys = new RotatorLedger(this, 'LedgerAndKeys', {
-      clients: config.clients,
-      secretPrefix: config.secretPrefix,
       encryptionKey: this.encryptionKey,
       resourceScope: this,
       ...(props.removalPolicy === undefined ? {} : { removalPolicy: props.removalPolicy }),
     });
     this.ledger = keys.table;
-    this.managedSecrets = keys.managedSecrets;
     this.fingerprintKey = keys.fingerprintKey;
 
     const functionProps = {
@@ -177,7 +171,6 @@ export class StytchM2MRotator extends Construct {
         secretPrefix: config.secretPrefix,
         stytchCredentialsSecretId: config.stytch.projectCredentialsSecretArn,
         fingerprintKeySecretId: this.fingerprintKey.secretArn,
-        clients: configuredClients,
       }),
       resourceScope: this,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
@@ -189,7 +182,6 @@ export class StytchM2MRotator extends Construct {
     const triggers = new RotationTriggers(this, 'Triggers', {
       ...functionProps,
       stateMachine: this.stateMachine,
-      clients: config.clients,
       leakScannerSources,
       ...(props.removalPolicy === undefined ? {} : { removalPolicy: props.removalPolicy }),
     });
@@ -265,8 +257,7 @@ export class StytchM2MRotator extends Construct {
       asyncFailureQueue: this.asyncFailureQueue,
       eventBus: this.eventBus,
       encryptionKey: this.encryptionKey,
-      clients: props.config.clients,
-      managedSecrets: this.managedSecrets,
+      ledger: this.ledger,
       secretPrefix: props.config.secretPrefix,
       githubWebhookFailures: this.githubWebhook.failedDeliveries,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
@@ -276,27 +267,14 @@ export class StytchM2MRotator extends Construct {
 }
 
 const EVENT_BUS_NAME_PATTERN = /^[A-Za-z0-9._-]{1,256}$/;
-/** Lambda's environment is 4 KB in all; leave room for the other variables. */
-const MAX_CLIENTS_ENV_BYTES = 3000;
-
-/** Checks every prop and throws once, listing every problem; returns the clients the functions are told about. */
-function validateProps(props: StytchM2MRotatorProps): ClientsEnvironmentValue {
+/** Checks every prop and throws once, listing every problem. */
+function validateProps(props: StytchM2MRotatorProps): void {
   const problems: string[] = [];
   if (props.eventBusName !== undefined && !EVENT_BUS_NAME_PATTERN.test(props.eventBusName)) {
     problems.push(`eventBusName "${props.eventBusName}" must be 1-256 characters of A-Z a-z 0-9 . _ -`);
   }
   if (props.eventBusName === 'default') {
     problems.push('eventBusName must not be "default": the rotator needs its own bus');
-  }
-  const clients = Object.fromEntries(
-    props.config.clients.map((client) => [client.clientId, { kind: client.kind, policy: client.policy }]),
-  );
-  const clientsJson = clientsEnvironmentValue(clients);
-  if (Buffer.byteLength(clientsJson) > MAX_CLIENTS_ENV_BYTES) {
-    problems.push(
-      `config.clients describe ${Buffer.byteLength(clientsJson)} bytes of policy; a Lambda environment holds ` +
-        `at most ${MAX_CLIENTS_ENV_BYTES} here: split the clients over several deployments`,
-    );
   }
   if (props.monitoring !== undefined && props.monitoring !== false) {
     problems.push(
@@ -306,5 +284,4 @@ function validateProps(props: StytchM2MRotatorProps): ClientsEnvironmentValue {
   if (problems.length > 0) {
     throw new Error(`Invalid StytchM2MRotator props:\n- ${problems.join('\n- ')}`);
   }
-  return clients;
 }

@@ -20,7 +20,7 @@ import {
 import { ClientsFileError, parseClientsFile } from '#core/clientsFile.js';
 import { toError } from '#core/errors.js';
 import type { ClientRef } from '#core/ports.js';
-import type { ClientRegistration } from '#core/registry.js';
+import { type ClientRegistration, rotationScheduleName } from '#core/registry.js';
 import type { Secret } from '#core/secret.js';
 import {
   atStytch,
@@ -29,7 +29,6 @@ import {
   MANAGED_BY,
   putRotationSchedule,
   type RotationScheduling,
-  rotationScheduleName,
   type SecretEnrolment,
   storeCurrentSecret,
 } from '../clientEnrolment.js';
@@ -120,6 +119,48 @@ interface ActionReport {
 async function apply(io: CliIo, flags: ApplyFlags): Promise<number> {
   const concurrency = parseConcurrency(flags.concurrency);
   const path = flags.file ?? '';
+  const parsed = await readClientsFile(io, path);
+  if (typeof parsed === 'number') return parsed;
+  const resources = resolveApplyResources(io, flags, parsed.entries);
+
+  return withAws(io, async (aws) => {
+    const ledger = aws.ledger(resources.table);
+    const store = new SecretsManagerStore({ client: aws.secretsManager, prefix: resources.prefix });
+    const stytch = lazyStytch(aws, resources);
+    try {
+      const plan = await makePlan(store, ledger, stytch, parsed.entries, flags.prune === true);
+      if (plan.problems.length > 0) {
+        for (const problem of plan.problems) {
+          io.stderr.write(
+            `rotator: ${forTerminal(`${path}:${problem.line}: clients[${problem.index}]: ${problem.message}`)}\n`,
+          );
+        }
+        io.stderr.write('rotator: the plan has problems: nothing was changed\n');
+        return ExitCode.usage;
+      }
+      if (
+        plan.actions.some((action) => action.action === 'remove' && action.current.schedule !== undefined)
+      ) {
+        resolveResource('scheduleGroup', flags, io);
+      }
+      if (flags.dryRun === true) {
+        return report(io, path, plan, new Map(), { dryRun: true, json: flags.json === true });
+      }
+      if (flags.json !== true) writePlan(io, path, plan);
+      const run = await applyRun(aws, ledger, store, stytch, resources, plan);
+      const results = await executePlan(io, run, plan, concurrency);
+      return report(io, path, plan, results, { dryRun: false, json: flags.json === true });
+    } finally {
+      await stytch.close();
+    }
+  });
+}
+
+/** The file, parsed and checked; or, when it has problems, the exit code after printing each with its line. */
+async function readClientsFile(
+  io: CliIo,
+  path: string,
+): Promise<ReturnType<typeof parseClientsFile> | number> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -128,9 +169,10 @@ async function apply(io: CliIo, flags: ApplyFlags): Promise<number> {
       `-f ${forTerminal(path, 200)}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
     );
   }
-  let parsed: ReturnType<typeof parseClientsFile>;
   try {
-    parsed = parseClientsFile(text, path);
+    const parsed = parseClientsFile(text, path);
+    for (const note of parsed.notes) io.stderr.write(`rotator: ${forTerminal(note)}\n`);
+    return parsed;
   } catch (error) {
     if (!(error instanceof ClientsFileError)) throw error;
     for (const problem of error.problems) io.stderr.write(`rotator: ${forTerminal(problem)}\n`);
@@ -139,115 +181,159 @@ async function apply(io: CliIo, flags: ApplyFlags): Promise<number> {
     );
     return ExitCode.usage;
   }
-  for (const note of parsed.notes) io.stderr.write(`rotator: ${forTerminal(note)}\n`);
+}
 
-  const table = resolveResource('table', flags, io);
-  const prefix = resolveSecretPrefix(flags, io);
-  const keySecretId = resolveResource('fingerprintKeySecret', flags, io);
-  const credentialsSecretId = resolveResource('stytchCredentialsSecret', flags, io);
-  const stytchBaseUrl = optionalResource('stytchBaseUrl', flags, io);
-  const kmsKeyId = optionalResource('kmsKey', flags, io);
-  const needsScheduling = parsed.entries.some((entry) => entry.spec.schedule !== undefined);
-  const scheduling: RotationScheduling | undefined = needsScheduling
+/** Where the rotator's resources are (flags, environment, stack outputs), resolved before any call. */
+interface ApplyResources {
+  readonly table: string;
+  readonly prefix: string;
+  readonly keySecretId: string;
+  readonly credentialsSecretId: string;
+  readonly stytchBaseUrl: string | undefined;
+  readonly kmsKeyId: string | undefined;
+  readonly scheduling: RotationScheduling | undefined;
+  /** Removing a client deletes its schedule: the group is needed when a removal may come. */
+  readonly scheduleGroup: string | undefined;
+  readonly registeredBy: string;
+}
+
+function resolveApplyResources(
+  io: CliIo,
+  flags: ApplyFlags,
+  entries: readonly PlannedEntry[],
+): ApplyResources {
+  const scheduling: RotationScheduling | undefined = entries.some(
+    (entry) => entry.spec.schedule !== undefined,
+  )
     ? {
         stateMachineArn: resolveResource('stateMachineArn', flags, io),
         group: resolveResource('scheduleGroup', flags, io),
         roleArn: resolveResource('schedulerRoleArn', flags, io),
       }
     : undefined;
-  // Removing a client deletes its schedule: the group is needed when a removal may come.
-  const scheduleGroup = scheduling?.group ?? optionalResource('scheduleGroup', flags, io);
-  const registeredBy = requestedBy(io);
+  return {
+    table: resolveResource('table', flags, io),
+    prefix: resolveSecretPrefix(flags, io),
+    keySecretId: resolveResource('fingerprintKeySecret', flags, io),
+    credentialsSecretId: resolveResource('stytchCredentialsSecret', flags, io),
+    stytchBaseUrl: optionalResource('stytchBaseUrl', flags, io),
+    kmsKeyId: optionalResource('kmsKey', flags, io),
+    scheduling,
+    scheduleGroup: scheduling?.group ?? optionalResource('scheduleGroup', flags, io),
+    registeredBy: requestedBy(io),
+  };
+}
 
-  return withAws(io, async (aws) => {
-    const ledger = aws.ledger(table);
-    const store = new SecretsManagerStore({ client: aws.secretsManager, prefix });
-    const registry = await ledger.listRegistrations();
-    const entries = parsed.entries;
-    let stytch: StytchClient | undefined;
-    const stytchClient = async (): Promise<StytchClient> => {
-      if (stytch !== undefined) return stytch;
-      const credentials = await readStytchCredentials(aws.secretsManager, credentialsSecretId);
-      stytch = new StytchClient({
-        projectId: credentials.projectId,
-        secret: credentials.secret,
-        ...(stytchBaseUrl === undefined ? {} : { baseUrl: stytchBaseUrl }),
-      });
-      return stytch;
-    };
-    try {
-      const needsStytch = planNeedsStytch(entries, registry);
-      const facts = {
-        registry,
-        storedSecrets: new Set(needsStytch ? await store.clientIds() : []),
-        ...(needsStytch ? { stytch: await stytchFacts(await stytchClient()) } : {}),
-      };
-      const plan = planApply(entries, facts, { prune: flags.prune === true });
-      if (plan.problems.length > 0) {
-        for (const problem of plan.problems) {
-          io.stderr.write(
-            `rotator: ${forTerminal(`${path}:${problem.line}: clients[${problem.index}]: ${problem.message}`)}\n`,
-          );
-        }
-        io.stderr.write(`rotator: the plan has problems: nothing was changed\n`);
-        return ExitCode.usage;
-      }
-      const removals = plan.actions.filter((action) => action.action === 'remove');
-      if (removals.some((action) => action.current.schedule !== undefined) && scheduleGroup === undefined) {
-        resolveResource('scheduleGroup', flags, io);
-      }
-      if (flags.dryRun === true) {
-        report(io, path, plan, new Map(), { dryRun: true, json: flags.json === true });
-        return ExitCode.ok;
-      }
-      if (flags.json !== true) writePlan(io, path, plan);
-      const changing = plan.actions.filter(
-        (action) => action.action !== 'unchanged' && action.action !== 'keep',
+/** Our Stytch client, made (with the project credentials read) on first use only: an apply that changes nothing at Stytch never reads them. */
+function lazyStytch(
+  aws: AwsClients,
+  resources: ApplyResources,
+): { get(): Promise<{ client: StytchClient; projectId: string }>; close(): Promise<void> } {
+  let made: Promise<{ client: StytchClient; projectId: string }> | undefined;
+  return {
+    get: () => {
+      made ??= readStytchCredentials(aws.secretsManager, resources.credentialsSecretId).then(
+        (credentials) => ({
+          projectId: credentials.projectId,
+          client: new StytchClient({
+            projectId: credentials.projectId,
+            secret: credentials.secret,
+            ...(resources.stytchBaseUrl === undefined ? {} : { baseUrl: resources.stytchBaseUrl }),
+          }),
+        }),
       );
-      const results = new Map<ApplyAction, { ok: true } | { ok: false; error: string }>();
-      const progress = progressLine(io, changing.length);
-      const credentials = changing.some((action) => action.action === 'create' || action.action === 'adopt')
-        ? await readStytchCredentials(aws.secretsManager, credentialsSecretId)
-        : undefined;
-      const run: ApplyRun = {
-        aws,
-        ledger,
-        store,
-        stytch: changing.some((action) => action.action !== 'remove') ? await stytchClient() : undefined,
-        enrolment:
-          credentials === undefined
-            ? undefined
-            : {
-                store,
-                ledger,
-                fingerprints: new SecretsManagerFingerprints({ client: aws.secretsManager, keySecretId }),
-                projectId: credentials.projectId,
-                tokenUrl: `${(await stytchClient()).baseUrl}/v1/public/${credentials.projectId}/oauth2/token`,
-                description:
-                  'Stytch client secret, managed and rotated by stytch-m2m-rotator: AWSCURRENT is what consumers use',
-                ...(kmsKeyId === undefined ? {} : { kmsKeyId }),
-              },
-        scheduling,
-        scheduleGroup,
-        registeredBy,
-      };
-      await forEachBounded(changing, concurrency, async (action) => {
-        try {
-          await execute(run, action);
-          results.set(action, { ok: true });
-        } catch (thrown) {
-          const error = toError(thrown);
-          if (error instanceof CliError && error.code === 'stytch_unreachable') throw error;
-          results.set(action, { ok: false, error: error.message });
-        }
-        progress.step(results.size, [...results.values()].filter((result) => !result.ok).length);
-      });
-      progress.done();
-      return report(io, path, plan, results, { dryRun: false, json: flags.json === true });
-    } finally {
-      await stytch?.close();
+      return made;
+    },
+    close: async () => {
+      if (made !== undefined) await (await made.catch(() => undefined))?.client.close();
+    },
+  };
+}
+
+/** Reads what the plan needs (Stytch's clients and the stored secrets only when an entry is new) and plans. */
+async function makePlan(
+  store: SecretsManagerStore,
+  ledger: DynamoLedger,
+  stytch: ReturnType<typeof lazyStytch>,
+  entries: readonly PlannedEntry[],
+  prune: boolean,
+): Promise<ApplyPlan> {
+  const registry = await ledger.listRegistrations();
+  const needsStytch = planNeedsStytch(entries, registry);
+  const facts = {
+    registry,
+    storedSecrets: new Set(needsStytch ? await store.clientIds() : []),
+    ...(needsStytch ? { stytch: await stytchFacts((await stytch.get()).client) } : {}),
+  };
+  return planApply(entries, facts, { prune });
+}
+
+/** What executing a plan's actions works with. */
+async function applyRun(
+  aws: AwsClients,
+  ledger: DynamoLedger,
+  store: SecretsManagerStore,
+  stytch: ReturnType<typeof lazyStytch>,
+  resources: ApplyResources,
+  plan: ApplyPlan,
+): Promise<ApplyRun> {
+  const changing = plan.actions.filter((action) => action.action !== 'unchanged' && action.action !== 'keep');
+  const atStytchToo = changing.some((action) => action.action !== 'remove');
+  const enrols = changing.some((action) => action.action === 'create' || action.action === 'adopt');
+  const connected = atStytchToo ? await stytch.get() : undefined;
+  return {
+    aws,
+    ledger,
+    store,
+    stytch: connected?.client,
+    enrolment:
+      connected === undefined || !enrols
+        ? undefined
+        : {
+            store,
+            ledger,
+            fingerprints: new SecretsManagerFingerprints({
+              client: aws.secretsManager,
+              keySecretId: resources.keySecretId,
+            }),
+            projectId: connected.projectId,
+            tokenUrl: `${connected.client.baseUrl}/v1/public/${connected.projectId}/oauth2/token`,
+            description:
+              'Stytch client secret, managed and rotated by stytch-m2m-rotator: AWSCURRENT is what consumers use',
+            ...(resources.kmsKeyId === undefined ? {} : { kmsKeyId: resources.kmsKeyId }),
+          },
+    scheduling: resources.scheduling,
+    scheduleGroup: resources.scheduleGroup,
+    registeredBy: resources.registeredBy,
+  };
+}
+
+/** Runs every action that changes something, `concurrency` at once, with a progress bar on a terminal. */
+async function executePlan(
+  io: CliIo,
+  run: ApplyRun,
+  plan: ApplyPlan,
+  concurrency: number,
+): Promise<Map<ApplyAction, { ok: true } | { ok: false; error: string }>> {
+  const changing = plan.actions.filter((action) => action.action !== 'unchanged' && action.action !== 'keep');
+  const results = new Map<ApplyAction, { ok: true } | { ok: false; error: string }>();
+  const progress = progressLine(io, changing.length);
+  let failed = 0;
+  await forEachBounded(changing, concurrency, async (action) => {
+    try {
+      await execute(run, action);
+      results.set(action, { ok: true });
+    } catch (thrown) {
+      const error = toError(thrown);
+      // Stytch out of reach is the setup (exit 2), not one client's failure.
+      if (error instanceof CliError && error.code === 'stytch_unreachable') throw error;
+      results.set(action, { ok: false, error: error.message });
+      failed += 1;
     }
+    progress.step(results.size, failed);
   });
+  progress.done();
+  return results;
 }
 
 function parseConcurrency(raw: string | undefined): number {
@@ -567,7 +653,9 @@ function summary(plan: ApplyPlan): string {
 function writePlan(io: CliIo, path: string, plan: ApplyPlan): void {
   io.stdout.write(`Plan: ${summary(plan)}\n`);
   for (const action of plan.actions) {
-    if (action.action === 'unchanged') continue;
+    // Unchanged clients and `register`'s are counted in the summary, not listed: a fleet's plan
+    // lists what changes.
+    if (action.action === 'unchanged' || (action.action === 'keep' && action.why === 'registered')) continue;
     const where = 'entry' in action ? ` (${forTerminal(`${path}:${action.entry.line}`, 240)})` : '';
     const id = clientIdOf(action);
     io.stdout.write(

@@ -10,8 +10,6 @@ import { forTerminal, jsonLine } from '../terminalText.js';
 
 /** What `config validate` says about a valid config: the counts a reviewer checks before a deploy. */
 interface ConfigSummary {
-  readonly clients: number;
-  readonly scheduledClients: number;
   readonly secretPrefix: string;
   readonly leakScanners: number;
   readonly crossAccountConsumerAccounts: number;
@@ -19,8 +17,6 @@ interface ConfigSummary {
 
 function summarize(config: DeploymentConfig): ConfigSummary {
   return {
-    clients: config.clients.length,
-    scheduledClients: config.clients.filter((client) => client.schedule !== undefined).length,
     secretPrefix: config.secretPrefix,
     leakScanners: config.leakScanners.length,
     crossAccountConsumerAccounts: config.crossAccountConsumerAccounts.length,
@@ -48,9 +44,10 @@ export function registerConfigCommand(program: Command, context: CommandContext)
     .summary('check a deployment config file: every problem with its path, or a summary')
     .description(
       'Read <file> and check it as `cdk synth` and `cdk deploy` do, with no AWS access: the JSON, every ' +
-        'field, schedules, time zones and repeated client ids. Prints one summary line when it is valid, ' +
-        'and every problem with its path otherwise (e.g. clients[2].schedule.expression: must be rate(N unit) ' +
-        'or cron(...)).',
+        'field, the leak scanners and the cross-account consumer accounts. Prints one summary line when it is ' +
+        'valid, and every problem with its path otherwise (e.g. leakScanners[0].source: must not start with ' +
+        '"aws." (reserved)). The managed clients are not in it: a clients file is checked by ' +
+        '`rotator apply -f <file> --dry-run` (docs/fleet.md).',
     )
     .argument('<file>', 'the deployment config (JSON)')
     .option(
@@ -89,8 +86,7 @@ export function registerConfigCommand(program: Command, context: CommandContext)
         return;
       }
       io.stdout.write(
-        `${forTerminal(file)}: valid: ${plural(summary.clients, 'client')} (${summary.scheduledClients} on a schedule), ` +
-          `secret prefix ${summary.secretPrefix}, ${plural(summary.leakScanners, 'leak scanner')}, ` +
+        `${forTerminal(file)}: valid: secret prefix ${summary.secretPrefix}, ${plural(summary.leakScanners, 'leak scanner')}, ` +
           `${plural(summary.crossAccountConsumerAccounts, 'cross-account consumer account')}\n`,
       );
     });

@@ -8,7 +8,12 @@ import { StytchClient } from '#adapters/stytch/index.js';
 import type { M2MClient } from '#adapters/stytch/types.js';
 import { fingerprintEntry } from '#core/fingerprintedSecrets.js';
 import { ConsumerNameSchema } from '#core/model.js';
-import { ClientNameSchema, type ClientRegistration, ScopeSchema } from '#core/registry.js';
+import {
+  ClientNameSchema,
+  type ClientRegistration,
+  ScopeSchema,
+  scheduledRotationInput,
+} from '#core/registry.js';
 import { isKnownTimeZone, scheduleExpressionProblem } from '#core/scheduleExpression.js';
 import type { Secret } from '#core/secret.js';
 import { atStytch, ENROLMENT_RESOURCES, MANAGED_BY } from '../clientEnrolment.js';
@@ -354,7 +359,7 @@ async function createSchedule(
       : { flexibleWindowMinutes: scheduling.flexibleWindowMinutes }),
     stateMachineArn: scheduling.stateMachineArn,
     roleArn: scheduling.roleArn,
-    input: { clientId, trigger: 'schedule', requestedBy: 'eventbridge-scheduler' },
+    input: scheduledRotationInput(clientId),
   });
 }
 

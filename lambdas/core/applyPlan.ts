@@ -162,126 +162,25 @@ export function planApply(
   facts: ApplyFacts,
   options: { readonly prune: boolean },
 ): ApplyPlan {
-  const byId = new Map(facts.registry.map((registration) => [registration.clientId, registration]));
-  const byName = new Map(facts.registry.map((registration) => [registration.name, registration]));
-  const stytchByName = new Map<string, StytchClientFact[]>();
-  for (const client of facts.stytch?.values() ?? []) {
-    if (client.kind !== 'm2m') continue;
-    stytchByName.set(client.name, [...(stytchByName.get(client.name) ?? []), client]);
-  }
+  const context: PlanContext = {
+    byId: new Map(facts.registry.map((registration) => [registration.clientId, registration])),
+    byName: new Map(facts.registry.map((registration) => [registration.name, registration])),
+    stytch: facts.stytch ?? new Map<string, StytchClientFact>(),
+    stytchByName: m2mClientsByName(facts.stytch),
+    storedSecrets: facts.storedSecrets,
+  };
   const actions: ApplyAction[] = [];
   const problems: PlanProblem[] = [];
   const matched = new Set<string>();
-  const problem = (entry: PlannedEntry, message: string) =>
-    problems.push({ line: entry.line, index: entry.index, message });
-
   for (const entry of entries) {
-    const { spec } = entry;
-    const registeredById = spec.clientId === undefined ? undefined : byId.get(spec.clientId);
-    const registeredByName = byName.get(spec.name);
-    if (
-      registeredById !== undefined &&
-      registeredByName !== undefined &&
-      registeredById.clientId !== registeredByName.clientId
-    ) {
-      problem(
-        entry,
-        `name "${spec.name}" is managed as ${registeredByName.clientId}, not ${spec.clientId}: one name is one client`,
-      );
+    const planned = planEntry(entry, context);
+    if (typeof planned === 'string') {
+      problems.push({ line: entry.line, index: entry.index, message: planned });
       continue;
     }
-    const current = registeredById ?? (spec.clientId === undefined ? registeredByName : undefined);
-    if (current === undefined && registeredByName !== undefined) {
-      problem(
-        entry,
-        `name "${spec.name}" is managed as ${registeredByName.clientId}, not ${spec.clientId}: one name is one client`,
-      );
-      continue;
-    }
-    if (current !== undefined) {
-      matched.add(current.clientId);
-      if (current.clientKind !== spec.kind) {
-        problem(entry, `kind: ${current.clientId} is managed as ${current.clientKind}, not ${spec.kind}`);
-        continue;
-      }
-      const changes = changesOf(spec, current);
-      actions.push(
-        changes.length === 0
-          ? { action: 'unchanged', entry, current }
-          : { action: 'change', entry, current, changes },
-      );
-      continue;
-    }
-    const stytch = facts.stytch ?? new Map<string, StytchClientFact>();
-    if (spec.clientId !== undefined) {
-      const found = stytch.get(spec.clientId);
-      if (found === undefined) {
-        problem(
-          entry,
-          `clientId: Stytch has no ${spec.kind === 'm2m' ? 'M2M client' : 'Connected App'} ${spec.clientId}`,
-        );
-        continue;
-      }
-      if (found.kind !== spec.kind) {
-        problem(
-          entry,
-          `kind: ${spec.clientId} is ${found.kind === 'm2m' ? 'an M2M client' : 'a Connected App'} at Stytch`,
-        );
-        continue;
-      }
-      if (found.isPublic === true) {
-        problem(entry, `clientId: ${spec.clientId} is a public Connected App: it has no secret to rotate`);
-        continue;
-      }
-      const stored = facts.storedSecrets.has(spec.clientId);
-      if (!stored && spec.resecret !== true) {
-        problem(
-          entry,
-          `clientId: Secrets Manager holds no secret for ${spec.clientId}: store its current secret first ` +
-            '(docs/fleet.md), or set resecret: true to give it a new one (what uses the old one stops working)',
-        );
-        continue;
-      }
-      if (spec.resecret === true && spec.kind === 'connected_app') {
-        problem(entry, 'resecret: a Connected App is adopted with the secret Secrets Manager holds');
-        continue;
-      }
-      actions.push({
-        action: 'adopt',
-        entry,
-        clientId: spec.clientId,
-        resecret: spec.resecret === true,
-        setScopes: spec.scopes !== undefined && !sameList(spec.scopes, found.scopes),
-      });
-      continue;
-    }
-    const named = stytchByName.get(spec.name) ?? [];
-    if (named.length > 1) {
-      problem(
-        entry,
-        `name: Stytch has ${named.length} M2M clients named "${spec.name}": adopt one by clientId`,
-      );
-      continue;
-    }
-    const orphan = named[0];
-    if (orphan === undefined) {
-      actions.push({ action: 'create', entry });
-    } else if (orphan.managedByRotator) {
-      actions.push({
-        action: 'create',
-        entry,
-        recoverClientId: orphan.clientId,
-        secretStored: facts.storedSecrets.has(orphan.clientId),
-      });
-    } else {
-      problem(
-        entry,
-        `name: Stytch already has an M2M client named "${spec.name}" (${orphan.clientId}) that the rotator did not ` +
-          'create: adopt it with clientId, or choose another name',
-      );
-    }
+    if (planned.action === 'change' || planned.action === 'unchanged') matched.add(planned.current.clientId);
+    actions.push(planned);
   }
-
   for (const registration of facts.registry) {
     if (matched.has(registration.clientId)) continue;
     if ((registration.registrar ?? 'register') !== 'apply') {
@@ -293,6 +192,101 @@ export function planApply(
     }
   }
   return { actions, problems };
+}
+
+/** What planning one entry looks up. */
+interface PlanContext {
+  readonly byId: ReadonlyMap<string, ClientRegistration>;
+  readonly byName: ReadonlyMap<string, ClientRegistration>;
+  readonly stytch: ReadonlyMap<string, StytchClientFact>;
+  readonly stytchByName: ReadonlyMap<string, readonly StytchClientFact[]>;
+  readonly storedSecrets: ReadonlySet<string>;
+}
+
+function m2mClientsByName(
+  stytch: ReadonlyMap<string, StytchClientFact> | undefined,
+): Map<string, StytchClientFact[]> {
+  const byName = new Map<string, StytchClientFact[]>();
+  for (const client of stytch?.values() ?? []) {
+    if (client.kind !== 'm2m') continue;
+    byName.set(client.name, [...(byName.get(client.name) ?? []), client]);
+  }
+  return byName;
+}
+
+/** One entry's action, or why it cannot have one. */
+function planEntry(entry: PlannedEntry, context: PlanContext): ApplyAction | string {
+  const { spec } = entry;
+  const registeredById = spec.clientId === undefined ? undefined : context.byId.get(spec.clientId);
+  const registeredByName = context.byName.get(spec.name);
+  const current = registeredById ?? (spec.clientId === undefined ? registeredByName : undefined);
+  if (registeredByName !== undefined && registeredByName.clientId !== current?.clientId) {
+    return `name "${spec.name}" is managed as ${registeredByName.clientId}, not ${spec.clientId}: one name is one client`;
+  }
+  if (current !== undefined) {
+    if (current.clientKind !== spec.kind) {
+      return `kind: ${current.clientId} is managed as ${current.clientKind}, not ${spec.kind}`;
+    }
+    const changes = changesOf(spec, current);
+    return changes.length === 0
+      ? { action: 'unchanged', entry, current }
+      : { action: 'change', entry, current, changes };
+  }
+  return spec.clientId === undefined ? planCreate(entry, context) : planAdopt(entry, spec.clientId, context);
+}
+
+/** An entry with a client id that the registry does not know: adopt the client Stytch has. */
+function planAdopt(entry: PlannedEntry, clientId: string, context: PlanContext): ApplyAction | string {
+  const { spec } = entry;
+  const found = context.stytch.get(clientId);
+  if (found === undefined) {
+    return `clientId: Stytch has no ${spec.kind === 'm2m' ? 'M2M client' : 'Connected App'} ${clientId}`;
+  }
+  if (found.kind !== spec.kind) {
+    return `kind: ${clientId} is ${found.kind === 'm2m' ? 'an M2M client' : 'a Connected App'} at Stytch`;
+  }
+  if (found.isPublic === true) {
+    return `clientId: ${clientId} is a public Connected App: it has no secret to rotate`;
+  }
+  if (!context.storedSecrets.has(clientId) && spec.resecret !== true) {
+    return (
+      `clientId: Secrets Manager holds no secret for ${clientId}: store its current secret first ` +
+      '(docs/fleet.md), or set resecret: true to give it a new one (what uses the old one stops working)'
+    );
+  }
+  if (spec.resecret === true && spec.kind === 'connected_app') {
+    return 'resecret: a Connected App is adopted with the secret Secrets Manager holds';
+  }
+  return {
+    action: 'adopt',
+    entry,
+    clientId,
+    resecret: spec.resecret === true,
+    setScopes: spec.scopes !== undefined && !sameList(spec.scopes, found.scopes),
+  };
+}
+
+/** An entry without a client id that the registry does not know: create it, or recover an orphan. */
+function planCreate(entry: PlannedEntry, context: PlanContext): ApplyAction | string {
+  const { spec } = entry;
+  const named = context.stytchByName.get(spec.name) ?? [];
+  if (named.length > 1) {
+    return `name: Stytch has ${named.length} M2M clients named "${spec.name}": adopt one by clientId`;
+  }
+  const orphan = named[0];
+  if (orphan === undefined) return { action: 'create', entry };
+  if (!orphan.managedByRotator) {
+    return (
+      `name: Stytch already has an M2M client named "${spec.name}" (${orphan.clientId}) that the rotator did not ` +
+      'create: adopt it with clientId, or choose another name'
+    );
+  }
+  return {
+    action: 'create',
+    entry,
+    recoverClientId: orphan.clientId,
+    secretStored: context.storedSecrets.has(orphan.clientId),
+  };
 }
 
 /** How many actions of each kind: what the plan's summary line prints. */

@@ -1,4 +1,15 @@
-import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 import type * as z from 'zod';
 import { type ClientSpec, ClientSpecSchema, clientSpecKey } from './clientSpec.js';
 import { RotatorError } from './errors.js';
@@ -68,157 +79,211 @@ interface Problem {
  * Throws a `ClientsFileError` listing every problem, in line order.
  */
 export function parseClientsFile(text: string, source: string): ParsedClientsFile {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, logLevel: 'silent', uniqueKeys: true });
-  const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
-  const lineOfNode = (node: unknown, fallback: number): number =>
-    isNode(node) && node.range ? lineAt(node.range[0]) : fallback;
-  const problems: Problem[] = [];
-  function fail(): never {
-    throw new ClientsFileError(source, formatProblems(problems, source));
-  }
+  const reader = new ClientsFileReader(text, source);
+  const { clients, clientsKeyLine, legacyKeys } = reader.readClientsList();
+  const entries: ClientsFileEntry[] = [];
+  clients.items.forEach((item, index) => {
+    const entry = reader.readEntry({ item, line: reader.lineOfNode(item, clientsKeyLine), index });
+    if (entry !== undefined) entries.push(entry);
+  });
+  reader.failOnProblems();
 
-  if (doc.errors.length > 0) {
-    for (const error of doc.errors) {
-      problems.push({ line: lineAt(error.pos[0]), text: `(syntax): ${oneLine(error.message, MAX_MESSAGE)}` });
-    }
-    fail();
-  }
+  const notes =
+    legacyKeys.length === 0
+      ? []
+      : [
+          `${source}: a deployment config: its clients are read, its other settings (${legacyKeys.join(', ')}) stay in the deployment config`,
+        ];
+  return { entries, notes };
+}
 
-  const root = doc.contents;
-  if (root === null) {
-    problems.push({ line: 1, text: '(root): the file is empty (expected a mapping with a "clients" list)' });
-    fail();
-  }
-  if (!isMap(root)) {
-    problems.push({
-      line: lineOfNode(root, 1),
-      text: `(root): expected a mapping with a "clients" list, got ${describeNode(root)}`,
+/** One item of the `clients` list, being read. */
+interface EntryAt {
+  readonly item: unknown;
+  /** Its line (its first key in YAML, its `{` in JSON). */
+  readonly line: number;
+  /** Its position in the `clients` list. */
+  readonly index: number;
+}
+
+/** The `clients` list of a file, where its key is, and the deployment-config keys read past. */
+interface ClientsList {
+  readonly clients: YAMLSeq;
+  readonly clientsKeyLine: number;
+  readonly legacyKeys: readonly string[];
+}
+
+/** One clients file being read: its document, its lines, and the problems found so far. */
+class ClientsFileReader {
+  private readonly lineCounter = new LineCounter();
+  private readonly doc: Document.Parsed;
+  private readonly problems: Problem[] = [];
+  /** Registry key → line of the earlier entry's name (or client id). */
+  private readonly keyLines = new Map<string, number>();
+  /** Client id → line of the earlier entry's client id. */
+  private readonly clientIdLines = new Map<string, number>();
+
+  public constructor(
+    text: string,
+    private readonly source: string,
+  ) {
+    this.doc = parseDocument(text, {
+      lineCounter: this.lineCounter,
+      prettyErrors: false,
+      logLevel: 'silent',
+      uniqueKeys: true,
     });
-    fail();
-  }
-  const rootLine = lineOfNode(root, 1);
-
-  let clientsPair: { key: unknown; value: unknown } | undefined;
-  const legacyKeys: string[] = [];
-  for (const pair of root.items) {
-    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-    if (key === 'clients') {
-      clientsPair = pair;
-    } else if (DEPLOYMENT_CONFIG_KEYS.has(key)) {
-      legacyKeys.push(key);
-    } else {
-      problems.push({
-        line: lineOfNode(pair.key, rootLine),
-        text: `${formatPath([key])}: unknown key (a clients file has "clients" only)`,
-      });
-    }
   }
 
-  if (clientsPair === undefined) {
-    problems.push({ line: rootLine, text: 'clients: missing (expected a list of clients)' });
-    fail();
+  /** Throws the problems found so far. */
+  public fail(): never {
+    throw new ClientsFileError(this.source, formatProblems(this.problems, this.source));
   }
-  const clientsKeyLine = lineOfNode(clientsPair.key, rootLine);
-  const clients = isAlias(clientsPair.value) ? clientsPair.value.resolve(doc) : clientsPair.value;
-  if (!isSeq(clients)) {
-    problems.push({
-      line: clientsKeyLine,
-      text: `clients: expected a list of clients, got ${describeNode(clients)}`,
-    });
-    fail();
+
+  /** Throws when a problem was found. */
+  public failOnProblems(): void {
+    if (this.problems.length > 0) this.fail();
   }
-  if (clients.items.length > MAX_CLIENTS_FILE_ENTRIES) {
-    problems.push({
-      line: clientsKeyLine,
-      text: `clients: lists ${clients.items.length} entries, at most ${MAX_CLIENTS_FILE_ENTRIES}`,
-    });
-    fail();
+
+  public lineOfNode(node: unknown, fallback: number): number {
+    return isNode(node) && node.range ? this.lineAt(node.range[0]) : fallback;
   }
 
   /**
-   * The line of the deepest node on `path` (from an entry) that the file has: a missing key's
-   * parent, a default's object. A collection reached by a key is on its key's line (the line
-   * `schedule:` is on, not its first child's); `atKey` gives the line of the last key itself.
+   * The file's `clients` list, after its syntax, its root and the list itself are checked: throws
+   * when any of them is wrong (an unknown root key is a problem, thrown with the entries' ones).
    */
-  const lineOfPath = (
-    entry: unknown,
-    entryLine: number,
-    path: readonly PropertyKey[],
-    atKey = false,
-  ): number => {
-    let node = entry;
-    let line = entryLine;
-    for (const [step, segment] of path.entries()) {
-      if (isMap(node)) {
-        const pair = node.items.find(
-          (item) => isScalar(item.key) && String(item.key.value) === String(segment),
-        );
-        if (pair === undefined) break;
-        const keyLine = lineOfNode(pair.key, line);
-        const value = pair.value;
-        if (atKey && step === path.length - 1) return keyLine;
-        const valueHasText = isScalar(value) && value.range != null && value.range[1] > value.range[0];
-        line = valueHasText ? lineOfNode(value, keyLine) : keyLine;
-        node = value;
-      } else if (isSeq(node) && typeof segment === 'number') {
-        const item = node.items[segment];
-        if (item === undefined) break;
-        line = lineOfNode(item, line);
-        node = item;
+  public readClientsList(): ClientsList {
+    const { root, rootLine } = this.readRoot();
+
+    let clientsPair: { key: unknown; value: unknown } | undefined;
+    const legacyKeys: string[] = [];
+    for (const pair of root.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      if (key === 'clients') {
+        clientsPair = pair;
+      } else if (DEPLOYMENT_CONFIG_KEYS.has(key)) {
+        legacyKeys.push(key);
       } else {
-        break;
+        this.problems.push({
+          line: this.lineOfNode(pair.key, rootLine),
+          text: `${formatPath([key])}: unknown key (a clients file has "clients" only)`,
+        });
       }
     }
-    return line;
-  };
 
-  const entries: ClientsFileEntry[] = [];
-  /** Registry key → line of the earlier entry's name (or client id). */
-  const keyLines = new Map<string, number>();
-  /** Client id → line of the earlier entry's client id. */
-  const clientIdLines = new Map<string, number>();
+    if (clientsPair === undefined) {
+      this.problems.push({ line: rootLine, text: 'clients: missing (expected a list of clients)' });
+      this.fail();
+    }
+    const clientsKeyLine = this.lineOfNode(clientsPair.key, rootLine);
+    const clients = isAlias(clientsPair.value) ? clientsPair.value.resolve(this.doc) : clientsPair.value;
+    if (!isSeq(clients)) {
+      this.problems.push({
+        line: clientsKeyLine,
+        text: `clients: expected a list of clients, got ${describeNode(clients)}`,
+      });
+      this.fail();
+    }
+    if (clients.items.length > MAX_CLIENTS_FILE_ENTRIES) {
+      this.problems.push({
+        line: clientsKeyLine,
+        text: `clients: lists ${clients.items.length} entries, at most ${MAX_CLIENTS_FILE_ENTRIES}`,
+      });
+      this.fail();
+    }
+    return { clients, clientsKeyLine, legacyKeys };
+  }
 
-  clients.items.forEach((item, index) => {
-    const entryLine = lineOfNode(item, clientsKeyLine);
-    const at = (path: readonly PropertyKey[]): string => formatPath(['clients', index, ...path]);
-
+  /**
+   * One entry, checked against the schema and for repeats of an earlier one: the entry when it is
+   * valid, `undefined` (with its problems recorded) when it is not.
+   */
+  public readEntry(entry: EntryAt): ClientsFileEntry | undefined {
     let value: unknown;
     try {
-      value = isNode(item) ? item.toJS(doc, { maxAliasCount: MAX_ALIAS_COUNT }) : item;
+      value = isNode(entry.item) ? entry.item.toJS(this.doc, { maxAliasCount: MAX_ALIAS_COUNT }) : entry.item;
     } catch (error) {
-      problems.push({
-        line: entryLine,
-        text: `${at([])}: ${oneLine((error as Error).message, MAX_MESSAGE)}`,
+      this.problems.push({
+        line: entry.line,
+        text: `${entryPath(entry, [])}: ${oneLine((error as Error).message, MAX_MESSAGE)}`,
       });
-      return;
+      return undefined;
     }
 
+    const { spec, badFields } = this.checkSchema(entry, value);
+    this.checkRepeats(entry, value, badFields);
+    return spec === undefined ? undefined : { spec, line: entry.line, index: entry.index };
+  }
+
+  private lineAt(offset: number): number {
+    return this.lineCounter.linePos(offset).line;
+  }
+
+  /** The root mapping and its line; throws on a syntax error, an empty file or a root of another kind. */
+  private readRoot(): { root: YAMLMap; rootLine: number } {
+    if (this.doc.errors.length > 0) {
+      for (const error of this.doc.errors) {
+        this.problems.push({
+          line: this.lineAt(error.pos[0]),
+          text: `(syntax): ${oneLine(error.message, MAX_MESSAGE)}`,
+        });
+      }
+      this.fail();
+    }
+
+    const root = this.doc.contents;
+    if (root === null) {
+      this.problems.push({
+        line: 1,
+        text: '(root): the file is empty (expected a mapping with a "clients" list)',
+      });
+      this.fail();
+    }
+    if (!isMap(root)) {
+      this.problems.push({
+        line: this.lineOfNode(root, 1),
+        text: `(root): expected a mapping with a "clients" list, got ${describeNode(root)}`,
+      });
+      this.fail();
+    }
+    return { root, rootLine: this.lineOfNode(root, 1) };
+  }
+
+  /** The entry's spec when `value` passes the schema; else its problems, and the top-level fields they are on. */
+  private checkSchema(
+    entry: EntryAt,
+    value: unknown,
+  ): { spec: ClientSpec | undefined; badFields: ReadonlySet<PropertyKey> } {
     const result = ClientSpecSchema.safeParse(value);
     const badFields = new Set<PropertyKey>();
     if (result.success) {
-      entries.push({ spec: { ...result.data, name: clientSpecKey(result.data) }, line: entryLine, index });
-    } else {
-      for (const issue of result.error.issues) {
-        if (issue.path.length > 0) badFields.add(issue.path[0] as PropertyKey);
-        if (issue.code === 'unrecognized_keys') {
-          for (const key of issue.keys) {
-            problems.push({
-              line: lineOfPath(item, entryLine, [...issue.path, key], true),
-              text: `${at([...issue.path, key])}: unknown key`,
-            });
-          }
-        } else {
-          problems.push({
-            line: lineOfPath(item, entryLine, issue.path),
-            text: `${at(issue.path)}: ${describeIssue(issue)}`,
+      return { spec: { ...result.data, name: clientSpecKey(result.data) }, badFields };
+    }
+    for (const issue of result.error.issues) {
+      if (issue.path.length > 0) badFields.add(issue.path[0] as PropertyKey);
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          this.problems.push({
+            line: this.lineOfPath(entry, [...issue.path, key], true),
+            text: `${entryPath(entry, [...issue.path, key])}: unknown key`,
           });
         }
+      } else {
+        this.problems.push({
+          line: this.lineOfPath(entry, issue.path),
+          text: `${entryPath(entry, issue.path)}: ${describeIssue(issue)}`,
+        });
       }
     }
+    return { spec: undefined, badFields };
+  }
 
-    // Repeats, checked on an invalid entry too (its name or id, when those are fine), so one pass
-    // over the file shows them all.
+  /**
+   * Repeats, checked on an invalid entry too (its name or id, when those are fine), so one pass
+   * over the file shows them all.
+   */
+  private checkRepeats(entry: EntryAt, value: unknown, badFields: ReadonlySet<PropertyKey>): void {
     const field = (key: 'name' | 'clientId'): string | undefined => {
       if (badFields.has(key) || typeof value !== 'object' || value === null) return undefined;
       const raw = (value as Record<string, unknown>)[key];
@@ -230,41 +295,68 @@ export function parseClientsFile(text: string, source: string): ParsedClientsFil
     const key = name ?? clientId;
     let keyRepeated = false;
     if (key !== undefined) {
-      const line = lineOfPath(item, entryLine, [keyField]);
-      const earlier = keyLines.get(key);
+      const line = this.lineOfPath(entry, [keyField]);
+      const earlier = this.keyLines.get(key);
       if (earlier === undefined) {
-        keyLines.set(key, line);
+        this.keyLines.set(key, line);
       } else {
         keyRepeated = true;
-        problems.push({
+        this.problems.push({
           line,
-          text: `${at([keyField])}: ${quote(key)} is already listed at line ${earlier}`,
+          text: `${entryPath(entry, [keyField])}: ${quote(key)} is already listed at line ${earlier}`,
         });
       }
     }
     if (clientId !== undefined) {
-      const line = lineOfPath(item, entryLine, ['clientId']);
-      const earlier = clientIdLines.get(clientId);
+      const line = this.lineOfPath(entry, ['clientId']);
+      const earlier = this.clientIdLines.get(clientId);
       if (earlier === undefined) {
-        clientIdLines.set(clientId, line);
+        this.clientIdLines.set(clientId, line);
       } else if (!(keyRepeated && keyField === 'clientId')) {
-        problems.push({
+        this.problems.push({
           line,
-          text: `${at(['clientId'])}: ${quote(clientId)} is already listed at line ${earlier}`,
+          text: `${entryPath(entry, ['clientId'])}: ${quote(clientId)} is already listed at line ${earlier}`,
         });
       }
     }
-  });
+  }
 
-  if (problems.length > 0) fail();
+  /**
+   * The line of the deepest node on `path` (from an entry) that the file has: a missing key's
+   * parent, a default's object. A collection reached by a key is on its key's line (the line
+   * `schedule:` is on, not its first child's); `atKey` gives the line of the last key itself.
+   */
+  private lineOfPath(entry: EntryAt, path: readonly PropertyKey[], atKey = false): number {
+    let node = entry.item;
+    let line = entry.line;
+    for (const [step, segment] of path.entries()) {
+      if (isMap(node)) {
+        const pair = node.items.find(
+          (item) => isScalar(item.key) && String(item.key.value) === String(segment),
+        );
+        if (pair === undefined) break;
+        const keyLine = this.lineOfNode(pair.key, line);
+        const value = pair.value;
+        if (atKey && step === path.length - 1) return keyLine;
+        const valueHasText = isScalar(value) && value.range != null && value.range[1] > value.range[0];
+        line = valueHasText ? this.lineOfNode(value, keyLine) : keyLine;
+        node = value;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        const item = node.items[segment];
+        if (item === undefined) break;
+        line = this.lineOfNode(item, line);
+        node = item;
+      } else {
+        break;
+      }
+    }
+    return line;
+  }
+}
 
-  const notes =
-    legacyKeys.length === 0
-      ? []
-      : [
-          `${source}: a deployment config: its clients are read, its other settings (${legacyKeys.join(', ')}) stay in the deployment config`,
-        ];
-  return { entries, notes };
+/** `path` within the entry, from the file's root: `clients[3].schedule.timeZone`. */
+function entryPath(entry: EntryAt, path: readonly PropertyKey[]): string {
+  return formatPath(['clients', entry.index, ...path]);
 }
 
 /** The problems as `<source>:<line>: <path>: <message>`, in line order, at most MAX_PROBLEMS of them. */

@@ -73,3 +73,13 @@ export interface RegistryPort {
   getRegistration(clientId: string): Promise<ClientRegistration | null>;
   listRegistrations(): Promise<readonly ClientRegistration[]>;
 }
+
+/** A client's rotation schedule's name: one per client, in the stack's registered-clients group. */
+export function rotationScheduleName(clientId: string): string {
+  return `rotate-${clientId}`.slice(0, 64);
+}
+
+/** The execution input a client's rotation schedule starts the workflow with. */
+export function scheduledRotationInput(clientId: string) {
+  return { clientId, trigger: 'schedule', requestedBy: 'eventbridge-scheduler' } as const;
+}

@@ -1,6 +1,7 @@
 /**
  * Validation of EventBridge Scheduler expressions. moto accepts any string and AWS only rejects
- * a bad one at deploy time, so we check them at synth, with the path of the offending client.
+ * a bad one when the schedule is created, so `rotator apply` checks them before anything changes,
+ * with the line of the offending client.
  */
 
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;

@@ -1,11 +1,26 @@
 import type { StepLogger } from './deps.js';
 import { RotatorError, toError } from './errors.js';
 import type { Clock } from './ports.js';
+import type { ClientRegistration, RegistryPort } from './registry.js';
+import { ratePeriodSeconds } from './scheduleExpression.js';
 
 /**
- * The age of every managed secret, for the `SecretAgeDays` alarms: a secret older than its
- * rotation period says its rotations are not happening, whatever the workflow reports.
+ * The age of every managed secret, for the `secrets-overdue` alarm: a secret older than its
+ * rotation period says its rotations are not happening, whatever the workflow reports. The
+ * clients are the registry's, read on every run, so the stack holds nothing per client: each
+ * client's threshold is decided here, and only the fleet's counts become metrics (one custom
+ * metric per client would cost more than the rotator at 10,000 clients).
  */
+
+/** The metrics one run publishes, in the rotator's namespace, without dimensions (the alarm watches `overdue`). */
+export const SECRET_AGE_METRICS = {
+  /** Registered clients whose AWSCURRENT secret is older than their threshold. */
+  overdue: 'SecretsOverdue',
+  /** Registered clients the run looked at (the registry's count). */
+  managedClients: 'ManagedClients',
+  /** Registered clients whose age could not be measured (no secret, no access, no AWSCURRENT). */
+  unmeasured: 'SecretsUnmeasured',
+} as const;
 
 /** When each managed secret's `AWSCURRENT` version was created. */
 export interface SecretAgePort {
@@ -16,19 +31,39 @@ export interface SecretAgePort {
   currentVersionCreatedAt(clientId: string): Promise<Date>;
 }
 
-/** Publishes one client's secret age (EMF `SecretAgeDays` in a Lambda; recorded in tests). */
+/** One run's counts, published once (EMF {@link SECRET_AGE_METRICS} in a Lambda; recorded in tests). */
+export interface SecretAgeCounts {
+  readonly managedClients: number;
+  readonly overdue: number;
+  readonly unmeasured: number;
+}
+
+/** Publishes one run's counts. */
 export interface SecretAgeMetricsPort {
-  secretAge(metric: SecretAge): void;
+  secretAgeCounts(counts: SecretAgeCounts): void;
 }
 
-/** One client's measured age. */
-export interface SecretAge {
+/**
+ * How old a secret may be before it is overdue: its rotation period, plus its schedule's flexible
+ * window, plus `marginDays`. What the deployment sets (RotatorMonitoring's props).
+ */
+export interface OverdueRule {
+  /** Room past the period and window, e.g. for one cancelled scheduled rotation to be retried by hand. */
+  readonly marginDays: number;
+  /** The period of a client whose schedule is not `rate(N unit)`: a cron expression, or no schedule. */
+  readonly defaultPeriodDays: number;
+}
+
+/** A client whose secret is older than its threshold. */
+export interface OverdueSecret {
   readonly clientId: string;
-  /** Days since its `AWSCURRENT` version was created, to 2 decimals, never negative. */
+  /** Days since its `AWSCURRENT` version was created, to 2 decimals. */
   readonly ageDays: number;
+  /** Its threshold ({@link overdueThresholdDays}): overdue means `ageDays > thresholdDays`. */
+  readonly thresholdDays: number;
 }
 
-/** A client whose age could not be measured (its alarm goes INSUFFICIENT_DATA after a few runs). */
+/** A client whose age could not be measured: counted as `SecretsUnmeasured`, never a failure of the run. */
 export interface SecretAgeProblem {
   readonly clientId: string;
   /** The error's name, e.g. `AwsServiceError`. */
@@ -37,14 +72,27 @@ export interface SecretAgeProblem {
   readonly message: string;
 }
 
-/** What one run measured and published, and what it could not. */
+/**
+ * What one run measured: the handler's result. The lists are bounded (a run may measure 10,000
+ * clients, and a Lambda response is at most 6 MB); the counts are whole.
+ */
 export interface SecretAgeSummary {
-  readonly published: readonly SecretAge[];
+  /** Registered clients the run looked at. */
+  readonly clients: number;
+  /** How many of them are overdue (`SecretsOverdue`). */
+  readonly overdueCount: number;
+  /** The overdue ones, most overdue (age past threshold) first, at most {@link MAX_LISTED}. */
+  readonly overdue: readonly OverdueSecret[];
+  /** How many could not be measured (`SecretsUnmeasured`). */
+  readonly problemCount: number;
+  /** Those, in the registry's order (by client id), at most {@link MAX_LISTED}. */
   readonly problems: readonly SecretAgeProblem[];
 }
 
 /** What {@link publishSecretAges} needs. */
 export interface SecretAgeDeps {
+  /** The registered clients (the ledger's registry in a Lambda). */
+  readonly registry: Pick<RegistryPort, 'listRegistrations'>;
   readonly ages: SecretAgePort;
   readonly metrics: SecretAgeMetricsPort;
   readonly clock: Clock;
@@ -52,8 +100,14 @@ export interface SecretAgeDeps {
 }
 
 const MS_PER_DAY = 86_400_000;
+const SECONDS_PER_DAY = 86_400;
+const MINUTES_PER_DAY = 1440;
 /** Secrets read at once: a few, so a large fleet neither takes long nor meets Secrets Manager's rate limit. */
 const CONCURRENCY = 4;
+/** Entries in each list of the summary. */
+export const MAX_LISTED = 100;
+/** Entries in each warn line: enough to start from, short enough for one log event. */
+export const MAX_LOGGED = 20;
 
 /**
  * Days from `createdAt` to `now`, to 2 decimals (≈ 15 minutes, finer than the hourly schedule).
@@ -65,42 +119,97 @@ export function secretAgeDays(createdAt: Date, now: Date): number {
 }
 
 /**
- * Measures and publishes the age of each client's secret, in the order given. A client whose
- * secret cannot be read is a problem of the run, logged and returned, never a failure of it: the
- * other clients are still measured, and that client's alarm notices the missing data.
+ * How many days a client's secret may be old, to 3 decimals: the period of its `rate(N unit)`
+ * schedule (else `defaultPeriodDays`: a cron's gaps vary, and an unscheduled client still rotates
+ * on leaks and by hand), plus its flexible window, plus the margin. A scheduled rotation may start
+ * as late as period + window after the last one.
  */
-export async function publishSecretAges(
-  deps: SecretAgeDeps,
-  clientIds: readonly string[],
-): Promise<SecretAgeSummary> {
+export function overdueThresholdDays(schedule: ClientRegistration['schedule'], rule: OverdueRule): number {
+  const rateSeconds = schedule === undefined ? undefined : ratePeriodSeconds(schedule.expression);
+  const periodDays = rateSeconds === undefined ? rule.defaultPeriodDays : rateSeconds / SECONDS_PER_DAY;
+  const windowDays = (schedule?.flexibleWindowMinutes ?? 0) / MINUTES_PER_DAY;
+  return Math.round((periodDays + windowDays + rule.marginDays) * 1000) / 1000;
+}
+
+/**
+ * Lists the registered clients, measures each one's secret age, decides which are overdue, and
+ * publishes the counts once. A client whose secret cannot be read is a problem of the run,
+ * counted and logged, never a failure of it: the other clients are still measured. A registry
+ * that cannot be listed fails the run (nothing could be measured; the schedule's retries and
+ * the async-failure alarm take over, and the age alarm goes INSUFFICIENT_DATA).
+ */
+export async function publishSecretAges(deps: SecretAgeDeps, rule: OverdueRule): Promise<SecretAgeSummary> {
+  const registrations = await deps.registry.listRegistrations();
   const now = deps.clock.now();
-  type Measured = { readonly age: SecretAge } | { readonly problem: SecretAgeProblem };
-  const results = await mapBounded(clientIds, CONCURRENCY, async (clientId): Promise<Measured> => {
+  type Measured = { readonly age: OverdueSecret } | { readonly problem: SecretAgeProblem };
+  const results = await mapBounded(registrations, CONCURRENCY, async (client): Promise<Measured> => {
+    const { clientId } = client;
+    const thresholdDays = overdueThresholdDays(client.schedule, rule);
     try {
       const createdAt = await deps.ages.currentVersionCreatedAt(clientId);
-      return { age: { clientId, ageDays: secretAgeDays(createdAt, now) } };
+      return { age: { clientId, ageDays: secretAgeDays(createdAt, now), thresholdDays } };
     } catch (thrown) {
       const error = toError(thrown);
       const message = error instanceof RotatorError ? error.message : error.name;
       return { problem: { clientId, error: error.name, message } };
     }
   });
-  const published: SecretAge[] = [];
+  const overdue: OverdueSecret[] = [];
   const problems: SecretAgeProblem[] = [];
   for (const result of results) {
-    if ('age' in result) {
-      deps.metrics.secretAge(result.age);
-      published.push(result.age);
-    } else {
-      // `message` is the log line's own key (Powertools drops an attribute of that name): the
-      // problem's text goes under `errorMessage`, as runStep logs failures.
-      const { message, ...problem } = result.problem;
-      deps.logger.warn('Secret age not measured', { ...problem, errorMessage: message });
-      problems.push(result.problem);
-    }
+    if ('problem' in result) problems.push(result.problem);
+    // Exactly at the threshold is not overdue: the old per-client alarms were GreaterThanThreshold.
+    else if (result.age.ageDays > result.age.thresholdDays) overdue.push(result.age);
   }
-  deps.logger.info('Secret ages published', { published: published.length, problems: problems.length });
-  return { published, problems };
+  overdue.sort(
+    (a, b) => b.ageDays - b.thresholdDays - (a.ageDays - a.thresholdDays) || compare(a.clientId, b.clientId),
+  );
+  const counts = {
+    managedClients: registrations.length,
+    overdue: overdue.length,
+    unmeasured: problems.length,
+  };
+  deps.metrics.secretAgeCounts(counts);
+  logRun(deps.logger, overdue, problems, registrations.length);
+  return {
+    clients: registrations.length,
+    overdueCount: overdue.length,
+    overdue: overdue.slice(0, MAX_LISTED),
+    problemCount: problems.length,
+    problems: problems.slice(0, MAX_LISTED),
+  };
+}
+
+/** One warn line per kind of finding, each listing at most {@link MAX_LOGGED}, then the run's counts. */
+function logRun(
+  logger: StepLogger,
+  overdue: readonly OverdueSecret[],
+  problems: readonly SecretAgeProblem[],
+  clients: number,
+): void {
+  if (overdue.length > 0) {
+    logger.warn('Secrets overdue for rotation', {
+      overdueCount: overdue.length,
+      overdue: overdue.slice(0, MAX_LOGGED),
+    });
+  }
+  if (problems.length > 0) {
+    // `message` is the log line's own key (Powertools drops an attribute of that name): each
+    // problem's text goes under `errorMessage`, as runStep logs failures.
+    logger.warn('Secret ages not measured', {
+      problemCount: problems.length,
+      problems: problems.slice(0, MAX_LOGGED).map(({ message, ...problem }) => ({
+        ...problem,
+        errorMessage: message,
+      })),
+    });
+  }
+  logger.info('Secret ages published', { clients, overdue: overdue.length, problems: problems.length });
+}
+
+/** A stable tie-break: code-unit order (client ids are ASCII, so the registry's order too). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** `items.map(fn)` with at most `limit` calls in flight; results in the order of `items`. */

@@ -1,8 +1,6 @@
 import * as z from 'zod';
-import type { ManagedClientSettings } from '#core/deps.js';
 import { RotatorError } from '#core/errors.js';
-import { ClientIdSchema, ClientKindSchema, SecretPrefixSchema } from '#core/model.js';
-import { ClientPolicySchema } from '#core/policy.js';
+import { SecretPrefixSchema } from '#core/model.js';
 
 /*
  * The one contract between the CDK app, which sets the functions' environment, and the wiring,
@@ -18,7 +16,6 @@ export const ENV = {
   secretPrefix: 'ROTATOR_SECRET_PREFIX',
   stytchCredentialsSecretId: 'ROTATOR_STYTCH_CREDENTIALS_SECRET_ID',
   fingerprintKeySecretId: 'ROTATOR_FINGERPRINT_KEY_SECRET_ID',
-  clients: 'ROTATOR_CLIENTS',
   stateMachineArn: 'ROTATOR_STATE_MACHINE_ARN',
   stytchBaseUrl: 'ROTATOR_STYTCH_BASE_URL',
   githubWebhookSecretId: 'ROTATOR_GITHUB_WEBHOOK_SECRET_ID',
@@ -44,19 +41,6 @@ export class EnvironmentError extends RotatorError {
   }
 }
 
-/** `ROTATOR_CLIENTS`: JSON `{ "<clientId>": { "kind": "m2m", "policy": {...} } }`, from the config. */
-const ClientsEnvSchema = z
-  .string()
-  .transform((text, context) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      context.addIssue({ code: 'custom', message: 'is not valid JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.record(ClientIdSchema, z.strictObject({ kind: ClientKindSchema, policy: ClientPolicySchema })));
-
 const SecretPrefixEnvSchema = SecretPrefixSchema.default(DEFAULT_ENV_SECRET_PREFIX);
 
 /** The environment of the workflow steps and the event targets (leak intake, health, reconciler). */
@@ -67,7 +51,6 @@ const RotatorEnvSchema = z.object({
   [ENV.stytchCredentialsSecretId]: z.string().min(1),
   /** The secret holding the fingerprint key (HMAC-SHA256 of stored and leaked secrets). */
   [ENV.fingerprintKeySecretId]: z.string().min(1),
-  [ENV.clients]: ClientsEnvSchema,
   /** The rotation state machine; only the functions that start it or reconcile it are given it. */
   [ENV.stateMachineArn]: z.string().min(1).optional(),
   /** Overrides Stytch's base URL (the sandbox's emulator); unset in a deployment. */
@@ -112,13 +95,34 @@ const GitHubWebhookEnvSchema = z.object({
 });
 export type GitHubWebhookEnv = z.infer<typeof GitHubWebhookEnvSchema>;
 
+/** The names of the variables only the secret-age publisher reads (it reads ENV's table and prefix too). */
+export const SECRET_AGE_ENV = {
+  /** Days past a client's rotation period and window before its secret is overdue. */
+  marginDays: 'ROTATOR_SECRET_AGE_MARGIN_DAYS',
+  /** The rotation period, in days, of a client whose schedule is not `rate(N unit)`. */
+  defaultPeriodDays: 'ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS',
+} as const;
+
+/** A number of days as `String(number)` writes it: at least `min`, or above it when not `inclusive`. */
+function daysEnvSchema(min: number, inclusive: boolean) {
+  return z
+    .string()
+    .trim()
+    .min(1)
+    .transform(Number)
+    .pipe(inclusive ? z.number().min(min) : z.number().gt(min));
+}
+
 /**
- * The environment of the SecretAgeDays publisher: the managed secrets' prefix and the clients in
- * the rotation functions' format (one value serves both). It reads version metadata, never a value.
+ * The environment of the secret-age publisher: the ledger (its registry lists the clients, read on
+ * every run, so the environment holds none), the managed secrets' prefix, and the rule that makes a
+ * secret overdue. It reads version metadata, never a value.
  */
 const SecretAgeEnvSchema = z.object({
+  [ENV.tableName]: z.string().min(1),
   [ENV.secretPrefix]: SecretPrefixEnvSchema,
-  [ENV.clients]: ClientsEnvSchema,
+  [SECRET_AGE_ENV.marginDays]: daysEnvSchema(0, true),
+  [SECRET_AGE_ENV.defaultPeriodDays]: daysEnvSchema(0, false),
 });
 export type SecretAgeEnv = z.infer<typeof SecretAgeEnvSchema>;
 
@@ -152,16 +156,6 @@ export function readSecretAgeEnv(env: EnvironmentSource = process.env): SecretAg
   return parseEnv(SecretAgeEnvSchema, env);
 }
 
-/** The managed clients as the deployment config declares them, by client id. */
-export type ClientsEnvironmentValue = Readonly<Record<string, ManagedClientSettings>>;
-
-/** `ROTATOR_CLIENTS`'s value: the one serialization of the configured clients. */
-export function clientsEnvironmentValue(clients: ClientsEnvironmentValue): string {
-  return JSON.stringify(
-    Object.fromEntries(Object.entries(clients).map(([id, { kind, policy }]) => [id, { kind, policy }])),
-  );
-}
-
 /** What a workflow function is configured with (CDK tokens welcome: nothing is validated here). */
 export interface WorkflowEnvironmentValues {
   readonly tableName: string;
@@ -169,7 +163,6 @@ export interface WorkflowEnvironmentValues {
   readonly secretPrefix: string;
   readonly stytchCredentialsSecretId: string;
   readonly fingerprintKeySecretId: string;
-  readonly clients: ClientsEnvironmentValue;
   /** Only for the functions that start the workflow or reconcile its executions. */
   readonly stateMachineArn?: string;
   /** Only outside AWS (the sandbox's Stytch emulator). */
@@ -184,7 +177,6 @@ export function workflowFunctionEnvironment(values: WorkflowEnvironmentValues): 
     [ENV.secretPrefix]: values.secretPrefix,
     [ENV.stytchCredentialsSecretId]: values.stytchCredentialsSecretId,
     [ENV.fingerprintKeySecretId]: values.fingerprintKeySecretId,
-    [ENV.clients]: clientsEnvironmentValue(values.clients),
     ...(values.stateMachineArn === undefined ? {} : { [ENV.stateMachineArn]: values.stateMachineArn }),
     ...(values.stytchBaseUrl === undefined ? {} : { [ENV.stytchBaseUrl]: values.stytchBaseUrl }),
   };
@@ -215,16 +207,23 @@ export function githubWebhookFunctionEnvironment(
   };
 }
 
-/** What the SecretAgeDays publisher is configured with. */
+/** What the secret-age publisher is configured with (CDK tokens welcome: nothing is validated here). */
 export interface SecretAgeEnvironmentValues {
+  /** The ledger table, whose registry holds the clients. */
+  readonly tableName: string;
   readonly secretPrefix: string;
-  readonly clients: ClientsEnvironmentValue;
+  /** Days past a client's rotation period and window before its secret is overdue. */
+  readonly marginDays: number;
+  /** The rotation period, in days, of a client whose schedule is not `rate(N unit)`. */
+  readonly defaultPeriodDays: number;
 }
 
-/** The `environment` of the SecretAgeDays publisher, as {@link readSecretAgeEnv} reads it. */
+/** The `environment` of the secret-age publisher, as {@link readSecretAgeEnv} reads it. */
 export function secretAgePublisherEnvironment(values: SecretAgeEnvironmentValues): Record<string, string> {
   return {
+    [ENV.tableName]: values.tableName,
     [ENV.secretPrefix]: values.secretPrefix,
-    [ENV.clients]: clientsEnvironmentValue(values.clients),
+    [SECRET_AGE_ENV.marginDays]: String(values.marginDays),
+    [SECRET_AGE_ENV.defaultPeriodDays]: String(values.defaultPeriodDays),
   };
 }

@@ -17,7 +17,7 @@ import { SfnWorkflowStarter } from '#adapters/aws/SfnWorkflowStarter.js';
 import { powertoolsMetrics } from '#adapters/powertools/metrics.js';
 import { StytchClient } from '#adapters/stytch/StytchClient.js';
 import { StytchRotationAdapter } from '#adapters/stytch/StytchRotationAdapter.js';
-import { configuredThenRegistered } from '#core/clientDirectory.js';
+import { registeredClients } from '#core/clientDirectory.js';
 import type { RotationMetricsPort, StepDeps, StepLogger, WorkflowStarterPort } from '#core/deps.js';
 import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
 import type { Clock, StytchPort } from '#core/ports.js';
@@ -71,7 +71,7 @@ export function createStepDeps(env: RotatorEnv, options: StepDepsOptions): StepD
     callbacks: new SfnTaskCallbacks({ client: aws.sfn }),
     executions: new SfnExecutionStatus({ client: aws.sfn }),
     clock,
-    clients: configuredThenRegistered(env.ROTATOR_CLIENTS, ledger),
+    clients: registeredClients(ledger),
     logger,
     fingerprints,
     metrics: options.metrics ?? powertoolsMetrics(),

@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ClientScheduleSchema } from '../../lambdas/core/clientSpec.js';
 import { RotatorError } from '../../lambdas/core/errors.js';
-import { ClientIdSchema, ClientKindSchema, SecretPrefixSchema } from '../../lambdas/core/model.js';
-import { ClientPolicySchema } from '../../lambdas/core/policy.js';
+import { SecretPrefixSchema } from '../../lambdas/core/model.js';
 
 const SECRETS_MANAGER_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 
@@ -65,78 +63,70 @@ function refuseRepeats(
   });
 }
 
-const ManagedClientSchema = z.strictObject({
-  clientId: ClientIdSchema,
-  kind: ClientKindSchema.default('m2m'),
-  /** Omit for a client that rotates only on leaks and by hand. */
-  schedule: ClientScheduleSchema.optional(),
-  policy: ClientPolicySchema.default({ expectedConsumers: [] }),
+/**
+ * The deployment config file: the settings of the whole deployment. The clients it manages are
+ * not here: they are data in the registry (`rotator apply -f clients.yaml`, docs/fleet.md), so a
+ * fleet of any size is one stack whose template does not grow with it.
+ */
+export const DeploymentConfigSchema = z.strictObject({
+  stytch: z.strictObject({
+    /** Secrets Manager secret holding `{"project_id","secret"}` of the Stytch project. */
+    projectCredentialsSecretArn: z
+      .string()
+      .regex(SECRETS_MANAGER_ARN, 'must be a Secrets Manager secret ARN'),
+  }),
+  /**
+   * Marks config/rotator.sample.json: its Stytch credentials are made up, so the stack synthesized from it
+   * carries a CloudFormation rule that refuses to deploy it (lib/RotatorStack.ts, `allowSample`).
+   */
+  sample: z.boolean().optional(),
+  /** Managed secrets are named `<secretPrefix>/<client_id>`. */
+  secretPrefix: SecretPrefixSchema.default('stytch/m2m'),
+  /** Refused with the way out: the clients of an older config move to the registry. */
+  clients: z
+    .unknown()
+    .optional()
+    .superRefine((clients, context) => {
+      if (clients === undefined) return;
+      context.addIssue({
+        code: 'custom',
+        message:
+          'clients are no longer part of the deployment config: move them to the registry with ' +
+          '`rotator apply -f <this file>` (docs/fleet.md), then delete this key',
+      });
+    }),
+  /**
+   * Scanners allowed to report leaks (`Secret Leak Detected`, by fingerprint) under their own
+   * `source`, besides the GitHub webhook and the operators: the leak rule matches these sources.
+   */
+  leakScanners: z
+    .array(LeakScannerSchema)
+    .max(20)
+    .default([])
+    .superRefine((scanners, context) =>
+      refuseRepeats(
+        scanners.map((scanner) => scanner.source),
+        'leakScanners',
+        (index) => [index, 'source'],
+        'source',
+        context,
+      ),
+    ),
+  /**
+   * Accounts whose principals may publish consumer health reports to the bus (the bus policy names
+   * them); each account's own IAM decides which of its roles speak for which consumer.
+   */
+  crossAccountConsumerAccounts: z
+    .array(z.string().regex(ACCOUNT_ID, 'must be a 12-digit AWS account id'))
+    .max(50)
+    .default([])
+    .superRefine((accounts, context) =>
+      refuseRepeats(accounts, 'crossAccountConsumerAccounts', (index) => [index], 'account', context),
+    ),
 });
 
-/** The deployment config file: which clients the rotator manages, and how. */
-export const DeploymentConfigSchema = z
-  .strictObject({
-    stytch: z.strictObject({
-      /** Secrets Manager secret holding `{"project_id","secret"}` of the Stytch project. */
-      projectCredentialsSecretArn: z
-        .string()
-        .regex(SECRETS_MANAGER_ARN, 'must be a Secrets Manager secret ARN'),
-    }),
-    /**
-     * Marks config/rotator.sample.json: its clients are made up, so the stack synthesized from it
-     * carries a CloudFormation rule that refuses to deploy it (lib/RotatorStack.ts, `allowSample`).
-     */
-    sample: z.boolean().optional(),
-    /** Managed secrets are named `<secretPrefix>/<client_id>`. */
-    secretPrefix: SecretPrefixSchema.default('stytch/m2m'),
-    clients: z.array(ManagedClientSchema).min(1, 'must list at least one managed client').max(500),
-    /**
-     * Scanners allowed to report leaks (`Secret Leak Detected`, by fingerprint) under their own
-     * `source`, besides the GitHub webhook and the operators: the leak rule matches these sources.
-     */
-    leakScanners: z
-      .array(LeakScannerSchema)
-      .max(20)
-      .default([])
-      .superRefine((scanners, context) =>
-        refuseRepeats(
-          scanners.map((scanner) => scanner.source),
-          'leakScanners',
-          (index) => [index, 'source'],
-          'source',
-          context,
-        ),
-      ),
-    /**
-     * Accounts whose principals may publish consumer health reports to the bus (the bus policy names
-     * them); each account's own IAM decides which of its roles speak for which consumer.
-     */
-    crossAccountConsumerAccounts: z
-      .array(z.string().regex(ACCOUNT_ID, 'must be a 12-digit AWS account id'))
-      .max(50)
-      .default([])
-      .superRefine((accounts, context) =>
-        refuseRepeats(accounts, 'crossAccountConsumerAccounts', (index) => [index], 'account', context),
-      ),
-  })
-  .superRefine((config, context) => {
-    const seen = new Map<string, number>();
-    config.clients.forEach((client, index) => {
-      const first = seen.get(client.clientId);
-      if (first !== undefined) {
-        context.addIssue({
-          code: 'custom',
-          path: ['clients', index, 'clientId'],
-          message: `"${client.clientId}" is already managed at clients[${first}]`,
-        });
-      } else {
-        seen.set(client.clientId, index);
-      }
-    });
-  });
-
-export type DeploymentConfig = z.infer<typeof DeploymentConfigSchema>;
-export type ManagedClient = DeploymentConfig['clients'][number];
+/** A valid deployment config (`clients`, refused when present, is never in one). */
+export type DeploymentConfig = Omit<z.infer<typeof DeploymentConfigSchema>, 'clients'>;
 
 /** A deployment config that failed validation; `issues` holds every problem with its path. */
 export class DeploymentConfigError extends RotatorError {
@@ -152,7 +142,10 @@ export class DeploymentConfigError extends RotatorError {
 /** Validates a parsed config, reporting every problem at once. */
 export function parseDeploymentConfig(value: unknown, source = '(inline)'): DeploymentConfig {
   const result = DeploymentConfigSchema.safeParse(value);
-  if (result.success) return result.data;
+  if (result.success) {
+    const { clients: _refused, ...config } = result.data;
+    return config;
+  }
   const issues = result.error.issues.flatMap(describeIssue);
   throw new DeploymentConfigError(source, issues, { cause: result.error });
 }

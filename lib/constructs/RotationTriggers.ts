@@ -1,17 +1,15 @@
-import { Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EVENT_SOURCES } from '../../lambdas/core/events.js';
 import { ENV } from '../../lambdas/wiring/environment.js';
-import type { ManagedClient } from '../config/DeploymentConfig.js';
 import { RotatorFunction } from '../RotatorFunction.js';
 import { FUNCTION_ACCESS } from './functionAccess.js';
 import {
@@ -30,8 +28,6 @@ import {
 export interface RotationTriggersProps extends RotatorFunctionResources {
   /** The rotation workflow the triggers start and answer. */
   readonly stateMachine: sfn.StateMachine;
-  /** The managed clients: each with a `schedule` gets a schedule that starts its rotations. */
-  readonly clients: readonly Pick<ManagedClient, 'clientId' | 'schedule'>[];
   /**
    * Sources of the configured leak scanners, besides the rotator, the GitHub webhook and operators:
    * the leak rule matches these.
@@ -88,9 +84,7 @@ export class RotationTriggers extends Construct {
   public readonly leakIntake: RotatorFunction;
   /** Receives the state machine's FAILED, ABORTED and TIMED_OUT status changes (default bus). */
   public readonly executionReconciler: RotatorFunction;
-  /** The schedule of every client with a `schedule`, by client id. */
-  public readonly schedules: ReadonlyMap<string, scheduler.Schedule>;
-  /** The schedule group `rotator register` creates run-time clients' schedules in. */
+  /** The schedule group `rotator apply` and `rotator register` create the clients' schedules in. */
   public readonly registeredSchedules: scheduler.ScheduleGroup;
   /** The role those schedules start executions with. */
   public readonly registeredSchedulesRole: iam.Role;
@@ -106,13 +100,11 @@ export class RotationTriggers extends Construct {
     this.executionReconciler = this.createExecutionReconciler(within, props);
     this.deadLetterQueue = createDeadLetterQueue(within, removalPolicy);
     this.createRules(within, props);
-    this.schedules = this.createSchedules(within, props);
-    // Schedules of clients registered at run time: `rotator register` creates them in this group,
-    // with this role as their target role (the config's schedules are in the template).
+    // The clients' schedules are data, like the clients: `rotator apply` (and `register`) create
+    // them in this group, with this role as their target role. The template holds none.
     this.registeredSchedules = new scheduler.ScheduleGroup(within, 'RegisteredSchedules', { removalPolicy });
     this.registeredSchedulesRole = new iam.Role(within, 'RegisteredSchedulesRole', {
-      description:
-        'Assumed by EventBridge Scheduler to start rotations of clients registered with rotator register',
+      description: 'Assumed by EventBridge Scheduler to start the scheduled rotations of the managed clients',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
       }),
@@ -248,33 +240,6 @@ export class RotationTriggers extends Construct {
       targets: [target(this.executionReconciler.function)],
     });
   }
-
-  private createSchedules(within: Construct, props: RotationTriggersProps): Map<string, scheduler.Schedule> {
-    const schedules = new Map<string, scheduler.Schedule>();
-    props.clients.forEach((client, index) => {
-      if (client.schedule === undefined) return;
-      const { expression, timeZone, flexibleWindowMinutes } = client.schedule;
-      const schedule = new scheduler.Schedule(within, `Schedule${index}`, {
-        description: `Scheduled rotation of ${client.clientId}`,
-        schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(timeZone)),
-        timeWindow:
-          flexibleWindowMinutes === undefined
-            ? scheduler.TimeWindow.off()
-            : scheduler.TimeWindow.flexible(Duration.minutes(flexibleWindowMinutes)),
-        target: new schedulerTargets.StepFunctionsStartExecution(props.stateMachine, {
-          input: scheduler.ScheduleTargetInput.fromObject({
-            clientId: client.clientId,
-            trigger: 'schedule',
-            requestedBy: 'eventbridge-scheduler',
-          }),
-          deadLetterQueue: this.deadLetterQueue,
-          retryAttempts: 3,
-        }),
-      });
-      schedules.set(client.clientId, schedule);
-    });
-    return schedules;
-  }
 }
 
 /**
@@ -325,21 +290,7 @@ function createEndOfLineQueue(
 
 /** Checks every prop and throws once, listing every problem. */
 function validateProps(props: RotationTriggersProps): void {
-  const problems = missingProps(props, [
-    ...FUNCTION_RESOURCE_NAMES,
-    'stateMachine',
-    'clients',
-    'environment',
-  ]);
-  // Scheduler allows a flexible window of 1 to 1440 minutes.
-  (props.clients ?? []).forEach((client, index) => {
-    const minutes = client.schedule?.flexibleWindowMinutes;
-    if (minutes !== undefined && !(Number.isInteger(minutes) && minutes >= 1 && minutes <= 1440)) {
-      problems.push(
-        `clients[${index}].schedule.flexibleWindowMinutes must be an integer from 1 to 1440, got ${minutes}`,
-      );
-    }
-  });
+  const problems = missingProps(props, [...FUNCTION_RESOURCE_NAMES, 'stateMachine', 'environment']);
   const sources = props.leakScannerSources ?? [];
   sources.forEach((source, index) => {
     if (sources.indexOf(source) !== index) {

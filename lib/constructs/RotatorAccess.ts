@@ -157,7 +157,6 @@ function operatorArns(scope: Construct, props: RotatorAccessProps) {
     });
   return {
     registeredSchedules: scheduleArn(props.registeredSchedules.scheduleGroupName),
-    configSchedules: scheduleArn('default'),
     thisStack: stack.formatArn({
       service: 'cloudformation',
       resource: 'stack',
@@ -236,7 +235,7 @@ function operatorStatements(scope: Construct, props: RotatorAccessProps): iam.Po
     ),
     statement('ListManagedSecrets', ['secretsmanager:ListSecrets'], ['*']),
     statement('ListSchedules', ['scheduler:ListSchedules'], ['*']),
-    statement('ReadSchedules', ['scheduler:GetSchedule'], [arns.configSchedules, arns.registeredSchedules]),
+    statement('ReadSchedules', ['scheduler:GetSchedule'], [arns.registeredSchedules]),
     statement('FindTheStack', ['cloudformation:DescribeStacks'], [arns.thisStack]),
   ];
 }
@@ -259,14 +258,9 @@ function acknowledgeOperatorFindings(policy: iam.ManagedPolicy, props: RotatorAc
         'Authorization Reference); they list names and metadata, never a value.',
     },
     {
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/*]',
-      reason:
-        "GetSchedule of the config's schedules (in the default group, named by CloudFormation): read only.",
-    },
-    {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${nagName(props.registeredSchedules.scheduleGroupName)}/*]`,
       reason:
-        'GetSchedule of the schedules rotator register creates in the registered-clients group: read only.',
+        'GetSchedule of the clients’ schedules (rotator apply and register create them in this group): read only.',
     },
     {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${nagName(stack.stackName)}/*]`,

@@ -1,19 +1,14 @@
-import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { SecretPrefixSchema } from '../../lambdas/core/model.js';
-import type { ManagedClient } from '../config/DeploymentConfig.js';
 
 /** Props of {@link RotatorLedger}. */
 export interface RotatorLedgerProps {
-  /** The managed clients: each gets a secret named `<secretPrefix>/<clientId>`. */
-  readonly clients: readonly Pick<ManagedClient, 'clientId' | 'kind'>[];
-  /** The managed secrets' name prefix. */
-  readonly secretPrefix: string;
   /**
-   * The customer-managed key that encrypts the ledger, the managed secrets and the fingerprint key.
+   * The customer-managed key that encrypts the ledger and the fingerprint key (and the managed
+   * secrets, which `rotator apply` creates with it).
    * @default - a new key with yearly automatic rotation
    */
   readonly encryptionKey?: kms.IKey;
@@ -21,14 +16,13 @@ export interface RotatorLedgerProps {
    * What happens to the key, the ledger and the secrets when the stack is deleted, for all of
    * them (`DESTROY` also turns the ledger's deletion protection off: a stack that leaves nothing).
    * @default - the ledger (deletion-protected) and the key that encrypts it are kept
-   * (`RETAIN`); the managed secrets and the fingerprint key are kept unless the deploy that
-   * created them fails (`RETAIN_ON_UPDATE_OR_DELETE`), see {@link LEDGER_REMOVAL}
+   * (`RETAIN`); the fingerprint key is kept unless the deploy that created it fails
+   * (`RETAIN_ON_UPDATE_OR_DELETE`), see {@link LEDGER_REMOVAL}
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
    * Where the resources are created. {@link StytchM2MRotator} passes itself: its resources were
-   * its own children before it was split by concern, and the managed secrets are retained with
-   * fixed names, so a new logical id would fail an update on "already exists".
+   * its own children before it was split by concern, so a new logical id would replace them.
    * @default - this construct
    */
   readonly resourceScope?: Construct;
@@ -40,34 +34,32 @@ export interface RotatorLedgerProps {
  * not `RETAIN_ON_UPDATE_OR_DELETE`: deletion protection would make the rollback of a failed first
  * deploy fail on deleting it; kept, it is an empty table with a generated name, so a retry creates
  * another. The key encrypts it (a table whose key is gone becomes unreadable), so it is kept as
- * long. The managed secrets hold the live credentials consumers use once enrolled, and only a
- * placeholder before: kept on delete, gone with a failed first deploy. The fingerprint key goes
- * with the fingerprints the kept ledger holds.
+ * long. The fingerprint key goes with the fingerprints the kept ledger holds. The managed secrets
+ * are not the stack's: `rotator apply` creates them, and they outlive it. (A stack from before the
+ * registry held them as `ManagedSecret<n>`, `RETAIN_ON_UPDATE_OR_DELETE`: an update that drops
+ * them from the template leaves them in place, docs/deploying.md.)
  */
 export const LEDGER_REMOVAL = {
   ledger: RemovalPolicy.RETAIN,
   encryptionKey: RemovalPolicy.RETAIN,
-  managedSecrets: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
   fingerprintKey: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
 } as const;
 
 /**
- * The rotator's state and keys: the customer-managed key, the ledger table (one lock item per
- * client, one item per rotation), one secret per managed client and the fingerprint HMAC key.
+ * The rotator's state and keys: the customer-managed key, the ledger table (the registry of managed
+ * clients, one lock item per client, one item per rotation) and the fingerprint HMAC key. Nothing
+ * per client: a fleet's size does not show in the template.
  */
 export class RotatorLedger extends Construct {
   /** The key that encrypts the ledger and the secrets (the given one, else a new one). */
   public readonly encryptionKey: kms.IKey;
   /** The ledger: one lock item per client, one item per rotation, the fingerprint index. */
   public readonly table: dynamodb.Table;
-  /** One secret per managed client, by client id. */
-  public readonly managedSecrets: ReadonlyMap<string, secretsmanager.Secret>;
   /** The HMAC key of secret fingerprints (ledger entries, leak reports). */
   public readonly fingerprintKey: secretsmanager.Secret;
 
-  public constructor(scope: Construct, id: string, props: RotatorLedgerProps) {
+  public constructor(scope: Construct, id: string, props: RotatorLedgerProps = {}) {
     super(scope, id);
-    validateProps(props);
     const within = props.resourceScope ?? this;
     const given = props.removalPolicy;
     this.encryptionKey =
@@ -89,7 +81,6 @@ export class RotatorLedger extends Construct {
       indexName: 'byStartedAt',
       sortKey: { name: 'startedAt', type: dynamodb.AttributeType.STRING },
     });
-    this.managedSecrets = this.createManagedSecrets(within, props, given ?? LEDGER_REMOVAL.managedSecrets);
     this.fingerprintKey = this.createFingerprintKey(within, given ?? LEDGER_REMOVAL.fingerprintKey);
   }
 
@@ -110,39 +101,6 @@ export class RotatorLedger extends Construct {
     });
   }
 
-  private createManagedSecrets(
-    within: Construct,
-    props: RotatorLedgerProps,
-    removalPolicy: RemovalPolicy,
-  ): Map<string, secretsmanager.Secret> {
-    const secrets = new Map<string, secretsmanager.Secret>();
-    props.clients.forEach((client, index) => {
-      const secret = new secretsmanager.Secret(within, `ManagedSecret${index}`, {
-        // A fixed name, unlike every other kept resource: consumers read their secret by this name
-        // (docs/consumers.md), and `rotator register` names its clients' secrets the same way.
-        secretName: `${props.secretPrefix}/${client.clientId}`,
-        description: `Stytch ${client.kind} client ${client.clientId}: AWSCURRENT is what consumers use`,
-        encryptionKey: this.encryptionKey,
-        // A placeholder until the client is enrolled: never the real secret, which must not be in
-        // the template. StartRotation refuses a client whose AWSCURRENT is not a managed value.
-        generateSecretString: {
-          secretStringTemplate: JSON.stringify({ enrolled: false }),
-          generateStringKey: 'placeholder',
-        },
-        removalPolicy,
-      });
-      secrets.set(client.clientId, secret);
-      Validations.of(secret).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason:
-          "This secret is rotated by the rotator's own Step Functions workflow (schedules per client, leak " +
-          'alerts, the CLI), not by a Secrets Manager rotation Lambda: Stytch issues the next secret, so ' +
-          'Secrets Manager cannot generate it.',
-      });
-    });
-    return secrets;
-  }
-
   private createFingerprintKey(within: Construct, removalPolicy: RemovalPolicy): secretsmanager.Secret {
     const fingerprintKey = new secretsmanager.Secret(within, 'FingerprintKey', {
       description:
@@ -159,30 +117,4 @@ export class RotatorLedger extends Construct {
     });
     return fingerprintKey;
   }
-}
-
-/** Checks every prop and throws once, listing every problem. */
-function validateProps(props: RotatorLedgerProps): void {
-  const problems: string[] = [];
-  if (!Array.isArray(props.clients)) problems.push('clients is required');
-  const prefix = props.secretPrefix;
-  if (prefix === undefined || prefix === null) {
-    problems.push('secretPrefix is required');
-  } else if (!Token.isUnresolved(prefix)) {
-    const parsed = SecretPrefixSchema.safeParse(prefix);
-    if (!parsed.success) {
-      problems.push(`secretPrefix "${prefix}" ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
-    }
-  }
-  // Two clients with one id would be two secrets with one name: CloudFormation fails only at deploy.
-  const seen = new Map<string, number>();
-  (Array.isArray(props.clients) ? props.clients : []).forEach((client, index) => {
-    const first = seen.get(client.clientId);
-    if (first !== undefined) {
-      problems.push(`clients[${index}].clientId "${client.clientId}" is already listed at clients[${first}]`);
-    } else {
-      seen.set(client.clientId, index);
-    }
-  });
-  if (problems.length > 0) throw new Error(`Invalid RotatorLedger props:\n- ${problems.join('\n- ')}`);
 }

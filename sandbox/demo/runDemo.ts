@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -14,13 +13,10 @@ import { RotatorError } from '#core/errors.js';
 import { EVENT_SOURCES, type RotatorEvent } from '#core/events.js';
 import { lastFour, type Secret } from '#core/secret.js';
 import { rotationIdFor } from '#core/state.js';
-import { type DeploymentConfig, loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
-import { templateSchedules } from '../gateway/index.js';
 import { type ConsumerBehaviour, type ConsumerNote, DemoConsumer } from '../world/DemoConsumer.js';
 import { awsClientConfig, type ExternalStytch, Sandbox, type SandboxCredentials } from '../world/Sandbox.js';
+import { type SandboxConfig, sampleSandboxConfig } from '../world/sandboxConfig.js';
 import { scanForSecrets } from './leakScan.js';
-
-const SAMPLE_CONFIG = fileURLToPath(new URL('../../config/rotator.sample.json', import.meta.url));
 
 /** npm start was stopped by a signal (the abort reason {@link runDemo} rejects with). */
 export class SandboxStoppedError extends RotatorError {
@@ -179,7 +175,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
     say(`${elapsed()}  ${clientId.padEnd(34)} ${text}`);
 
   const leakDeadline = options.leakDeadlineSeconds ?? 6;
-  const config = demoConfig(loadDeploymentConfig(SAMPLE_CONFIG), leakDeadline);
+  const config = demoConfig(sampleSandboxConfig(), leakDeadline);
   const suffix = options.stytch === undefined ? '' : `-${Date.now().toString(36)}`;
 
   const consumers: DemoConsumer[] = [];
@@ -361,10 +357,8 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
 
       let executionArn: string;
       if (scenario.trigger === 'schedule') {
-        const schedule = templateSchedules(sandbox.template).find(
-          (candidate) => (JSON.parse(candidate.input) as { clientId?: string }).clientId === clientId,
-        );
-        if (schedule === undefined) throw new Error(`the template has no schedule for ${clientId}`);
+        const schedule = await sandbox.rotationSchedule(clientId);
+        if (schedule === undefined) throw new Error(`${clientId} has no rotation schedule`);
         timeline(
           clientId,
           `schedule ${schedule.expression} (${schedule.timeZone}) fires now (time compressed)`,
@@ -664,7 +658,7 @@ export function describeGitHubToken(token: string): string {
 }
 
 /** The sample config with the leak deadline shortened (said on screen) so the demo does not wait minutes. */
-function demoConfig(config: DeploymentConfig, leakDeadlineSeconds: number): DeploymentConfig {
+function demoConfig(config: SandboxConfig, leakDeadlineSeconds: number): SandboxConfig {
   return {
     ...config,
     clients: config.clients.map((client) => ({

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -8,8 +9,8 @@ import { StytchClient } from '#adapters/stytch/index.js';
 import { RESOURCES } from '#cli/resources.js';
 import type { StepLogger } from '#core/deps.js';
 import { CONSUMER_PRINCIPAL_TAG, type RotatorEvent } from '#core/events.js';
+import { rotationScheduleName } from '#core/registry.js';
 import { Secret } from '#core/secret.js';
-import type { DeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import type {
   AccessKey,
   AwsCall,
@@ -33,6 +34,7 @@ import {
   type SandboxPrincipals,
 } from './principals.js';
 import { enrolSandboxClients } from './sandboxClients.js';
+import type { SandboxConfig } from './sandboxConfig.js';
 import { SandboxFunctions, type SandboxMetric } from './sandboxFunctions.js';
 import {
   announceExecutionEnds,
@@ -71,7 +73,7 @@ export const FINGERPRINT_KEY_SECRET = NAMES.fingerprintKeySecretId;
 /** Options of {@link Sandbox.start}. */
 export interface SandboxOptions {
   /** The deployment config whose clients the sandbox registers (ids may be rewritten, see `clientIdMap`). */
-  readonly config: DeploymentConfig;
+  readonly config: SandboxConfig;
   /** Use this Stytch (an emulator or a real test project) instead of starting the emulator. */
   readonly stytch?: ExternalStytch;
   /** Use this moto server instead of starting one. */
@@ -129,7 +131,7 @@ export class Sandbox {
   public readonly stytchClient: StytchClient;
   public readonly executor: LocalExecutor;
   public readonly template: unknown;
-  public readonly config: DeploymentConfig;
+  public readonly config: SandboxConfig;
   /** Config client id → registered client id. */
   public readonly clientIdMap: ReadonlyMap<string, string>;
   /** Every secret value the run created or handled: what the leak scan looks for. */
@@ -182,7 +184,7 @@ export class Sandbox {
     stytchClient: StytchClient;
     executor: LocalExecutor;
     template: unknown;
-    config: DeploymentConfig;
+    config: SandboxConfig;
     clientIdMap: Map<string, string>;
     secrets: Secret[];
     functionLogs: string[];
@@ -293,7 +295,7 @@ export class Sandbox {
     options.say(`GitHub secret-scanning webhook on ${webhook.url} (GitHub API emulator on ${github.url})`);
 
     const { direct, template, config } = deployed;
-    await createSandboxSchedules(direct, template, executor.stateMachineArn);
+    await createSandboxSchedules(direct, config.clients, executor.stateMachineArn);
     await putSandboxStack(
       direct,
       sandboxStackOutputs(executor.stateMachineArn, config.secretPrefix, stytch.url),
@@ -389,6 +391,34 @@ export class Sandbox {
     return sandboxStackOutputs(this.executor.stateMachineArn, this.config.secretPrefix, this.stytch.url);
   }
 
+  /**
+   * The client's rotation schedule as EventBridge Scheduler holds it (moto): what it starts the
+   * workflow with. A demo or a test fires it by starting an execution with `input`, as Scheduler would.
+   */
+  public async rotationSchedule(
+    clientId: string,
+  ): Promise<{ readonly expression: string; readonly timeZone: string; readonly input: string } | undefined> {
+    const scheduler = new SchedulerClient(awsClientConfig(this.motoEndpoint));
+    try {
+      const schedule = await scheduler.send(
+        new GetScheduleCommand({
+          Name: rotationScheduleName(clientId),
+          GroupName: REGISTERED_SCHEDULES_GROUP,
+        }),
+      );
+      return {
+        expression: schedule.ScheduleExpression ?? '',
+        timeZone: schedule.ScheduleExpressionTimezone ?? 'UTC',
+        input: schedule.Target?.Input ?? '',
+      };
+    } catch (error) {
+      if ((error as Error).name === 'ResourceNotFoundException') return undefined;
+      throw error;
+    } finally {
+      scheduler.destroy();
+    }
+  }
+
   /** Resolves when every event routed so far has been handled by its target. */
   public async settle(): Promise<void> {
     while (this.#executionEnds.size > 0) await Promise.allSettled([...this.#executionEnds]);
@@ -440,7 +470,7 @@ interface Deployed {
   readonly stytchClient: StytchClient;
   readonly clientIdMap: Map<string, string>;
   /** The config with the registered client ids and the sandbox's credentials secret. */
-  readonly config: DeploymentConfig;
+  readonly config: SandboxConfig;
   readonly template: unknown;
   /** Every secret value created so far (the leak scan's list); the parts started later add theirs. */
   readonly secrets: Secret[];

@@ -1,7 +1,7 @@
 /**
- * The sandbox's managed clients: the config's clients registered at Stytch, enrolled in Secrets
- * Manager and indexed by fingerprint, as `rotator register` does, so a leak report finds a client
- * from its first minute.
+ * The sandbox's managed clients: the world's clients registered at Stytch, enrolled in Secrets
+ * Manager, indexed by fingerprint and recorded in the registry, as `rotator apply` does, so the
+ * functions know them and a leak report finds a client from its first minute.
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -9,9 +9,14 @@ import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import type { StytchClient } from '#adapters/stytch/index.js';
 import { fingerprintOf } from '#core/fingerprint.js';
 import { fingerprintEntry } from '#core/fingerprintedSecrets.js';
+import { rotationScheduleName } from '#core/registry.js';
 import type { Secret } from '#core/secret.js';
-import type { DeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import type { SandboxClient, SandboxConfig } from './sandboxConfig.js';
+
 import { type ExternalStytch, enrolClient, registerClient } from './worldResources.js';
+
+/** The scopes of the sandbox's M2M clients (the demo API checks `read:demo`). */
+const SANDBOX_SCOPES = ['read:demo', 'write:demo'] as const;
 
 /** What {@link enrolSandboxClients} works with. */
 export interface SandboxEnrolment {
@@ -31,7 +36,7 @@ export interface SandboxEnrolment {
 
 /** Registers and enrols every client of `config`; returns config client id → registered id. */
 export async function enrolSandboxClients(
-  config: DeploymentConfig,
+  config: SandboxConfig,
   enrolment: SandboxEnrolment,
 ): Promise<Map<string, string>> {
   const clientIdMap = new Map<string, string>();
@@ -44,7 +49,7 @@ export async function enrolSandboxClients(
       kind: client.kind,
       clientId: `${client.clientId}${enrolment.clientIdSuffix ?? ''}`,
       clientName: client.clientId,
-      scopes: ['read:demo', 'write:demo'],
+      scopes: [...SANDBOX_SCOPES],
     });
     enrolment.secrets.push(registered.clientSecret);
     clientIdMap.set(client.clientId, registered.clientId);
@@ -55,6 +60,7 @@ export async function enrolSandboxClients(
       registered,
     );
     const ref = { clientId: registered.clientId, kind: client.kind };
+    await recordRegistration(ledger, config.secretPrefix, { ...client, clientId: registered.clientId });
     await ledger.putFingerprint(
       await fingerprintEntry(
         fingerprints,
@@ -72,4 +78,34 @@ export async function enrolSandboxClients(
     );
   }
   return clientIdMap;
+}
+
+/**
+ * Records `client` (its registered id) in the registry: what the functions read to know a client,
+ * its kind and its policy.
+ */
+export async function recordRegistration(
+  ledger: Pick<DynamoLedger, 'replaceRegistration'>,
+  secretPrefix: string,
+  client: SandboxClient,
+): Promise<void> {
+  const { expectedConsumers, ...overrides } = client.policy;
+  const now = new Date().toISOString();
+  await ledger.replaceRegistration({
+    clientId: client.clientId,
+    clientKind: client.kind,
+    name: client.clientId,
+    scopes: client.kind === 'm2m' ? [...SANDBOX_SCOPES] : [],
+    expectedConsumers: [...expectedConsumers],
+    ...(Object.keys(overrides).length === 0 ? {} : { policy: client.policy }),
+    ...(client.schedule === undefined
+      ? {}
+      : { schedule: { ...client.schedule, scheduleName: rotationScheduleName(client.clientId) } }),
+    secretId: `${secretPrefix}/${client.clientId}`,
+    registeredAt: now,
+    registeredBy: 'sandbox',
+    // One by one, as `rotator register` does: an operator's `apply --prune` of a clients file
+    // that does not list them leaves them alone (the demo's consumers use them).
+    registrar: 'register',
+  });
 }

@@ -1,7 +1,7 @@
 /**
  * What makes the sandbox look like a deployment to `rotator --stack`: the stack outputs (as a
- * CloudFormation stack in moto), the schedule group `rotator register --schedule` uses, and the
- * template's own schedules.
+ * CloudFormation stack in moto), the schedule group `rotator apply` and `register` use, and the
+ * schedules of the world's clients in it.
  */
 import {
   AlreadyExistsException,
@@ -9,15 +9,11 @@ import {
   CreateStackCommand,
   DeleteStackCommand,
 } from '@aws-sdk/client-cloudformation';
-import {
-  ConflictException,
-  CreateScheduleCommand,
-  CreateScheduleGroupCommand,
-  SchedulerClient,
-  UpdateScheduleCommand,
-} from '@aws-sdk/client-scheduler';
-import { templateSchedules } from '../gateway/templateTriggers.js';
+import { ConflictException, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SchedulerSchedules } from '#adapters/aws/SchedulerSchedules.js';
+import { rotationScheduleName, scheduledRotationInput } from '#core/registry.js';
 import type { awsClientConfig } from './awsClientConfig.js';
+import type { SandboxClient } from './sandboxConfig.js';
 import { WORLD_RESOURCE_NAMES } from './worldResources.js';
 import { WORLD_STACK_NAME } from './worldStack.js';
 
@@ -55,13 +51,13 @@ export function sandboxStackOutputs(
 }
 
 /**
- * What `rotator register` needs for --schedule (the group the stack creates) and the template's
- * schedules (so `rotator status` shows them; they fire when a demo scenario says so, not on their
- * clock). A reused moto (`--aws-endpoint`, run after run) has them from an earlier run: this run's win.
+ * The schedule group the stack creates, and each client's schedule in it as `rotator apply` makes
+ * it (so `rotator status` shows them; they fire when a demo scenario says so, not on their clock).
+ * A reused moto (`--aws-endpoint`, run after run) has them from an earlier run: this run's win.
  */
 export async function createSandboxSchedules(
   direct: DirectClientConfig,
-  template: unknown,
+  clients: readonly SandboxClient[],
   stateMachineArn: string,
 ): Promise<void> {
   const scheduler = new SchedulerClient(direct);
@@ -71,17 +67,21 @@ export async function createSandboxSchedules(
       .catch((error) => {
         if (!(error instanceof ConflictException)) throw error;
       });
-    for (const schedule of templateSchedules(template)) {
-      const input = {
-        Name: schedule.logicalId.slice(0, 64),
-        ScheduleExpression: schedule.expression,
-        ScheduleExpressionTimezone: schedule.timeZone,
-        FlexibleTimeWindow: { Mode: 'OFF' as const },
-        Target: { Arn: stateMachineArn, RoleArn: REGISTERED_SCHEDULES_ROLE_ARN, Input: schedule.input },
-      };
-      await scheduler.send(new CreateScheduleCommand(input)).catch(async (error) => {
-        if (!(error instanceof ConflictException)) throw error;
-        await scheduler.send(new UpdateScheduleCommand(input));
+    const schedules = new SchedulerSchedules({ client: scheduler });
+    for (const client of clients) {
+      if (client.schedule === undefined) continue;
+      await schedules.putRotationSchedule({
+        name: rotationScheduleName(client.clientId),
+        group: REGISTERED_SCHEDULES_GROUP,
+        description: `Scheduled rotation of ${client.clientId}`,
+        expression: client.schedule.expression,
+        timeZone: client.schedule.timeZone,
+        ...(client.schedule.flexibleWindowMinutes === undefined
+          ? {}
+          : { flexibleWindowMinutes: client.schedule.flexibleWindowMinutes }),
+        stateMachineArn,
+        roleArn: REGISTERED_SCHEDULES_ROLE_ARN,
+        input: scheduledRotationInput(client.clientId),
       });
     }
   } finally {

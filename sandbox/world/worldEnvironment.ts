@@ -16,8 +16,8 @@ export interface StepFunctionWorld {
   /** The functions' own identity (their execution role in AWS). */
   readonly accessKey: AccessKey;
   readonly names: WorldResourceNames;
-  /** The config as deployed (registered client ids). */
-  readonly config: Pick<DeploymentConfig, 'secretPrefix' | 'clients'>;
+  /** The deployment config (its secret prefix). */
+  readonly config: Pick<DeploymentConfig, 'secretPrefix'>;
   /** The Stytch the functions talk to (`ROTATOR_STYTCH_BASE_URL`). */
   readonly stytchUrl: string;
   /** The state machine the leak intake starts. @default - unset (a world that starts executions itself) */
@@ -37,7 +37,6 @@ export function stepFunctionEnvironment(world: StepFunctionWorld): Record<string
       secretPrefix: world.config.secretPrefix,
       stytchCredentialsSecretId: world.names.credentialsSecretId,
       fingerprintKeySecretId: world.names.fingerprintKeySecretId,
-      clients: Object.fromEntries(world.config.clients.map((client) => [client.clientId, client])),
       ...(world.stateMachineArn === undefined ? {} : { stateMachineArn: world.stateMachineArn }),
       stytchBaseUrl: world.stytchUrl,
     }),

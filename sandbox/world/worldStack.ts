@@ -1,6 +1,6 @@
 /**
  * The stack a world runs: the config with the ids Stytch gave its clients, the template `cdk synth`
- * produces for it, and its state machine run by the local executor.
+ * produces for its deployment config (no clients: they are registry data), and its state machine run by the local executor.
  */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -8,6 +8,7 @@ import { type DeploymentConfig, parseDeploymentConfig } from '../../lib/config/D
 import { RotatorStack } from '../../lib/RotatorStack.js';
 import { LocalExecutor } from '../localExecutor/index.js';
 import type { BoundHandler } from './handlerBinding.js';
+import { deploymentConfigOf, type SandboxConfig, withClients } from './sandboxConfig.js';
 
 /** The stack's name (and its state machine's), as the deployed one is named. */
 export const WORLD_STACK_NAME = 'StytchM2MRotator';
@@ -16,25 +17,32 @@ export const WORLD_STACK_NAME = 'StytchM2MRotator';
  * `config` as the world deploys it: its Stytch credentials in the world's secret, each client
  * under the id Stytch registered it with (`registeredIds`: config id → registered id).
  */
-export function enrolledConfig<Config extends { readonly clients: readonly { readonly clientId: string }[] }>(
-  config: Config,
+export function enrolledConfig(
+  config: SandboxConfig,
   credentialsArn: string,
   registeredIds: ReadonlyMap<string, string>,
-): DeploymentConfig {
-  return parseDeploymentConfig({
-    ...config,
+): SandboxConfig {
+  const deployment = parseDeploymentConfig({
+    ...deploymentConfigOf(config),
     stytch: { projectCredentialsSecretArn: credentialsArn },
-    clients: config.clients.map((client) => ({ ...client, clientId: registeredIds.get(client.clientId) })),
   });
+  return withClients(
+    deployment,
+    config.clients.map((client) => ({
+      ...client,
+      clientId: registeredIds.get(client.clientId) ?? client.clientId,
+    })),
+  );
 }
 
 /**
  * The template `cdk synth` produces for `config`: path metadata as the CLI writes it (handlers are
  * matched by construct path); no bundling (the local executor runs the handler sources).
  */
-export function synthesizeTemplate(config: DeploymentConfig): unknown {
+export function synthesizeTemplate(config: DeploymentConfig | SandboxConfig): unknown {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } });
-  return Template.fromStack(new RotatorStack(app, WORLD_STACK_NAME, { config })).toJSON();
+  const deployment = 'clients' in config ? deploymentConfigOf(config as SandboxConfig) : config;
+  return Template.fromStack(new RotatorStack(app, WORLD_STACK_NAME, { config: deployment })).toJSON();
 }
 
 /**

@@ -1,8 +1,12 @@
 import { fileURLToPath } from 'node:url';
+import type * as cdk from 'aws-cdk-lib';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { RotatorMonitoring } from '../../lib/RotatorMonitoring.js';
@@ -12,21 +16,40 @@ import { StytchM2MRotator, type StytchM2MRotatorProps } from '../../lib/StytchM2
 const samplePath = fileURLToPath(new URL('../../config/rotator.sample.json', import.meta.url));
 const TOPIC = { Ref: Match.stringLikeRegexp('MonitoringTopic') };
 const STATE_MACHINE = { Ref: Match.stringLikeRegexp('WorkflowStateMachine') };
-const PUBLISHER_DESCRIPTION = 'Publishes SecretAgeDays: the age of every managed AWSCURRENT secret';
+const PUBLISHER_DESCRIPTION =
+  'Publishes SecretsOverdue: how many registered clients have an AWSCURRENT secret past its rotation';
 
-function synth(props: Partial<StytchM2MRotatorProps> = {}): Template {
+function synthRotator(props: Partial<StytchM2MRotatorProps> = {}): {
+  rotator: StytchM2MRotator;
+  template: Template;
+} {
   // Skip asset bundling: these tests are about the template, not the bundles.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Mon');
-  new StytchM2MRotator(stack, 'Rotator', { config: loadDeploymentConfig(samplePath), ...props });
-  return Template.fromStack(stack);
+  const rotator = new StytchM2MRotator(stack, 'Rotator', {
+    config: loadDeploymentConfig(samplePath),
+    ...props,
+  });
+  return { rotator, template: Template.fromStack(stack) };
+}
+
+/** The logical id of a construct's CloudFormation resource. */
+function logicalIdOf(construct: IConstruct): string {
+  return Stack.of(construct).getLogicalId(construct.node.defaultChild as cdk.CfnElement);
+}
+
+function synth(props: Partial<StytchM2MRotatorProps> = {}): Template {
+  return synthRotator(props).template;
 }
 
 describe('Construct: RotatorMonitoring', () => {
   let template: Template;
+  let rotator: StytchM2MRotator;
 
   beforeAll(() => {
-    template = synth({ monitoring: { alarmEmails: ['oncall@example.com', 'security@example.com'] } });
+    ({ template, rotator } = synthRotator({
+      monitoring: { alarmEmails: ['oncall@example.com', 'security@example.com'] },
+    }));
   });
 
   it('creates one alerts topic encrypted with the rotator key, publishable over TLS only', () => {
@@ -317,7 +340,7 @@ describe('Construct: RotatorMonitoring', () => {
   });
 
   it('alarms when an execution ran past the longest policy deadline plus the margin', () => {
-    // Assess: the sample's longest deadline is the schedule default, 3600 s; the margin 60 min.
+    // Assess: the longest default deadline is the schedule's, 3600 s; the margin 60 min.
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'Mon-rotation-stuck-past-deadline',
       Namespace: 'AWS/States',
@@ -333,42 +356,71 @@ describe('Construct: RotatorMonitoring', () => {
     });
   });
 
-  it.each([
-    // rate(30 days) + 60 min window + 1 d margin
-    ['m2m-client-test-billing-worker', 31.042],
-    // cron: the 31-day default + 30 min window + 1 d margin
-    ['m2m-client-test-reporting', 32.021],
-    // rate(7 days) + 120 min window + 1 d margin
-    ['m2m-client-test-payments', 8.083],
-    // rate(14 days), no window
-    ['m2m-client-test-search-indexer', 15],
-    ['connected-app-test-partner-portal', 91],
-  ])(
-    'alarms when the secret of %s is older than %s days, and when its age stops being reported',
-    (clientId, threshold) => {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `Mon-secret-age-${clientId}`,
-        Namespace: 'StytchM2MRotator',
-        MetricName: 'SecretAgeDays',
-        Dimensions: [{ Name: 'ClientId', Value: clientId }],
-        Statistic: 'Maximum',
-        Period: 3600,
-        Threshold: threshold,
-        ComparisonOperator: 'GreaterThanThreshold',
-        EvaluationPeriods: 3,
-        DatapointsToAlarm: 3,
-        TreatMissingData: 'missing',
-        AlarmActions: [TOPIC],
-        InsufficientDataActions: [TOPIC],
-      });
-    },
-  );
+  it('takes the longest deadline it is given for the stuck threshold, and says how to raise it', () => {
+    // Act: a client's policy sets a 2-hour deadline, which the stack cannot see in the registry.
+    const tuned = synth({ monitoring: { longestDeadlineSeconds: 7200, stuckRotationMarginMinutes: 0 } });
 
-  it('has exactly the six workflow and queue alarms, the GitHub webhook alarm and one age alarm per client', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6 + 1 + 5);
+    // Assess
+    tuned.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Mon-rotation-stuck-past-deadline',
+      Threshold: 7200 * 1000,
+      AlarmDescription: Match.stringLikeRegexp('\\(7200 s\\) plus 0 min.*raise the longestDeadlineSeconds'),
+    });
   });
 
-  it('uses the margins and default period it is given', () => {
+  it('alarms once for the whole fleet when SecretsOverdue stays above 0 for 3 hours, and when it stops being reported', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Mon-secrets-overdue',
+      Namespace: 'StytchM2MRotator',
+      MetricName: 'SecretsOverdue',
+      Dimensions: Match.absent(),
+      Statistic: 'Maximum',
+      Period: 3600,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'missing',
+      AlarmActions: [TOPIC],
+      InsufficientDataActions: [TOPIC],
+      AlarmDescription: Match.stringLikeRegexp(
+        'else 31 d\\) plus its flexible window plus 1 d.*Secrets overdue for rotation.*rotator history',
+      ),
+    });
+    // The construct exposes that alarm.
+    expect(
+      Object.keys(
+        template.findResources('AWS::CloudWatch::Alarm', {
+          Properties: { AlarmName: 'Mon-secrets-overdue' },
+        }),
+      ),
+    ).toEqual([logicalIdOf(rotator.monitoring?.secretsOverdueAlarm as IConstruct)]);
+  });
+
+  it('has no per-client resource: one secret-age alarm, no ClientId dimension, no client list anywhere', () => {
+    // Prepare
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    const body = JSON.stringify(template.toJSON());
+
+    // Assess: the registry's clients are data, read by the publisher at run time.
+    expect(alarms.filter((alarm) => alarm.Properties.Namespace === 'StytchM2MRotator')).toHaveLength(1);
+    expect(body).not.toMatch(/ClientId|SecretAgeDays|ROTATOR_CLIENTS|secret-age-/);
+  });
+
+  it('has exactly the six workflow and queue alarms, the GitHub webhook alarm and the secrets-overdue alarm', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6 + 1 + 1);
+    expect([...(rotator.monitoring?.alarms.keys() ?? [])].sort()).toEqual([
+      'AsyncFailures',
+      'DeadLetters',
+      'ExecutionsAborted',
+      'ExecutionsFailed',
+      'ExecutionsTimedOut',
+      'GitHubWebhookFailures',
+      'RotationStuck',
+    ]);
+  });
+
+  it('gives the publisher the margins and default period it is given, and the stuck alarm its margin', () => {
     // Act
     const tuned = synth({
       monitoring: { stuckRotationMarginMinutes: 0, secretAgeMarginDays: 0, defaultRotationPeriodDays: 7 },
@@ -379,9 +431,18 @@ describe('Construct: RotatorMonitoring', () => {
       MetricName: 'ExecutionTime',
       Threshold: 3600 * 1000,
     });
+    tuned.hasResourceProperties('AWS::Lambda::Function', {
+      Description: PUBLISHER_DESCRIPTION,
+      Environment: {
+        Variables: Match.objectLike({
+          ROTATOR_SECRET_AGE_MARGIN_DAYS: '0',
+          ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: '7',
+        }),
+      },
+    });
     tuned.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Dimensions: [{ Name: 'ClientId', Value: 'm2m-client-test-reporting' }],
-      Threshold: 7.021,
+      AlarmName: 'Mon-secrets-overdue',
+      AlarmDescription: Match.stringLikeRegexp('else 7 d\\) plus its flexible window plus 0 d'),
     });
   });
 
@@ -408,8 +469,9 @@ describe('Construct: RotatorMonitoring', () => {
     expect(body).toContain('\\"type\\":\\"alarm\\"');
     expect(body).toMatch(/"Fn::GetAtt":\["RotatorAsyncFailureQueue[0-9A-F]+","QueueName"\]/);
     expect(body.match(/"Fn::GetAtt":\["RotatorMonitoring[A-Za-z0-9]+Alarm[0-9A-F]+","Arn"\]/g)).toHaveLength(
-      12,
+      8,
     );
+    expect(body).toMatch(/"Fn::GetAtt":\["RotatorMonitoringSecretsOverdueAlarm[0-9A-F]+","Arn"\]/);
   });
 
   it('creates none of it when monitoring is false', () => {
@@ -443,7 +505,7 @@ describe('Construct: RotatorMonitoring', () => {
 
     // Assess
     expect(stack.rotator.monitoring).toBeInstanceOf(RotatorMonitoring);
-    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 12);
+    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 8);
   });
 
   it('reports every invalid monitoring prop at once, through the rotator', () => {
@@ -460,6 +522,7 @@ describe('Construct: RotatorMonitoring', () => {
             stuckRotationMarginMinutes: -1,
             secretAgeMarginDays: Number.NaN,
             defaultRotationPeriodDays: 0,
+            longestDeadlineSeconds: 8 * 24 * 3600,
           },
         }),
     ).toThrow(
@@ -471,6 +534,7 @@ describe('Construct: RotatorMonitoring', () => {
           '- monitoring\\.stuckRotationMarginMinutes must be a number >= 0, got -1',
           '- monitoring\\.secretAgeMarginDays must be a number >= 0, got NaN',
           '- monitoring\\.defaultRotationPeriodDays must be a number > 0, got 0',
+          '- monitoring\\.longestDeadlineSeconds must be a number from 1 to 604800 \\(the longest deadline a policy may set\\), got 691200',
         ].join('\\n'),
       ),
     );
@@ -493,18 +557,27 @@ describe('Construct: RotatorMonitoring', () => {
           asyncFailureQueue: rotator.asyncFailureQueue,
           eventBus: rotator.eventBus,
           encryptionKey: rotator.encryptionKey,
-          clients: [],
-          managedSecrets: new Map(),
+          // A JavaScript caller, or one that kept the old props: the ledger is missing.
+          ledger: undefined as unknown as dynamodb.ITable,
           secretPrefix: 'stytch/m2m',
           alarmEmails: ['@'],
           secretAgeMarginDays: -2,
+          longestDeadlineSeconds: 0,
         }),
     ).toThrow(
-      /Invalid RotatorMonitoring props:\n- alarmEmails\[0\] "@" is not an email address\n- secretAgeMarginDays/,
+      new RegExp(
+        [
+          'Invalid RotatorMonitoring props:',
+          '- ledger is required',
+          '- alarmEmails\\[0\\] "@" is not an email address',
+          '- secretAgeMarginDays must be a number >= 0, got -2',
+          '- longestDeadlineSeconds must be a number from 1 to 604800',
+        ].join('\\n'),
+      ),
     );
   });
 
-  describe('SecretAgeDays publisher', () => {
+  describe('Secret-age publisher', () => {
     /** The publisher's logical id and properties (there must be exactly one). */
     const publisherOf = (t: Template) => {
       const found = Object.entries(
@@ -515,48 +588,40 @@ describe('Construct: RotatorMonitoring', () => {
       return { id, properties: resource.Properties };
     };
 
-    it('is a RotatorFunction given the secret prefix, the clients (as the steps get them) and the namespace', () => {
+    it('is a RotatorFunction given the ledger, the secret prefix, the rule in days and the namespace, and no client', () => {
       // Prepare
       const publisher = publisherOf(template);
-      const startRotation = Object.values(template.findResources('AWS::Lambda::Function')).find((fn) =>
-        /Starts a rotation/.test(fn.Properties.Description),
-      );
-      const variables = publisher.properties.Environment.Variables as Record<string, string>;
+      const variables = publisher.properties.Environment.Variables as Record<string, unknown>;
 
       // Assess
       expect(publisher.id).toMatch(/^RotatorMonitoringSecretAgePublisher/);
       expect(publisher.properties).toMatchObject({
         Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
-        Timeout: 60,
+        // One ListSecretVersionIds per registered client: a fleet of 10,000 takes minutes.
+        Timeout: 900,
         TracingConfig: { Mode: 'Active' },
       });
       expect(Object.keys(variables).sort()).toEqual([
         'NODE_OPTIONS',
         'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',
-        'ROTATOR_CLIENTS',
+        'ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS',
+        'ROTATOR_SECRET_AGE_MARGIN_DAYS',
         'ROTATOR_SECRET_PREFIX',
+        'ROTATOR_TABLE_NAME',
       ]);
-      expect(variables.POWERTOOLS_METRICS_NAMESPACE).toBe('StytchM2MRotator');
-      expect(variables.ROTATOR_SECRET_PREFIX).toBe('stytch/m2m');
-      expect(Object.keys(JSON.parse(variables.ROTATOR_CLIENTS ?? '{}'))).toEqual([
-        'm2m-client-test-billing-worker',
-        'm2m-client-test-reporting',
-        'm2m-client-test-payments',
-        'm2m-client-test-search-indexer',
-        'connected-app-test-partner-portal',
-      ]);
-      expect(variables.ROTATOR_CLIENTS).toBe(startRotation?.Properties.Environment.Variables.ROTATOR_CLIENTS);
+      expect(variables).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: 'StytchM2MRotator',
+        ROTATOR_SECRET_PREFIX: 'stytch/m2m',
+        ROTATOR_TABLE_NAME: { Ref: logicalIdOf(rotator.ledger) },
+        ROTATOR_SECRET_AGE_MARGIN_DAYS: '1',
+        ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: '31',
+      });
     });
 
-    it('may list the versions of the managed secrets, by their ARNs, and nothing else of Secrets Manager or KMS', () => {
+    it('may list the versions of secrets under the managed prefix and query the ledger, and nothing else', () => {
       // Prepare
-      const secretIds = Object.keys(
-        template.findResources('AWS::SecretsManager::Secret', {
-          Properties: { Name: Match.stringLikeRegexp('^stytch/m2m/') },
-        }),
-      );
       const roleId = (publisherOf(template).properties.Role as { 'Fn::GetAtt': [string, string] })[
         'Fn::GetAtt'
       ][0];
@@ -565,22 +630,69 @@ describe('Construct: RotatorMonitoring', () => {
       );
       const statements = policies.flatMap(
         (policy) =>
-          policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+          policy.Properties.PolicyDocument.Statement as {
+            Action: string | string[];
+            Resource: unknown;
+            Condition?: unknown;
+          }[],
       );
+      // What every RotatorFunction gets: its log group, X-Ray segments, and its failures sent to the
+      // async-failure queue.
+      const own = statements.filter((st) => !/logs:|xray:|sqs:SendMessage/.test(JSON.stringify(st.Action)));
 
       // Assess
       expect(policies).toHaveLength(1);
-      expect(secretIds).toHaveLength(5);
-      expect(statements.filter((st) => JSON.stringify(st.Action).includes('secretsmanager:'))).toEqual([
+      expect(own).toEqual([
         {
           Action: 'secretsmanager:ListSecretVersionIds',
           Effect: 'Allow',
-          Resource: secretIds.map((id) => ({ Ref: id })),
+          Resource: {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':secretsmanager:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':secret:stytch/m2m/*',
+              ],
+            ],
+          },
+        },
+        {
+          Action: 'dynamodb:Query',
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [logicalIdOf(rotator.ledger), 'Arn'] },
+        },
+        {
+          Action: 'kms:Decrypt',
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [logicalIdOf(rotator.encryptionKey), 'Arn'] },
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': {
+                'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]],
+              },
+            },
+          },
         },
       ]);
-      expect(JSON.stringify(statements)).not.toMatch(
-        /kms:|GetSecretValue|dynamodb:|events:PutEvents|states:/,
+    });
+
+    it('has no unacknowledged cdk-nag finding, the wildcard of the managed prefix acknowledged with its reason', () => {
+      // Act
+      const report = new AwsSolutionsChecks().validateScope(rotator.monitoring as RotatorMonitoring);
+      const [policy] = Object.values(
+        template.findResources('AWS::IAM::Policy', {
+          Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^RotatorMonitoringSecretAgePublisher') }] },
+        }),
       );
+
+      // Assess
+      expect(report.violations.map((v) => `${v.ruleName}: ${v.description}`)).toEqual([]);
+      expect(JSON.stringify(policy)).toContain(':secret:stytch/m2m/*');
     });
 
     it('runs hourly from a schedule rule on the default bus, with retries and the dead-letter queue', () => {
@@ -648,41 +760,22 @@ describe('Construct: RotatorMonitoring', () => {
           }),
       ).toThrow(/monitoring\.secretAgeSchedule "rate\(2 hours\)" runs less often than hourly/);
     });
-
-    it('refuses a client without its managed secret', () => {
-      // Prepare
-      const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Missing');
-      const config = loadDeploymentConfig(samplePath);
-      const rotator = new StytchM2MRotator(stack, 'Rotator', { config, monitoring: false });
-      const [first, ...others] = config.clients.map((client) => client.clientId);
-
-      // Act & Assess
-      expect(
-        () =>
-          new RotatorMonitoring(stack, 'Monitoring', {
-            stateMachine: rotator.stateMachine,
-            deadLetterQueue: rotator.deadLetterQueue,
-            asyncFailureQueue: rotator.asyncFailureQueue,
-            eventBus: rotator.eventBus,
-            encryptionKey: rotator.encryptionKey,
-            clients: config.clients,
-            managedSecrets: new Map([...rotator.managedSecrets].filter(([clientId]) => clientId !== first)),
-            secretPrefix: config.secretPrefix,
-          }),
-      ).toThrow(`Invalid RotatorMonitoring props:\n- managedSecrets has no secret for client "${first}"`);
-      expect(others).toHaveLength(4);
-    });
   });
 
-  it('draws the rotation metrics and the secret ages by their exact EMF dimension sets', () => {
-    // Prepare: the body is a Fn::Join of JSON and tokens; a placeholder keeps the JSON valid.
-    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  /** The dashboard's widgets; the body is a Fn::Join of JSON and tokens, a placeholder keeps the JSON valid. */
+  const widgetsOf = (t: Template) => {
+    const [dashboard] = Object.values(t.findResources('AWS::CloudWatch::Dashboard'));
     const parts = (dashboard?.Properties?.DashboardBody?.['Fn::Join']?.[1] ?? []) as unknown[];
     const body = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('')) as {
-      widgets: { properties: { title?: string; metrics?: unknown[][] } }[];
+      widgets: { properties: { title?: string; metrics?: unknown[][]; annotations?: unknown } }[];
     };
+    return body.widgets;
+  };
+
+  it('draws the rotation metrics by their exact EMF dimension sets', () => {
+    // Prepare
     const metricsOf = (title: string) =>
-      body.widgets.find((w) => w.properties.title === title)?.properties.metrics;
+      widgetsOf(template).find((w) => w.properties.title === title)?.properties.metrics;
 
     // Assess
     for (const [title, metric, dimensions, statistic] of [
@@ -704,7 +797,6 @@ describe('Construct: RotatorMonitoring', () => {
         'service,Trigger',
         'Maximum',
       ],
-      ['Secret age (days, by client)', 'SecretAgeDays', 'ClientId', 'Maximum'],
     ] as const) {
       expect(metricsOf(title)).toEqual([
         [
@@ -715,5 +807,24 @@ describe('Construct: RotatorMonitoring', () => {
         ],
       ]);
     }
+  });
+
+  it('draws the secret-age counts without dimensions: overdue and unmeasured secrets, and the registered clients on their own axis', () => {
+    // Prepare
+    const widget = widgetsOf(template).find((w) => w.properties.title?.startsWith('Secret ages'));
+
+    // Assess
+    expect(widget?.properties.metrics).toEqual([
+      ['StytchM2MRotator', 'SecretsOverdue', { label: 'Overdue', period: 3600, stat: 'Maximum' }],
+      ['StytchM2MRotator', 'SecretsUnmeasured', { label: 'Not measured', period: 3600, stat: 'Maximum' }],
+      [
+        'StytchM2MRotator',
+        'ManagedClients',
+        { label: 'Registered clients', period: 3600, stat: 'Maximum', yAxis: 'right' },
+      ],
+    ]);
+    expect(widget?.properties.annotations).toEqual({
+      horizontal: [{ label: 'Alarm above', value: 0, yAxis: 'left' }],
+    });
   });
 });

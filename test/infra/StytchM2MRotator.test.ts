@@ -117,13 +117,11 @@ describe('Construct: StytchM2MRotator', () => {
     });
   });
 
-  it('creates one secret per managed client, named <prefix>/<client_id>, with a placeholder value', () => {
-    // Five managed secrets, the fingerprint key, and the GitHub webhook's shared secret and token.
-    template.resourceCountIs('AWS::SecretsManager::Secret', 8);
+  it('creates the fingerprint key and the GitHub webhook’s two secrets, and no secret per client', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: 'stytch/m2m/m2m-client-test-billing-worker',
       KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('EncryptionKey'), 'Arn'] },
-      GenerateSecretString: { SecretStringTemplate: '{"enrolled":false}', GenerateStringKey: 'placeholder' },
+      GenerateSecretString: Match.objectLike({ PasswordLength: 64 }),
     });
   });
 
@@ -143,7 +141,6 @@ describe('Construct: StytchM2MRotator', () => {
         'NODE_OPTIONS',
         'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',
-        'ROTATOR_CLIENTS',
         'ROTATOR_EVENT_BUS_NAME',
         'ROTATOR_FINGERPRINT_KEY_SECRET_ID',
         'ROTATOR_SECRET_PREFIX',
@@ -159,7 +156,7 @@ describe('Construct: StytchM2MRotator', () => {
   });
 
   it('runs every function on Node.js 24, ARM64, traced, with its own log group', () => {
-    // The 9 rotator functions, the GitHub webhook receiver, the SecretAgeDays publisher and the
+    // The 9 rotator functions, the GitHub webhook receiver, the secret-age publisher and the
     // token revocation publisher.
     template.resourceCountIs('AWS::Lambda::Function', 12);
     template.allResourcesProperties('AWS::Lambda::Function', {
@@ -337,11 +334,10 @@ describe('Construct: StytchM2MRotator', () => {
     const starters = Object.entries(policies).filter(([, policy]) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes('states:StartExecution'),
     );
-    // Besides the schedules' roles (the config's, and the one `rotator register` passes), the leak intake alone.
+    // Besides the role the clients' schedules start rotations with, the leak intake alone.
     expect(starters.map(([id]) => id).sort()).toEqual([
       expect.stringMatching(/^RotatorLeakIntakeFunction/),
       expect.stringMatching(/^RotatorRegisteredSchedulesRole/),
-      expect.stringMatching(/^SchedulerRoleForTarget/),
     ]);
   });
 
@@ -350,14 +346,14 @@ describe('Construct: StytchM2MRotator', () => {
       JSON.stringify(policy.Properties.PolicyDocument),
     );
     const prefixed = policies.filter((text) => text.includes(':secret:stytch/m2m/*'));
-    // StartRotation, CompleteRotation, CancelRotation, the reconciler (labels) and the leak intake (read);
-    // only StartRotation stores a value (AWSPENDING).
-    expect(prefixed).toHaveLength(5);
+    // StartRotation, CompleteRotation, CancelRotation, the reconciler (labels), the leak intake (read)
+    // and the secret-age publisher (version dates); only StartRotation stores a value (AWSPENDING).
+    expect(prefixed).toHaveLength(6);
     expect(prefixed.filter((text) => text.includes('secretsmanager:PutSecretValue'))).toHaveLength(1);
     for (const text of policies) expect(text).not.toMatch(/:secret:\*|"secretsmanager:\*"/);
   });
 
-  it('gives register a schedule group and a Scheduler-only role', () => {
+  it('gives apply and register a schedule group and a Scheduler-only role', () => {
     template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: {
@@ -368,7 +364,7 @@ describe('Construct: StytchM2MRotator', () => {
           }),
         ],
       },
-      Description: Match.stringLikeRegexp('rotator register'),
+      Description: Match.stringLikeRegexp('scheduled rotations of the managed clients'),
     });
   });
 
@@ -546,25 +542,6 @@ describe('Construct: StytchM2MRotator', () => {
     template.hasOutput('AsyncFailureQueueUrl', { Value: { Ref: queueId } });
   });
 
-  it('schedules each client with a schedule: expression, time zone, flexible window, DLQ', () => {
-    template.resourceCountIs('AWS::Scheduler::Schedule', 5);
-    template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      ScheduleExpression: 'cron(0 3 ? * MON *)',
-      ScheduleExpressionTimezone: 'Europe/Berlin',
-      FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 30 },
-      Target: Match.objectLike({
-        Arn: { Ref: Match.stringLikeRegexp('StateMachine') },
-        Input:
-          '{"clientId":"m2m-client-test-reporting","trigger":"schedule","requestedBy":"eventbridge-scheduler"}',
-        DeadLetterConfig: Match.anyValue(),
-      }),
-    });
-    template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      ScheduleExpression: 'rate(90 days)',
-      FlexibleTimeWindow: { Mode: 'OFF' },
-    });
-  });
-
   it('lets only the waiter, the aggregator and the leak intake answer task tokens (success or failure), on this state machine only', () => {
     // Prepare
     const answering = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([, policy]) =>
@@ -615,19 +592,30 @@ describe('Construct: StytchM2MRotator', () => {
   it('reports every invalid prop at once', () => {
     // Prepare
     const stack = new Stack(new App(), 'Bad');
-    const config = loadDeploymentConfig(samplePath);
-    const many = {
-      ...config,
-      clients: Array.from({ length: 60 }, (_, i) => ({
-        ...config.clients[0],
-        clientId: `m2m-client-test-${i}`,
-      })) as DeploymentConfig['clients'],
-    };
 
     // Act & Assess
     expect(
-      () => new StytchM2MRotator(stack, 'Rotator', { config: many, eventBusName: 'has spaces' }),
-    ).toThrow(/eventBusName "has spaces"[\s\S]*split the clients over several deployments/);
+      () =>
+        new StytchM2MRotator(stack, 'Rotator', {
+          config: loadDeploymentConfig(samplePath),
+          eventBusName: 'has spaces',
+          monitoring: { alarmEmails: ['not-an-email'] },
+        }),
+    ).toThrow(/eventBusName "has spaces"[\s\S]*monitoring\.alarmEmails\[0\] "not-an-email"/);
+  });
+
+  it('holds nothing per client: no managed secret, no schedule, no client list in any environment', () => {
+    // Act
+    const own = Template.fromStack(synth().stack);
+
+    // Assess: no secret but the stack's own; a fleet's size cannot show in the template.
+    own.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    expect(Object.keys(own.findResources('AWS::SecretsManager::Secret')).sort()).toEqual([
+      expect.stringMatching(/FingerprintKey/),
+      expect.stringMatching(/GitHubToken/),
+      expect.stringMatching(/WebhookSecret/),
+    ]);
+    expect(JSON.stringify(own.toJSON())).not.toContain('ROTATOR_CLIENTS');
   });
 
   it('uses a key it is given instead of creating one', () => {

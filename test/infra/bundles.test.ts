@@ -152,6 +152,11 @@ describe('Lambda bundles (index.mjs, built as cdk synth builds them)', () => {
       '@aws-sdk/client-secrets-manager',
       '@aws-sdk/lib-dynamodb',
     ]);
-    expect(imports.secretAgePublisher).toEqual(['@aws-sdk/client-secrets-manager']);
+    // The registry (a DynamoDB Query) and the secrets' version dates.
+    expect(imports.secretAgePublisher).toEqual([
+      '@aws-sdk/client-dynamodb',
+      '@aws-sdk/client-secrets-manager',
+      '@aws-sdk/lib-dynamodb',
+    ]);
   });
 });

@@ -36,7 +36,7 @@ describe('npx cdk synth', () => {
     const template = JSON.parse(readFileSync(join(out, 'StytchM2MRotator.template.json'), 'utf8')) as {
       Resources: Record<string, { Type: string }>;
     };
-    // The 9 rotator functions, the GitHub webhook receiver, RotatorMonitoring's SecretAgeDays publisher
+    // The 9 rotator functions, the GitHub webhook receiver, RotatorMonitoring's secret-age publisher
     // and the token revocation publisher.
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(
       12,

@@ -324,7 +324,10 @@ describe('Trust boundaries (issue 13)', () => {
         'secretsmanager:GetSecretValue',
       ],
     ],
-    ['RotatorMonitoringSecretAgePublisher', ['secretsmanager:ListSecretVersionIds']],
+    [
+      'RotatorMonitoringSecretAgePublisher',
+      ['dynamodb:Query', 'kms:Decrypt', 'secretsmanager:ListSecretVersionIds'],
+    ],
   ])('gives %s exactly the actions its code calls', (prefix, expected) => {
     // Prepare: the common part (its own log group, X-Ray, the async-failure queue) is checked below.
     const common = /^(logs|xray|sqs):/;

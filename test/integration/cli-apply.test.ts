@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -11,10 +10,8 @@ import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
 import { exec } from '#cli/exec.js';
 import { registeredClients } from '#core/clientDirectory.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
-import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { sampleSandboxConfig } from '#sandbox/world/sandboxConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
-
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 interface ApplyJson {
   dryRun: boolean;
@@ -53,6 +50,8 @@ describe('CLI: rotator apply against the sandbox', () => {
     const code = await exec(argv, io);
     return { code, stdout: io.stdout.text, stderr: io.stderr.text };
   };
+  /** The actions of a `--json` document that do something (the sandbox's own clients are kept). */
+  const changed = (json: ApplyJson | undefined) => json?.actions.filter((action) => action.action !== 'keep');
   const applyJson = async (argv: string[]) => {
     const result = await run([...argv, '--json']);
     return { ...result, json: result.stdout === '' ? undefined : (JSON.parse(result.stdout) as ApplyJson) };
@@ -100,7 +99,7 @@ clients:
 
   beforeAll(async () => {
     sandbox = await Sandbox.start({
-      config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
+      config: sampleSandboxConfig(),
       say: () => {},
     });
     env = { ...sandbox.cliEnv() };
@@ -125,11 +124,15 @@ clients:
 
     // Assess
     expect(result).toMatchObject({ code: 0, stderr: '' });
-    expect(result.stdout).toContain('Plan: 3 to create, 0 to adopt, 0 to change, 0 to remove, 0 unchanged');
+    expect(result.stdout).toContain(
+      `Plan: 3 to create, 0 to adopt, 0 to change, 0 to remove, 0 unchanged, ${sandbox.config.clients.length} not in the file (kept)`,
+    );
     expect(result.stdout).toContain(`+ billing-export: create (${join(dir, 'fleet.yaml')}:3)`);
     expect(result.stdout).toContain(`+ nightly-report: create (${join(dir, 'fleet.yaml')}:14)`);
     expect(result.stdout).toContain('Dry run: nothing was changed.');
-    expect(await ledger.listRegistrations()).toEqual([]);
+    expect((await ledger.listRegistrations()).map((r) => r.name).sort()).toEqual(
+      sandbox.config.clients.map((c) => c.clientId).sort(),
+    );
     expect(
       (await sandbox.stytchClient.m2m.search({ limit: 1000 })).clients.map((c) => c.clientName),
     ).not.toContain('billing-export');
@@ -142,7 +145,7 @@ clients:
     // Assess
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.json).toMatchObject({ dryRun: false, counts: { create: 3 }, failed: 0 });
-    expect(result.json?.actions.map((a) => [a.action, a.name, a.line, a.result])).toEqual([
+    expect(changed(result.json)?.map((a) => [a.action, a.name, a.line, a.result])).toEqual([
       ['create', 'billing-export', 3, 'done'],
       ['create', 'search-indexer', 12, 'done'],
       ['create', 'nightly-report', 14, 'done'],
@@ -219,7 +222,7 @@ clients:
 
     // Assess
     expect(result.code).toBe(0);
-    expect(result.json?.actions).toEqual([
+    expect(changed(result.json)).toEqual([
       expect.objectContaining({
         action: 'change',
         name: 'billing-export',
@@ -286,7 +289,7 @@ clients:
 
     // Assess
     expect(result.code).toBe(0);
-    expect(result.json?.actions).toEqual([
+    expect(changed(result.json)).toEqual([
       expect.objectContaining({
         action: 'create',
         name: 'late-joiner',
@@ -341,7 +344,7 @@ clients:
 
     // Assess
     expect(pruned.code).toBe(0);
-    expect(pruned.json?.actions).toEqual([
+    expect(changed(pruned.json)).toEqual([
       expect.objectContaining({ action: 'remove', name: 'nightly-report', result: 'done' }),
     ]);
     expect(await byName('nightly-report')).toBeNull();
@@ -362,8 +365,12 @@ clients:
   });
 
   it("moves a deployment config's clients into the registry with one command (adopted, secrets kept)", async () => {
-    // Prepare: the sandbox's config names the clients it enrolled, as a deployed stack's config does.
+    // Prepare: a config listing the sandbox's clients, as a deployed stack's config did, and a
+    // registry that does not know them yet (the state before the registry existed).
     const configPath = file('rotator.json', JSON.stringify(sandbox.config, null, 2));
+    for (const client of sandbox.config.clients) {
+      await ledger.removeRegistration({ name: client.clientId, clientId: client.clientId });
+    }
     const before = await Promise.all(sandbox.config.clients.map(async (c) => versionsOf(c.clientId)));
 
     // Act

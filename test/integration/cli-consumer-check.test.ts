@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '#cli/exec.js';
 import { consumerSource, type RotatorEvent } from '#core/events.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
-import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { sampleSandboxConfig } from '#sandbox/world/sandboxConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
 
 /**
@@ -24,7 +24,6 @@ import { bufferedIo } from '../support/cliIo.js';
  */
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SAMPLE = fileURLToPath(new URL('../../config/rotator.sample.json', import.meta.url));
 const BILLING = 'm2m-client-test-billing-worker';
 const REPORTING = 'm2m-client-test-reporting';
 const PAYMENTS = 'm2m-client-test-payments';
@@ -62,7 +61,7 @@ let savedEndpoint: string | undefined;
 const printed: string[] = [];
 
 beforeAll(async () => {
-  sandbox = await Sandbox.start({ config: loadDeploymentConfig(SAMPLE), say: () => undefined });
+  sandbox = await Sandbox.start({ config: sampleSandboxConfig(), say: () => undefined });
   savedEndpoint = process.env.AWS_ENDPOINT_URL;
   process.env.AWS_ENDPOINT_URL = sandbox.awsEndpoint;
 }, 60_000);

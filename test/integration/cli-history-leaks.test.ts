@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,11 +5,10 @@ import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { exec } from '#cli/exec.js';
 import type { LeakReportRecord } from '#core/ports.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
-import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { sampleSandboxConfig } from '#sandbox/world/sandboxConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
 import { waitFor } from '../support/waitFor.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PREFIX = 'stytch/m2m';
 
 /** Whether anything a terminal would act on, but a line break, was printed raw. */
@@ -47,7 +45,7 @@ describe('CLI: history shows the leak reports the intake accepted (sandbox)', ()
 
   beforeAll(async () => {
     sandbox = await Sandbox.start({
-      config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
+      config: sampleSandboxConfig(),
       say: () => {},
     });
     env = { ...sandbox.cliEnv(), USER: 'responder' };

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateSecretCommand,
@@ -14,11 +13,9 @@ import { exec } from '#cli/exec.js';
 import { consumerSource } from '#core/events.js';
 import type { RotationRecord } from '#core/ports.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
-import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { sampleSandboxConfig } from '#sandbox/world/sandboxConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
 import { waitFor } from '../support/waitFor.js';
-
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * Whether `printed` holds a character that rewrites a terminal or forges a line when printed raw:
@@ -75,7 +72,7 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
 
   beforeAll(async () => {
     sandbox = await Sandbox.start({
-      config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
+      config: sampleSandboxConfig(),
       say: () => {},
     });
     env = { ...sandbox.cliEnv(), USER: 'tester' };

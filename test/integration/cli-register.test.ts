@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { GetSecretValueCommand, ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -6,11 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { exec } from '#cli/exec.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
-import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { sampleSandboxConfig } from '#sandbox/world/sandboxConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
 import { closedLoopbackPort } from '../support/closedPort.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PREFIX = 'stytch/m2m';
 
 interface Registered {
@@ -52,7 +50,7 @@ describe('CLI: rotator register against the sandbox', () => {
 
   beforeAll(async () => {
     sandbox = await Sandbox.start({
-      config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
+      config: sampleSandboxConfig(),
       say: () => {},
     });
     env = { ...sandbox.cliEnv() };

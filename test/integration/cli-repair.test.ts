@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   GetSecretValueCommand,
@@ -14,11 +13,9 @@ import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { exec } from '#cli/exec.js';
 import { consumerSource } from '#core/events.js';
 import { awsClientConfig, Sandbox } from '#sandbox/world/Sandbox.js';
-import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { sampleSandboxConfig } from '#sandbox/world/sandboxConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
 import { waitFor } from '../support/waitFor.js';
-
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** A managed secret's JSON, as `register` and the sandbox store it. */
 interface StoredValue {
@@ -171,7 +168,7 @@ describe('CLI: rotator repair against the sandbox (every state the reconciliatio
 
   beforeAll(async () => {
     sandbox = await Sandbox.start({
-      config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
+      config: sampleSandboxConfig(),
       say: () => {},
     });
     env = { ...sandbox.cliEnv(), USER: 'tester' };

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,11 +6,10 @@ import { exec } from '#cli/exec.js';
 import { consumerSource, EVENT_SOURCES } from '#core/events.js';
 import type { RotationRecord } from '#core/ports.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
-import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { sampleSandboxConfig } from '#sandbox/world/sandboxConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
 import { waitFor } from '../support/waitFor.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BILLING = 'm2m-client-test-billing-worker';
 const REGION = 'us-east-1';
 
@@ -74,7 +72,7 @@ describe('CLI: the sources the CLI publishes with, and refused reports in histor
 
   beforeAll(async () => {
     sandbox = await Sandbox.start({
-      config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
+      config: sampleSandboxConfig(),
       say: () => {},
     });
     env = { ...sandbox.cliEnv(), USER: 'responder' };

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand, ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,10 +8,9 @@ import type { RotationRecord } from '#core/ports.js';
 import { Secret } from '#core/secret.js';
 import { deliverGitHubWebhook } from '#sandbox/github-emulator/index.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
-import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { sampleSandboxConfig } from '#sandbox/world/sandboxConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PREFIX = 'stytch/m2m';
 
 /**
@@ -84,7 +82,7 @@ describe('Leak report and preemption against the sandbox', () => {
 
   beforeAll(async () => {
     sandbox = await Sandbox.start({
-      config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
+      config: sampleSandboxConfig(),
       say: () => {},
     });
     env = { ...sandbox.cliEnv(), USER: 'responder' };

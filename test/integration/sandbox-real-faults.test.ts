@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exec } from '#cli/exec.js';
 import { consumerSource } from '#core/events.js';
 import { awsClientConfig, Sandbox } from '#sandbox/world/Sandbox.js';
-import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { sampleSandboxConfig } from '#sandbox/world/sandboxConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
 import { type MotoServer, startMoto } from '../support/moto.js';
 
@@ -351,7 +351,7 @@ describe('Real faults against a sandbox started on a separate moto and Stytch em
     vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     [moto, emulator] = await Promise.all([startMoto(), startEmulatorProcess()]);
     sandbox = await Sandbox.start({
-      config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
+      config: sampleSandboxConfig(),
       awsEndpoint: moto.endpoint,
       stytch: { url: emulator.url, projectId: emulator.projectId, projectSecret: emulator.projectSecret },
       say: () => {},

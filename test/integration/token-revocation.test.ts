@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,10 +6,8 @@ import { RotationCompletedDetailSchema } from '#core/events.js';
 import { parseRevocationDocument, type RevocationDocument } from '#core/tokenRevocation.js';
 import { awsClientConfig } from '#sandbox/world/awsClientConfig.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
-import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { sampleSandboxConfig } from '#sandbox/world/sandboxConfig.js';
 import { bufferedIo } from '../support/cliIo.js';
-
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * Token revocation end to end, in the sandbox (issue 16): a leak rotation's `Rotation Completed`
@@ -66,7 +63,7 @@ describe('Token revocation against the sandbox', () => {
 
   beforeAll(async () => {
     sandbox = await Sandbox.start({
-      config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
+      config: sampleSandboxConfig(),
       say: () => {},
     });
     env = { ...sandbox.cliEnv(), USER: 'responder' };

@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -9,9 +8,8 @@ import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { consumerSource, EVENT_SOURCES } from '#core/events.js';
 import type { RotationRecord } from '#core/ports.js';
 import type { AccessKey } from '#sandbox/gateway/index.js';
-import { templateSchedules } from '#sandbox/gateway/index.js';
 import { awsClientConfig, Sandbox } from '#sandbox/world/Sandbox.js';
-import { loadDeploymentConfig, parseDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
+import { type SandboxClient, sampleSandboxConfig, withClients } from '#sandbox/world/sandboxConfig.js';
 
 /**
  * Issue 13's "done when", from outside, against one sandbox: only a consumer's own principal may
@@ -19,7 +17,6 @@ import { loadDeploymentConfig, parseDeploymentConfig } from '../../lib/config/De
  * gateway as any SDK would send it, signed with real credentials of the wrong principal.
  */
 
-const SAMPLE_CONFIG = fileURLToPath(new URL('../../config/rotator.sample.json', import.meta.url));
 /** Consumer A, the only consumer of the client rotated here. */
 const A = 'billing-api';
 /** Consumer B, a consumer of another client. */
@@ -82,23 +79,20 @@ describe('Trust boundary: the sandbox gateway refuses what AWS IAM refuses (issu
   let outsider: AccessKey;
 
   beforeAll(async () => {
-    const sample = loadDeploymentConfig(SAMPLE_CONFIG);
+    const sample = sampleSandboxConfig();
     const [billing, reporting] = ['m2m-client-test-billing-worker', 'm2m-client-test-reporting'].map((id) => {
       const client = sample.clients.find((candidate) => candidate.clientId === id);
       if (client === undefined) throw new Error(`the sample config has no ${id}`);
       return client;
-    });
-    const config = parseDeploymentConfig({
-      ...sample,
-      clients: [
-        // A long deadline: the rotation must still be waiting after every forgery.
-        {
-          ...billing,
-          policy: { ...billing?.policy, expectedConsumers: [A], schedule: { deadlineSeconds: 86_400 } },
-        },
-        { ...reporting, policy: { ...reporting?.policy, expectedConsumers: [B] } },
-      ],
-    });
+    }) as [SandboxClient, SandboxClient];
+    const config = withClients(sample, [
+      // A long deadline: the rotation must still be waiting after every forgery.
+      {
+        ...billing,
+        policy: { ...billing.policy, expectedConsumers: [A], schedule: { deadlineSeconds: 86_400 } },
+      },
+      { ...reporting, policy: { ...reporting.policy, expectedConsumers: [B] } },
+    ]);
     sandbox = await Sandbox.start({ config, say: () => {} });
     clientId = sandbox.config.clients[0]?.clientId ?? '';
     otherClientId = sandbox.config.clients[1]?.clientId ?? '';
@@ -141,9 +135,7 @@ print(json.dumps({'accessKeyId': key['AccessKeyId'], 'secretAccessKey': key['Sec
 
   it('refuses A’s reports signed by anyone but A, keeps the rotation waiting, then completes it on A’s own report', async () => {
     // Prepare: a scheduled rotation of A's client, waiting for A.
-    const schedule = templateSchedules(sandbox.template).find(
-      (candidate) => (JSON.parse(candidate.input) as { clientId?: string }).clientId === clientId,
-    );
+    const schedule = await sandbox.rotationSchedule(clientId);
     const { executionArn = '' } = await sandbox.aws.sfn.send(
       new StartExecutionCommand({
         stateMachineArn: sandbox.executor.stateMachineArn,

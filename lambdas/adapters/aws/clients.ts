@@ -10,8 +10,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * deps are assembled, and its SDK package is imported then (sdk/): importing a function loads no
  * SDK, and an invocation that never calls a service never loads that service's package. One
  * module per client (clients/): a bundle names the SDK package of every module it holds, so a
- * function's wiring imports the builders of the clients it uses from there (the publisher's
- * bundle names Secrets Manager's alone); this module re-exports them for the rest.
+ * function's wiring imports the builders of the clients it uses from there (the secret-age
+ * publisher's bundle names DynamoDB's and Secrets Manager's alone); this module re-exports them for the rest.
  */
 
 export { dynamoDocumentClient } from './clients/dynamoDocument.js';

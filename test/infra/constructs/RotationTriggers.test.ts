@@ -13,32 +13,21 @@ describe('Construct: RotationTriggers', () => {
     triggers = new RotationTriggers(stack, 'Triggers', {
       ...resources,
       stateMachine: workflow.stateMachine,
-      clients: [
-        { clientId: 'm2m-client-test-a', schedule: { expression: 'rate(30 days)', timeZone: 'UTC' } },
-        { clientId: 'm2m-client-test-unscheduled' },
-      ],
       leakScannerSources: ['example.scanner'],
     });
     template = Template.fromStack(stack);
   });
 
-  it('schedules each client that has a schedule, with the dead-letter queue, and none for the others', () => {
+  it('holds no schedule: the clients’ schedules are data, in the group it creates, started by its role', () => {
     // Assess
-    expect([...triggers.schedules.keys()]).toEqual(['m2m-client-test-a']);
-    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
-    template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      ScheduleExpression: 'rate(30 days)',
-      FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: Match.objectLike({
-        Input: JSON.stringify({
-          clientId: 'm2m-client-test-a',
-          trigger: 'schedule',
-          requestedBy: 'eventbridge-scheduler',
-        }),
-        DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }),
+    template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } })],
       }),
     });
-    template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+    expect(triggers.registeredSchedules).toBeDefined();
   });
 
   it('routes leak reports from the known reporters and the configured scanners to the leak intake', () => {
@@ -74,9 +63,6 @@ describe('Construct: RotationTriggers', () => {
   it('refuses bad props, listing every problem at once', () => {
     // Prepare
     const props = {
-      clients: [
-        { clientId: 'c', schedule: { expression: 'rate(1 day)', timeZone: 'UTC', flexibleWindowMinutes: 0 } },
-      ],
       leakScannerSources: ['a.scanner', 'a.scanner'],
       environment: {},
     } as unknown as RotationTriggersProps;
@@ -86,9 +72,6 @@ describe('Construct: RotationTriggers', () => {
 
     // Assess
     expect(build).toThrow(/- ledger is required\n[\s\S]*- stateMachine is required\n/);
-    expect(build).toThrow(
-      /- clients\[0\]\.schedule\.flexibleWindowMinutes must be an integer from 1 to 1440, got 0/,
-    );
     expect(build).toThrow(/- leakScannerSources\[1\] "a\.scanner" is already listed/);
   });
 });

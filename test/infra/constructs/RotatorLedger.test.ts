@@ -5,18 +5,9 @@ import { Construct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { RotatorLedger, type RotatorLedgerProps } from '../../../lib/constructs/RotatorLedger.js';
 
-const CLIENTS = [
-  { clientId: 'm2m-client-test-a', kind: 'm2m' },
-  { clientId: 'connected-app-test-b', kind: 'connected_app' },
-] as const;
-
 function synth(props: Partial<RotatorLedgerProps> = {}): { ledger: RotatorLedger; template: Template } {
   const stack = new Stack(new App(), 'Ledger');
-  const ledger = new RotatorLedger(stack, 'RotatorLedger', {
-    clients: CLIENTS,
-    secretPrefix: 'stytch/m2m',
-    ...props,
-  });
+  const ledger = new RotatorLedger(stack, 'RotatorLedger', props);
   return { ledger, template: Template.fromStack(stack) };
 }
 
@@ -44,21 +35,18 @@ describe('Construct: RotatorLedger', () => {
     });
   });
 
-  it('creates one placeholder secret per client named <prefix>/<client id>, and the fingerprint key', () => {
+  it('creates the fingerprint key and no secret per client: the clients are registry data', () => {
     // Act
-    const { ledger, template } = synth();
+    const { template } = synth();
 
     // Assess
-    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
-    template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: 'stytch/m2m/connected-app-test-b',
-      Description: Match.stringLikeRegexp('connected_app client connected-app-test-b'),
-      GenerateSecretString: { SecretStringTemplate: '{"enrolled":false}', GenerateStringKey: 'placeholder' },
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResource('AWS::SecretsManager::Secret', {
+      Properties: Match.objectLike({
+        GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false },
+      }),
+      DeletionPolicy: 'RetainExceptOnCreate',
     });
-    template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false },
-    });
-    expect([...ledger.managedSecrets.keys()]).toEqual(['m2m-client-test-a', 'connected-app-test-b']);
   });
 
   it('uses a given key instead of creating one, and a given removal policy', () => {
@@ -68,8 +56,6 @@ describe('Construct: RotatorLedger', () => {
 
     // Act
     const ledger = new RotatorLedger(stack, 'RotatorLedger', {
-      clients: CLIENTS,
-      secretPrefix: 'p',
       encryptionKey: key,
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -87,28 +73,11 @@ describe('Construct: RotatorLedger', () => {
     const owner = new Construct(stack, 'Owner');
 
     // Act
-    const own = new RotatorLedger(stack, 'Own', { clients: [], secretPrefix: 'a' });
-    const lent = new RotatorLedger(owner, 'Lent', { clients: [], secretPrefix: 'b', resourceScope: owner });
+    const own = new RotatorLedger(stack, 'Own');
+    const lent = new RotatorLedger(owner, 'Lent', { resourceScope: owner });
 
     // Assess
     expect(own.table.node.path).toBe('Scopes/Own/Ledger');
     expect(lent.table.node.path).toBe('Scopes/Owner/Ledger');
-  });
-
-  it('refuses bad props, listing every problem at once', () => {
-    // Prepare
-    const props = {
-      clients: [CLIENTS[0], CLIENTS[0]],
-      secretPrefix: 'ends/with/',
-    } as RotatorLedgerProps;
-
-    // Act
-    const build = () => new RotatorLedger(new Stack(new App(), 'Bad'), 'RotatorLedger', props);
-
-    // Assess
-    expect(build).toThrow(
-      /Invalid RotatorLedger props:\n- secretPrefix "ends\/with\/" must not end with "\/"/,
-    );
-    expect(build).toThrow(/- clients\[1\]\.clientId "m2m-client-test-a" is already listed at clients\[0\]/);
   });
 });

@@ -8,10 +8,7 @@ export function foundation(stackName: string) {
   // Skip asset bundling: these tests are about the template, not the bundles.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, stackName);
-  const ledger = new RotatorLedger(stack, 'RotatorLedger', {
-    clients: [{ clientId: 'm2m-client-test-a', kind: 'm2m' }],
-    secretPrefix: 'stytch/m2m',
-  });
+  const ledger = new RotatorLedger(stack, 'RotatorLedger');
   const eventBus = new events.EventBus(stack, 'Bus', { eventBusName: 'test-bus' });
   const resources = {
     ledger: ledger.table,

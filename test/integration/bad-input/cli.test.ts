@@ -1,9 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '#cli/errors.js';
 import { exec } from '#cli/exec.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
-import { loadDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
+import { sampleSandboxConfig } from '#sandbox/world/sandboxConfig.js';
 import { bufferedIo } from '../../support/cliIo.js';
 import { waitFor } from '../../support/waitFor.js';
 import { type WorldState, worldStateOf } from '../../support/worldState.js';
@@ -14,7 +13,6 @@ import { type WorldState, worldStateOf } from '../../support/worldState.js';
  * the ledger and every secret's versions as they were, no rotation call at Stytch.
  */
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BILLING = 'm2m-client-test-billing-worker';
 const PAYMENTS = 'm2m-client-test-payments';
 const INDEXER = 'm2m-client-test-search-indexer';
@@ -51,7 +49,7 @@ describe('CLI bad inputs against the sandbox', () => {
 
   beforeAll(async () => {
     sandbox = await Sandbox.start({
-      config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
+      config: sampleSandboxConfig(),
       say: () => {},
     });
     env = { ...sandbox.cliEnv(), USER: 'tester' };

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -8,7 +7,7 @@ import { consumerSource, EVENT_SOURCES } from '#core/events.js';
 import type { RotationRecord } from '#core/ports.js';
 import type { AccessKey } from '#sandbox/gateway/index.js';
 import { awsClientConfig, Sandbox } from '#sandbox/world/Sandbox.js';
-import { loadDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
+import { sampleSandboxConfig } from '#sandbox/world/sandboxConfig.js';
 import { waitFor } from '../../support/waitFor.js';
 import { type WorldState, worldStateOf } from '../../support/worldState.js';
 
@@ -25,7 +24,6 @@ import { type WorldState, worldStateOf } from '../../support/worldState.js';
  * operator. So each malformed event gets past IAM and reaches the validation under test.
  */
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BILLING = 'm2m-client-test-billing-worker';
 const PAYMENTS = 'm2m-client-test-payments';
 
@@ -80,7 +78,7 @@ describe('Bad events and workflow inputs through the sandbox', () => {
 
   beforeAll(async () => {
     sandbox = await Sandbox.start({
-      config: loadDeploymentConfig(`${REPO_ROOT}config/rotator.sample.json`),
+      config: sampleSandboxConfig(),
       say: () => {},
     });
     ledger = new DynamoLedger({

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,14 +12,12 @@ import {
 import type { RotatorEvent } from '#core/events.js';
 import { scanForSecrets } from '#sandbox/demo/leakScan.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
-import { loadDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
+import { sampleSandboxConfig } from '#sandbox/world/sandboxConfig.js';
 
 /**
  * The consumer library against the sandbox: the real state machine, the health aggregator behind the
  * template's rule, Secrets Manager in moto, the Stytch emulator. Each test rotates its own client.
  */
-
-const SAMPLE = fileURLToPath(new URL('../../../config/rotator.sample.json', import.meta.url));
 
 let sandbox: Sandbox;
 let savedEnv: { endpoint: string | undefined; region: string | undefined };
@@ -34,7 +31,7 @@ const logger = {
 beforeAll(async () => {
   savedEnv = { endpoint: process.env.AWS_ENDPOINT_URL, region: process.env.AWS_REGION };
   sandbox = await Sandbox.start({
-    config: loadDeploymentConfig(SAMPLE),
+    config: sampleSandboxConfig(),
     say: () => undefined,
     // The services' event subscription: every rotator event reaches every credentials object.
     onRotatorEvent: (event: RotatorEvent) => {

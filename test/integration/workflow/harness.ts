@@ -2,6 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
 import { TASK_GONE_ERRORS } from '#adapters/aws/SfnTaskCallbacks.js';
 import { isClientAuthRefusal, StytchApiError, StytchClient } from '#adapters/stytch/index.js';
@@ -22,6 +24,8 @@ import {
   type StepName,
   stepDepsFromEnvironment,
 } from '#sandbox/world/handlerBinding.js';
+import { recordRegistration } from '#sandbox/world/sandboxClients.js';
+import { withClients } from '#sandbox/world/sandboxConfig.js';
 import { stepFunctionEnvironment } from '#sandbox/world/worldEnvironment.js';
 import {
   createWorldResources,
@@ -30,6 +34,7 @@ import {
   WORLD_RESOURCE_NAMES,
 } from '#sandbox/world/worldResources.js';
 import { createWorldExecutor, enrolledConfig, synthesizeTemplate } from '#sandbox/world/worldStack.js';
+import { parseDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
 import { RecordingMetrics } from '../../support/fakes.js';
 import { MOTO_CREDENTIALS, type MotoServer, startMoto } from '../../support/moto.js';
 
@@ -239,17 +244,26 @@ export async function createWorld(
   }
 
   const config = enrolledConfig(
-    {
-      secretPrefix: PREFIX,
-      clients: clients.map((client) => ({
+    withClients(
+      parseDeploymentConfig({
+        stytch: { projectCredentialsSecretArn: credentialsArn },
+        secretPrefix: PREFIX,
+      }),
+      clients.map((client) => ({
         clientId: client.clientId,
         kind: client.kind ?? 'm2m',
         policy: client.policy ?? {},
       })),
-    },
+    ),
     credentialsArn,
     new Map(Object.entries(ids)),
   );
+  // The functions know a client from the registry, as `rotator apply` leaves it.
+  const registry = new DynamoLedger({
+    client: DynamoDBDocumentClient.from(aws.dynamo),
+    tableName: NAMES.tableName,
+  });
+  for (const client of config.clients) await recordRegistration(registry, PREFIX, client);
   const template = synthesizeTemplate(config);
 
   // The handlers' composition reads the standard AWS configuration and the rotator's variables,

@@ -19,15 +19,19 @@ describe('Function: loadDeploymentConfig', () => {
     const config = loadDeploymentConfig(samplePath);
 
     // Assess
-    expect(config.secretPrefix).toBe('stytch/m2m');
-    expect(config.clients.map((c) => c.kind)).toEqual(['m2m', 'm2m', 'm2m', 'm2m', 'connected_app']);
-    expect(config.clients[3]?.schedule?.timeZone).toBe('UTC');
+    expect(config).toEqual({
+      sample: true,
+      stytch: { projectCredentialsSecretArn: expect.stringMatching(/^arn:aws:secretsmanager:/) },
+      secretPrefix: 'stytch/m2m',
+      leakScanners: [expect.objectContaining({ source: 'example.secret-scanner' })],
+      crossAccountConsumerAccounts: [],
+    });
   });
 
   it('names the file and the reason when it is not JSON', () => {
     // Prepare
     const path = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'bad.json');
-    writeFileSync(path, '{ "clients": [ }');
+    writeFileSync(path, '{ "stytch": [ }');
 
     // Act & Assess
     expect(() => loadDeploymentConfig(path)).toThrow(/bad\.json[\s\S]*is not valid JSON/);
@@ -43,15 +47,8 @@ describe('Function: parseDeploymentConfig', () => {
     // Prepare
     const config = {
       stytch: { projectCredentialsSecretArn: 'not-an-arn' },
-      clients: [
-        { clientId: 'a', schedule: { expression: 'rate(1 days)' } },
-        {
-          clientId: 'b',
-          kind: 'saml',
-          schedule: { expression: 'cron(0 3 * * * *)', timeZone: 'Mars/Olympus' },
-        },
-        { clientId: 'a', policy: { expectedConsumers: ['x', 'x'] } },
-      ],
+      secretPrefix: 'trailing/',
+      leakScanners: [{ source: 'aws.fake' }, { source: 'ok.scanner' }, { source: 'ok.scanner' }],
     };
 
     // Act
@@ -66,28 +63,39 @@ describe('Function: parseDeploymentConfig', () => {
     expect(error).toBeInstanceOf(DeploymentConfigError);
     expect((error as DeploymentConfigError).issues).toEqual([
       'stytch.projectCredentialsSecretArn: must be a Secrets Manager secret ARN',
-      'clients[0].schedule.expression: use the singular unit for 1: rate(1 day)',
-      expect.stringMatching(/^clients\[1\]\.kind: /),
-      'clients[1].schedule.expression: cron needs "?" in exactly one of day-of-month and day-of-week',
-      'clients[1].schedule.timeZone: unknown time zone "Mars/Olympus"',
-      'clients[2].policy.expectedConsumers: must not repeat a consumer',
+      expect.stringMatching(/^secretPrefix: /),
+      'leakScanners[0].source: must not start with "aws." (reserved)',
+      'leakScanners[2].source: source "ok.scanner" is already listed at leakScanners[1]',
     ]);
   });
 
-  it('rejects a client managed twice, naming the first', () => {
-    // Act & Assess
-    expect(() =>
+  it('refuses the clients of an older config with the command that moves them, and unknown keys', () => {
+    // Act
+    let error: unknown;
+    try {
       parseDeploymentConfig({
         stytch: { projectCredentialsSecretArn: ARN },
-        clients: [{ clientId: 'a' }, { clientId: 'a' }],
-      }),
-    ).toThrow(/clients\[1\]\.clientId: "a" is already managed at clients\[0\]/);
+        clients: [{ clientId: 'a' }],
+        extra: 1,
+      });
+    } catch (caught) {
+      error = caught;
+    }
+
+    // Assess
+    expect((error as DeploymentConfigError).issues).toEqual([
+      'clients: clients are no longer part of the deployment config: move them to the registry with ' +
+        '`rotator apply -f <this file>` (docs/fleet.md), then delete this key',
+      'extra: unknown key (not a deployment config field)',
+    ]);
   });
 
-  it('rejects an empty client list and unknown keys', () => {
-    expect(() =>
-      parseDeploymentConfig({ stytch: { projectCredentialsSecretArn: ARN }, clients: [], extra: 1 }),
-    ).toThrow(/clients: must list at least one managed client[\s\S]*extra/);
+  it('returns a config without clients: the template cannot hold any', () => {
+    // Act
+    const config = parseDeploymentConfig({ stytch: { projectCredentialsSecretArn: ARN } });
+
+    // Assess
+    expect(config).not.toHaveProperty('clients');
   });
 });
 

@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ManagedClientSettings } from '#core/deps.js';
 import {
-  type ClientsEnvironmentValue,
-  clientsEnvironmentValue,
   DEFAULT_GITHUB_API_URL,
   ENV,
   EnvironmentError,
@@ -10,6 +7,7 @@ import {
   readGitHubWebhookEnv,
   readRotatorEnv,
   readSecretAgeEnv,
+  SECRET_AGE_ENV,
   secretAgePublisherEnvironment,
   workflowFunctionEnvironment,
 } from '#wiring/environment.js';
@@ -19,9 +17,6 @@ const GOOD_ENV = {
   ROTATOR_EVENT_BUS_NAME: 'stytch-m2m-rotator',
   ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:creds-AbCdEf',
   ROTATOR_FINGERPRINT_KEY_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:fp-AbCdEf',
-  ROTATOR_CLIENTS: JSON.stringify({
-    'm2m-client-test-1': { kind: 'm2m', policy: { expectedConsumers: ['api'] } },
-  }),
 };
 
 describe('Function: readRotatorEnv', () => {
@@ -31,7 +26,6 @@ describe('Function: readRotatorEnv', () => {
 
     // Assess
     expect(env.ROTATOR_SECRET_PREFIX).toBe('stytch/m2m');
-    expect(env.ROTATOR_CLIENTS['m2m-client-test-1']?.policy.expectedConsumers).toEqual(['api']);
     expect(env.ROTATOR_STYTCH_BASE_URL).toBeUndefined();
   });
 
@@ -39,7 +33,7 @@ describe('Function: readRotatorEnv', () => {
     // Act
     let error: unknown;
     try {
-      readRotatorEnv({ ROTATOR_CLIENTS: '{not json', ROTATOR_STYTCH_BASE_URL: 'not a url' });
+      readRotatorEnv({ ROTATOR_SECRET_PREFIX: 'trailing/', ROTATOR_STYTCH_BASE_URL: 'not a url' });
     } catch (caught) {
       error = caught;
     }
@@ -50,19 +44,16 @@ describe('Function: readRotatorEnv', () => {
     expect(issues).toMatch(/ROTATOR_TABLE_NAME/);
     expect(issues).toMatch(/ROTATOR_EVENT_BUS_NAME/);
     expect(issues).toMatch(/ROTATOR_STYTCH_CREDENTIALS_SECRET_ID/);
-    expect(issues).toMatch(/ROTATOR_CLIENTS: is not valid JSON/);
+    expect(issues).toMatch(/ROTATOR_SECRET_PREFIX/);
     expect(issues).toMatch(/ROTATOR_STYTCH_BASE_URL/);
   });
 
-  it('rejects a client entry with an unknown kind or policy key', () => {
-    // Prepare
-    const env = {
-      ...GOOD_ENV,
-      ROTATOR_CLIENTS: JSON.stringify({ c1: { kind: 'saml', policy: { weekly: {} } } }),
-    };
+  it('takes no client list: the clients are registry data, whatever a stale environment still holds', () => {
+    // Act
+    const env = readRotatorEnv({ ...GOOD_ENV, ROTATOR_CLIENTS: '{not json' });
 
-    // Act & Assess
-    expect(() => readRotatorEnv(env)).toThrow(/ROTATOR_CLIENTS\.c1\.kind[\s\S]*weekly/);
+    // Assess
+    expect(env).not.toHaveProperty('ROTATOR_CLIENTS');
   });
 });
 
@@ -75,7 +66,7 @@ describe('Constant: ENV', () => {
     expect(new Set(names).size).toBe(names.length);
     for (const name of names) expect(name).toMatch(/^ROTATOR_[A-Z_]+$/);
     expect(ENV.tableName).toBe('ROTATOR_TABLE_NAME');
-    expect(ENV.clients).toBe('ROTATOR_CLIENTS');
+    expect(names).not.toContain('ROTATOR_CLIENTS');
   });
 });
 
@@ -86,10 +77,6 @@ describe('Function: workflowFunctionEnvironment', () => {
     secretPrefix: 'team/stytch',
     stytchCredentialsSecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:creds-AbCdEf',
     fingerprintKeySecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:fp-AbCdEf',
-    clients: {
-      'm2m-client-test-1': { kind: 'm2m', policy: { expectedConsumers: ['api'] } },
-      'connected-app-test-2': { kind: 'connected_app', policy: { expectedConsumers: [] } },
-    } satisfies ClientsEnvironmentValue,
   };
 
   it('writes what readRotatorEnv reads, leaving out what is not given', () => {
@@ -105,7 +92,6 @@ describe('Function: workflowFunctionEnvironment', () => {
         ENV.secretPrefix,
         ENV.stytchCredentialsSecretId,
         ENV.fingerprintKeySecretId,
-        ENV.clients,
       ].sort(),
     );
     expect(env).toMatchObject({
@@ -114,7 +100,6 @@ describe('Function: workflowFunctionEnvironment', () => {
       ROTATOR_SECRET_PREFIX: 'team/stytch',
       ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: VALUES.stytchCredentialsSecretId,
       ROTATOR_FINGERPRINT_KEY_SECRET_ID: VALUES.fingerprintKeySecretId,
-      ROTATOR_CLIENTS: VALUES.clients,
     });
     expect(env.ROTATOR_STATE_MACHINE_ARN).toBeUndefined();
     expect(env.ROTATOR_STYTCH_BASE_URL).toBeUndefined();
@@ -145,25 +130,6 @@ describe('Function: workflowFunctionEnvironment', () => {
     // Assess
     expect(environment[ENV.tableName]).toBe(token);
     expect(environment[ENV.stateMachineArn]).toBe(token);
-  });
-});
-
-describe('Function: clientsEnvironmentValue', () => {
-  it('serializes each client as its kind and policy, nothing else', () => {
-    // Prepare
-    const clients: ClientsEnvironmentValue = {
-      c1: {
-        kind: 'm2m',
-        policy: { expectedConsumers: ['api'] },
-        note: 'not for the env',
-      } as ManagedClientSettings,
-    };
-
-    // Act
-    const value = clientsEnvironmentValue(clients);
-
-    // Assess
-    expect(value).toBe('{"c1":{"kind":"m2m","policy":{"expectedConsumers":["api"]}}}');
   });
 });
 
@@ -203,20 +169,24 @@ describe('Function: githubWebhookFunctionEnvironment', () => {
 });
 
 describe('Function: secretAgePublisherEnvironment', () => {
-  it('writes what readSecretAgeEnv reads', () => {
-    // Prepare
-    const clients: ClientsEnvironmentValue = {
-      'm2m-client-test-1': { kind: 'm2m', policy: { expectedConsumers: ['api'] } },
-    };
-
+  it('writes what readSecretAgeEnv reads: the ledger (the registry), the prefix and the margins, no client list', () => {
     // Act
-    const environment = secretAgePublisherEnvironment({ secretPrefix: 'team/stytch', clients });
+    const environment = secretAgePublisherEnvironment({
+      tableName: 'ledger',
+      secretPrefix: 'team/stytch',
+      marginDays: 2,
+      defaultPeriodDays: 90,
+    });
 
     // Assess
-    expect(Object.keys(environment).sort()).toEqual([ENV.clients, ENV.secretPrefix]);
+    expect(Object.keys(environment).sort()).toEqual(
+      [ENV.tableName, ENV.secretPrefix, SECRET_AGE_ENV.marginDays, SECRET_AGE_ENV.defaultPeriodDays].sort(),
+    );
     expect(readSecretAgeEnv(environment)).toEqual({
+      ROTATOR_TABLE_NAME: 'ledger',
       ROTATOR_SECRET_PREFIX: 'team/stytch',
-      ROTATOR_CLIENTS: clients,
+      ROTATOR_SECRET_AGE_MARGIN_DAYS: 2,
+      ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: 90,
     });
   });
 });
@@ -224,7 +194,7 @@ describe('Function: secretAgePublisherEnvironment', () => {
 describe('Function: readGitHubWebhookEnv and readSecretAgeEnv on an empty environment', () => {
   it.each([
     ['readGitHubWebhookEnv', () => readGitHubWebhookEnv({}), 5],
-    ['readSecretAgeEnv', () => readSecretAgeEnv({}), 1],
+    ['readSecretAgeEnv', () => readSecretAgeEnv({}), 3],
   ] as const)('%s throws one EnvironmentError listing every missing variable', (_name, read, missing) => {
     // Act
     let error: unknown;

@@ -1,15 +1,21 @@
 import { ListSecretVersionIdsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
-import { EnvironmentError, readSecretAgeEnv } from '#wiring/environment.js';
+import type { ClientRegistration } from '#core/registry.js';
+import type { SecretAgeCounts } from '#core/secretAge.js';
+import {
+  EnvironmentError,
+  readSecretAgeEnv,
+  SECRET_AGE_ENV,
+  secretAgePublisherEnvironment,
+} from '#wiring/environment.js';
 import { secretAgePublisherHandler } from '#wiring/secretAgePublisher.js';
 
 const NOW = new Date('2026-11-25T12:00:00.000Z');
+const MINUTE = 60_000;
 const DAY = 86_400_000;
-const CLIENTS = JSON.stringify({
-  'm2m-client-test-a': { kind: 'm2m', policy: { expectedConsumers: ['api'] } },
-  'connected-app-test-b': { kind: 'connected_app', policy: { expectedConsumers: [] } },
-});
+const TABLE = 'rotator-ledger';
 
 interface EmfDocument {
   readonly _aws: {
@@ -22,7 +28,33 @@ interface EmfDocument {
   readonly [key: string]: unknown;
 }
 
-function versions(createdDaysAgo: number) {
+/** A registry item as `rotator register` writes it (ClientRegistryTable: `pk=REGISTRY#`, `sk=CLIENT#<id>`). */
+function registryItem(clientId: string, expression?: string, flexibleWindowMinutes?: number) {
+  const registration: ClientRegistration = {
+    clientId,
+    clientKind: 'm2m',
+    name: clientId,
+    scopes: [],
+    expectedConsumers: ['api'],
+    ...(expression === undefined
+      ? {}
+      : {
+          schedule: {
+            expression,
+            timeZone: 'UTC',
+            scheduleName: `rotate-${clientId}`,
+            ...(flexibleWindowMinutes === undefined ? {} : { flexibleWindowMinutes }),
+          },
+        }),
+    secretId: `stytch/m2m/${clientId}`,
+    registeredAt: '2026-01-01T00:00:00.000Z',
+    registeredBy: 'arn:aws:iam::123456789012:role/operator',
+  };
+  return { pk: 'REGISTRY#', sk: `CLIENT#${clientId}`, ...registration };
+}
+
+/** ListSecretVersionIds of a secret whose AWSCURRENT version is `createdMsAgo` old. */
+function versions(createdMsAgo: number) {
   return {
     Versions: [
       {
@@ -33,7 +65,7 @@ function versions(createdDaysAgo: number) {
       {
         VersionId: 'v-now',
         VersionStages: ['AWSCURRENT'],
-        CreatedDate: new Date(NOW.getTime() - createdDaysAgo * DAY),
+        CreatedDate: new Date(NOW.getTime() - createdMsAgo),
       },
     ],
   };
@@ -41,20 +73,31 @@ function versions(createdDaysAgo: number) {
 
 describe('Function: handler (secretAgePublisher)', () => {
   const sm = mockClient(SecretsManagerClient);
+  const ddb = mockClient(DynamoDBDocumentClient);
   let stdout: MockInstance<typeof process.stdout.write>;
+  let stderr: MockInstance<typeof process.stderr.write>;
+  const linesOf = (spy: MockInstance<typeof process.stdout.write>): string[] =>
+    spy.mock.calls.flatMap(([chunk]) => String(chunk).split('\n'));
+  // EMF documents and info lines go to stdout, warn lines to stderr (Powertools writes console.warn there).
+  const lines = (): string[] => [...linesOf(stdout), ...linesOf(stderr)];
   const emf = (): EmfDocument[] =>
-    stdout.mock.calls
-      .flatMap(([chunk]) => String(chunk).split('\n'))
+    linesOf(stdout)
       .filter((line) => line.includes('"_aws"'))
       .map((line) => JSON.parse(line) as EmfDocument);
+  const logLines = (message: string) =>
+    lines()
+      .filter((line) => line.includes(`"${message}"`))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   /** The handler of a fresh container (it builds its deps once, on the first invocation). */
   const freshHandler = async () => {
     vi.resetModules();
     return (await import('#handlers/secretAgePublisher.js')).handler;
   };
+  const secret = (clientId: string) => ({ SecretId: `stytch/m2m/${clientId}` });
 
   beforeEach(() => {
     sm.reset();
+    ddb.reset();
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(NOW);
     // What RotatorFunction and RotatorMonitoring set on the publisher.
@@ -62,24 +105,37 @@ describe('Function: handler (secretAgePublisher)', () => {
     vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'stytch-m2m-rotator');
     vi.stubEnv('POWERTOOLS_DEV', 'false');
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    vi.stubEnv('ROTATOR_TABLE_NAME', TABLE);
     vi.stubEnv('ROTATOR_SECRET_PREFIX', 'stytch/m2m');
-    vi.stubEnv('ROTATOR_CLIENTS', CLIENTS);
+    vi.stubEnv('ROTATOR_SECRET_AGE_MARGIN_DAYS', '1');
+    vi.stubEnv('ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS', '31');
     stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
   });
 
   afterEach(() => {
     stdout.mockRestore();
+    stderr.mockRestore();
     vi.unstubAllEnvs();
     vi.useRealTimers();
     sm.reset();
+    ddb.reset();
   });
 
-  it('emits one SecretAgeDays per client with the ClientId dimension only, as the alarms expect', async () => {
-    // Prepare
-    sm.on(ListSecretVersionIdsCommand, { SecretId: 'stytch/m2m/m2m-client-test-a' }).resolves(versions(30.5));
-    sm.on(ListSecretVersionIdsCommand, { SecretId: 'stytch/m2m/connected-app-test-b' }).resolves(
-      versions(2.25),
+  it('lists the registry, decides overdue at the threshold, and emits one EMF document of counts with no dimension', async () => {
+    // Prepare: rate(7 days) + 1 d margin = 8 d; a cron takes the 31-day default: 32 d.
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        registryItem('m2m-client-test-at', 'rate(7 days)'),
+        registryItem('m2m-client-test-cron', 'cron(0 3 ? * MON *)'),
+        registryItem('m2m-client-test-past', 'rate(7 days)'),
+      ],
+    });
+    sm.on(ListSecretVersionIdsCommand, secret('m2m-client-test-at')).resolves(versions(8 * DAY));
+    sm.on(ListSecretVersionIdsCommand, secret('m2m-client-test-past')).resolves(
+      versions(8 * DAY + 15 * MINUTE),
     );
+    sm.on(ListSecretVersionIdsCommand, secret('m2m-client-test-cron')).resolves(versions(20 * DAY));
     const handler = await freshHandler();
 
     // Act
@@ -87,68 +143,115 @@ describe('Function: handler (secretAgePublisher)', () => {
 
     // Assess
     expect(summary).toEqual({
-      published: [
-        { clientId: 'm2m-client-test-a', ageDays: 30.5 },
-        { clientId: 'connected-app-test-b', ageDays: 2.25 },
-      ],
+      clients: 3,
+      overdueCount: 1,
+      overdue: [{ clientId: 'm2m-client-test-past', ageDays: 8.01, thresholdDays: 8 }],
+      problemCount: 0,
       problems: [],
     });
+    expect(ddb.commandCalls(QueryCommand).map((call) => call.args[0].input)).toEqual([
+      expect.objectContaining({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :client)',
+        ExpressionAttributeValues: { ':pk': 'REGISTRY#', ':client': 'CLIENT#' },
+      }),
+    ]);
     const documents = emf();
-    expect(documents.map((d) => d._aws.CloudWatchMetrics)).toEqual([
-      [
-        {
-          Namespace: 'StytchM2MRotator',
-          Dimensions: [['ClientId']],
-          Metrics: [{ Name: 'SecretAgeDays', Unit: 'None' }],
-        },
-      ],
-      [
-        {
-          Namespace: 'StytchM2MRotator',
-          Dimensions: [['ClientId']],
-          Metrics: [{ Name: 'SecretAgeDays', Unit: 'None' }],
-        },
-      ],
+    expect(documents).toHaveLength(1);
+    expect(documents[0]?._aws.CloudWatchMetrics).toEqual([
+      {
+        Namespace: 'StytchM2MRotator',
+        // An empty dimension set: the metrics are published without dimensions, as the alarm watches them.
+        Dimensions: [[]],
+        Metrics: [
+          { Name: 'SecretsOverdue', Unit: 'Count' },
+          { Name: 'ManagedClients', Unit: 'Count' },
+          { Name: 'SecretsUnmeasured', Unit: 'Count' },
+        ],
+      },
     ]);
-    expect(documents.map(({ ClientId, SecretAgeDays }) => ({ ClientId, SecretAgeDays }))).toEqual([
-      { ClientId: 'm2m-client-test-a', SecretAgeDays: 30.5 },
-      { ClientId: 'connected-app-test-b', SecretAgeDays: 2.25 },
+    const { _aws, ...values } = documents[0] ?? { _aws: undefined };
+    expect(values).toEqual({ SecretsOverdue: 1, ManagedClients: 3, SecretsUnmeasured: 0 });
+    expect(logLines('Secrets overdue for rotation')).toMatchObject([
+      {
+        level: 'WARN',
+        overdueCount: 1,
+        overdue: [{ clientId: 'm2m-client-test-past', ageDays: 8.01, thresholdDays: 8 }],
+      },
     ]);
-    expect(documents.every((d) => !('service' in d))).toBe(true);
   });
 
-  it('lists a client whose secret cannot be read as a problem and still publishes the others', async () => {
+  it('counts a client whose secret cannot be read as a problem, and still measures and publishes the others', async () => {
     // Prepare
-    sm.on(ListSecretVersionIdsCommand, { SecretId: 'stytch/m2m/m2m-client-test-a' }).rejects(
+    ddb.on(QueryCommand).resolves({
+      Items: [registryItem('m2m-client-test-a', 'rate(30 days)'), registryItem('m2m-client-test-b')],
+    });
+    sm.on(ListSecretVersionIdsCommand, secret('m2m-client-test-a')).rejects(
       Object.assign(new Error('denied'), {
         name: 'AccessDeniedException',
         $fault: 'client',
         $metadata: { httpStatusCode: 400 },
       }),
     );
-    sm.on(ListSecretVersionIdsCommand, { SecretId: 'stytch/m2m/connected-app-test-b' }).resolves(versions(1));
+    sm.on(ListSecretVersionIdsCommand, secret('m2m-client-test-b')).resolves(versions(DAY));
     const handler = await freshHandler();
 
     // Act
     const summary = await handler({});
 
     // Assess
-    expect(summary.published).toEqual([{ clientId: 'connected-app-test-b', ageDays: 1 }]);
-    expect(summary.problems).toEqual([
+    expect(summary).toEqual({
+      clients: 2,
+      overdueCount: 0,
+      overdue: [],
+      problemCount: 1,
+      problems: [
+        {
+          clientId: 'm2m-client-test-a',
+          error: 'AwsServiceError',
+          message:
+            'SecretsManager ListSecretVersionIds on stytch/m2m/m2m-client-test-a failed: AccessDeniedException (HTTP 400)',
+        },
+      ],
+    });
+    expect(
+      emf().map(({ SecretsOverdue, ManagedClients, SecretsUnmeasured }) => ({
+        SecretsOverdue,
+        ManagedClients,
+        SecretsUnmeasured,
+      })),
+    ).toEqual([{ SecretsOverdue: 0, ManagedClients: 2, SecretsUnmeasured: 1 }]);
+    expect(logLines('Secret ages not measured')).toMatchObject([
       {
-        clientId: 'm2m-client-test-a',
-        error: 'AwsServiceError',
-        message:
-          'SecretsManager ListSecretVersionIds on stytch/m2m/m2m-client-test-a failed: AccessDeniedException (HTTP 400)',
+        level: 'WARN',
+        problemCount: 1,
+        problems: [{ clientId: 'm2m-client-test-a', error: 'AwsServiceError' }],
       },
     ]);
-    expect(emf().map((d) => d.ClientId)).toEqual(['connected-app-test-b']);
+  });
+
+  it('fails the invocation, publishing nothing, when the registry cannot be listed', async () => {
+    // Prepare
+    ddb.on(QueryCommand).rejects(
+      Object.assign(new Error('denied'), {
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    const handler = await freshHandler();
+
+    // Act & Assess
+    await expect(handler({})).rejects.toThrow(/DynamoDB Query .*AccessDeniedException/);
+    expect(sm.commandCalls(ListSecretVersionIdsCommand)).toEqual([]);
+    expect(emf()).toEqual([]);
   });
 
   it('stamps the Lambda context on its log line and emits ColdStart on the first invocation only', async () => {
     // Prepare
     vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
-    sm.on(ListSecretVersionIdsCommand).resolves(versions(1));
+    ddb.on(QueryCommand).resolves({ Items: [registryItem('m2m-client-test-a')] });
+    sm.on(ListSecretVersionIdsCommand).resolves(versions(DAY));
     const handler = await freshHandler();
     const context = (awsRequestId: string) => ({
       functionName: 'StytchM2MRotator-SecretAgePublisher-AbCdEf123456',
@@ -164,15 +267,12 @@ describe('Function: handler (secretAgePublisher)', () => {
     await handler({}, context('request-2'));
 
     // Assess
-    const lines = stdout.mock.calls
-      .flatMap(([chunk]) => String(chunk).split('\n'))
-      .filter((line) => line.includes('"Secret ages published"'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines).toMatchObject([
+    expect(logLines('Secret ages published')).toMatchObject([
       {
         function_name: 'StytchM2MRotator-SecretAgePublisher-AbCdEf123456',
         function_request_id: 'request-1',
         cold_start: true,
+        clients: 1,
       },
       { function_request_id: 'request-2', cold_start: false },
     ]);
@@ -182,35 +282,50 @@ describe('Function: handler (secretAgePublisher)', () => {
       function_name: 'StytchM2MRotator-SecretAgePublisher-AbCdEf123456',
       ColdStart: 1,
     });
-    expect(emf().filter((document) => 'SecretAgeDays' in document)).toHaveLength(4);
+    // One document of counts per run, never the cold start's dimensions on it.
+    const counts = emf().filter((document) => 'SecretsOverdue' in document);
+    expect(counts).toHaveLength(2);
+    expect(counts.every((document) => !('service' in document) && !('function_name' in document))).toBe(true);
   });
 
   it('fails the invocation, naming the variable, when the environment is broken', async () => {
     // Prepare
-    vi.stubEnv('ROTATOR_CLIENTS', '{not json');
+    vi.stubEnv('ROTATOR_SECRET_AGE_MARGIN_DAYS', 'one');
     const handler = await freshHandler();
 
     // Act & Assess
-    await expect(handler({})).rejects.toThrow(/ROTATOR_CLIENTS: is not valid JSON/);
+    await expect(handler({})).rejects.toThrow(/ROTATOR_SECRET_AGE_MARGIN_DAYS/);
+    expect(ddb.commandCalls(QueryCommand)).toEqual([]);
     expect(sm.commandCalls(ListSecretVersionIdsCommand)).toEqual([]);
   });
 });
 
 describe('Function: readSecretAgeEnv', () => {
-  it('reads the clients in the rotation functions’ format, with the default prefix', () => {
+  it('reads the table, the rule in days, and the default prefix', () => {
     // Act
-    const env = readSecretAgeEnv({ ROTATOR_CLIENTS: CLIENTS });
+    const env = readSecretAgeEnv({
+      ROTATOR_TABLE_NAME: TABLE,
+      ROTATOR_SECRET_AGE_MARGIN_DAYS: '0.5',
+      ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: '31',
+    });
 
     // Assess
-    expect(env.ROTATOR_SECRET_PREFIX).toBe('stytch/m2m');
-    expect(Object.keys(env.ROTATOR_CLIENTS)).toEqual(['m2m-client-test-a', 'connected-app-test-b']);
+    expect(env).toEqual({
+      ROTATOR_TABLE_NAME: TABLE,
+      ROTATOR_SECRET_PREFIX: 'stytch/m2m',
+      ROTATOR_SECRET_AGE_MARGIN_DAYS: 0.5,
+      ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: 31,
+    });
   });
 
   it('names every missing or malformed variable at once', () => {
     // Act
     const error = (() => {
       try {
-        return readSecretAgeEnv({ ROTATOR_SECRET_PREFIX: '' });
+        return readSecretAgeEnv({
+          ROTATOR_SECRET_PREFIX: '',
+          ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: 'monthly',
+        });
       } catch (caught) {
         return caught;
       }
@@ -218,35 +333,96 @@ describe('Function: readSecretAgeEnv', () => {
 
     // Assess
     expect(error).toBeInstanceOf(EnvironmentError);
-    const issues = (error as EnvironmentError).issues.join('\n');
-    expect(issues).toMatch(/ROTATOR_SECRET_PREFIX/);
-    expect(issues).toMatch(/ROTATOR_CLIENTS/);
+    const issues = (error as EnvironmentError).issues;
+    expect(issues.map((issue) => issue.split(':')[0]).sort()).toEqual([
+      'ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS',
+      'ROTATOR_SECRET_AGE_MARGIN_DAYS',
+      'ROTATOR_SECRET_PREFIX',
+      'ROTATOR_TABLE_NAME',
+    ]);
   });
 
-  it('rejects a client entry the rotation functions would reject', () => {
+  it.each([
+    ['a negative margin', { ROTATOR_SECRET_AGE_MARGIN_DAYS: '-1' }, 'ROTATOR_SECRET_AGE_MARGIN_DAYS'],
+    [
+      'a default period of 0',
+      { ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: '0' },
+      'ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS',
+    ],
+    ['an empty margin', { ROTATOR_SECRET_AGE_MARGIN_DAYS: ' ' }, 'ROTATOR_SECRET_AGE_MARGIN_DAYS'],
+    [
+      'an infinite period',
+      { ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: 'Infinity' },
+      'ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS',
+    ],
+  ])('refuses %s', (_label, override, variable) => {
     // Prepare
-    const env = { ROTATOR_CLIENTS: JSON.stringify({ c1: { kind: 'saml', policy: {} } }) };
+    const env = {
+      ROTATOR_TABLE_NAME: TABLE,
+      ROTATOR_SECRET_AGE_MARGIN_DAYS: '1',
+      ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: '31',
+      ...override,
+    };
 
     // Act & Assess
-    expect(() => readSecretAgeEnv(env)).toThrow(/ROTATOR_CLIENTS\.c1\.kind/);
+    expect(() => readSecretAgeEnv(env)).toThrow(new RegExp(`^Invalid Lambda environment: ${variable}:`));
+  });
+});
+
+describe('Function: secretAgePublisherEnvironment', () => {
+  it('writes what readSecretAgeEnv reads: the table, the prefix and the rule, and no client', () => {
+    // Act
+    const environment = secretAgePublisherEnvironment({
+      tableName: TABLE,
+      secretPrefix: 'team/stytch',
+      marginDays: 0.25,
+      defaultPeriodDays: 7,
+    });
+
+    // Assess
+    expect(Object.keys(environment).sort()).toEqual([
+      'ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS',
+      'ROTATOR_SECRET_AGE_MARGIN_DAYS',
+      'ROTATOR_SECRET_PREFIX',
+      'ROTATOR_TABLE_NAME',
+    ]);
+    expect(Object.values(SECRET_AGE_ENV).sort()).toEqual([
+      'ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS',
+      'ROTATOR_SECRET_AGE_MARGIN_DAYS',
+    ]);
+    expect(readSecretAgeEnv(environment)).toEqual({
+      ROTATOR_TABLE_NAME: TABLE,
+      ROTATOR_SECRET_PREFIX: 'team/stytch',
+      ROTATOR_SECRET_AGE_MARGIN_DAYS: 0.25,
+      ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: 7,
+    });
   });
 });
 
 describe('Function: secretAgePublisherHandler', () => {
-  it('runs over the deps it is given, built once, without reading the environment', async () => {
+  it('runs over the deps and rule it is given, built once, without reading the environment', async () => {
     // Prepare
-    const published: { clientId: string; ageDays: number }[] = [];
+    const published: SecretAgeCounts[] = [];
     let built = 0;
     const handler = secretAgePublisherHandler(() => {
       built += 1;
       return {
         deps: {
+          registry: {
+            listRegistrations: async () => [
+              {
+                ...registryItem('m2m-client-test-given', 'rate(1 day)'),
+                pk: undefined,
+                sk: undefined,
+              },
+            ],
+          },
           ages: { currentVersionCreatedAt: async () => new Date(NOW.getTime() - 3 * DAY) },
-          metrics: { secretAge: (metric) => published.push(metric) },
+          metrics: { secretAgeCounts: (counts) => published.push(counts) },
           clock: { now: () => NOW },
           logger: { info: () => undefined, warn: () => undefined },
         },
-        clientIds: ['m2m-client-test-given'],
+        rule: { marginDays: 0, defaultPeriodDays: 31 },
       };
     });
 
@@ -254,9 +430,18 @@ describe('Function: secretAgePublisherHandler', () => {
     const first = await handler({});
     await handler({});
 
-    // Assess
-    expect(first).toEqual({ published: [{ clientId: 'm2m-client-test-given', ageDays: 3 }], problems: [] });
-    expect(published).toHaveLength(2);
+    // Assess: rate(1 day) with no margin: 3 days old is overdue.
+    expect(first).toEqual({
+      clients: 1,
+      overdueCount: 1,
+      overdue: [{ clientId: 'm2m-client-test-given', ageDays: 3, thresholdDays: 1 }],
+      problemCount: 0,
+      problems: [],
+    });
+    expect(published).toEqual([
+      { managedClients: 1, overdue: 1, unmeasured: 0 },
+      { managedClients: 1, overdue: 1, unmeasured: 0 },
+    ]);
     expect(built).toBe(1);
   });
 });

@@ -18,18 +18,21 @@ function configFile(name: string, text: string): string {
 }
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:stytch/project-credentials-AbCdEf';
-/** Three problems: a bad schedule, an unknown key, a repeated client. */
+/** The refusal of a config that still lists its clients (they moved to the registry). */
+const CLIENTS_MOVED =
+  'clients: clients are no longer part of the deployment config: move them to the registry with ' +
+  '`rotator apply -f <this file>` (docs/fleet.md), then delete this key';
+/** Four problems: a bad prefix, the clients of an older config, an unknown key, a repeated account. */
 const BAD = JSON.stringify({
   stytch: { projectCredentialsSecretArn: ARN },
-  clients: [
-    { clientId: 'm2m-client-test-a', schedule: { expression: 'rate(3 fortnights)' } },
-    { clientId: 'm2m-client-test-b', polcy: {} },
-    { clientId: 'm2m-client-test-a' },
-  ],
+  secretPrefix: 'stytch/m2m/',
+  clients: [{ clientId: 'm2m-client-test-a', schedule: { expression: 'rate(30 days)' } }],
+  leakScanners: [{ source: 'acme.scanner', descripton: 'Acme' }],
+  crossAccountConsumerAccounts: ['111122223333', '111122223333'],
 });
 
 describe('Command: config validate', () => {
-  it('says a valid config is valid in one line with its counts, exit 0', async () => {
+  it('says a valid config is valid in one line with its counts, and no client count, exit 0', async () => {
     // Prepare
     const io = bufferedIo();
 
@@ -40,8 +43,7 @@ describe('Command: config validate', () => {
     expect(code).toBe(0);
     expect(io.stderr.text).toBe('');
     expect(io.stdout.text).toBe(
-      `${SAMPLE}: valid: 5 clients (5 on a schedule), secret prefix stytch/m2m, 1 leak scanner, ` +
-        '0 cross-account consumer accounts\n',
+      `${SAMPLE}: valid: secret prefix stytch/m2m, 1 leak scanner, 0 cross-account consumer accounts\n`,
     );
   });
 
@@ -57,8 +59,6 @@ describe('Command: config validate', () => {
     expect(JSON.parse(io.stdout.text)).toEqual({
       file: SAMPLE,
       valid: true,
-      clients: 5,
-      scheduledClients: 5,
       secretPrefix: 'stytch/m2m',
       leakScanners: 1,
       crossAccountConsumerAccounts: 0,
@@ -77,10 +77,11 @@ describe('Command: config validate', () => {
     expect(code).toBe(2);
     expect(io.stdout.text).toBe('');
     expect(io.stderr.text.split('\n')).toEqual([
-      `rotator: ${file} is not a valid deployment config (3 problems):`,
-      expect.stringMatching(/^ {2}clients\[0\]\.schedule\.expression: must be rate\(N unit\) or cron/),
-      '  clients[1].polcy: unknown key (not a deployment config field)',
-      '  clients[2].clientId: "m2m-client-test-a" is already managed at clients[0]',
+      `rotator: ${file} is not a valid deployment config (4 problems):`,
+      '  secretPrefix: must not end with "/"',
+      `  ${CLIENTS_MOVED}`,
+      '  leakScanners[0].descripton: unknown key (not a deployment config field)',
+      '  crossAccountConsumerAccounts[1]: account "111122223333" is already listed at crossAccountConsumerAccounts[0]',
       '',
     ]);
   });
@@ -98,8 +99,11 @@ describe('Command: config validate', () => {
     expect(io.stderr.text).toBe('');
     const document = JSON.parse(io.stdout.text) as { file: string; valid: boolean; problems: string[] };
     expect(document).toMatchObject({ file, valid: false });
-    expect(document.problems).toHaveLength(3);
-    expect(document.problems[1]).toBe('clients[1].polcy: unknown key (not a deployment config field)');
+    expect(document.problems).toHaveLength(4);
+    expect(document.problems[1]).toBe(CLIENTS_MOVED);
+    expect(document.problems[2]).toBe(
+      'leakScanners[0].descripton: unknown key (not a deployment config field)',
+    );
   });
 
   it.each([
@@ -107,7 +111,7 @@ describe('Command: config validate', () => {
     ['a file that is not JSON', () => configFile('not.json', '{"stytch": '), /^ {2}is not valid JSON: /],
     [
       'a missing field',
-      () => configFile('empty.json', '{"clients": []}'),
+      () => configFile('empty.json', '{"secretPrefix": "stytch/m2m"}'),
       /^ {2}stytch: missing \(expected object\)$/,
     ],
   ])('reports %s as a problem, exit 2', async (_label, file, problem) => {
@@ -128,7 +132,7 @@ describe('Command: config validate', () => {
       'escape.json',
       JSON.stringify({
         stytch: { projectCredentialsSecretArn: ARN },
-        clients: [{ clientId: 'm2m-client-test-a', '\u001b[2J': 1 }],
+        leakScanners: [{ source: 'acme.scanner', '\u001b[2J': 1 }],
       }),
     );
     const io = bufferedIo();
@@ -139,6 +143,6 @@ describe('Command: config validate', () => {
     // Assess
     expect(code).toBe(2);
     expect(io.stderr.text).not.toContain('\u001b');
-    expect(io.stderr.text).toContain('clients[0].\\x1b[2J: unknown key');
+    expect(io.stderr.text).toContain('leakScanners[0].\\x1b[2J: unknown key');
   });
 });

@@ -10,10 +10,6 @@ const CONFIG = parseDeploymentConfig({
     projectCredentialsSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:creds-AbCdEf',
   },
   secretPrefix: 'stytch/m2m',
-  clients: [
-    { clientId: 'm2m-client-test-1', kind: 'm2m', policy: { expectedConsumers: ['api'] } },
-    { clientId: 'connected-app-test-2', kind: 'connected_app', policy: {} },
-  ],
 });
 /** A world without its state machine. */
 const WORLD = {
@@ -46,23 +42,20 @@ describe('The world’s environment (sandbox/world/worldEnvironment.ts)', () => 
       ROTATOR_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:StytchM2MRotator',
       ROTATOR_STYTCH_BASE_URL: 'http://127.0.0.1:9000',
     });
-    expect(JSON.parse(environment.ROTATOR_CLIENTS ?? '')).toEqual({
-      'm2m-client-test-1': { kind: 'm2m', policy: CONFIG.clients[0]?.policy },
-      'connected-app-test-2': { kind: 'connected_app', policy: CONFIG.clients[1]?.policy },
-    });
+    // No client list: the functions read the clients from the registry (the ledger table).
+    expect(environment).not.toHaveProperty('ROTATOR_CLIENTS');
   });
 
-  it('leaves the state machine out for a world that starts executions itself, and the functions accept it', async () => {
+  it('leaves the state machine out for a world that starts executions itself, and the functions accept it', () => {
     // Prepare
     const environment = stepFunctionEnvironment(WORLD);
 
-    // Act: the handlers' own reader validates it (configured clients are found without a call)
-    const deps = stepDepsFromEnvironment(environment, new RecordingLogger());
-    const found = await deps.clients.find('connected-app-test-2');
+    // Act: the handlers' own reader validates it
+    const build = () => stepDepsFromEnvironment(environment, new RecordingLogger());
 
     // Assess
     expect(environment).not.toHaveProperty('ROTATOR_STATE_MACHINE_ARN');
-    expect(found).toMatchObject({ kind: 'connected_app' });
+    expect(build).not.toThrow();
   });
 
   it('gives the GitHub webhook the variables its reader requires', () => {
