@@ -9,7 +9,8 @@ import type { ClientRef } from '#core/ports.js';
 import { rotationScheduleName, scheduledRotationInput } from '#core/registry.js';
 import type { Secret } from '#core/secret.js';
 import { CliError } from './errors.js';
-import type { ResourceName } from './resources.js';
+import type { CliIo } from './io.js';
+import { optionalResource, type ResourceFlags, type ResourceName } from './resources.js';
 
 /*
  * What `rotator register` and `rotator apply` both do to bring a client under rotation: keep its
@@ -27,6 +28,7 @@ export const ENROLMENT_RESOURCES = [
   'stateMachineArn',
   'scheduleGroup',
   'schedulerRoleArn',
+  'deadLetterQueueArn',
 ] as const satisfies readonly ResourceName[];
 
 /** What the rotator writes into a client's `trusted_metadata` at Stytch: the mark of a client it created. */
@@ -39,6 +41,8 @@ export interface RotationScheduling {
   readonly group: string;
   /** The role Scheduler starts executions with. */
   readonly roleArn: string;
+  /** Where a start that failed after Scheduler's retries goes (the stack's dead-letter queue). */
+  readonly deadLetterQueueArn?: string;
 }
 
 /**
@@ -110,6 +114,15 @@ export async function indexCurrentSecret(
   );
 }
 
+/** The stack's dead-letter queue for the schedules, when known (flag, environment or stack output). */
+export function optionalDeadLetterQueue(
+  flags: ResourceFlags,
+  io: CliIo,
+): { readonly deadLetterQueueArn?: string } {
+  const arn = optionalResource('deadLetterQueueArn', flags, io);
+  return arn === undefined ? {} : { deadLetterQueueArn: arn };
+}
+
 /** Creates or replaces the client's rotation schedule (the name is the client's: a re-run converges). */
 export async function putRotationSchedule(
   scheduler: AwsClients['scheduler'],
@@ -133,6 +146,9 @@ export async function putRotationSchedule(
       : { flexibleWindowMinutes: schedule.flexibleWindowMinutes }),
     stateMachineArn: scheduling.stateMachineArn,
     roleArn: scheduling.roleArn,
+    ...(scheduling.deadLetterQueueArn === undefined
+      ? {}
+      : { deadLetterQueueArn: scheduling.deadLetterQueueArn }),
     input: scheduledRotationInput(clientId),
   });
   return name;

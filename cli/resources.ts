@@ -23,7 +23,8 @@ export type ResourceName =
   | 'stytchBaseUrl'
   | 'scheduleGroup'
   | 'schedulerRoleArn'
-  | 'kmsKey';
+  | 'kmsKey'
+  | 'deadLetterQueueArn';
 
 interface ResourceSpec {
   readonly flag: string;
@@ -94,6 +95,12 @@ export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
     env: 'ROTATOR_KMS_KEY_ID',
     description: "the KMS key for new secrets (unset: the account's default key)",
     output: 'EncryptionKeyArn',
+  },
+  deadLetterQueueArn: {
+    flag: '--dead-letter-queue-arn',
+    env: 'ROTATOR_DEAD_LETTER_QUEUE_ARN',
+    description: 'where a schedule puts a rotation start that failed (unset: none)',
+    output: 'DeadLetterQueueArn',
   },
 };
 

@@ -116,6 +116,10 @@ export class RotatorStack extends Stack {
         value: this.rotator.deadLetterQueue.queueUrl,
         description: 'Events and schedules that could not be delivered',
       },
+      DeadLetterQueueArn: {
+        value: this.rotator.deadLetterQueue.queueArn,
+        description: 'The dead-letter queue of the clients’ schedules (rotator apply and register set it)',
+      },
       AsyncFailureQueueUrl: {
         value: this.rotator.asyncFailureQueue.queueUrl,
         description:

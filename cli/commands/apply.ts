@@ -27,6 +27,7 @@ import {
   ENROLMENT_RESOURCES,
   indexCurrentSecret,
   MANAGED_BY,
+  optionalDeadLetterQueue,
   putRotationSchedule,
   type RotationScheduling,
   type SecretEnrolment,
@@ -209,6 +210,7 @@ function resolveApplyResources(
         stateMachineArn: resolveResource('stateMachineArn', flags, io),
         group: resolveResource('scheduleGroup', flags, io),
         roleArn: resolveResource('schedulerRoleArn', flags, io),
+        ...optionalDeadLetterQueue(flags, io),
       }
     : undefined;
   return {

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import type { AwsClients } from '#adapters/aws/awsClients.js';
-import { SchedulerSchedules } from '#adapters/aws/SchedulerSchedules.js';
 import { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerprints.js';
 import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
 import { readStytchCredentials } from '#adapters/aws/SecretValueReader.js';
@@ -8,15 +6,16 @@ import { StytchClient } from '#adapters/stytch/index.js';
 import type { M2MClient } from '#adapters/stytch/types.js';
 import { fingerprintEntry } from '#core/fingerprintedSecrets.js';
 import { ConsumerNameSchema } from '#core/model.js';
-import {
-  ClientNameSchema,
-  type ClientRegistration,
-  ScopeSchema,
-  scheduledRotationInput,
-} from '#core/registry.js';
+import { ClientNameSchema, type ClientRegistration, ScopeSchema } from '#core/registry.js';
 import { isKnownTimeZone, scheduleExpressionProblem } from '#core/scheduleExpression.js';
 import type { Secret } from '#core/secret.js';
-import { atStytch, ENROLMENT_RESOURCES, MANAGED_BY } from '../clientEnrolment.js';
+import {
+  atStytch,
+  ENROLMENT_RESOURCES,
+  MANAGED_BY,
+  optionalDeadLetterQueue,
+  putRotationSchedule,
+} from '../clientEnrolment.js';
 import type { CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { CliIo } from '../io.js';
@@ -194,6 +193,7 @@ async function register(io: CliIo, flags: RegisterFlags): Promise<number> {
           stateMachineArn: resolveResource('stateMachineArn', flags, io),
           group: resolveResource('scheduleGroup', flags, io),
           roleArn: resolveResource('schedulerRoleArn', flags, io),
+          ...optionalDeadLetterQueue(flags, io),
         };
   const registeredBy = requestedBy(io);
 
@@ -244,10 +244,10 @@ async function register(io: CliIo, flags: RegisterFlags): Promise<number> {
           new Date(),
         ),
       );
-      const scheduleName = scheduling === undefined ? undefined : `rotate-${client.clientId}`.slice(0, 64);
-      if (scheduling !== undefined && scheduleName !== undefined) {
-        await createSchedule(aws, scheduleName, client.clientId, scheduling);
-      }
+      const scheduleName =
+        scheduling === undefined
+          ? undefined
+          : await putRotationSchedule(aws.scheduler, client.clientId, scheduling, scheduling);
       // The ledger record is the commit point: until it exists, a re-run finds the client at
       // Stytch by name and recovers it.
       const registration = await ledger.putRegistration({
@@ -332,35 +332,6 @@ async function createOrRecover(
   const started = await stytch.m2m.rotateStart(orphan.clientId);
   const completed = await stytch.m2m.rotateComplete(orphan.clientId);
   return { client: completed, secret: started.nextClientSecret };
-}
-
-/** Creates the client's rotation schedule; one of that name already there (a re-run) is kept. */
-async function createSchedule(
-  aws: Pick<AwsClients, 'scheduler'>,
-  name: string,
-  clientId: string,
-  scheduling: {
-    readonly expression: string;
-    readonly timeZone: string;
-    readonly flexibleWindowMinutes?: number;
-    readonly stateMachineArn: string;
-    readonly group: string;
-    readonly roleArn: string;
-  },
-): Promise<void> {
-  await new SchedulerSchedules({ client: aws.scheduler }).createRotationSchedule({
-    name,
-    group: scheduling.group,
-    description: `Scheduled rotation of ${clientId}`,
-    expression: scheduling.expression,
-    timeZone: scheduling.timeZone,
-    ...(scheduling.flexibleWindowMinutes === undefined
-      ? {}
-      : { flexibleWindowMinutes: scheduling.flexibleWindowMinutes }),
-    stateMachineArn: scheduling.stateMachineArn,
-    roleArn: scheduling.roleArn,
-    input: scheduledRotationInput(clientId),
-  });
 }
 
 function noteDifferences(io: CliIo, existing: ClientRegistration, request: RegisterRequest): void {

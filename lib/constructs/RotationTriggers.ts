@@ -110,6 +110,9 @@ export class RotationTriggers extends Construct {
       }),
     });
     props.stateMachine.grantStartExecution(this.registeredSchedulesRole);
+    // A start that fails after Scheduler's retries goes to the dead-letter queue (and its alarm),
+    // as every rule target's does: a missed rotation is never silent.
+    this.deadLetterQueue.grantSendMessages(this.registeredSchedulesRole);
   }
 
   /** A function a rule invokes: its failures after Lambda's retries go to the async-failure queue. */

@@ -353,7 +353,7 @@ describe('Construct: StytchM2MRotator', () => {
     for (const text of policies) expect(text).not.toMatch(/:secret:\*|"secretsmanager:\*"/);
   });
 
-  it('gives apply and register a schedule group and a Scheduler-only role', () => {
+  it('gives apply and register a schedule group and a Scheduler-only role that may dead-letter a failed start', () => {
     template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: {
@@ -366,6 +366,22 @@ describe('Construct: StytchM2MRotator', () => {
       },
       Description: Match.stringLikeRegexp('scheduled rotations of the managed clients'),
     });
+    const [roleId] = Object.keys(
+      template.findResources('AWS::IAM::Role', {
+        Properties: { Description: Match.stringLikeRegexp('scheduled rotations') },
+      }),
+    );
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(String(roleId)))
+      .flatMap(
+        (policy) =>
+          policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+      );
+    expect(statements.map((statement) => [statement.Action].flat().sort())).toEqual([
+      ['states:StartExecution'],
+      ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+    ]);
+    expect(JSON.stringify(statements[1]?.Resource)).toMatch(/DeadLetterQueue/);
   });
 
   it("routes Consumer Health Reported from a consumer's own source to the health aggregator, with a DLQ", () => {
@@ -573,6 +589,7 @@ describe('Construct: StytchM2MRotator', () => {
       'SecretPrefix',
       'EncryptionKeyArn',
       'DeadLetterQueueUrl',
+      'DeadLetterQueueArn',
       'AsyncFailureQueueUrl',
       'ConsumerPolicyArn',
       'OperatorPolicyArn',

@@ -40,6 +40,8 @@ export interface NewRotationSchedule {
   readonly stateMachineArn: string;
   /** The role Scheduler starts executions with. */
   readonly roleArn: string;
+  /** Where a start that failed after {@link SCHEDULE_RETRY_ATTEMPTS} retries goes. @default - none */
+  readonly deadLetterQueueArn?: string;
   /** The execution's input (serialized as JSON). */
   readonly input: unknown;
 }
@@ -156,7 +158,15 @@ function scheduleInput(schedule: NewRotationSchedule): CreateScheduleCommandInpu
       Arn: schedule.stateMachineArn,
       RoleArn: schedule.roleArn,
       Input: JSON.stringify(schedule.input),
+      // As the stack's own targets: a few retries within a day, then the dead-letter queue.
+      RetryPolicy: { MaximumRetryAttempts: SCHEDULE_RETRY_ATTEMPTS, MaximumEventAgeInSeconds: 86_400 },
+      ...(schedule.deadLetterQueueArn === undefined
+        ? {}
+        : { DeadLetterConfig: { Arn: schedule.deadLetterQueueArn } }),
     },
     State: 'ENABLED',
   };
 }
+
+/** Scheduler's attempts to start a rotation before the dead-letter queue. */
+export const SCHEDULE_RETRY_ATTEMPTS = 3;
