@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { forTerminal } from '../cli/terminalText.js';
 import { DeploymentConfigNotGivenError, selectDeploymentConfig } from '../lib/config/configSelection.js';
 import {
   type DeploymentConfig,
@@ -8,7 +9,6 @@ import {
   loadDeploymentConfig,
 } from '../lib/config/DeploymentConfig.js';
 import { RotatorStack } from '../lib/RotatorStack.js';
-import { forTerminal } from '../cli/terminalText.js';
 
 // The CDK app. The deployment config comes from `-c config=<path>`, else config/rotator.json;
 // with neither it stops (never the sample: a forgotten config would deploy made-up clients).
