@@ -13,6 +13,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EVENT_SOURCES, ROTATOR_EVENT_SOURCE } from '../lambdas/core/events.js';
+import { DRIFT_METRICS } from '../lambdas/core/fleetDrift.js';
 import { DEFAULT_POLICIES, MAX_DEADLINE_SECONDS } from '../lambdas/core/policy.js';
 import { ratePeriodSeconds } from '../lambdas/core/scheduleExpression.js';
 import { SECRET_AGE_METRICS } from '../lambdas/core/secretAge.js';
@@ -58,8 +59,10 @@ export interface RotatorMonitoringOptions {
    */
   readonly defaultRotationPeriodDays?: number;
   /**
-   * When the publisher measures every registered client's secret age (`SecretsOverdue`). The
-   * secrets-overdue alarm evaluates one-hour periods, so a `rate(...)` less often than hourly is refused.
+   * When the publisher sweeps the fleet: every registered client's secret age (`SecretsOverdue`)
+   * and the drift against Stytch (`DriftMidRotation`, `DriftMissingAtStytch`, `UnmanagedClients`).
+   * The secrets-overdue and fleet-drift alarms evaluate one-hour periods, so a `rate(...)` less
+   * often than hourly is refused.
    * @default events.Schedule.rate(Duration.hours(1))
    */
   readonly secretAgeSchedule?: events.Schedule;
@@ -98,6 +101,12 @@ export interface RotatorMonitoringProps extends RotatorMonitoringOptions {
    * needs no access to their key.
    */
   readonly secretPrefix: string;
+  /**
+   * ARN of the secret holding the Stytch project credentials: the publisher reads it
+   * (`secretsmanager:GetSecretValue` on it, `kms:Decrypt` of `encryptionKey` through Secrets Manager)
+   * to search Stytch's clients for the drift; it never changes anything at Stytch.
+   */
+  readonly stytchCredentialsSecretArn: string;
   /**
    * Deliveries the GitHub webhook receiver failed on ({@link GitHubWebhookReceiver.failedDeliveries}):
    * alarmed on any, since GitHub does not retry a failed delivery.
@@ -148,8 +157,11 @@ const REQUIRED_PROPS = [
   'encryptionKey',
   'ledger',
   'secretPrefix',
+  'stytchCredentialsSecretArn',
 ] as const satisfies readonly (keyof RotatorMonitoringProps)[];
 const FIVE_MINUTES = Duration.minutes(5);
+/** The partition key of the sweep's ledger item (FLEET_PK of lambdas/adapters/aws/ledger/FleetSweeps.ts). */
+const FLEET_SWEEP_PK = 'FLEET#';
 /** Counters: no datapoint means nothing happened in the period, which is the healthy case. */
 const COUNTER = {
   threshold: 1,
@@ -178,12 +190,21 @@ export class RotatorMonitoring extends Construct {
    * above 0 for three hours), or the count stopped being published. The publisher's log names them.
    */
   public readonly secretsOverdueAlarm: cloudwatch.Alarm;
+  /**
+   * One alarm for the fleet's drift at Stytch: some managed client is mid-rotation at Stytch with no
+   * rotation holding it, or missing at Stytch (`DriftMidRotation + DriftMissingAtStytch` above 0 for
+   * two hourly sweeps in a row). Unmanaged Stytch clients never alarm. The publisher's log and
+   * `rotator status --fleet` name them.
+   */
+  public readonly fleetDriftAlarm: cloudwatch.Alarm;
   /** Executions, execution time, dead letters, alarm states and the rotation metrics on one page. */
   public readonly dashboard: cloudwatch.Dashboard;
   /**
-   * Lists the registered clients and publishes how many there are (`ManagedClients`), how many
-   * secrets are overdue (`SecretsOverdue`) and how many could not be measured (`SecretsUnmeasured`),
-   * on `secretAgeSchedule`.
+   * The hourly fleet sweep, on `secretAgeSchedule`: lists the registered clients and publishes how
+   * many there are (`ManagedClients`), how many secrets are overdue (`SecretsOverdue`) and how many
+   * could not be measured (`SecretsUnmeasured`); searches Stytch's clients and publishes the drift
+   * (`DriftMidRotation`, `DriftMissingAtStytch`, `UnmanagedClients`); records the sweep in the ledger
+   * (`pk=FLEET#, sk=SWEEP`) for `rotator status --fleet`.
    */
   public readonly secretAgePublisher: RotatorFunction;
   /** Runs the publisher. */
@@ -211,6 +232,7 @@ export class RotatorMonitoring extends Construct {
     this.#alarmAction = new cloudwatchActions.SnsAction(this.topic);
     this.alarms = this.createWorkflowAlarms(props, stuckMarginMinutes, stuckThresholdMs);
     this.secretsOverdueAlarm = this.createSecretsOverdueAlarm(props);
+    this.fleetDriftAlarm = this.createFleetDriftAlarm();
     this.secretAgePublisher = this.createSecretAgePublisher(props);
     this.secretAgeSchedule = this.createSecretAgeSchedule(props);
     this.dashboard = this.createDashboard(props, stuckThresholdMs);
@@ -529,14 +551,50 @@ export class RotatorMonitoring extends Construct {
   }
 
   /**
-   * The secret-age publisher: lists the registry (a Query on the ledger) and the managed secrets'
-   * versions, never a value.
+   * The fleet's drift at Stytch: `DriftMidRotation + DriftMissingAtStytch` above 0 for two hourly
+   * sweeps in a row (a rotation that ends between the sweep's search and its lock read is seen
+   * mid-rotation for one sweep only). Missing data is missing: a sweep that could not read Stytch
+   * publishes no drift (its log says why), and the alarm keeps its state.
+   */
+  private createFleetDriftAlarm(): cloudwatch.Alarm {
+    const drift = new cloudwatch.MathExpression({
+      expression: 'midRotation + missing',
+      usingMetrics: {
+        midRotation: secretAgeMetric(DRIFT_METRICS.midRotationAtStytch),
+        missing: secretAgeMetric(DRIFT_METRICS.missingAtStytch),
+      },
+      label: 'Managed clients drifted at Stytch',
+      period: Duration.hours(1),
+    });
+    return this.alarm('FleetDriftAlarm', drift, {
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.MISSING,
+      name: 'fleet-drift',
+      alarmDescription:
+        'A managed client drifted at Stytch for two hourly sweeps: mid-rotation at Stytch (a next secret ' +
+        'pending while no rotation holds its lock: a rotation started there and abandoned) or missing at ' +
+        "Stytch (its search does not return it: deleted, or registered under the wrong kind). The publisher's " +
+        "log names them (warn line 'Fleet drift at Stytch', up to 20 of each), as does `rotator status " +
+        '--fleet`. Mid-rotation: `rotator repair <clientId>` says what reconciling Stytch with Secrets ' +
+        'Manager takes, `--apply` does it; missing: re-create the client at Stytch, or remove it from the ' +
+        'clients file and `rotator apply`. Unmanaged Stytch clients never alarm.',
+    });
+  }
+
+  /**
+   * The secret-age publisher, the hourly fleet sweep: lists the registry (a Query on the ledger),
+   * the managed secrets' versions (never a value) and Stytch's clients, reads the locks of the
+   * clients Stytch shows mid-rotation, and records the sweep in the ledger.
    */
   private createSecretAgePublisher(props: RotatorMonitoringProps): RotatorFunction {
     const publisher = new RotatorFunction(this, 'SecretAgePublisher', {
       handlerFile: 'secretAgePublisher',
       description:
-        'Publishes SecretsOverdue: how many registered clients have an AWSCURRENT secret past its rotation',
+        'Hourly fleet sweep: SecretsOverdue (AWSCURRENT secrets past their rotation) and the drift against ' +
+        'Stytch (DriftMidRotation, DriftMissingAtStytch, UnmanagedClients)',
       // The namespace the alarm watches, explicitly; the rule that makes a secret overdue, since
       // each client's threshold is decided at run time from its registered schedule.
       environment: {
@@ -546,17 +604,29 @@ export class RotatorMonitoring extends Construct {
           secretPrefix: props.secretPrefix,
           marginDays: props.secretAgeMarginDays ?? DEFAULTS.secretAgeMarginDays,
           defaultPeriodDays: props.defaultRotationPeriodDays ?? DEFAULTS.defaultRotationPeriodDays,
+          stytchCredentialsSecretId: props.stytchCredentialsSecretArn,
         }),
       },
       // One ListSecretVersionIds per client, a few at once: ~2 min for 10,000 clients, more when
-      // Secrets Manager throttles (the SDK backs off). Lambda's longest, so a large fleet fits.
+      // Secrets Manager throttles (the SDK backs off); Stytch's searches (10 pages for 10,000
+      // clients) meanwhile. Lambda's longest, so a large fleet fits.
       timeout: Duration.minutes(15),
       asyncFailureQueue: props.asyncFailureQueue,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.logRemovalPolicy === undefined ? {} : { logRemovalPolicy: props.logRemovalPolicy }),
     });
+    this.grantPublisherAccess(publisher, props);
+    return publisher;
+  }
+
+  /**
+   * What the sweep calls, on named ARNs: the managed secrets' version lists, the Stytch
+   * credentials, and the ledger's registry (Query), the locks it needs (GetItem) and its own item
+   * (PutItem, of `pk=FLEET#` only).
+   */
+  private grantPublisherAccess(publisher: RotatorFunction, props: RotatorMonitoringProps): void {
     const role = publisher.function.role ?? publisher.function;
-    // Version metadata of the managed secrets only: no value, so no GetSecretValue and no kms:Decrypt.
+    // Version metadata of the managed secrets only: no value, so no GetSecretValue on them.
     // The prefix, not per-secret ARNs: clients are registered at run time, and the policy must not
     // grow with them.
     publisher.function.addToRolePolicy(
@@ -566,22 +636,49 @@ export class RotatorMonitoring extends Construct {
       }),
     );
     acknowledgeManagedSecrets(role, props.secretPrefix);
-    // The registry is one Query (DynamoLedger.listRegistrations); the CDK's grantReadData would
-    // add Scan, BatchGetItem and every index.
+    // The Stytch project credentials, to search Stytch's clients; encrypted with the rotator's key
+    // when they were put there with it (an AWS-managed key needs no grant).
     publisher.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [props.ledger.tableArn] }),
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [props.stytchCredentialsSecretArn],
+      }),
+    );
+    publisher.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [props.encryptionKey.keyArn],
+        conditions: viaService(this, 'secretsmanager'),
+      }),
+    );
+    // The registry is one Query (DynamoLedger.listRegistrations); a lock is one GetItem, of the
+    // clients Stytch shows mid-rotation only. The CDK's grantReadData would add Scan, BatchGetItem
+    // and every index.
+    publisher.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+        resources: [props.ledger.tableArn],
+      }),
+    );
+    // Its one item (FleetSweeps in lambdas/adapters/aws/ledger: pk=FLEET#, sk=SWEEP), and no other.
+    publisher.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [props.ledger.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [FLEET_SWEEP_PK] } },
+      }),
     );
     const ledgerKey = props.ledger.encryptionKey;
     if (ledgerKey !== undefined) {
+      // The table key is decrypted on every access; the write needs a data key under it too.
       publisher.function.addToRolePolicy(
         new iam.PolicyStatement({
-          actions: ['kms:Decrypt'],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
           resources: [ledgerKey.keyArn],
           conditions: viaService(this, 'dynamodb'),
         }),
       );
     }
-    return publisher;
   }
 
   /** Runs the publisher on `secretAgeSchedule`. */
@@ -665,7 +762,7 @@ export class RotatorMonitoring extends Construct {
           new cloudwatch.AlarmStatusWidget({
             title: 'Alarms',
             width: 12,
-            alarms: [...this.alarms.values(), this.secretsOverdueAlarm],
+            alarms: [...this.alarms.values(), this.secretsOverdueAlarm, this.fleetDriftAlarm],
           }),
         ],
         [
@@ -696,6 +793,22 @@ export class RotatorMonitoring extends Construct {
             leftAnnotations: [{ label: 'Alarm above', value: 0 }],
             // The fleet's size is orders of magnitude above the others: its own axis.
             right: [secretAgeMetric(SECRET_AGE_METRICS.managedClients).with({ label: 'Registered clients' })],
+            leftYAxis: { min: 0 },
+            rightYAxis: { min: 0 },
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title:
+              'Fleet drift at Stytch (managed clients mid-rotation or missing there, unmanaged clients, hourly)',
+            width: 24,
+            left: [
+              secretAgeMetric(DRIFT_METRICS.midRotationAtStytch).with({ label: 'Mid-rotation at Stytch' }),
+              secretAgeMetric(DRIFT_METRICS.missingAtStytch).with({ label: 'Missing at Stytch' }),
+            ],
+            leftAnnotations: [{ label: 'Alarm above (sum)', value: 0 }],
+            // Not alarmed: Stytch clients the rotator does not own, on their own axis.
+            right: [secretAgeMetric(DRIFT_METRICS.unmanaged).with({ label: 'Unmanaged at Stytch' })],
             leftYAxis: { min: 0 },
             rightYAxis: { min: 0 },
           }),
@@ -751,7 +864,7 @@ export function rotatorMonitoringOptionsProblems(options: RotatorMonitoringOptio
   return problems;
 }
 
-/** An hourly secret-age count ({@link SECRET_AGE_METRICS}): no dimension, one value per run. */
+/** An hourly count of the sweep ({@link SECRET_AGE_METRICS}, {@link DRIFT_METRICS}): no dimension, one value per run. */
 function secretAgeMetric(metricName: string): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: ROTATOR_METRICS_NAMESPACE,

@@ -259,6 +259,7 @@ export class StytchM2MRotator extends Construct {
       encryptionKey: this.encryptionKey,
       ledger: this.ledger,
       secretPrefix: props.config.secretPrefix,
+      stytchCredentialsSecretArn: props.config.stytch.projectCredentialsSecretArn,
       githubWebhookFailures: this.githubWebhook.failedDeliveries,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.removalPolicy === undefined ? {} : { logRemovalPolicy: props.removalPolicy }),

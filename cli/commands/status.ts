@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { AwsServiceError } from '#adapters/aws/errors.js';
 import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
+import { DRIFT_KINDS, type DriftKind } from '#core/fleetDrift.js';
+import type { FleetSweepRecord } from '#core/fleetSweep.js';
 import type { ClientRef, RotationRecord } from '#core/ports.js';
+import { mapBounded } from '#core/secretAge.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { activeRotation, executionStatus } from '../executions.js';
@@ -14,6 +17,7 @@ import {
   type ResourceFlags,
   resolveResource,
   resolveSecretPrefix,
+  usageError,
   withAws,
 } from '../resources.js';
 import { type ClientSchedule, clientSchedules, type ScheduleView, scheduleView } from '../schedules.js';
@@ -21,6 +25,7 @@ import { forTerminal, jsonLine } from '../terminalText.js';
 
 interface StatusFlags extends ResourceFlags {
   readonly json?: boolean;
+  readonly fleet?: boolean;
 }
 
 /** One client's status; secrets appear only as `…abcd`. */
@@ -61,20 +66,157 @@ export function registerStatusCommand(program: Command, context: CommandContext)
         'at which step), the AWSCURRENT and AWSPENDING version ids, the last four characters of each ' +
         'secret (never more), the age of the current secret against its schedule (OVERDUE past it), and the ' +
         'next scheduled rotation (from EventBridge Scheduler; rate: when the current secret is due, cron: ' +
-        'its next occurrence).',
+        'its next occurrence). With --fleet, the fleet instead, from the ledger alone (see --fleet).',
     )
     .argument('[clientId]', 'only this client')
+    .option(
+      '--fleet',
+      'the fleet instead (the ledger only): how many clients the registry manages, the rotations in ' +
+        "flight (each registered client's lock and, when held, its rotation record: one GetItem each), and " +
+        'the last hourly sweep (overdue secrets, managed clients mid-rotation at Stytch with no rotation ' +
+        'holding them, managed clients missing at Stytch, unmanaged Stytch clients; up to 20 ids each)',
+    )
     .option(
       '--json',
       'print {clients:[{clientId, secretId, state, step?, rotationId?, trigger?, current:{versionId, ' +
         'secret:"…abcd", createdAt, ageSeconds}, pending:{versionId, secret}|null, lastRotation, ' +
-        'schedule:{expression, timeZone, nextRotation, maxAgeSeconds}|null, overdue}]}',
+        'schedule:{expression, timeZone, nextRotation, maxAgeSeconds}|null, overdue}]}; with --fleet ' +
+        '{managedClients, inFlight:{count, steps:{starting, publishing, awaitingConsumers}, ' +
+        'clients:[{clientId, rotationId, step}]}, lastSweep:{sweptAt, managedClients, unmeasured, overdue, ' +
+        'midRotationAtStytch, missingAtStytch, unmanaged, samples:{overdue, midRotationAtStytch, ' +
+        'missingAtStytch, unmanaged}, stytchProblem?}|null} (a Stytch count is null when that sweep could ' +
+        'not read Stytch; lastSweep is null before the first sweep)',
     );
   addResourceOptions(command, ['table', 'secretPrefix']);
   command.addHelpText('after', EXIT_CODES_HELP);
   command.action(async (clientId: string | undefined, flags: StatusFlags) => {
+    if (flags.fleet === true) {
+      if (clientId !== undefined) throw usageError('--fleet shows the whole fleet: give no clientId');
+      await fleetStatus(context.io, flags);
+      return;
+    }
     await status(context.io, clientId === undefined ? undefined : parseClientId(clientId), flags);
   });
+}
+
+/** A rotation in flight, as `status --fleet` lists it. */
+export interface InFlightRotation {
+  readonly clientId: string;
+  /** null while StartRotation has taken the lock and not yet written the record. */
+  readonly rotationId: string | null;
+  readonly step: 'starting' | 'publishing' | 'awaiting consumers';
+}
+
+/** What `status --fleet --json` prints. */
+export interface FleetStatus {
+  /** Registered clients now. */
+  readonly managedClients: number;
+  readonly inFlight: {
+    readonly count: number;
+    readonly steps: {
+      readonly starting: number;
+      readonly publishing: number;
+      readonly awaitingConsumers: number;
+    };
+    /** Up to {@link MAX_LISTED_IN_FLIGHT}, by client id. */
+    readonly clients: readonly InFlightRotation[];
+  };
+  /** The last hourly sweep's record, or null before the first one. */
+  readonly lastSweep: FleetSweepRecord | null;
+}
+
+/** Locks read at once: an operator's command over a whole fleet, a few GetItems in flight. */
+const LOCK_READS_AT_ONCE = 16;
+/** Rotations in flight listed by id (the count is whole). */
+const MAX_LISTED_IN_FLIGHT = 20;
+
+/**
+ * `status --fleet`: the registry's count (one Query), the rotations in flight (each registered
+ * client's lock, and the rotation record of each held one, as `status` decides a client is
+ * rotating), and the last sweep's item (one GetItem). The ledger only: no Stytch, no secret.
+ */
+async function fleetStatus(io: CliIo, flags: StatusFlags): Promise<void> {
+  const table = resolveResource('table', flags, io);
+  await withAws(io, async (aws) => {
+    const ledger = aws.ledger(table);
+    const [registrations, lastSweep] = await Promise.all([
+      ledger.listRegistrations(),
+      ledger.getFleetSweep(),
+    ]);
+    const ids = registrations.map((registration) => registration.clientId).sort();
+    const active = await mapBounded(ids, LOCK_READS_AT_ONCE, async (clientId) => {
+      const rotation = await activeRotation(aws, clientId, table);
+      return rotation === null ? null : inFlightRotation(clientId, rotation);
+    });
+    const inFlight = active.filter((rotation): rotation is InFlightRotation => rotation !== null);
+    const count = (step: InFlightRotation['step']) => inFlight.filter((r) => r.step === step).length;
+    const fleet: FleetStatus = {
+      managedClients: registrations.length,
+      inFlight: {
+        count: inFlight.length,
+        steps: {
+          starting: count('starting'),
+          publishing: count('publishing'),
+          awaitingConsumers: count('awaiting consumers'),
+        },
+        clients: inFlight.slice(0, MAX_LISTED_IN_FLIGHT),
+      },
+      lastSweep,
+    };
+    io.stdout.write(flags.json === true ? jsonLine(fleet) : fleetText(fleet));
+  });
+}
+
+function inFlightRotation(clientId: string, active: RotationRecord | 'starting'): InFlightRotation {
+  const described = describeActive(active);
+  return {
+    clientId,
+    rotationId: described.rotationId ?? null,
+    step: (described.step ?? 'starting') as InFlightRotation['step'],
+  };
+}
+
+const DRIFT_LABELS: Readonly<Record<DriftKind, string>> = {
+  overdue: 'overdue secrets',
+  midRotationAtStytch: 'mid-rotation at Stytch, no rotation holding it',
+  missingAtStytch: 'missing at Stytch',
+  unmanaged: 'unmanaged at Stytch (never touched)',
+};
+
+/** The fleet view for a terminal; every ledger string escaped. */
+function fleetText(fleet: FleetStatus): string {
+  const { inFlight, lastSweep } = fleet;
+  const lines = [
+    `Managed clients: ${fleet.managedClients}`,
+    `In flight: ${inFlight.count} (starting ${inFlight.steps.starting}, publishing ${inFlight.steps.publishing}, ` +
+      `awaiting consumers ${inFlight.steps.awaitingConsumers})`,
+    ...inFlight.clients.map(
+      (r) =>
+        `  ${forTerminal(r.clientId, 140)}  ${r.step}${r.rotationId === null ? '' : `  ${forTerminal(r.rotationId, 100)}`}`,
+    ),
+  ];
+  if (inFlight.count > inFlight.clients.length)
+    lines.push(`  … and ${inFlight.count - inFlight.clients.length} more`);
+  if (lastSweep === null) {
+    lines.push('Last sweep: none yet: the hourly sweep (the secret-age publisher) has not run yet');
+    return `${lines.join('\n')}\n`;
+  }
+  lines.push(
+    `Last sweep: ${forTerminal(lastSweep.sweptAt, 40)} (${lastSweep.managedClients} managed clients, ` +
+      `${lastSweep.unmeasured} secret ages not measured)`,
+  );
+  if (lastSweep.stytchProblem !== undefined) {
+    lines.push(`  Stytch could not be read in that sweep: ${forTerminal(lastSweep.stytchProblem, 200)}`);
+  }
+  for (const kind of DRIFT_KINDS) {
+    const value = lastSweep[kind];
+    lines.push(`  ${DRIFT_LABELS[kind]}: ${value === null ? 'unknown' : value}`);
+    for (const id of lastSweep.samples[kind]) lines.push(`    ${forTerminal(id, 140)}`);
+    if (value !== null && value > lastSweep.samples[kind].length) {
+      lines.push(`    … and ${value - lastSweep.samples[kind].length} more`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 async function status(io: CliIo, clientId: string | undefined, flags: StatusFlags): Promise<void> {

@@ -1,5 +1,6 @@
 import type { StepLogger } from './deps.js';
 import { RotatorError, toError } from './errors.js';
+import type { StytchDriftCounts } from './fleetDrift.js';
 import type { Clock } from './ports.js';
 import type { ClientRegistration, RegistryPort } from './registry.js';
 import { ratePeriodSeconds } from './scheduleExpression.js';
@@ -31,11 +32,16 @@ export interface SecretAgePort {
   currentVersionCreatedAt(clientId: string): Promise<Date>;
 }
 
-/** One run's counts, published once (EMF {@link SECRET_AGE_METRICS} in a Lambda; recorded in tests). */
+/**
+ * One run's counts, published once (EMF {@link SECRET_AGE_METRICS}, and fleetDrift.ts's `DRIFT_METRICS` when
+ * `drift` is there, in a Lambda; recorded in tests).
+ */
 export interface SecretAgeCounts {
   readonly managedClients: number;
   readonly overdue: number;
   readonly unmeasured: number;
+  /** The fleet sweep's Stytch-side counts; absent when Stytch could not be read this run. */
+  readonly drift?: StytchDriftCounts;
 }
 
 /** Publishes one run's counts. */
@@ -89,7 +95,7 @@ export interface SecretAgeSummary {
   readonly problems: readonly SecretAgeProblem[];
 }
 
-/** What {@link publishSecretAges} needs. */
+/** What the secret-age part of the fleet sweep (fleetSweep.ts) needs. */
 export interface SecretAgeDeps {
   /** The registered clients (the ledger's registry in a Lambda). */
   readonly registry: Pick<RegistryPort, 'listRegistrations'>;
@@ -131,15 +137,24 @@ export function overdueThresholdDays(schedule: ClientRegistration['schedule'], r
   return Math.round((periodDays + windowDays + rule.marginDays) * 1000) / 1000;
 }
 
+/** What {@link measureSecretAges} found: every overdue secret (most overdue first) and every problem. */
+export interface MeasuredAges {
+  /** Most overdue (age past threshold) first, then by client id; the whole list. */
+  readonly overdue: readonly OverdueSecret[];
+  /** In the registry's order (by client id); the whole list. */
+  readonly problems: readonly SecretAgeProblem[];
+}
+
 /**
- * Lists the registered clients, measures each one's secret age, decides which are overdue, and
- * publishes the counts once. A client whose secret cannot be read is a problem of the run,
- * counted and logged, never a failure of it: the other clients are still measured. A registry
- * that cannot be listed fails the run (nothing could be measured; the schedule's retries and
- * the async-failure alarm take over, and the age alarm goes INSUFFICIENT_DATA).
+ * Measures each registered client's secret age and decides which are overdue. A client whose
+ * secret cannot be read is a problem of the run, never a failure of it: the other clients are
+ * still measured. Publishes and logs nothing: the fleet sweep (fleetSweep.ts) does, once.
  */
-export async function publishSecretAges(deps: SecretAgeDeps, rule: OverdueRule): Promise<SecretAgeSummary> {
-  const registrations = await deps.registry.listRegistrations();
+export async function measureSecretAges(
+  deps: Pick<SecretAgeDeps, 'ages' | 'clock'>,
+  registrations: readonly ClientRegistration[],
+  rule: OverdueRule,
+): Promise<MeasuredAges> {
   const now = deps.clock.now();
   type Measured = { readonly age: OverdueSecret } | { readonly problem: SecretAgeProblem };
   const results = await mapBounded(registrations, CONCURRENCY, async (client): Promise<Measured> => {
@@ -149,9 +164,7 @@ export async function publishSecretAges(deps: SecretAgeDeps, rule: OverdueRule):
       const createdAt = await deps.ages.currentVersionCreatedAt(clientId);
       return { age: { clientId, ageDays: secretAgeDays(createdAt, now), thresholdDays } };
     } catch (thrown) {
-      const error = toError(thrown);
-      const message = error instanceof RotatorError ? error.message : error.name;
-      return { problem: { clientId, error: error.name, message } };
+      return { problem: { clientId, ...problemOf(thrown) } };
     }
   });
   const overdue: OverdueSecret[] = [];
@@ -164,29 +177,31 @@ export async function publishSecretAges(deps: SecretAgeDeps, rule: OverdueRule):
   overdue.sort(
     (a, b) => b.ageDays - b.thresholdDays - (a.ageDays - a.thresholdDays) || compare(a.clientId, b.clientId),
   );
-  const counts = {
-    managedClients: registrations.length,
-    overdue: overdue.length,
-    unmeasured: problems.length,
-  };
-  deps.metrics.secretAgeCounts(counts);
-  logRun(deps.logger, overdue, problems, registrations.length);
+  return { overdue, problems };
+}
+
+/**
+ * A failure as a run reports it: the error's name, and its message when it is one of ours (they
+ * name services, secrets and codes only); a foreign error gives its name only.
+ */
+export function problemOf(thrown: unknown): { readonly error: string; readonly message: string } {
+  const error = toError(thrown);
+  return { error: error.name, message: error instanceof RotatorError ? error.message : error.name };
+}
+
+/** The bounded summary of {@link measureSecretAges}'s findings, as the handler returns it. */
+export function secretAgeSummary(clients: number, measured: MeasuredAges): SecretAgeSummary {
   return {
-    clients: registrations.length,
-    overdueCount: overdue.length,
-    overdue: overdue.slice(0, MAX_LISTED),
-    problemCount: problems.length,
-    problems: problems.slice(0, MAX_LISTED),
+    clients,
+    overdueCount: measured.overdue.length,
+    overdue: measured.overdue.slice(0, MAX_LISTED),
+    problemCount: measured.problems.length,
+    problems: measured.problems.slice(0, MAX_LISTED),
   };
 }
 
-/** One warn line per kind of finding, each listing at most {@link MAX_LOGGED}, then the run's counts. */
-function logRun(
-  logger: StepLogger,
-  overdue: readonly OverdueSecret[],
-  problems: readonly SecretAgeProblem[],
-  clients: number,
-): void {
+/** One warn line per kind of finding, each listing at most {@link MAX_LOGGED}. */
+export function logSecretAges(logger: StepLogger, { overdue, problems }: MeasuredAges): void {
   if (overdue.length > 0) {
     logger.warn('Secrets overdue for rotation', {
       overdueCount: overdue.length,
@@ -204,7 +219,6 @@ function logRun(
       })),
     });
   }
-  logger.info('Secret ages published', { clients, overdue: overdue.length, problems: problems.length });
 }
 
 /** A stable tie-break: code-unit order (client ids are ASCII, so the registry's order too). */
@@ -213,7 +227,7 @@ function compare(a: string, b: string): number {
 }
 
 /** `items.map(fn)` with at most `limit` calls in flight; results in the order of `items`. */
-async function mapBounded<T, R>(
+export async function mapBounded<T, R>(
   items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<R>,

@@ -95,7 +95,10 @@ const GitHubWebhookEnvSchema = z.object({
 });
 export type GitHubWebhookEnv = z.infer<typeof GitHubWebhookEnvSchema>;
 
-/** The names of the variables only the secret-age publisher reads (it reads ENV's table and prefix too). */
+/**
+ * The names of the variables only the secret-age publisher reads (it reads ENV's table, prefix,
+ * Stytch credentials secret and base URL too).
+ */
 export const SECRET_AGE_ENV = {
   /** Days past a client's rotation period and window before its secret is overdue. */
   marginDays: 'ROTATOR_SECRET_AGE_MARGIN_DAYS',
@@ -114,15 +117,20 @@ function daysEnvSchema(min: number, inclusive: boolean) {
 }
 
 /**
- * The environment of the secret-age publisher: the ledger (its registry lists the clients, read on
- * every run, so the environment holds none), the managed secrets' prefix, and the rule that makes a
- * secret overdue. It reads version metadata, never a value.
+ * The environment of the secret-age publisher, the hourly fleet sweep: the ledger (its registry
+ * lists the clients, read on every run, so the environment holds none; its locks; the sweep's
+ * item), the managed secrets' prefix, the rule that makes a secret overdue, and Stytch (the
+ * project credentials' secret, read at run time; the base URL outside AWS) for the drift. It reads
+ * version metadata of the managed secrets, never a value.
  */
 const SecretAgeEnvSchema = z.object({
   [ENV.tableName]: z.string().min(1),
   [ENV.secretPrefix]: SecretPrefixEnvSchema,
   [SECRET_AGE_ENV.marginDays]: daysEnvSchema(0, true),
   [SECRET_AGE_ENV.defaultPeriodDays]: daysEnvSchema(0, false),
+  [ENV.stytchCredentialsSecretId]: z.string().min(1),
+  /** Overrides Stytch's base URL (the sandbox's emulator); unset in a deployment. */
+  [ENV.stytchBaseUrl]: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
 });
 export type SecretAgeEnv = z.infer<typeof SecretAgeEnvSchema>;
 
@@ -216,6 +224,10 @@ export interface SecretAgeEnvironmentValues {
   readonly marginDays: number;
   /** The rotation period, in days, of a client whose schedule is not `rate(N unit)`. */
   readonly defaultPeriodDays: number;
+  /** The secret holding the Stytch project credentials (the sweep searches Stytch's clients). */
+  readonly stytchCredentialsSecretId: string;
+  /** Only outside AWS (the sandbox's Stytch emulator). */
+  readonly stytchBaseUrl?: string;
 }
 
 /** The `environment` of the secret-age publisher, as {@link readSecretAgeEnv} reads it. */
@@ -225,5 +237,7 @@ export function secretAgePublisherEnvironment(values: SecretAgeEnvironmentValues
     [ENV.secretPrefix]: values.secretPrefix,
     [SECRET_AGE_ENV.marginDays]: String(values.marginDays),
     [SECRET_AGE_ENV.defaultPeriodDays]: String(values.defaultPeriodDays),
+    [ENV.stytchCredentialsSecretId]: values.stytchCredentialsSecretId,
+    ...(values.stytchBaseUrl === undefined ? {} : { [ENV.stytchBaseUrl]: values.stytchBaseUrl }),
   };
 }

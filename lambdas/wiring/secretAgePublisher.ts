@@ -3,19 +3,23 @@ import { secretsManagerClient } from '#adapters/aws/clients/secretsManager.js';
 import type { FunctionClients } from '#adapters/aws/clients.js';
 import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { SecretAges } from '#adapters/aws/SecretAges.js';
+import { readStytchCredentials } from '#adapters/aws/SecretValueReader.js';
 import { withInvocationContext } from '#adapters/powertools/invocation.js';
 import { lambdaLogger } from '#adapters/powertools/logger.js';
 import { powertoolsSecretAgeMetrics } from '#adapters/powertools/secretAgeMetrics.js';
+import { StytchClient } from '#adapters/stytch/StytchClient.js';
+import { StytchInventory } from '#adapters/stytch/StytchInventory.js';
 import type { StepLogger } from '#core/deps.js';
-import type { Clock } from '#core/ports.js';
+import type { StytchClientFact } from '#core/fleetDrift.js';
 import {
-  type OverdueRule,
-  publishSecretAges,
-  type SecretAgeDeps,
-  type SecretAgeMetricsPort,
-  type SecretAgeSummary,
-} from '#core/secretAge.js';
-import { readSecretAgeEnv, SECRET_AGE_ENV, type SecretAgeEnv } from './environment.js';
+  type FleetSweepDeps,
+  type FleetSweepSummary,
+  type StytchInventoryPort,
+  sweepFleet,
+} from '#core/fleetSweep.js';
+import type { Clock } from '#core/ports.js';
+import type { OverdueRule, SecretAgeMetricsPort } from '#core/secretAge.js';
+import { ENV, readSecretAgeEnv, SECRET_AGE_ENV, type SecretAgeEnv } from './environment.js';
 
 /** Options of {@link createSecretAgeDeps}: what a Lambda container takes by default, overridable. */
 export interface SecretAgeDepsOptions {
@@ -32,28 +36,45 @@ export interface SecretAgeDepsOptions {
 
 /** The publisher's deps and the rule that makes a secret overdue (the deployment's). */
 export interface SecretAgePublisherDeps {
-  readonly deps: SecretAgeDeps;
+  readonly deps: FleetSweepDeps;
   readonly rule: OverdueRule;
 }
 
 /**
- * The publisher's deps over `env`: the clients from the ledger's registry (a Query, nothing
- * else of the table), version metadata from Secrets Manager, never a secret value.
+ * The publisher's deps over `env`: the clients from the ledger's registry (a Query), the locks of
+ * the clients Stytch shows mid-rotation (a GetItem each) and the sweep's item (one PutItem);
+ * version metadata from Secrets Manager, never a managed secret's value; Stytch's two searches,
+ * with the project credentials read from Secrets Manager on the first run that needs them.
  */
 export function createSecretAgeDeps(
   env: SecretAgeEnv,
   options: SecretAgeDepsOptions,
 ): SecretAgePublisherDeps {
+  const secretsManager = options.secretsManager ?? secretsManagerClient();
+  const ledger = new DynamoLedger({
+    client: options.dynamoDocument ?? dynamoDocumentClient(),
+    tableName: env.ROTATOR_TABLE_NAME,
+  });
   return {
     deps: {
-      registry: new DynamoLedger({
-        client: options.dynamoDocument ?? dynamoDocumentClient(),
-        tableName: env.ROTATOR_TABLE_NAME,
+      registry: ledger,
+      ages: new SecretAges({ client: secretsManager, prefix: env.ROTATOR_SECRET_PREFIX }),
+      stytch: lazyInventory(async () => {
+        const credentials = await readStytchCredentials(secretsManager, env[ENV.stytchCredentialsSecretId]);
+        const baseUrl = env[ENV.stytchBaseUrl];
+        const stytch = new StytchClient({
+          projectId: credentials.projectId,
+          secret: credentials.secret,
+          ...(baseUrl === undefined ? {} : { baseUrl }),
+          logger: {
+            debug: () => undefined,
+            warn: (message, attributes) => options.logger.warn(message, attributes),
+          },
+        });
+        return new StytchInventory({ stytch });
       }),
-      ages: new SecretAges({
-        client: options.secretsManager ?? secretsManagerClient(),
-        prefix: env.ROTATOR_SECRET_PREFIX,
-      }),
+      locks: ledger,
+      sweeps: ledger,
       metrics: options.metrics ?? powertoolsSecretAgeMetrics(),
       clock: options.clock ?? { now: () => new Date() },
       logger: options.logger,
@@ -66,23 +87,41 @@ export function createSecretAgeDeps(
 }
 
 /**
- * The Lambda entry of the secret-age publisher, run by a schedule (the event carries nothing it
- * needs): lists the registered clients, measures each one's AWSCURRENT secret, and publishes how
- * many there are and how many are overdue ({@link SecretAgeSummary}); a client whose secret cannot
- * be read is counted in `problemCount` and does not fail the run. Its deps are built once per
- * container, on the first invocation (a broken environment fails loudly then; importing the
- * handler has no side effects), or come from `depsFactory`. Its log lines carry the Lambda context.
+ * Stytch's inventory, built on first use (the credentials are read then); a build that failed
+ * (a throttled read) is tried again on the next run. The client is kept for the container's life.
+ */
+function lazyInventory(build: () => Promise<StytchInventoryPort>): StytchInventoryPort {
+  let inventory: Promise<StytchInventoryPort> | undefined;
+  return {
+    listClients: async (): Promise<readonly StytchClientFact[]> => {
+      inventory ??= build().catch((error: unknown) => {
+        inventory = undefined;
+        throw error;
+      });
+      return (await inventory).listClients();
+    },
+  };
+}
+
+/**
+ * The Lambda entry of the secret-age publisher, the hourly fleet sweep, run by a schedule (the
+ * event carries nothing it needs): lists the registered clients, measures each one's AWSCURRENT
+ * secret, compares them with Stytch's clients and the ledger's locks, publishes the counts, and
+ * records the sweep in the ledger ({@link FleetSweepSummary}); a client whose secret cannot be
+ * read, or a Stytch that cannot be, does not fail the run. Its deps are built once per container,
+ * on the first invocation (a broken environment fails loudly then; importing the handler has no
+ * side effects), or come from `depsFactory`. Its log lines carry the Lambda context.
  */
 export function secretAgePublisherHandler(
   depsFactory?: () => SecretAgePublisherDeps,
-): (event?: unknown, context?: unknown) => Promise<SecretAgeSummary> {
+): (event?: unknown, context?: unknown) => Promise<FleetSweepSummary> {
   let container: SecretAgePublisherDeps | undefined;
   const containerDeps = (): SecretAgePublisherDeps => {
     container ??= depsFactory?.() ?? createSecretAgeDeps(readSecretAgeEnv(), { logger: lambdaLogger });
     return container;
   };
-  return withInvocationContext(async (_event?: unknown): Promise<SecretAgeSummary> => {
+  return withInvocationContext(async (_event?: unknown): Promise<FleetSweepSummary> => {
     const { deps, rule } = containerDeps();
-    return publishSecretAges(deps, rule);
+    return sweepFleet(deps, rule);
   });
 }

@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FLEET_PK } from '../../lambdas/adapters/aws/DynamoLedger.js';
 import { loadDeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import { RotatorMonitoring } from '../../lib/RotatorMonitoring.js';
 import { RotatorStack } from '../../lib/RotatorStack.js';
@@ -17,7 +18,10 @@ const samplePath = fileURLToPath(new URL('../../config/rotator.sample.json', imp
 const TOPIC = { Ref: Match.stringLikeRegexp('MonitoringTopic') };
 const STATE_MACHINE = { Ref: Match.stringLikeRegexp('WorkflowStateMachine') };
 const PUBLISHER_DESCRIPTION =
-  'Publishes SecretsOverdue: how many registered clients have an AWSCURRENT secret past its rotation';
+  'Hourly fleet sweep: SecretsOverdue (AWSCURRENT secrets past their rotation) and the drift against ' +
+  'Stytch (DriftMidRotation, DriftMissingAtStytch, UnmanagedClients)';
+/** The Stytch credentials secret of config/rotator.sample.json. */
+const SAMPLE_CREDENTIALS = loadDeploymentConfig(samplePath).stytch.projectCredentialsSecretArn;
 
 function synthRotator(props: Partial<StytchM2MRotatorProps> = {}): {
   rotator: StytchM2MRotator;
@@ -397,18 +401,73 @@ describe('Construct: RotatorMonitoring', () => {
     ).toEqual([logicalIdOf(rotator.monitoring?.secretsOverdueAlarm as IConstruct)]);
   });
 
-  it('has no per-client resource: one secret-age alarm, no ClientId dimension, no client list anywhere', () => {
+  it('alarms once for the fleet when DriftMidRotation + DriftMissingAtStytch stays above 0 for 2 hourly sweeps, never on unmanaged clients', () => {
+    // Assess
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Mon-fleet-drift',
+      Metrics: [
+        { Id: 'expr_1', Expression: 'midRotation + missing', Label: 'Managed clients drifted at Stytch' },
+        {
+          Id: 'midRotation',
+          MetricStat: {
+            Metric: {
+              Namespace: 'StytchM2MRotator',
+              MetricName: 'DriftMidRotation',
+              Dimensions: Match.absent(),
+            },
+            Period: 3600,
+            Stat: 'Maximum',
+          },
+          ReturnData: false,
+        },
+        {
+          Id: 'missing',
+          MetricStat: {
+            Metric: {
+              Namespace: 'StytchM2MRotator',
+              MetricName: 'DriftMissingAtStytch',
+              Dimensions: Match.absent(),
+            },
+            Period: 3600,
+            Stat: 'Maximum',
+          },
+          ReturnData: false,
+        },
+      ],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'missing',
+      AlarmActions: [TOPIC],
+      InsufficientDataActions: Match.absent(),
+      AlarmDescription: Match.stringLikeRegexp(
+        "mid-rotation at Stytch.*missing at Stytch.*'Fleet drift at Stytch'.*rotator status --fleet.*rotator repair <clientId>.*Unmanaged Stytch clients never alarm",
+      ),
+    });
+    expect(
+      Object.keys(
+        template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: 'Mon-fleet-drift' } }),
+      ),
+    ).toEqual([logicalIdOf(rotator.monitoring?.fleetDriftAlarm as IConstruct)]);
+    expect(JSON.stringify(template.findResources('AWS::CloudWatch::Alarm'))).not.toContain(
+      'UnmanagedClients',
+    );
+  });
+
+  it('has no per-client resource: one secret-age alarm, one drift alarm, no ClientId dimension, no client list anywhere', () => {
     // Prepare
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     const body = JSON.stringify(template.toJSON());
 
     // Assess: the registry's clients are data, read by the publisher at run time.
     expect(alarms.filter((alarm) => alarm.Properties.Namespace === 'StytchM2MRotator')).toHaveLength(1);
+    expect(alarms.filter((alarm) => JSON.stringify(alarm).includes('"DriftMidRotation"'))).toHaveLength(1);
     expect(body).not.toMatch(/ClientId|SecretAgeDays|ROTATOR_CLIENTS|secret-age-/);
   });
 
-  it('has exactly the six workflow and queue alarms, the GitHub webhook alarm and the secrets-overdue alarm', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6 + 1 + 1);
+  it('has exactly the six workflow and queue alarms, the GitHub webhook alarm, the secrets-overdue alarm and the fleet-drift alarm', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6 + 1 + 1 + 1);
     expect([...(rotator.monitoring?.alarms.keys() ?? [])].sort()).toEqual([
       'AsyncFailures',
       'DeadLetters',
@@ -469,9 +528,10 @@ describe('Construct: RotatorMonitoring', () => {
     expect(body).toContain('\\"type\\":\\"alarm\\"');
     expect(body).toMatch(/"Fn::GetAtt":\["RotatorAsyncFailureQueue[0-9A-F]+","QueueName"\]/);
     expect(body.match(/"Fn::GetAtt":\["RotatorMonitoring[A-Za-z0-9]+Alarm[0-9A-F]+","Arn"\]/g)).toHaveLength(
-      8,
+      9,
     );
     expect(body).toMatch(/"Fn::GetAtt":\["RotatorMonitoringSecretsOverdueAlarm[0-9A-F]+","Arn"\]/);
+    expect(body).toMatch(/"Fn::GetAtt":\["RotatorMonitoringFleetDriftAlarm[0-9A-F]+","Arn"\]/);
   });
 
   it('creates none of it when monitoring is false', () => {
@@ -505,7 +565,7 @@ describe('Construct: RotatorMonitoring', () => {
 
     // Assess
     expect(stack.rotator.monitoring).toBeInstanceOf(RotatorMonitoring);
-    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 9);
   });
 
   it('reports every invalid monitoring prop at once, through the rotator', () => {
@@ -557,9 +617,10 @@ describe('Construct: RotatorMonitoring', () => {
           asyncFailureQueue: rotator.asyncFailureQueue,
           eventBus: rotator.eventBus,
           encryptionKey: rotator.encryptionKey,
-          // A JavaScript caller, or one that kept the old props: the ledger is missing.
+          // A JavaScript caller, or one that kept the old props: the ledger and the credentials are missing.
           ledger: undefined as unknown as dynamodb.ITable,
           secretPrefix: 'stytch/m2m',
+          stytchCredentialsSecretArn: undefined as unknown as string,
           alarmEmails: ['@'],
           secretAgeMarginDays: -2,
           longestDeadlineSeconds: 0,
@@ -569,6 +630,7 @@ describe('Construct: RotatorMonitoring', () => {
         [
           'Invalid RotatorMonitoring props:',
           '- ledger is required',
+          '- stytchCredentialsSecretArn is required',
           '- alarmEmails\\[0\\] "@" is not an email address',
           '- secretAgeMarginDays must be a number >= 0, got -2',
           '- longestDeadlineSeconds must be a number from 1 to 604800',
@@ -588,7 +650,7 @@ describe('Construct: RotatorMonitoring', () => {
       return { id, properties: resource.Properties };
     };
 
-    it('is a RotatorFunction given the ledger, the secret prefix, the rule in days and the namespace, and no client', () => {
+    it('is a RotatorFunction given the ledger, the secret prefix, the rule in days, the Stytch credentials and the namespace, and no client', () => {
       // Prepare
       const publisher = publisherOf(template);
       const variables = publisher.properties.Environment.Variables as Record<string, unknown>;
@@ -609,6 +671,7 @@ describe('Construct: RotatorMonitoring', () => {
         'ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS',
         'ROTATOR_SECRET_AGE_MARGIN_DAYS',
         'ROTATOR_SECRET_PREFIX',
+        'ROTATOR_STYTCH_CREDENTIALS_SECRET_ID',
         'ROTATOR_TABLE_NAME',
       ]);
       expect(variables).toMatchObject({
@@ -617,10 +680,12 @@ describe('Construct: RotatorMonitoring', () => {
         ROTATOR_TABLE_NAME: { Ref: logicalIdOf(rotator.ledger) },
         ROTATOR_SECRET_AGE_MARGIN_DAYS: '1',
         ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: '31',
+        // Its ARN, never its value; no Stytch base URL in a deployment.
+        ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: SAMPLE_CREDENTIALS,
       });
     });
 
-    it('may list the versions of secrets under the managed prefix and query the ledger, and nothing else', () => {
+    it('may list the versions of secrets under the managed prefix, read the Stytch credentials, query and get from the ledger and put its one item, and nothing else', () => {
       // Prepare
       const roleId = (publisherOf(template).properties.Role as { 'Fn::GetAtt': [string, string] })[
         'Fn::GetAtt'
@@ -661,13 +726,33 @@ describe('Construct: RotatorMonitoring', () => {
             ],
           },
         },
+        { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: SAMPLE_CREDENTIALS },
         {
-          Action: 'dynamodb:Query',
+          Action: 'kms:Decrypt',
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [logicalIdOf(rotator.encryptionKey), 'Arn'] },
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': {
+                'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]],
+              },
+            },
+          },
+        },
+        {
+          Action: ['dynamodb:GetItem', 'dynamodb:Query'],
           Effect: 'Allow',
           Resource: { 'Fn::GetAtt': [logicalIdOf(rotator.ledger), 'Arn'] },
         },
         {
-          Action: 'kms:Decrypt',
+          // The sweep's own item only (FleetSweeps: pk=FLEET#).
+          Action: 'dynamodb:PutItem',
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [logicalIdOf(rotator.ledger), 'Arn'] },
+          Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [FLEET_PK] } },
+        },
+        {
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
           Effect: 'Allow',
           Resource: { 'Fn::GetAtt': [logicalIdOf(rotator.encryptionKey), 'Arn'] },
           Condition: {
@@ -825,6 +910,33 @@ describe('Construct: RotatorMonitoring', () => {
     ]);
     expect(widget?.properties.annotations).toEqual({
       horizontal: [{ label: 'Alarm above', value: 0, yAxis: 'left' }],
+    });
+  });
+
+  it('draws the fleet drift without dimensions: mid-rotation and missing against the alarm, unmanaged clients on their own axis', () => {
+    // Prepare
+    const widget = widgetsOf(template).find((w) => w.properties.title?.startsWith('Fleet drift at Stytch'));
+
+    // Assess
+    expect(widget?.properties.metrics).toEqual([
+      [
+        'StytchM2MRotator',
+        'DriftMidRotation',
+        { label: 'Mid-rotation at Stytch', period: 3600, stat: 'Maximum' },
+      ],
+      [
+        'StytchM2MRotator',
+        'DriftMissingAtStytch',
+        { label: 'Missing at Stytch', period: 3600, stat: 'Maximum' },
+      ],
+      [
+        'StytchM2MRotator',
+        'UnmanagedClients',
+        { label: 'Unmanaged at Stytch', period: 3600, stat: 'Maximum', yAxis: 'right' },
+      ],
+    ]);
+    expect(widget?.properties.annotations).toEqual({
+      horizontal: [{ label: 'Alarm above (sum)', value: 0, yAxis: 'left' }],
     });
   });
 });

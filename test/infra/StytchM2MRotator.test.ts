@@ -130,9 +130,13 @@ describe('Construct: StytchM2MRotator', () => {
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Environment: { Variables: { ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: Match.anyValue() } } },
     });
-    expect(Object.keys(functions)).toHaveLength(9);
-    for (const fn of Object.values(functions)) {
+    // The 9 workflow functions and the fleet sweep (RotatorMonitoring's publisher, whose own
+    // variables RotatorMonitoring.test.ts checks).
+    expect(Object.keys(functions)).toHaveLength(10);
+    for (const [id, fn] of Object.entries(functions)) {
       const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
+      expect(variables.ROTATOR_STYTCH_CREDENTIALS_SECRET_ID).toMatch(/^arn:aws:secretsmanager:/);
+      if (id.startsWith('RotatorMonitoringSecretAgePublisher')) continue;
       expect(
         Object.keys(variables)
           .filter((name) => name !== 'ROTATOR_STATE_MACHINE_ARN')

@@ -25,6 +25,7 @@ const PER_CLIENT = /^Rotator(ManagedSecret\d|MonitoringSecretAgeAlarm\d)/;
 /** Stateful resources added since: new ids, none of them a renamed one. */
 const ADDED: Record<string, string> = {
   RotatorMonitoringSecretsOverdueAlarm423C7131: 'AWS::CloudWatch::Alarm',
+  RotatorMonitoringFleetDriftAlarm98AAC24C: 'AWS::CloudWatch::Alarm',
 };
 /** What counts as stateful: the kinds above, and anything CloudFormation must retain. */
 const STATEFUL_TYPES = new Set([

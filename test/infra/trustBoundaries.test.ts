@@ -326,7 +326,15 @@ describe('Trust boundaries (issue 13)', () => {
     ],
     [
       'RotatorMonitoringSecretAgePublisher',
-      ['dynamodb:Query', 'kms:Decrypt', 'secretsmanager:ListSecretVersionIds'],
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:ListSecretVersionIds',
+      ],
     ],
   ])('gives %s exactly the actions its code calls', (prefix, expected) => {
     // Prepare: the common part (its own log group, X-Ray, the async-failure queue) is checked below.

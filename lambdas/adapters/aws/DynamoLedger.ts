@@ -1,4 +1,5 @@
 import type { FingerprintEntry } from '#core/fingerprint.js';
+import type { FleetSweepRecord, FleetSweepStorePort } from '#core/fleetSweep.js';
 import type {
   ConsumerReport,
   DecisionAnswer,
@@ -14,11 +15,13 @@ import type {
 import type { ClientRegistration, RegistryPort } from '#core/registry.js';
 import { ClientRegistryTable } from './ledger/ClientRegistryTable.js';
 import { FingerprintIndex } from './ledger/FingerprintIndex.js';
+import { FleetSweeps } from './ledger/FleetSweeps.js';
 import { LeakReports } from './ledger/LeakReports.js';
 import { LockTable } from './ledger/LockTable.js';
 import type { LedgerTableProps } from './ledger/ledgerTable.js';
 import { RotationRecords } from './ledger/RotationRecords.js';
 
+export { FLEET_PK, FLEET_SWEEP_SK } from './ledger/FleetSweeps.js';
 export {
   BY_STARTED_AT_INDEX,
   FINGERPRINT_PK_PREFIX,
@@ -46,17 +49,19 @@ export type DynamoLedgerProps = LedgerTableProps;
  *   the consumer reports, the wait's decision, escalations and refused reports;
  * - {@link LeakReports}: accepted leak reports (`sk=LEAK#…`) and their guards (`sk=LEAKEVENT#…`);
  * - {@link ClientRegistryTable}: the run-time clients (`pk=REGISTRY#`);
- * - {@link FingerprintIndex}: the fingerprints of managed secrets (`pk=FINGERPRINT#<hex>`).
+ * - {@link FingerprintIndex}: the fingerprints of managed secrets (`pk=FINGERPRINT#<hex>`);
+ * - {@link FleetSweeps}: the last hourly fleet sweep (`pk=FLEET#, sk=SWEEP`).
  *
  * Every write two actors could race on is a single conditional write in its concern, so the
  * ledger is race-free without transactions. Reads after a conditional failure are strongly consistent.
  */
-export class DynamoLedger implements LedgerPort, RegistryPort {
+export class DynamoLedger implements LedgerPort, RegistryPort, FleetSweepStorePort {
   readonly #locks: LockTable;
   readonly #rotations: RotationRecords;
   readonly #leaks: LeakReports;
   readonly #registry: ClientRegistryTable;
   readonly #fingerprints: FingerprintIndex;
+  readonly #sweeps: FleetSweeps;
 
   public constructor(props: DynamoLedgerProps) {
     this.#locks = new LockTable(props);
@@ -64,6 +69,7 @@ export class DynamoLedger implements LedgerPort, RegistryPort {
     this.#leaks = new LeakReports(props);
     this.#registry = new ClientRegistryTable(props);
     this.#fingerprints = new FingerprintIndex(props);
+    this.#sweeps = new FleetSweeps(props);
   }
 
   /** See {@link LockTable.acquireLock}. */
@@ -187,5 +193,15 @@ export class DynamoLedger implements LedgerPort, RegistryPort {
 
   public findFingerprint(fingerprint: string): Promise<FingerprintEntry | null> {
     return this.#fingerprints.findFingerprint(fingerprint);
+  }
+
+  /** See {@link FleetSweeps.putFleetSweep}. */
+  public putFleetSweep(record: FleetSweepRecord): Promise<boolean> {
+    return this.#sweeps.putFleetSweep(record);
+  }
+
+  /** See {@link FleetSweeps.getFleetSweep}. */
+  public getFleetSweep(): Promise<FleetSweepRecord | null> {
+    return this.#sweeps.getFleetSweep();
   }
 }

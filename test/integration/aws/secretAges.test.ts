@@ -138,6 +138,9 @@ describe('Function: secretAgePublisherHandler over moto (registry and secrets)',
       ROTATOR_SECRET_PREFIX: prefix,
       ROTATOR_SECRET_AGE_MARGIN_DAYS: '1',
       ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: '31',
+      // No such secret: the sweep's drift side is test/integration/aws/fleetSweep.test.ts's; here
+      // Stytch cannot be read, and the ages go out all the same.
+      ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: 'stytch/project-not-there',
     });
     const counts: SecretAgeCounts[] = [];
     const clock = new FakeClock(new Date(Date.now() + 40 * 86_400_000).toISOString());

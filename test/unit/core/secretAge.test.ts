@@ -1,15 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { RotatorError } from '#core/errors.js';
+import {
+  type FleetSweepDeps,
+  type FleetSweepRecord,
+  type FleetSweepSummary,
+  sweepFleet,
+} from '#core/fleetSweep.js';
 import type { ClientRegistration } from '#core/registry.js';
 import {
   MAX_LISTED,
   MAX_LOGGED,
   type OverdueRule,
   overdueThresholdDays,
-  publishSecretAges,
   type SecretAgeCounts,
   type SecretAgeMetricsPort,
   type SecretAgePort,
+  type SecretAgeSummary,
   secretAgeDays,
 } from '#core/secretAge.js';
 import { FakeClock, RecordingLogger } from '../../support/fakes.js';
@@ -54,7 +60,14 @@ function scheduled(expression: string, flexibleWindowMinutes?: number): ClientRe
 
 const ago = (ms: number): Date => new Date(Date.parse(NOW) - ms);
 
-/** The registry holds `clients`; each one's secret was created at its date, or its read throws its Error. */
+/** No drift at Stytch: every registered client there, none mid-rotation. */
+const NO_DRIFT = { midRotationAtStytch: 0, missingAtStytch: 0, unmanaged: 0 } as const;
+
+/**
+ * The registry holds `clients`; each one's secret was created at its date, or its read throws its
+ * Error. Stytch holds exactly the registered clients, none mid-rotation (the sweep's drift side is
+ * fleetSweep.test.ts's): these tests are about the ages.
+ */
 function setup(clients: readonly [ClientRegistration, Date | Error][]) {
   const metrics = new RecordingAgeMetrics();
   const logger = new RecordingLogger();
@@ -68,9 +81,37 @@ function setup(clients: readonly [ClientRegistration, Date | Error][]) {
     },
   };
   const registry = { listRegistrations: async () => clients.map(([client]) => client) };
-  const deps = { registry, ages, metrics, clock: new FakeClock(NOW), logger };
+  const recorded: FleetSweepRecord[] = [];
+  const deps: FleetSweepDeps = {
+    registry,
+    ages,
+    metrics,
+    clock: new FakeClock(NOW),
+    logger,
+    stytch: {
+      listClients: async () =>
+        clients.map(([client]) => ({
+          clientId: client.clientId,
+          kind: 'm2m' as const,
+          nextSecretPending: false,
+        })),
+    },
+    locks: { getLock: async () => null },
+    sweeps: {
+      putFleetSweep: async (record) => {
+        recorded.push(record);
+        return true;
+      },
+    },
+  };
   const logged = () => logger.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-  return { deps, metrics, logged };
+  return { deps, metrics, logged, recorded };
+}
+
+/** The secret-age part of a sweep's summary. */
+function agesOf(summary: FleetSweepSummary): SecretAgeSummary {
+  const { sweep: _sweep, recorded: _recorded, ...ages } = summary;
+  return ages;
 }
 
 describe('Function: secretAgeDays', () => {
@@ -111,7 +152,7 @@ describe('Function: overdueThresholdDays', () => {
   });
 });
 
-describe('Function: publishSecretAges', () => {
+describe('Function: sweepFleet (the secret ages)', () => {
   it('counts a secret exactly at its threshold as not overdue, and one just past it as overdue', async () => {
     // Prepare: rate(14 days) + 1 d margin = 15 d; ages are 2-decimal days (≈ 15 min steps).
     const fifteenDays = scheduled('rate(14 days)');
@@ -122,17 +163,17 @@ describe('Function: publishSecretAges', () => {
     ]);
 
     // Act
-    const summary = await publishSecretAges(t.deps, RULE);
+    const summary = await sweepFleet(t.deps, RULE);
 
     // Assess
-    expect(summary).toEqual({
+    expect(agesOf(summary)).toEqual({
       clients: 3,
       overdueCount: 1,
       overdue: [{ clientId: 'm2m-client-test-past', ageDays: 15.01, thresholdDays: 15 }],
       problemCount: 0,
       problems: [],
     });
-    expect(t.metrics.runs).toEqual([{ managedClients: 3, overdue: 1, unmeasured: 0 }]);
+    expect(t.metrics.runs).toEqual([{ managedClients: 3, overdue: 1, unmeasured: 0, drift: NO_DRIFT }]);
   });
 
   it("decides each client against its own schedule's threshold", async () => {
@@ -146,7 +187,7 @@ describe('Function: publishSecretAges', () => {
     ]);
 
     // Act
-    const summary = await publishSecretAges(t.deps, { marginDays: 1, defaultPeriodDays: 7 });
+    const summary = await sweepFleet(t.deps, { marginDays: 1, defaultPeriodDays: 7 });
 
     // Assess: the cron and the unscheduled client take the 7-day default: 8 d.
     expect(summary.overdue).toEqual([
@@ -154,7 +195,7 @@ describe('Function: publishSecretAges', () => {
       { clientId: 'm2m-client-test-unscheduled', ageDays: 10, thresholdDays: 8 },
       { clientId: 'm2m-client-test-weekly', ageDays: 10, thresholdDays: 8.083 },
     ]);
-    expect(t.metrics.runs).toEqual([{ managedClients: 4, overdue: 3, unmeasured: 0 }]);
+    expect(t.metrics.runs).toEqual([{ managedClients: 4, overdue: 3, unmeasured: 0, drift: NO_DRIFT }]);
   });
 
   it('reports a client whose secret cannot be read as a problem, counts it, and still measures the others', async () => {
@@ -170,10 +211,10 @@ describe('Function: publishSecretAges', () => {
     ]);
 
     // Act
-    const summary = await publishSecretAges(t.deps, RULE);
+    const summary = await sweepFleet(t.deps, RULE);
 
     // Assess
-    expect(summary).toEqual({
+    expect(agesOf(summary)).toEqual({
       clients: 3,
       overdueCount: 1,
       overdue: [{ clientId: 'm2m-client-test-a', ageDays: 40, thresholdDays: 32 }],
@@ -186,7 +227,7 @@ describe('Function: publishSecretAges', () => {
         },
       ],
     });
-    expect(t.metrics.runs).toEqual([{ managedClients: 3, overdue: 1, unmeasured: 1 }]);
+    expect(t.metrics.runs).toEqual([{ managedClients: 3, overdue: 1, unmeasured: 1, drift: NO_DRIFT }]);
     // The reason reaches the log, under a key the logger keeps (not `message`, the line's own).
     expect(t.logged()).toContainEqual({
       level: 'warn',
@@ -207,7 +248,7 @@ describe('Function: publishSecretAges', () => {
     const t = setup([[registration('m2m-client-test-a'), new TypeError('unexpected text from somewhere')]]);
 
     // Act
-    const summary = await publishSecretAges(t.deps, RULE);
+    const summary = await sweepFleet(t.deps, RULE);
 
     // Assess
     expect(summary.problems).toEqual([
@@ -221,13 +262,26 @@ describe('Function: publishSecretAges', () => {
     const t = setup([]);
 
     // Act
-    const summary = await publishSecretAges(t.deps, RULE);
+    const summary = await sweepFleet(t.deps, RULE);
 
     // Assess
-    expect(summary).toEqual({ clients: 0, overdueCount: 0, overdue: [], problemCount: 0, problems: [] });
-    expect(t.metrics.runs).toEqual([{ managedClients: 0, overdue: 0, unmeasured: 0 }]);
+    expect(agesOf(summary)).toEqual({
+      clients: 0,
+      overdueCount: 0,
+      overdue: [],
+      problemCount: 0,
+      problems: [],
+    });
+    expect(t.metrics.runs).toEqual([{ managedClients: 0, overdue: 0, unmeasured: 0, drift: NO_DRIFT }]);
     expect(t.logged()).toEqual([
-      { level: 'info', message: 'Secret ages published', clients: 0, overdue: 0, problems: 0 },
+      {
+        level: 'info',
+        message: 'Secret ages published',
+        clients: 0,
+        overdue: 0,
+        problems: 0,
+        ...NO_DRIFT,
+      },
     ]);
   });
 
@@ -240,7 +294,7 @@ describe('Function: publishSecretAges', () => {
     };
 
     // Act & Assess
-    await expect(publishSecretAges(deps, RULE)).rejects.toThrow('DynamoDB Query failed');
+    await expect(sweepFleet(deps, RULE)).rejects.toThrow('DynamoDB Query failed');
     expect(t.metrics.runs).toEqual([]);
   });
 
@@ -258,11 +312,11 @@ describe('Function: publishSecretAges', () => {
     const t = setup([...healthy, ...overdue, ...unreadable] as [ClientRegistration, Date | Error][]);
 
     // Act
-    const summary = await publishSecretAges(t.deps, RULE);
+    const summary = await sweepFleet(t.deps, RULE);
 
     // Assess
-    expect(t.metrics.runs).toEqual([{ managedClients: 310, overdue: 150, unmeasured: 150 }]);
-    expect(summary).toMatchObject({ clients: 310, overdueCount: 150, problemCount: 150 });
+    expect(t.metrics.runs).toEqual([{ managedClients: 310, overdue: 150, unmeasured: 150, drift: NO_DRIFT }]);
+    expect(agesOf(summary)).toMatchObject({ clients: 310, overdueCount: 150, problemCount: 150 });
     expect(summary.overdue).toHaveLength(MAX_LISTED);
     expect(summary.overdue[0]).toEqual({
       clientId: 'm2m-client-test-old-149',
@@ -288,6 +342,7 @@ describe('Function: publishSecretAges', () => {
       clients: 310,
       overdue: 150,
       problems: 150,
+      ...NO_DRIFT,
     });
   });
 
@@ -296,7 +351,7 @@ describe('Function: publishSecretAges', () => {
     const t = setup([[registration('m2m-client-test-a', scheduled('rate(30 days)')), ago(29 * DAY)]]);
 
     // Act
-    await publishSecretAges(t.deps, RULE);
+    await sweepFleet(t.deps, RULE);
 
     // Assess
     expect(t.logged().map((line) => line.level)).toEqual(['info']);
@@ -309,8 +364,8 @@ describe('Function: publishSecretAges', () => {
     const waiting: (() => void)[] = [];
     const clients = Array.from({ length: 10 }, (_, i) => registration(`m2m-client-test-${i}`));
     const metrics = new RecordingAgeMetrics();
-    const deps = {
-      registry: { listRegistrations: async () => clients },
+    const deps: FleetSweepDeps = {
+      ...setup(clients.map((client) => [client, ago(DAY)])).deps,
       ages: {
         currentVersionCreatedAt: async () => {
           inFlight += 1;
@@ -326,7 +381,7 @@ describe('Function: publishSecretAges', () => {
     };
 
     // Act
-    const run = publishSecretAges(deps, RULE);
+    const run = sweepFleet(deps, RULE);
     for (let released = 0; released < clients.length; released += 1) {
       // Let the workers start every read they may before releasing the oldest one.
       while (waiting.length === 0) await new Promise(setImmediate);
@@ -338,6 +393,6 @@ describe('Function: publishSecretAges', () => {
     // Assess
     expect(maxInFlight).toBe(4);
     expect(summary.clients).toBe(10);
-    expect(metrics.runs).toEqual([{ managedClients: 10, overdue: 0, unmeasured: 0 }]);
+    expect(metrics.runs).toEqual([{ managedClients: 10, overdue: 0, unmeasured: 0, drift: NO_DRIFT }]);
   });
 });

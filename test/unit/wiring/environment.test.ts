@@ -169,24 +169,32 @@ describe('Function: githubWebhookFunctionEnvironment', () => {
 });
 
 describe('Function: secretAgePublisherEnvironment', () => {
-  it('writes what readSecretAgeEnv reads: the ledger (the registry), the prefix and the margins, no client list', () => {
+  it('writes what readSecretAgeEnv reads: the ledger (the registry), the prefix, the margins and the Stytch credentials, no client list', () => {
     // Act
     const environment = secretAgePublisherEnvironment({
       tableName: 'ledger',
       secretPrefix: 'team/stytch',
       marginDays: 2,
       defaultPeriodDays: 90,
+      stytchCredentialsSecretId: 'stytch/project',
     });
 
     // Assess
     expect(Object.keys(environment).sort()).toEqual(
-      [ENV.tableName, ENV.secretPrefix, SECRET_AGE_ENV.marginDays, SECRET_AGE_ENV.defaultPeriodDays].sort(),
+      [
+        ENV.tableName,
+        ENV.secretPrefix,
+        SECRET_AGE_ENV.marginDays,
+        SECRET_AGE_ENV.defaultPeriodDays,
+        ENV.stytchCredentialsSecretId,
+      ].sort(),
     );
     expect(readSecretAgeEnv(environment)).toEqual({
       ROTATOR_TABLE_NAME: 'ledger',
       ROTATOR_SECRET_PREFIX: 'team/stytch',
       ROTATOR_SECRET_AGE_MARGIN_DAYS: 2,
       ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: 90,
+      ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: 'stytch/project',
     });
   });
 });
@@ -194,7 +202,7 @@ describe('Function: secretAgePublisherEnvironment', () => {
 describe('Function: readGitHubWebhookEnv and readSecretAgeEnv on an empty environment', () => {
   it.each([
     ['readGitHubWebhookEnv', () => readGitHubWebhookEnv({}), 5],
-    ['readSecretAgeEnv', () => readSecretAgeEnv({}), 3],
+    ['readSecretAgeEnv', () => readSecretAgeEnv({}), 4],
   ] as const)('%s throws one EnvironmentError listing every missing variable', (_name, read, missing) => {
     // Act
     let error: unknown;

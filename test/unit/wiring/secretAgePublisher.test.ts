@@ -1,7 +1,13 @@
-import { ListSecretVersionIdsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
+import { powertoolsSecretAgeMetrics } from '#adapters/powertools/secretAgeMetrics.js';
+import type { FleetSweepRecord } from '#core/fleetSweep.js';
 import type { ClientRegistration } from '#core/registry.js';
 import type { SecretAgeCounts } from '#core/secretAge.js';
 import {
@@ -16,6 +22,13 @@ const NOW = new Date('2026-11-25T12:00:00.000Z');
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 const TABLE = 'rotator-ledger';
+const CREDENTIALS = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:stytch/project-AbCdEf';
+const DENIED = () =>
+  Object.assign(new Error('denied'), {
+    name: 'AccessDeniedException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+  });
 
 interface EmfDocument {
   readonly _aws: {
@@ -109,6 +122,7 @@ describe('Function: handler (secretAgePublisher)', () => {
     vi.stubEnv('ROTATOR_SECRET_PREFIX', 'stytch/m2m');
     vi.stubEnv('ROTATOR_SECRET_AGE_MARGIN_DAYS', '1');
     vi.stubEnv('ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS', '31');
+    vi.stubEnv('ROTATOR_STYTCH_CREDENTIALS_SECRET_ID', CREDENTIALS);
     stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
   });
@@ -122,7 +136,7 @@ describe('Function: handler (secretAgePublisher)', () => {
     ddb.reset();
   });
 
-  it('lists the registry, decides overdue at the threshold, and emits one EMF document of counts with no dimension', async () => {
+  it('lists the registry, decides overdue at the threshold, and emits one EMF document of counts with no dimension, without drift when Stytch cannot be read', async () => {
     // Prepare: rate(7 days) + 1 d margin = 8 d; a cron takes the 31-day default: 32 d.
     ddb.on(QueryCommand).resolves({
       Items: [
@@ -136,19 +150,55 @@ describe('Function: handler (secretAgePublisher)', () => {
       versions(8 * DAY + 15 * MINUTE),
     );
     sm.on(ListSecretVersionIdsCommand, secret('m2m-client-test-cron')).resolves(versions(20 * DAY));
+    // The publisher may not read the Stytch credentials: the ages still go out.
+    sm.on(GetSecretValueCommand).rejects(DENIED());
     const handler = await freshHandler();
 
     // Act
     const summary = await handler({ 'detail-type': 'Scheduled Event' });
 
     // Assess
+    const problem = `StytchCredentialsError: Stytch project credentials in ${CREDENTIALS}: cannot be read (AccessDeniedException)`;
+    const sweep: FleetSweepRecord = {
+      sweptAt: NOW.toISOString(),
+      managedClients: 3,
+      unmeasured: 0,
+      overdue: 1,
+      midRotationAtStytch: null,
+      missingAtStytch: null,
+      unmanaged: null,
+      samples: {
+        overdue: ['m2m-client-test-past'],
+        midRotationAtStytch: [],
+        missingAtStytch: [],
+        unmanaged: [],
+      },
+      stytchProblem: problem,
+    };
     expect(summary).toEqual({
       clients: 3,
       overdueCount: 1,
       overdue: [{ clientId: 'm2m-client-test-past', ageDays: 8.01, thresholdDays: 8 }],
       problemCount: 0,
       problems: [],
+      sweep,
+      recorded: true,
     });
+    expect(sm.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input)).toEqual([
+      { SecretId: CREDENTIALS, VersionStage: 'AWSCURRENT' },
+    ]);
+    // The sweep's one item, replaced only by a later sweep.
+    expect(ddb.commandCalls(PutCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        TableName: TABLE,
+        Item: { pk: 'FLEET#', sk: 'SWEEP', ...sweep, sweptAtMs: NOW.getTime() },
+        ConditionExpression: 'attribute_not_exists(pk) OR sweptAtMs <= :mine',
+        ExpressionAttributeValues: { ':mine': NOW.getTime() },
+      },
+    ]);
+    expect(logLines('Fleet drift not measured: Stytch could not be read')).toMatchObject([
+      { level: 'WARN', errorMessage: problem },
+    ]);
     expect(ddb.commandCalls(QueryCommand).map((call) => call.args[0].input)).toEqual([
       expect.objectContaining({
         TableName: TABLE,
@@ -197,7 +247,7 @@ describe('Function: handler (secretAgePublisher)', () => {
     const handler = await freshHandler();
 
     // Act
-    const summary = await handler({});
+    const { sweep: _sweep, recorded: _recorded, ...summary } = await handler({});
 
     // Assess
     expect(summary).toEqual({
@@ -298,6 +348,63 @@ describe('Function: handler (secretAgePublisher)', () => {
     expect(ddb.commandCalls(QueryCommand)).toEqual([]);
     expect(sm.commandCalls(ListSecretVersionIdsCommand)).toEqual([]);
   });
+
+  it('adds the drift metrics to the same document when the sweep read Stytch', async () => {
+    // Prepare: the real EMF adapter over a sweep whose Stytch holds one stranger and misses one client.
+    const handler = secretAgePublisherHandler(() => ({
+      deps: {
+        registry: {
+          listRegistrations: async () => [
+            { ...registryItem('m2m-client-test-a'), pk: undefined, sk: undefined },
+            { ...registryItem('m2m-client-test-b'), pk: undefined, sk: undefined },
+          ],
+        },
+        ages: { currentVersionCreatedAt: async () => new Date(NOW.getTime() - DAY) },
+        stytch: {
+          listClients: async () => [
+            { clientId: 'm2m-client-test-a', kind: 'm2m', nextSecretPending: true },
+            { clientId: 'connected-app-test-x', kind: 'connected_app', nextSecretPending: false },
+          ],
+        },
+        locks: { getLock: async () => null },
+        sweeps: { putFleetSweep: async () => true },
+        metrics: powertoolsSecretAgeMetrics(),
+        clock: { now: () => NOW },
+        logger: { info: () => undefined, warn: () => undefined },
+      },
+      rule: { marginDays: 1, defaultPeriodDays: 31 },
+    }));
+
+    // Act
+    await handler({});
+
+    // Assess
+    const documents = emf();
+    expect(documents).toHaveLength(1);
+    expect(documents[0]?._aws.CloudWatchMetrics).toEqual([
+      {
+        Namespace: 'StytchM2MRotator',
+        Dimensions: [[]],
+        Metrics: [
+          { Name: 'SecretsOverdue', Unit: 'Count' },
+          { Name: 'ManagedClients', Unit: 'Count' },
+          { Name: 'SecretsUnmeasured', Unit: 'Count' },
+          { Name: 'DriftMidRotation', Unit: 'Count' },
+          { Name: 'DriftMissingAtStytch', Unit: 'Count' },
+          { Name: 'UnmanagedClients', Unit: 'Count' },
+        ],
+      },
+    ]);
+    const { _aws, ...values } = documents[0] ?? { _aws: undefined };
+    expect(values).toEqual({
+      SecretsOverdue: 0,
+      ManagedClients: 2,
+      SecretsUnmeasured: 0,
+      DriftMidRotation: 1,
+      DriftMissingAtStytch: 1,
+      UnmanagedClients: 1,
+    });
+  });
 });
 
 describe('Function: readSecretAgeEnv', () => {
@@ -307,14 +414,16 @@ describe('Function: readSecretAgeEnv', () => {
       ROTATOR_TABLE_NAME: TABLE,
       ROTATOR_SECRET_AGE_MARGIN_DAYS: '0.5',
       ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: '31',
+      ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: CREDENTIALS,
     });
 
-    // Assess
+    // Assess: no Stytch base URL in a deployment (Stytch's own).
     expect(env).toEqual({
       ROTATOR_TABLE_NAME: TABLE,
       ROTATOR_SECRET_PREFIX: 'stytch/m2m',
       ROTATOR_SECRET_AGE_MARGIN_DAYS: 0.5,
       ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: 31,
+      ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: CREDENTIALS,
     });
   });
 
@@ -325,6 +434,7 @@ describe('Function: readSecretAgeEnv', () => {
         return readSecretAgeEnv({
           ROTATOR_SECRET_PREFIX: '',
           ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: 'monthly',
+          ROTATOR_STYTCH_BASE_URL: 'ftp://emulator',
         });
       } catch (caught) {
         return caught;
@@ -338,6 +448,8 @@ describe('Function: readSecretAgeEnv', () => {
       'ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS',
       'ROTATOR_SECRET_AGE_MARGIN_DAYS',
       'ROTATOR_SECRET_PREFIX',
+      'ROTATOR_STYTCH_BASE_URL',
+      'ROTATOR_STYTCH_CREDENTIALS_SECRET_ID',
       'ROTATOR_TABLE_NAME',
     ]);
   });
@@ -361,6 +473,7 @@ describe('Function: readSecretAgeEnv', () => {
       ROTATOR_TABLE_NAME: TABLE,
       ROTATOR_SECRET_AGE_MARGIN_DAYS: '1',
       ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: '31',
+      ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: CREDENTIALS,
       ...override,
     };
 
@@ -370,13 +483,14 @@ describe('Function: readSecretAgeEnv', () => {
 });
 
 describe('Function: secretAgePublisherEnvironment', () => {
-  it('writes what readSecretAgeEnv reads: the table, the prefix and the rule, and no client', () => {
+  it('writes what readSecretAgeEnv reads: the table, the prefix, the rule and the Stytch credentials, and no client', () => {
     // Act
     const environment = secretAgePublisherEnvironment({
       tableName: TABLE,
       secretPrefix: 'team/stytch',
       marginDays: 0.25,
       defaultPeriodDays: 7,
+      stytchCredentialsSecretId: CREDENTIALS,
     });
 
     // Assess
@@ -384,6 +498,7 @@ describe('Function: secretAgePublisherEnvironment', () => {
       'ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS',
       'ROTATOR_SECRET_AGE_MARGIN_DAYS',
       'ROTATOR_SECRET_PREFIX',
+      'ROTATOR_STYTCH_CREDENTIALS_SECRET_ID',
       'ROTATOR_TABLE_NAME',
     ]);
     expect(Object.values(SECRET_AGE_ENV).sort()).toEqual([
@@ -395,7 +510,23 @@ describe('Function: secretAgePublisherEnvironment', () => {
       ROTATOR_SECRET_PREFIX: 'team/stytch',
       ROTATOR_SECRET_AGE_MARGIN_DAYS: 0.25,
       ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: 7,
+      ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: CREDENTIALS,
     });
+  });
+
+  it("passes the sandbox's Stytch base URL when given one", () => {
+    // Act
+    const environment = secretAgePublisherEnvironment({
+      tableName: TABLE,
+      secretPrefix: 'stytch/m2m',
+      marginDays: 1,
+      defaultPeriodDays: 31,
+      stytchCredentialsSecretId: CREDENTIALS,
+      stytchBaseUrl: 'http://127.0.0.1:4010',
+    });
+
+    // Assess
+    expect(readSecretAgeEnv(environment).ROTATOR_STYTCH_BASE_URL).toBe('http://127.0.0.1:4010');
   });
 });
 
@@ -418,6 +549,13 @@ describe('Function: secretAgePublisherHandler', () => {
             ],
           },
           ages: { currentVersionCreatedAt: async () => new Date(NOW.getTime() - 3 * DAY) },
+          stytch: {
+            listClients: async () => [
+              { clientId: 'm2m-client-test-given', kind: 'm2m', nextSecretPending: false },
+            ],
+          },
+          locks: { getLock: async () => null },
+          sweeps: { putFleetSweep: async () => true },
           metrics: { secretAgeCounts: (counts) => published.push(counts) },
           clock: { now: () => NOW },
           logger: { info: () => undefined, warn: () => undefined },
@@ -431,16 +569,17 @@ describe('Function: secretAgePublisherHandler', () => {
     await handler({});
 
     // Assess: rate(1 day) with no margin: 3 days old is overdue.
-    expect(first).toEqual({
+    expect(first).toMatchObject({
       clients: 1,
       overdueCount: 1,
       overdue: [{ clientId: 'm2m-client-test-given', ageDays: 3, thresholdDays: 1 }],
       problemCount: 0,
       problems: [],
     });
+    const noDrift = { midRotationAtStytch: 0, missingAtStytch: 0, unmanaged: 0 };
     expect(published).toEqual([
-      { managedClients: 1, overdue: 1, unmeasured: 0 },
-      { managedClients: 1, overdue: 1, unmeasured: 0 },
+      { managedClients: 1, overdue: 1, unmeasured: 0, drift: noDrift },
+      { managedClients: 1, overdue: 1, unmeasured: 0, drift: noDrift },
     ]);
     expect(built).toBe(1);
   });

@@ -102,10 +102,27 @@ describe('Class: SchedulerSchedules', () => {
         Arn: SCHEDULE.stateMachineArn,
         RoleArn: SCHEDULE.roleArn,
         Input: '{"clientId":"m2m-client-test-a","trigger":"schedule"}',
+        // A few retries within a day; no dead-letter queue unless one is given.
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 86_400 },
       },
       State: 'ENABLED',
     });
     expect(inputs[1]?.FlexibleTimeWindow).toEqual({ Mode: 'OFF' });
+  });
+
+  it('sends a start that failed after its retries to the dead-letter queue it is given', async () => {
+    // Prepare
+    scheduler.on(CreateScheduleCommand).resolves({});
+    const deadLetterQueueArn = 'arn:aws:sqs:us-east-1:123456789012:rotator-dlq';
+
+    // Act
+    await schedules.createRotationSchedule({ ...SCHEDULE, deadLetterQueueArn });
+
+    // Assess
+    expect(scheduler.commandCalls(CreateScheduleCommand)[0]?.args[0].input.Target).toMatchObject({
+      RetryPolicy: { MaximumRetryAttempts: 3 },
+      DeadLetterConfig: { Arn: deadLetterQueueArn },
+    });
   });
 
   it('answers false for a schedule of that name already in the group (a re-run keeps it)', async () => {
