@@ -1,4 +1,11 @@
 import { parseArgs } from 'node:util';
+import {
+  type ApplyBenchOptions,
+  applyBench,
+  DEFAULT_CLIENTS,
+  MAX_CLIENTS,
+  parseApplyBenchOptions,
+} from './applyBench.js';
 import { bundlesBench, MAX_BUNDLE_BYTES, MAX_COLD_IMPORT_MS } from './bundlesBench.js';
 import { cliBench } from './cliBench.js';
 import { consumerBench } from './consumerBench.js';
@@ -8,15 +15,15 @@ import { leakBench } from './leakBench.js';
 import { loadBench } from './loadBench.js';
 import { MAX_AWS_CALLS, MAX_RATIO, rotationBench } from './rotationBench.js';
 
-// `npm run bench -- <consumer|load|leak|containment|rotation|bundles|cli> [--json]`: the first three run in the sandbox;
-// bundles builds the Lambda bundles and imports them.
+// `npm run bench -- <consumer|load|leak|containment|rotation|apply|bundles|cli> [--json]`: all but bundles and cli
+// run in the sandbox; bundles builds the Lambda bundles and imports them.
 
 const USAGE =
-  'usage: npm run bench -- <consumer|load|leak|containment|rotation|bundles|cli> [--json] [bundles options]';
+  'usage: npm run bench -- <consumer|load|leak|containment|rotation|apply|bundles|cli> [--json] [apply or bundles options]';
 
 const HELP = `${USAGE}
 
-consumer, load, leak, containment and rotation each run in their own sandbox (moto_server behind the sandbox gateway, the Stytch emulator,
+consumer, load, leak, containment, rotation and apply each run in their own sandbox (moto_server behind the sandbox gateway, the Stytch emulator,
 the synthesized state machine; see docs/sandbox.md). consumer and load measure the consumer
 library (consumer/): the sample config's m2m-client-test-billing-worker is rotated by hand
 (trigger "manual") 10 times back to back, each rotation waiting for the benchmark's library
@@ -56,6 +63,21 @@ paths: how fast a reported secret stops working; containment, how fast a token m
             of 7 on scratch resources). Targets: <= ${MAX_AWS_CALLS} AWS calls, system time <= ${MAX_RATIO}x the floor.
             JSON: {"awsCalls","stytchCalls","systemMs","floorMs","ratio","transitions","rounds",
                    "calls":{"<service>.<action>":n},"floor":[{"kind","name","medianMs"}]}
+  apply     \`rotator apply -f\` of a fleet, in-process against the sandbox (the sample config's clients
+            are kept): a clients file of --clients entries (fleet-00001..., two scopes, a rate(30 days)
+            schedule with a flexible window, one expected consumer); timed in one run: the plan
+            (--dry-run: N creates), the apply (N creates), a second apply (targets: nothing to do, no
+            Stytch call) and the plan of the file with one entry changed (target: one change); each
+            with the Stytch requests the emulator answered, the AWS calls through the gateway, the CPU
+            time of this process and of moto_server, and the RSS (sampled every 250 ms, and maxRSS).
+            Targets: every client created and registered, 0 failed.
+            JSON: {"clients","planS","applyS","secondApplyS","changePlanS","created","failed",
+                   "registered","stytchCalls":{"plan","apply","secondApply","changePlan"},
+                   "awsCalls":{...},"peakRssMb", ...,"phases":[{"phase","s","cpuS","stytch","aws",...}]}
+            --clients <n>      entries in the file (default ${DEFAULT_CLIENTS}, 1-${MAX_CLIENTS})
+            --concurrency <n>  passed to apply --concurrency (default: apply's own)
+            --stytch-rps <n>   the Stytch emulator's management routes limited to n requests per
+                               1,000 ms window (fixed window; default: no limit)
   bundles   each Lambda function built as \`cdk synth\` builds it (lib/bundling.ts): the size of its
             index.mjs, the packages that fill it, and its cold import (a fresh node process per
             sample imports it; median and max). No sandbox. Targets: every index.mjs <= ${MAX_BUNDLE_BYTES / 1024} KB,
@@ -91,7 +113,16 @@ function fail(message: string, code = 2): never {
 }
 
 let parsed: {
-  values: { json?: boolean; help?: boolean; samples?: string; node?: string; sdk?: string };
+  values: {
+    json?: boolean;
+    help?: boolean;
+    samples?: string;
+    node?: string;
+    sdk?: string;
+    clients?: string;
+    concurrency?: string;
+    'stytch-rps'?: string;
+  };
   positionals: string[];
 };
 try {
@@ -103,6 +134,9 @@ try {
       samples: { type: 'string' },
       node: { type: 'string' },
       sdk: { type: 'string' },
+      clients: { type: 'string' },
+      concurrency: { type: 'string' },
+      'stytch-rps': { type: 'string' },
     },
     strict: true,
     allowPositionals: true,
@@ -123,12 +157,17 @@ if (values.sdk !== undefined && values.sdk !== 'runtime' && values.sdk !== 'bund
   fail(`--sdk must be runtime or bundled, not "${values.sdk}"`);
 }
 const sdk = values.sdk;
+const applyFlagsGiven =
+  values.clients !== undefined || values.concurrency !== undefined || values['stytch-rps'] !== undefined;
+/** Set once the benchmark is known to be apply (below); read when it runs. */
+let applyOptions: ApplyBenchOptions = { clients: DEFAULT_CLIENTS };
 const BENCHMARKS: Readonly<Record<string, (context: BenchContext) => Promise<BenchResult>>> = {
   consumer: consumerBench,
   load: loadBench,
   leak: leakBench,
   containment: containmentBench,
   rotation: rotationBench,
+  apply: (context) => applyBench(context, applyOptions),
   cli: cliBench,
   bundles: (context) =>
     bundlesBench(context, {
@@ -138,16 +177,25 @@ const BENCHMARKS: Readonly<Record<string, (context: BenchContext) => Promise<Ben
     }),
 };
 if (positionals.length !== 1)
-  fail(`name one benchmark: consumer, load, leak, containment, rotation, bundles or cli (${USAGE})`);
+  fail(`name one benchmark: consumer, load, leak, containment, rotation, apply, bundles or cli (${USAGE})`);
 const name = positionals[0] ?? '';
 const benchmark = BENCHMARKS[name];
 if (benchmark === undefined) {
   fail(
-    `unknown benchmark "${name}": the benchmarks are consumer, load, leak, containment, rotation, bundles and cli`,
+    `unknown benchmark "${name}": the benchmarks are consumer, load, leak, containment, rotation, apply, bundles and cli`,
   );
 }
 if (name !== 'bundles' && (samples !== undefined || values.node !== undefined || sdk !== undefined)) {
   fail('--samples, --node and --sdk are options of bundles only');
+}
+if (name !== 'apply' && applyFlagsGiven)
+  fail('--clients, --concurrency and --stytch-rps are options of apply only');
+if (name === 'apply') {
+  try {
+    applyOptions = parseApplyBenchOptions(values);
+  } catch (error) {
+    fail(`${error instanceof Error ? error.message : String(error)} (see npm run bench -- --help)`);
+  }
 }
 
 const json = values.json ?? false;
