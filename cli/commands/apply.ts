@@ -57,6 +57,13 @@ interface ApplyFlags extends ResourceFlags {
   readonly concurrency?: string;
 }
 
+/**
+ * Stytch limits its management routes in fixed windows and sends no `Retry-After`: an apply of a
+ * fleet meets them, so its calls back off across more than a window (up to ~20 s in all) before a
+ * client counts as failed; a 429 was never processed, so retrying a create is safe.
+ */
+const APPLY_STYTCH_RETRY = { maxAttempts: 8, baseDelayMs: 500, maxDelayMs: 5_000 } as const;
+
 /** Clients applied at once: each is a few calls, so a handful keeps the wall time down without a burst. */
 const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 32;
@@ -240,6 +247,7 @@ function lazyStytch(
           client: new StytchClient({
             projectId: credentials.projectId,
             secret: credentials.secret,
+            retry: APPLY_STYTCH_RETRY,
             ...(resources.stytchBaseUrl === undefined ? {} : { baseUrl: resources.stytchBaseUrl }),
           }),
         }),

@@ -317,6 +317,34 @@ clients:
     ).resolves.toMatchObject({ accessToken: expect.anything() });
   });
 
+  it('absorbs Stytch fixed-window limits without Retry-After: a burst of creates all land, none failed', async () => {
+    // Prepare: 4 management calls per second, 12 new clients, 8 at once.
+    const text = Array.from({ length: 12 }, (_, i) => `  - name: burst-${i}\n    scopes: [read:x]\n`).join(
+      '',
+    );
+    sandbox.emulator?.modes.set({ fixedWindowRateLimit: { management: { requests: 4, windowMs: 1000 } } });
+
+    // Act
+    const result = await applyJson([
+      'apply',
+      '-f',
+      file('burst.yaml', `clients:\n${text}`),
+      '--concurrency',
+      '8',
+    ]).finally(() => sandbox.emulator?.modes.set({ fixedWindowRateLimit: null }));
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.json).toMatchObject({ counts: { create: 12 }, failed: 0 });
+    expect(sandbox.emulator?.requestLog().some((entry) => entry.status === 429)).toBe(true);
+    for (let i = 0; i < 12; i += 1) {
+      const registered = await byName(`burst-${i}`);
+      expect(registered).not.toBeNull();
+      // Out of the way of the next test's file (an apply --prune would remove them).
+      if (registered !== null) await ledger.removeRegistration(registered);
+    }
+  });
+
   it('--prune stops managing a client the file dropped and leaves every other client as it was', async () => {
     // Prepare
     const text = `${CHANGED}  - name: late-joiner\n    scopes: [read:x]\n`.replace(
