@@ -49,23 +49,3 @@ export function registeredClients(
     ids: async () => (await registry.listRegistrations()).map((registration) => registration.clientId),
   };
 }
-
-/**
- * The deployment config's clients, then the registry's. The config wins when both name a client:
- * it is what the operator deployed, reviewed with the stack. (The config's clients move to the
- * registry with `rotator apply -f <config>`; a stack that holds none leaves the registry alone.)
- * `ids` lists each client once.
- */
-export function configuredThenRegistered(
-  configured: Readonly<Record<string, ManagedClientSettings>>,
-  registry: Pick<RegistryPort, 'getRegistration' | 'listRegistrations'>,
-  options: RegisteredClientsOptions = {},
-): ClientDirectory {
-  const registered = registeredClients(registry, options);
-  return {
-    // Own properties only: a client id such as `constructor` is not a configured client.
-    find: async (clientId) =>
-      Object.hasOwn(configured, clientId) ? configured[clientId] : registered.find(clientId),
-    ids: async () => [...new Set([...Object.keys(configured), ...(await registered.ids())])],
-  };
-}

@@ -12,7 +12,7 @@ import type {
 } from './ports.js';
 import type { WorkflowInput } from './workflow.js';
 
-/** A managed client as the deployment config declares it. */
+/** A managed client as the workflow uses it: its kind and policy (from its registration). */
 export interface ManagedClientSettings {
   readonly kind: ClientKind;
   readonly policy: ClientPolicy;
