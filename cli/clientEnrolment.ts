@@ -1,4 +1,5 @@
 import type { AwsClients } from '#adapters/aws/awsClients.js';
+import { budgetedSecretsManagerWrites } from '#adapters/aws/clients/budgetedWrites.js';
 import type { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { SchedulerSchedules } from '#adapters/aws/SchedulerSchedules.js';
 import type { SecretsManagerFingerprints } from '#adapters/aws/SecretsManagerFingerprints.js';
@@ -6,11 +7,25 @@ import type { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
 import { type StytchClient, StytchNetworkError, StytchTimeoutError } from '#adapters/stytch/index.js';
 import { fingerprintEntry } from '#core/fingerprintedSecrets.js';
 import type { ClientRef } from '#core/ports.js';
+import {
+  BUDGET_NAMES,
+  DEFAULT_SECRETS_MANAGER_WRITES_PER_SECOND,
+  DEFAULT_STYTCH_REQUESTS_PER_SECOND,
+  RateBudget,
+  rateBudgetLimits,
+  stytchBudgetOf,
+} from '#core/rateBudget.js';
 import { rotationScheduleName, scheduledRotationInput } from '#core/registry.js';
 import type { Secret } from '#core/secret.js';
 import { CliError } from './errors.js';
 import type { CliIo } from './io.js';
-import { optionalResource, type ResourceFlags, type ResourceName } from './resources.js';
+import {
+  optionalResource,
+  RESOURCES,
+  type ResourceFlags,
+  type ResourceName,
+  usageError,
+} from './resources.js';
 
 /*
  * What `rotator register` and `rotator apply` both do to bring a client under rotation: keep its
@@ -29,7 +44,60 @@ export const ENROLMENT_RESOURCES = [
   'scheduleGroup',
   'schedulerRoleArn',
   'deadLetterQueueArn',
+  'stytchRequestsPerSecond',
+  'secretsManagerWritesPerSecond',
 ] as const satisfies readonly ResourceName[];
+
+/**
+ * An enrolling command waits for budget in the process (it is no Lambda with a timeout), for up to
+ * a minute per call: far more than a window of one second.
+ */
+const CLI_MAX_BUDGET_WAIT_MS = 60_000;
+
+/** The deployment's shared budgets as an enrolling command takes from them, and its clients made to. */
+export interface CliBudget {
+  readonly budget: RateBudget;
+  /** The Stytch client's `beforeRequest`. */
+  readonly beforeRequest: (call: { readonly group: 'management' | 'token' }) => Promise<void>;
+  /** `aws.secretsManager` with every write taking from the write budget first. */
+  readonly secretsManager: AwsClients['secretsManager'];
+}
+
+/**
+ * The budgets the functions keep (core/rateBudget.ts), shared through the ledger table: their sizes
+ * come from the stack's outputs (or the flags, or the variables); the defaults are the deployment
+ * config's.
+ */
+export function cliBudget(aws: AwsClients, table: string, flags: ResourceFlags, io: CliIo): CliBudget {
+  const perSecond = (name: 'stytchRequestsPerSecond' | 'secretsManagerWritesPerSecond', fallback: number) => {
+    const text = optionalResource(name, flags, io);
+    if (text === undefined) return fallback;
+    if (!/^[1-9][0-9]{0,5}$/.test(text.trim())) {
+      throw usageError(`${RESOURCES[name].flag} must be a whole number from 1 to 999999`);
+    }
+    return Number(text);
+  };
+  const budget = new RateBudget({
+    store: aws.rateBudgetStore(table),
+    limits: rateBudgetLimits({
+      stytchRequestsPerSecond: perSecond('stytchRequestsPerSecond', DEFAULT_STYTCH_REQUESTS_PER_SECOND),
+      secretsManagerWritesPerSecond: perSecond(
+        'secretsManagerWritesPerSecond',
+        DEFAULT_SECRETS_MANAGER_WRITES_PER_SECOND,
+      ),
+    }),
+    now: Date.now,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    maxInlineWaitMs: CLI_MAX_BUDGET_WAIT_MS,
+  });
+  return {
+    budget,
+    beforeRequest: ({ group }) => budget.acquire(stytchBudgetOf(group)),
+    secretsManager: budgetedSecretsManagerWrites(aws.secretsManager, () =>
+      budget.acquire(BUDGET_NAMES.secretsManagerWrites),
+    ),
+  };
+}
 
 /** What the rotator writes into a client's `trusted_metadata` at Stytch: the mark of a client it created. */
 export const MANAGED_BY = { managed_by: 'stytch-m2m-rotator' } as const;

@@ -24,7 +24,9 @@ export type ResourceName =
   | 'scheduleGroup'
   | 'schedulerRoleArn'
   | 'kmsKey'
-  | 'deadLetterQueueArn';
+  | 'deadLetterQueueArn'
+  | 'stytchRequestsPerSecond'
+  | 'secretsManagerWritesPerSecond';
 
 interface ResourceSpec {
   readonly flag: string;
@@ -101,6 +103,18 @@ export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
     env: 'ROTATOR_DEAD_LETTER_QUEUE_ARN',
     description: 'where a schedule puts a rotation start that failed (unset: none)',
     output: 'DeadLetterQueueArn',
+  },
+  stytchRequestsPerSecond: {
+    flag: '--stytch-requests-per-second',
+    env: 'ROTATOR_STYTCH_REQUESTS_PER_SECOND',
+    description: "the Stytch project's budget the CLI shares with the functions (unset: 20)",
+    output: 'StytchRequestsPerSecond',
+  },
+  secretsManagerWritesPerSecond: {
+    flag: '--secrets-manager-writes-per-second',
+    env: 'ROTATOR_SECRETS_MANAGER_WRITES_PER_SECOND',
+    description: 'the Secrets Manager write budget the CLI shares with the functions (unset: 25)',
+    output: 'SecretsManagerWritesPerSecond',
   },
 };
 

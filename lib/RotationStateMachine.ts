@@ -127,6 +127,16 @@ export class RotationStateMachine extends Construct {
       maxDelay: Duration.minutes(10),
       jitterStrategy: sfn.JitterType.FULL,
     });
+    // The shared budget's window is full: its next window opens within seconds (at most an
+    // hour), so try again soon and often; the jitter spreads the waiters over the window.
+    task.addRetry({
+      errors: [RETRYABLE_ERROR_NAMES.budgetWait],
+      interval: Duration.seconds(1),
+      backoffRate: 1.5,
+      maxAttempts: 99,
+      maxDelay: Duration.minutes(1),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
   }
 
   /** A task that gives the whole state to `fn` and continues with what it returns. */

@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { EVENT_SOURCES, ROTATOR_EVENT_SOURCE } from '../lambdas/core/events.js';
 import { DRIFT_METRICS } from '../lambdas/core/fleetDrift.js';
 import { DEFAULT_POLICIES, MAX_DEADLINE_SECONDS } from '../lambdas/core/policy.js';
+import { BUDGET_NAMES } from '../lambdas/core/rateBudget.js';
 import { ratePeriodSeconds } from '../lambdas/core/scheduleExpression.js';
 import { SECRET_AGE_METRICS } from '../lambdas/core/secretAge.js';
 import { secretAgePublisherEnvironment } from '../lambdas/wiring/environment.js';
@@ -108,6 +109,12 @@ export interface RotatorMonitoringProps extends RotatorMonitoringOptions {
    */
   readonly stytchCredentialsSecretArn: string;
   /**
+   * The Stytch project's shared budget (requests per second per group) the sweep's searches take
+   * from, as the rotations do.
+   * @default DEFAULT_STYTCH_REQUESTS_PER_SECOND (lambdas/core/rateBudget.ts)
+   */
+  readonly stytchRequestsPerSecond?: number;
+  /**
    * Deliveries the GitHub webhook receiver failed on ({@link GitHubWebhookReceiver.failedDeliveries}):
    * alarmed on any, since GitHub does not retry a failed delivery.
    * @default - no webhook alarm
@@ -162,6 +169,8 @@ const REQUIRED_PROPS = [
 const FIVE_MINUTES = Duration.minutes(5);
 /** The partition key of the sweep's ledger item (FLEET_PK of lambdas/adapters/aws/ledger/FleetSweeps.ts). */
 const FLEET_SWEEP_PK = 'FLEET#';
+/** The partition keys of the Stytch budget's counters (lambdas/adapters/aws/DynamoRateBudgetStore.ts). */
+const STYTCH_BUDGET_PKS = [`BUDGET#${BUDGET_NAMES.stytchManagement}`, `BUDGET#${BUDGET_NAMES.stytchToken}`];
 /** Counters: no datapoint means nothing happened in the period, which is the healthy case. */
 const COUNTER = {
   threshold: 1,
@@ -605,6 +614,9 @@ export class RotatorMonitoring extends Construct {
           marginDays: props.secretAgeMarginDays ?? DEFAULTS.secretAgeMarginDays,
           defaultPeriodDays: props.defaultRotationPeriodDays ?? DEFAULTS.defaultRotationPeriodDays,
           stytchCredentialsSecretId: props.stytchCredentialsSecretArn,
+          ...(props.stytchRequestsPerSecond === undefined
+            ? {}
+            : { stytchRequestsPerSecond: props.stytchRequestsPerSecond }),
         }),
       },
       // One ListSecretVersionIds per client, a few at once: ~2 min for 10,000 clients, more when
@@ -658,6 +670,14 @@ export class RotatorMonitoring extends Construct {
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:Query'],
         resources: [props.ledger.tableArn],
+      }),
+    );
+    // The Stytch budget's window counters (DynamoRateBudgetStore: pk=BUDGET#stytch-*), no other item.
+    publisher.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [props.ledger.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': STYTCH_BUDGET_PKS } },
       }),
     );
     // Its one item (FleetSweeps in lambdas/adapters/aws/ledger: pk=FLEET#, sk=SWEEP), and no other.

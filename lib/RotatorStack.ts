@@ -112,6 +112,15 @@ export class RotatorStack extends Stack {
         description:
           "Attach to a resource server's role: it may read the token revocation document, nothing else",
       },
+      StytchRequestsPerSecond: {
+        value: String(props.config.stytch.requestsPerSecond),
+        description:
+          "The Stytch project's shared budget per group (the CLI takes from it as the functions do)",
+      },
+      SecretsManagerWritesPerSecond: {
+        value: String(props.config.secretsManagerWritesPerSecond),
+        description: 'The shared Secrets Manager write budget (the CLI takes from it as the functions do)',
+      },
       DeadLetterQueueUrl: {
         value: this.rotator.deadLetterQueue.queueUrl,
         description: 'Events and schedules that could not be delivered',

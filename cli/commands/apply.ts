@@ -24,6 +24,8 @@ import { type ClientRegistration, rotationScheduleName } from '#core/registry.js
 import type { Secret } from '#core/secret.js';
 import {
   atStytch,
+  type CliBudget,
+  cliBudget,
   ENROLMENT_RESOURCES,
   indexCurrentSecret,
   MANAGED_BY,
@@ -133,8 +135,11 @@ async function apply(io: CliIo, flags: ApplyFlags): Promise<number> {
 
   return withAws(io, async (aws) => {
     const ledger = aws.ledger(resources.table);
-    const store = new SecretsManagerStore({ client: aws.secretsManager, prefix: resources.prefix });
-    const stytch = lazyStytch(aws, resources);
+    // Stytch calls and secret writes take from the budgets the functions keep: an apply of a fleet
+    // never starves the rotations, nor they it.
+    const budget = cliBudget(aws, resources.table, flags, io);
+    const store = new SecretsManagerStore({ client: budget.secretsManager, prefix: resources.prefix });
+    const stytch = lazyStytch(aws, resources, budget);
     try {
       const plan = await makePlan(store, ledger, stytch, parsed.entries, flags.prune === true);
       if (plan.problems.length > 0) {
@@ -237,6 +242,7 @@ function resolveApplyResources(
 function lazyStytch(
   aws: AwsClients,
   resources: ApplyResources,
+  budget: CliBudget,
 ): { get(): Promise<{ client: StytchClient; projectId: string }>; close(): Promise<void> } {
   let made: Promise<{ client: StytchClient; projectId: string }> | undefined;
   return {
@@ -248,6 +254,7 @@ function lazyStytch(
             projectId: credentials.projectId,
             secret: credentials.secret,
             retry: APPLY_STYTCH_RETRY,
+            beforeRequest: budget.beforeRequest,
             ...(resources.stytchBaseUrl === undefined ? {} : { baseUrl: resources.stytchBaseUrl }),
           }),
         }),

@@ -11,6 +11,7 @@ import { isKnownTimeZone, scheduleExpressionProblem } from '#core/scheduleExpres
 import type { Secret } from '#core/secret.js';
 import {
   atStytch,
+  cliBudget,
   ENROLMENT_RESOURCES,
   MANAGED_BY,
   optionalDeadLetterQueue,
@@ -207,16 +208,19 @@ async function register(io: CliIo, flags: RegisterFlags): Promise<number> {
     }
 
     const credentials = await readStytchCredentials(aws.secretsManager, credentialsSecretId);
+    // Its Stytch calls and secret writes take from the budgets the functions keep.
+    const budget = cliBudget(aws, table, flags, io);
     const stytch = new StytchClient({
       projectId: credentials.projectId,
       secret: credentials.secret,
       ...(stytchBaseUrl === undefined ? {} : { baseUrl: stytchBaseUrl }),
+      beforeRequest: budget.beforeRequest,
     });
     try {
       const { client, secret } = await atStytch(stytch, () =>
         createOrRecover(stytch, request, io, flags.adopt === true),
       );
-      const store = new SecretsManagerStore({ client: aws.secretsManager, prefix });
+      const store = new SecretsManagerStore({ client: budget.secretsManager, prefix });
       const ref = { clientId: client.clientId, kind: 'm2m' } as const;
       const secretId = store.secretIdOf(ref);
       const versionId = await store.createCurrent(

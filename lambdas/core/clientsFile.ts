@@ -66,6 +66,7 @@ const DEPLOYMENT_CONFIG_KEYS: ReadonlySet<string> = new Set([
   'secretPrefix',
   'leakScanners',
   'crossAccountConsumerAccounts',
+  'secretsManagerWritesPerSecond',
 ]);
 
 interface Problem {

@@ -1,6 +1,10 @@
 import * as z from 'zod';
 import { RotatorError } from '#core/errors.js';
 import { SecretPrefixSchema } from '#core/model.js';
+import {
+  DEFAULT_SECRETS_MANAGER_WRITES_PER_SECOND,
+  DEFAULT_STYTCH_REQUESTS_PER_SECOND,
+} from '#core/rateBudget.js';
 
 /*
  * The one contract between the CDK app, which sets the functions' environment, and the wiring,
@@ -21,6 +25,8 @@ export const ENV = {
   githubWebhookSecretId: 'ROTATOR_GITHUB_WEBHOOK_SECRET_ID',
   githubTokenSecretId: 'ROTATOR_GITHUB_TOKEN_SECRET_ID',
   githubApiUrl: 'ROTATOR_GITHUB_API_URL',
+  stytchRequestsPerSecond: 'ROTATOR_STYTCH_REQUESTS_PER_SECOND',
+  secretsManagerWritesPerSecond: 'ROTATOR_SECRETS_MANAGER_WRITES_PER_SECOND',
 } as const;
 
 /** Where managed secrets are named when the deployment says nothing (`<prefix>/<client_id>`). */
@@ -43,6 +49,22 @@ export class EnvironmentError extends RotatorError {
 
 const SecretPrefixEnvSchema = SecretPrefixSchema.default(DEFAULT_ENV_SECRET_PREFIX);
 
+/** A per-second limit as `String(number)` writes it: a whole number of at least 1. */
+function perSecondEnvSchema(fallback: number) {
+  return z
+    .string()
+    .trim()
+    .regex(/^[1-9][0-9]{0,5}$/, 'must be a whole number from 1 to 999999')
+    .transform(Number)
+    .default(fallback);
+}
+
+/** The shared rate budgets (core/rateBudget.ts) every function that calls Stytch or writes a secret keeps. */
+const RateBudgetEnvShape = {
+  [ENV.stytchRequestsPerSecond]: perSecondEnvSchema(DEFAULT_STYTCH_REQUESTS_PER_SECOND),
+  [ENV.secretsManagerWritesPerSecond]: perSecondEnvSchema(DEFAULT_SECRETS_MANAGER_WRITES_PER_SECOND),
+};
+
 /** The environment of the workflow steps and the event targets (leak intake, health, reconciler). */
 const RotatorEnvSchema = z.object({
   [ENV.tableName]: z.string().min(1),
@@ -55,6 +77,7 @@ const RotatorEnvSchema = z.object({
   [ENV.stateMachineArn]: z.string().min(1).optional(),
   /** Overrides Stytch's base URL (the sandbox's emulator); unset in a deployment. */
   [ENV.stytchBaseUrl]: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  ...RateBudgetEnvShape,
 });
 export type RotatorEnv = z.infer<typeof RotatorEnvSchema>;
 
@@ -131,6 +154,8 @@ const SecretAgeEnvSchema = z.object({
   [ENV.stytchCredentialsSecretId]: z.string().min(1),
   /** Overrides Stytch's base URL (the sandbox's emulator); unset in a deployment. */
   [ENV.stytchBaseUrl]: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** Its searches take from the Stytch budget; it writes no secret. */
+  [ENV.stytchRequestsPerSecond]: RateBudgetEnvShape[ENV.stytchRequestsPerSecond],
 });
 export type SecretAgeEnv = z.infer<typeof SecretAgeEnvSchema>;
 
@@ -175,6 +200,25 @@ export interface WorkflowEnvironmentValues {
   readonly stateMachineArn?: string;
   /** Only outside AWS (the sandbox's Stytch emulator). */
   readonly stytchBaseUrl?: string;
+  /** @default DEFAULT_STYTCH_REQUESTS_PER_SECOND (read when unset) */
+  readonly stytchRequestsPerSecond?: number;
+  /** @default DEFAULT_SECRETS_MANAGER_WRITES_PER_SECOND (read when unset) */
+  readonly secretsManagerWritesPerSecond?: number;
+}
+
+/** The rate budgets' variables, for the values given. */
+function rateBudgetEnvironment(values: {
+  readonly stytchRequestsPerSecond?: number;
+  readonly secretsManagerWritesPerSecond?: number;
+}): Record<string, string> {
+  return {
+    ...(values.stytchRequestsPerSecond === undefined
+      ? {}
+      : { [ENV.stytchRequestsPerSecond]: String(values.stytchRequestsPerSecond) }),
+    ...(values.secretsManagerWritesPerSecond === undefined
+      ? {}
+      : { [ENV.secretsManagerWritesPerSecond]: String(values.secretsManagerWritesPerSecond) }),
+  };
 }
 
 /** The `environment` of a workflow step or event target, as {@link readRotatorEnv} reads it. */
@@ -187,6 +231,7 @@ export function workflowFunctionEnvironment(values: WorkflowEnvironmentValues): 
     [ENV.fingerprintKeySecretId]: values.fingerprintKeySecretId,
     ...(values.stateMachineArn === undefined ? {} : { [ENV.stateMachineArn]: values.stateMachineArn }),
     ...(values.stytchBaseUrl === undefined ? {} : { [ENV.stytchBaseUrl]: values.stytchBaseUrl }),
+    ...rateBudgetEnvironment(values),
   };
 }
 
@@ -228,6 +273,8 @@ export interface SecretAgeEnvironmentValues {
   readonly stytchCredentialsSecretId: string;
   /** Only outside AWS (the sandbox's Stytch emulator). */
   readonly stytchBaseUrl?: string;
+  /** @default DEFAULT_STYTCH_REQUESTS_PER_SECOND (read when unset) */
+  readonly stytchRequestsPerSecond?: number;
 }
 
 /** The `environment` of the secret-age publisher, as {@link readSecretAgeEnv} reads it. */
@@ -239,5 +286,6 @@ export function secretAgePublisherEnvironment(values: SecretAgeEnvironmentValues
     [SECRET_AGE_ENV.defaultPeriodDays]: String(values.defaultPeriodDays),
     [ENV.stytchCredentialsSecretId]: values.stytchCredentialsSecretId,
     ...(values.stytchBaseUrl === undefined ? {} : { [ENV.stytchBaseUrl]: values.stytchBaseUrl }),
+    ...rateBudgetEnvironment(values),
   };
 }

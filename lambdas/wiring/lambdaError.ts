@@ -1,4 +1,5 @@
 import { RotatorError, toError } from '#core/errors.js';
+import { BudgetExhaustedError } from '#core/rateBudget.js';
 import { RETRYABLE_ERROR_NAMES } from '#core/retryableErrorNames.js';
 import { CompletionPendingError } from '#core/rotationErrors.js';
 
@@ -24,13 +25,15 @@ function isThrottled(error: unknown): boolean {
 
 /**
  * Maps what a step threw to what the Lambda reports: a completion past the point of no return →
- * CompletionPending; a throttled retryable error → RateLimited; any other retryable → TransientError;
+ * CompletionPending; a spent shared budget → BudgetWait; a throttled retryable error → RateLimited; any other retryable → TransientError;
  * else unchanged.
  */
 export function toLambdaError(thrown: unknown): Error {
   const error = toError(thrown);
   if (error instanceof CompletionPendingError)
     return new TransientError(error, RETRYABLE_ERROR_NAMES.completionPending);
+  if (error instanceof BudgetExhaustedError)
+    return new TransientError(error, RETRYABLE_ERROR_NAMES.budgetWait);
   if (error instanceof RotatorError && error.retryable) {
     return new TransientError(
       error,

@@ -18,8 +18,10 @@ import {
   sweepFleet,
 } from '#core/fleetSweep.js';
 import type { Clock } from '#core/ports.js';
+import { DEFAULT_SECRETS_MANAGER_WRITES_PER_SECOND } from '#core/rateBudget.js';
 import type { OverdueRule, SecretAgeMetricsPort } from '#core/secretAge.js';
 import { ENV, readSecretAgeEnv, SECRET_AGE_ENV, type SecretAgeEnv } from './environment.js';
+import { sharedRateBudget, stytchRequestBudget } from './rateBudget.js';
 
 /** Options of {@link createSecretAgeDeps}: what a Lambda container takes by default, overridable. */
 export interface SecretAgeDepsOptions {
@@ -51,9 +53,14 @@ export function createSecretAgeDeps(
   options: SecretAgeDepsOptions,
 ): SecretAgePublisherDeps {
   const secretsManager = options.secretsManager ?? secretsManagerClient();
-  const ledger = new DynamoLedger({
-    client: options.dynamoDocument ?? dynamoDocumentClient(),
+  const dynamoDocument = options.dynamoDocument ?? dynamoDocumentClient();
+  const ledger = new DynamoLedger({ client: dynamoDocument, tableName: env.ROTATOR_TABLE_NAME });
+  // The sweep's searches share the project's budget with the rotations (it writes no secret).
+  const budget = sharedRateBudget({
+    dynamoDocument,
     tableName: env.ROTATOR_TABLE_NAME,
+    stytchRequestsPerSecond: env[ENV.stytchRequestsPerSecond],
+    secretsManagerWritesPerSecond: DEFAULT_SECRETS_MANAGER_WRITES_PER_SECOND, // never used: no write
   });
   return {
     deps: {
@@ -70,6 +77,7 @@ export function createSecretAgeDeps(
             debug: () => undefined,
             warn: (message, attributes) => options.logger.warn(message, attributes),
           },
+          beforeRequest: stytchRequestBudget(budget),
         });
         return new StytchInventory({ stytch });
       }),

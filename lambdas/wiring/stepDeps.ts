@@ -1,6 +1,7 @@
 // Each adapter from its own module, never the adapters' index: the index re-exports the CLI's
 // adapters too, whose SDK clients (CloudFormation, Scheduler) a function would then load at start.
 
+import { budgetedSecretsManagerWrites } from '#adapters/aws/clients/budgetedWrites.js';
 import { dynamoDocumentClient } from '#adapters/aws/clients/dynamoDocument.js';
 import { eventBridgeClient } from '#adapters/aws/clients/eventBridge.js';
 import { secretsManagerClient } from '#adapters/aws/clients/secretsManager.js';
@@ -21,7 +22,9 @@ import { registeredClients } from '#core/clientDirectory.js';
 import type { RotationMetricsPort, StepDeps, StepLogger, WorkflowStarterPort } from '#core/deps.js';
 import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
 import type { Clock, StytchPort } from '#core/ports.js';
+import { BUDGET_NAMES } from '#core/rateBudget.js';
 import { ENV, EnvironmentError, type RotatorEnv } from './environment.js';
+import { sharedRateBudget, stytchRequestBudget } from './rateBudget.js';
 
 /** Options of {@link createStepDeps}: what a Lambda container takes by default, overridable. */
 export interface StepDepsOptions {
@@ -37,10 +40,24 @@ export interface StepDepsOptions {
 /**
  * Builds the StepDeps of a workflow function: the AWS adapters over clients built once, on first
  * use, and the Stytch client built from the project credentials read from Secrets Manager at run
- * time, on first use.
+ * time, on first use. Every Stytch attempt and every Secrets Manager write first takes its share
+ * of the deployment's budgets (core/rateBudget.ts), counted in the ledger table.
  */
 export function createStepDeps(env: RotatorEnv, options: StepDepsOptions): StepDeps {
-  const aws = withDefaults(options.clients);
+  const given = withDefaults(options.clients);
+  const budget = sharedRateBudget({
+    dynamoDocument: given.dynamoDocument,
+    tableName: env.ROTATOR_TABLE_NAME,
+    stytchRequestsPerSecond: env.ROTATOR_STYTCH_REQUESTS_PER_SECOND,
+    secretsManagerWritesPerSecond: env.ROTATOR_SECRETS_MANAGER_WRITES_PER_SECOND,
+  });
+  // The credentials read (a read) goes straight through; the managed secrets' writes wait for budget.
+  const aws: FunctionClients = {
+    ...given,
+    secretsManager: budgetedSecretsManagerWrites(given.secretsManager, () =>
+      budget.acquire(BUDGET_NAMES.secretsManagerWrites),
+    ),
+  };
   const { logger } = options;
   const ledger = new DynamoLedger({ client: aws.dynamoDocument, tableName: env.ROTATOR_TABLE_NAME });
   const fingerprints = new SecretsManagerFingerprints({
@@ -59,6 +76,7 @@ export function createStepDeps(env: RotatorEnv, options: StepDepsOptions): StepD
         secret: credentials.secret,
         ...(env.ROTATOR_STYTCH_BASE_URL === undefined ? {} : { baseUrl: env.ROTATOR_STYTCH_BASE_URL }),
         logger: { debug: () => undefined, warn: (message, attributes) => logger.warn(message, attributes) },
+        beforeRequest: stytchRequestBudget(budget),
       });
       return new StytchRotationAdapter({ stytch });
     }),

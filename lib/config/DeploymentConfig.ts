@@ -2,6 +2,10 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { RotatorError } from '../../lambdas/core/errors.js';
 import { SecretPrefixSchema } from '../../lambdas/core/model.js';
+import {
+  DEFAULT_SECRETS_MANAGER_WRITES_PER_SECOND,
+  DEFAULT_STYTCH_REQUESTS_PER_SECOND,
+} from '../../lambdas/core/rateBudget.js';
 
 const SECRETS_MANAGER_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 
@@ -74,7 +78,23 @@ export const DeploymentConfigSchema = z.strictObject({
     projectCredentialsSecretArn: z
       .string()
       .regex(SECRETS_MANAGER_ARN, 'must be a Secrets Manager secret ARN'),
+    /**
+     * The project's limit, shared by every function and the CLI (windows of one second, counted
+     * in the ledger table); each of Stytch's groups (management routes, token endpoint) gets it.
+     * Stytch publishes no M2M numbers: set what your project is allowed.
+     */
+    requestsPerSecond: z.number().int().min(1).max(100_000).default(DEFAULT_STYTCH_REQUESTS_PER_SECOND),
   }),
+  /**
+   * Writes to the managed secrets per second, shared by every function and the CLI (Secrets
+   * Manager allows 50 per second per account and region, all writers together).
+   */
+  secretsManagerWritesPerSecond: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(DEFAULT_SECRETS_MANAGER_WRITES_PER_SECOND),
   /**
    * Marks config/rotator.sample.json: its Stytch credentials are made up, so the stack synthesized from it
    * carries a CloudFormation rule that refuses to deploy it (lib/RotatorStack.ts, `allowSample`).

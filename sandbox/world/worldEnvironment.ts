@@ -3,6 +3,7 @@
  * world's AWS endpoint, and the rotator's variables as the template sets them in Lambda, naming the
  * world's resources.
  */
+import type { RateBudgetSettings } from '#core/rateBudget.js';
 import type { DeploymentConfig } from '../../lib/config/DeploymentConfig.js';
 import type { AccessKey } from '../gateway/iamQuery.js';
 import { WORLD_REGION } from './awsClientConfig.js';
@@ -22,6 +23,8 @@ export interface StepFunctionWorld {
   readonly stytchUrl: string;
   /** The state machine the leak intake starts. @default - unset (a world that starts executions itself) */
   readonly stateMachineArn?: string;
+  /** The deployment's shared budgets. @default - the functions' defaults (core/rateBudget.ts) */
+  readonly rateBudget?: RateBudgetSettings;
 }
 
 /** The environment of the rotator's step functions (every `ROTATOR_*` variable the template sets). */
@@ -39,6 +42,7 @@ export function stepFunctionEnvironment(world: StepFunctionWorld): Record<string
       fingerprintKeySecretId: world.names.fingerprintKeySecretId,
       ...(world.stateMachineArn === undefined ? {} : { stateMachineArn: world.stateMachineArn }),
       stytchBaseUrl: world.stytchUrl,
+      ...world.rateBudget,
     }),
   };
 }

@@ -672,6 +672,7 @@ describe('Construct: RotatorMonitoring', () => {
         'ROTATOR_SECRET_AGE_MARGIN_DAYS',
         'ROTATOR_SECRET_PREFIX',
         'ROTATOR_STYTCH_CREDENTIALS_SECRET_ID',
+        'ROTATOR_STYTCH_REQUESTS_PER_SECOND',
         'ROTATOR_TABLE_NAME',
       ]);
       expect(variables).toMatchObject({
@@ -682,6 +683,8 @@ describe('Construct: RotatorMonitoring', () => {
         ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: '31',
         // Its ARN, never its value; no Stytch base URL in a deployment.
         ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: SAMPLE_CREDENTIALS,
+        // The project's shared budget, which its searches take from as the rotations do.
+        ROTATOR_STYTCH_REQUESTS_PER_SECOND: '20',
       });
     });
 
@@ -743,6 +746,17 @@ describe('Construct: RotatorMonitoring', () => {
           Action: ['dynamodb:GetItem', 'dynamodb:Query'],
           Effect: 'Allow',
           Resource: { 'Fn::GetAtt': [logicalIdOf(rotator.ledger), 'Arn'] },
+        },
+        {
+          // The Stytch budget's window counters only (DynamoRateBudgetStore: pk=BUDGET#stytch-*).
+          Action: 'dynamodb:UpdateItem',
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [logicalIdOf(rotator.ledger), 'Arn'] },
+          Condition: {
+            'ForAllValues:StringEquals': {
+              'dynamodb:LeadingKeys': ['BUDGET#stytch-management', 'BUDGET#stytch-token'],
+            },
+          },
         },
         {
           // The sweep's own item only (FleetSweeps: pk=FLEET#).

@@ -147,8 +147,10 @@ describe('Construct: StytchM2MRotator', () => {
         'POWERTOOLS_SERVICE_NAME',
         'ROTATOR_EVENT_BUS_NAME',
         'ROTATOR_FINGERPRINT_KEY_SECRET_ID',
+        'ROTATOR_SECRETS_MANAGER_WRITES_PER_SECOND',
         'ROTATOR_SECRET_PREFIX',
         'ROTATOR_STYTCH_CREDENTIALS_SECRET_ID',
+        'ROTATOR_STYTCH_REQUESTS_PER_SECOND',
         'ROTATOR_TABLE_NAME',
       ]);
       expect(variables.ROTATOR_STYTCH_CREDENTIALS_SECRET_ID).toMatch(/^arn:aws:secretsmanager:/);
@@ -213,6 +215,10 @@ describe('Construct: StytchM2MRotator', () => {
         }),
       ]);
       expect(worstCaseSeconds(retry[1])).toBeGreaterThan(2 * 3600);
+      // The shared budget's window is full: tried again within seconds, for longer than an hour's window.
+      const budgetWait = retry.find((rule) => rule.ErrorEquals.includes('BudgetWait'));
+      expect(budgetWait).toMatchObject({ IntervalSeconds: 1, JitterStrategy: 'FULL', MaxDelaySeconds: 60 });
+      expect(worstCaseSeconds(budgetWait)).toBeGreaterThan(3600);
     }
     // The wait's States.Timeout is the deadline, caught, never retried.
     expect(JSON.stringify(definition.States.AwaitConsumers?.Retry)).not.toContain('States.Timeout');

@@ -330,6 +330,7 @@ describe('Trust boundaries (issue 13)', () => {
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:Query',
+        'dynamodb:UpdateItem',
         'kms:Decrypt',
         'kms:GenerateDataKey',
         'secretsmanager:GetSecretValue',

@@ -6,6 +6,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoLedger } from './DynamoLedger.js';
+import { DynamoRateBudgetStore } from './DynamoRateBudgetStore.js';
 
 /**
  * SDK v3 settings every client of an {@link AwsClients} gets; unset ones come from the standard SDK
@@ -69,6 +70,12 @@ export class AwsClients {
   public ledger(tableName: string): DynamoLedger {
     this.#dynamo ??= new DynamoDBClient(this.#settings);
     return new DynamoLedger({ client: DynamoDBDocumentClient.from(this.#dynamo), tableName });
+  }
+
+  /** The shared rate budgets' counters in `tableName`, over this run's one DynamoDB client. */
+  public rateBudgetStore(tableName: string): DynamoRateBudgetStore {
+    this.#dynamo ??= new DynamoDBClient(this.#settings);
+    return new DynamoRateBudgetStore({ client: DynamoDBDocumentClient.from(this.#dynamo), tableName });
   }
 
   /** Destroys every client made so far (their sockets would otherwise keep the process alive). */

@@ -1,7 +1,7 @@
 import { Secret } from '#core/secret.js';
 import { baseUrlIssues, resolveBaseUrl } from './baseUrl.js';
 import { StytchConfigError } from './errors.js';
-import type { FetchFunction, JwksPath, StytchClientOptions, StytchLogger } from './types.js';
+import type { BeforeRequest, FetchFunction, JwksPath, StytchClientOptions, StytchLogger } from './types.js';
 
 /** Defaults of every optional setting, in one place. */
 export const DEFAULTS = {
@@ -35,6 +35,7 @@ export interface ResolvedOptions {
   readonly random: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => number;
+  readonly beforeRequest: BeforeRequest | undefined;
   readonly jwks: {
     readonly cacheMaxAgeMs: number;
     readonly refetchCooldownMs: number;
@@ -98,7 +99,7 @@ export function resolveOptions(options: StytchClientOptions): ResolvedOptions {
   check(isInteger(jwks.refetchCooldownMs, 0), 'jwks.refetchCooldownMs must be an integer >= 0');
   check(jwks.path === 'consumer' || jwks.path === 'b2b', "jwks.path must be 'consumer' or 'b2b'");
 
-  for (const name of ['random', 'sleep', 'now', 'fetch'] as const) {
+  for (const name of ['random', 'sleep', 'now', 'fetch', 'beforeRequest'] as const) {
     check(options[name] === undefined || typeof options[name] === 'function', `${name} must be a function`);
   }
 
@@ -116,6 +117,7 @@ export function resolveOptions(options: StytchClientOptions): ResolvedOptions {
     random: options.random ?? Math.random,
     sleep: options.sleep ?? defaultSleep,
     now: options.now ?? Date.now,
+    beforeRequest: options.beforeRequest,
     jwks,
   };
 }

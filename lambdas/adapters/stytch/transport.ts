@@ -12,7 +12,7 @@ import {
 } from './errors.js';
 import type { RetryPolicy } from './options.js';
 import { backoffDelayMs, parseRetryAfterMs } from './retry.js';
-import type { FetchFunction, StytchLogger } from './types.js';
+import type { BeforeRequest, FetchFunction, StytchLogger, StytchRateGroup } from './types.js';
 
 /** HTTP methods the Stytch routes use. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -57,6 +57,7 @@ export interface TransportConfig {
   readonly random: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => number;
+  readonly beforeRequest: BeforeRequest | undefined;
 }
 
 /** The User-Agent of every request. */
@@ -138,7 +139,10 @@ export class Transport {
    */
   public async send(request: TransportRequest): Promise<TransportResponse> {
     const { maxAttempts } = this.#config.retry;
+    const group = rateGroupOf(request);
     for (let attempt = 1; ; attempt++) {
+      if (group !== null && !this.#closed)
+        await this.#config.beforeRequest?.({ route: request.route, group });
       const outcome = await this.#attempt(request, attempt);
       if (outcome.kind === 'response' && outcome.statusCode >= 200 && outcome.statusCode < 300) {
         return { statusCode: outcome.statusCode, body: parseSuccessBody(request.route, outcome) };
@@ -316,6 +320,12 @@ export class Transport {
     }
     return result.length > MAX_SERVER_TEXT ? `${result.slice(0, MAX_SERVER_TEXT)}…` : result;
   }
+}
+
+/** The limit group a request counts in: the JWKS (no credentials) is in none. */
+function rateGroupOf(request: TransportRequest): StytchRateGroup | null {
+  if (request.auth === 'project') return 'management';
+  return request.route.endsWith('/oauth2/token') ? 'token' : null;
 }
 
 function closedFailure(route: string, attempts: number): AttemptOutcome {

@@ -111,7 +111,23 @@ export interface StytchClientOptions {
    * @default - 10 min max age, 30 s refetch cooldown, consumer path
    */
   readonly jwks?: StytchJwksOptions;
+  /**
+   * Awaited before every attempt of a rate-limited call (management routes and the token
+   * endpoint; not the JWKS): a shared rate budget waits here, or throws to hold the call back.
+   * What it throws ends the call unchanged, before anything is sent.
+   * @default - no budget: every attempt is sent at once
+   */
+  readonly beforeRequest?: BeforeRequest;
 }
+
+/** The rate-limit groups Stytch counts separately: the management routes and the token endpoint. */
+export type StytchRateGroup = 'management' | 'token';
+
+/** See {@link StytchClientOptions.beforeRequest}. */
+export type BeforeRequest = (call: {
+  readonly route: string;
+  readonly group: StytchRateGroup;
+}) => Promise<void>;
 
 /** Status of an M2M client. */
 export const M2MClientStatus = { active: 'active', inactive: 'inactive' } as const;

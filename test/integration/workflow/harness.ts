@@ -13,6 +13,7 @@ import { consumerSource, EVENT_SOURCES, type RotatorEvent } from '#core/events.j
 import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
 import type { ClientPolicy } from '#core/policy.js';
 import type { TaskCallbackPort } from '#core/ports.js';
+import type { RateBudgetSettings } from '#core/rateBudget.js';
 import { Secret } from '#core/secret.js';
 import type { LocalExecutor } from '#sandbox/localExecutor/index.js';
 import { StytchEmulator, type StytchEmulatorOptions } from '#sandbox/stytch-emulator/index.js';
@@ -34,6 +35,7 @@ import {
   WORLD_RESOURCE_NAMES,
 } from '#sandbox/world/worldResources.js';
 import { createWorldExecutor, enrolledConfig, synthesizeTemplate } from '#sandbox/world/worldStack.js';
+import { ENV } from '#wiring/environment.js';
 import { parseDeploymentConfig } from '../../../lib/config/DeploymentConfig.js';
 import { RecordingMetrics } from '../../support/fakes.js';
 import { MOTO_CREDENTIALS, type MotoServer, startMoto } from '../../support/moto.js';
@@ -208,7 +210,12 @@ interface Invocation {
 /** Builds a world with `clients` enrolled. Call `stop()` in afterAll. */
 export async function createWorld(
   clients: readonly WorldClient[],
-  options: { readonly emulatorSeed?: number; readonly emulator?: Partial<StytchEmulatorOptions> } = {},
+  options: {
+    readonly emulatorSeed?: number;
+    readonly emulator?: Partial<StytchEmulatorOptions>;
+    /** @default - the functions' default budgets */
+    readonly rateBudget?: RateBudgetSettings;
+  } = {},
 ): Promise<World> {
   const moto = await startMoto();
   const emulator = await StytchEmulator.start({ seed: options.emulatorSeed ?? 1, ...options.emulator });
@@ -276,8 +283,14 @@ export async function createWorld(
       names: NAMES,
       config,
       stytchUrl: emulator.url,
+      ...(options.rateBudget === undefined ? {} : { rateBudget: options.rateBudget }),
     }),
   );
+  // A budget an earlier world of this process set must not outlive it.
+  if (options.rateBudget === undefined) {
+    delete process.env[ENV.stytchRequestsPerSecond];
+    delete process.env[ENV.secretsManagerWritesPerSecond];
+  }
 
   const events: RotatorEvent[] = [];
   const logs: string[] = [];

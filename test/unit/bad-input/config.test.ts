@@ -113,8 +113,9 @@ function tempFile(name: string, text: string): string {
 describe('the valid values these cases start from', () => {
   it('are accepted', () => {
     expect(parseDeploymentConfig(config())).toEqual({
-      stytch: { projectCredentialsSecretArn: ARN },
+      stytch: { projectCredentialsSecretArn: ARN, requestsPerSecond: 20 },
       secretPrefix: 'stytch/m2m',
+      secretsManagerWritesPerSecond: 25,
       leakScanners: [],
       crossAccountConsumerAccounts: [],
     });
@@ -362,6 +363,21 @@ describe('Deployment config: one bad value each, reported at its path', () => {
       'a cross-account consumer account as a number',
       { crossAccountConsumerAccounts: [111122223333] },
       /^crossAccountConsumerAccounts\[0\]: /,
+    ],
+    [
+      'a Stytch budget of 0 requests per second',
+      { stytch: { projectCredentialsSecretArn: ARN, requestsPerSecond: 0 } },
+      /^stytch\.requestsPerSecond: /,
+    ],
+    [
+      'a Stytch budget given as text',
+      { stytch: { projectCredentialsSecretArn: ARN, requestsPerSecond: '100' } },
+      /^stytch\.requestsPerSecond: /,
+    ],
+    [
+      'a fractional Secrets Manager write budget',
+      { secretsManagerWritesPerSecond: 12.5 },
+      /^secretsManagerWritesPerSecond: /,
     ],
   ])('rejects %s', (_label, overrides, issue) => {
     expect(configIssues(config(overrides))).toEqual([expect.stringMatching(issue)]);

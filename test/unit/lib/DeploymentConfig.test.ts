@@ -21,8 +21,12 @@ describe('Function: loadDeploymentConfig', () => {
     // Assess
     expect(config).toEqual({
       sample: true,
-      stytch: { projectCredentialsSecretArn: expect.stringMatching(/^arn:aws:secretsmanager:/) },
+      stytch: {
+        projectCredentialsSecretArn: expect.stringMatching(/^arn:aws:secretsmanager:/),
+        requestsPerSecond: 20,
+      },
       secretPrefix: 'stytch/m2m',
+      secretsManagerWritesPerSecond: 25,
       leakScanners: [expect.objectContaining({ source: 'example.secret-scanner' })],
       crossAccountConsumerAccounts: [],
     });

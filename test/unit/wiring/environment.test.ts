@@ -27,6 +27,26 @@ describe('Function: readRotatorEnv', () => {
     // Assess
     expect(env.ROTATOR_SECRET_PREFIX).toBe('stytch/m2m');
     expect(env.ROTATOR_STYTCH_BASE_URL).toBeUndefined();
+    expect(env.ROTATOR_STYTCH_REQUESTS_PER_SECOND).toBe(20);
+    expect(env.ROTATOR_SECRETS_MANAGER_WRITES_PER_SECOND).toBe(25);
+  });
+
+  it('reads the shared budgets as whole numbers, and refuses anything else by name', () => {
+    expect(
+      readRotatorEnv({
+        ...GOOD_ENV,
+        ROTATOR_STYTCH_REQUESTS_PER_SECOND: '100',
+        ROTATOR_SECRETS_MANAGER_WRITES_PER_SECOND: '40',
+      }),
+    ).toMatchObject({
+      ROTATOR_STYTCH_REQUESTS_PER_SECOND: 100,
+      ROTATOR_SECRETS_MANAGER_WRITES_PER_SECOND: 40,
+    });
+    for (const bad of ['0', '1.5', '-3', 'many', '']) {
+      expect(() => readRotatorEnv({ ...GOOD_ENV, ROTATOR_STYTCH_REQUESTS_PER_SECOND: bad })).toThrow(
+        'ROTATOR_STYTCH_REQUESTS_PER_SECOND: must be a whole number from 1 to 999999',
+      );
+    }
   });
 
   it('names every missing or malformed variable at once', () => {
@@ -195,6 +215,7 @@ describe('Function: secretAgePublisherEnvironment', () => {
       ROTATOR_SECRET_AGE_MARGIN_DAYS: 2,
       ROTATOR_DEFAULT_ROTATION_PERIOD_DAYS: 90,
       ROTATOR_STYTCH_CREDENTIALS_SECRET_ID: 'stytch/project',
+      ROTATOR_STYTCH_REQUESTS_PER_SECOND: 20,
     });
   });
 });

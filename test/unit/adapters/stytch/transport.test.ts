@@ -417,4 +417,57 @@ describe('Class: Transport', () => {
       expect(fake.requests).toHaveLength(0);
     });
   });
+
+  describe('beforeRequest (a shared rate budget)', () => {
+    it('is awaited before every attempt of a management call, with its group', async () => {
+      // Prepare
+      const calls: string[] = [];
+      stytch = client({
+        beforeRequest: async ({ route, group }) => {
+          calls.push(`${group} ${route} (sent so far: ${fake.requests.length})`);
+        },
+      });
+      fake.enqueue(stytchError(503, 'unavailable'), okClient);
+
+      // Act
+      await stytch.m2m.get('x');
+
+      // Assess
+      expect(calls).toEqual([
+        'management GET /v1/m2m/clients/{client_id} (sent so far: 0)',
+        'management GET /v1/m2m/clients/{client_id} (sent so far: 1)',
+      ]);
+    });
+
+    it('counts the token endpoint in its own group and leaves the JWKS out', async () => {
+      // Prepare
+      const groups: string[] = [];
+      stytch = client({ beforeRequest: async ({ group }) => void groups.push(group) });
+      fake.enqueue({ json: { access_token: 'a.b.c', token_type: 'bearer', expires_in: 3600 } });
+
+      // Act
+      await stytch.token({ clientId: 'c', clientSecret: 'client-secret' }).catch(() => undefined);
+
+      // Assess
+      expect(groups).toEqual(['token']);
+    });
+
+    it('ends the call with what it throws, unchanged, before anything is sent', async () => {
+      // Prepare
+      const spent = new Error('budget spent');
+      stytch = client({
+        beforeRequest: async () => {
+          throw spent;
+        },
+      });
+      fake.enqueue(okClient);
+
+      // Act
+      const error = await stytch.m2m.get('x').catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBe(spent);
+      expect(fake.requests).toHaveLength(0);
+    });
+  });
 });

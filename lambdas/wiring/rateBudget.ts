@@ -1,0 +1,34 @@
+import type { FunctionClients } from '#adapters/aws/clients.js';
+import { DynamoRateBudgetStore } from '#adapters/aws/DynamoRateBudgetStore.js';
+import type { BeforeRequest } from '#adapters/stytch/types.js';
+import { RateBudget, type RateBudgetSettings, rateBudgetLimits, stytchBudgetOf } from '#core/rateBudget.js';
+
+/** Where the shared budgets are counted and how large they are. */
+export interface SharedRateBudgetOptions extends RateBudgetSettings {
+  readonly dynamoDocument: FunctionClients['dynamoDocument'];
+  readonly tableName: string;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default - a setTimeout-based sleep */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default 2_000 (see RateBudgetOptions.maxInlineWaitMs) */
+  readonly maxInlineWaitMs?: number;
+}
+
+const sleepFor = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The deployment's shared budgets, counted in the ledger table (one item per budget and window). */
+export function sharedRateBudget(options: SharedRateBudgetOptions): RateBudget {
+  return new RateBudget({
+    store: new DynamoRateBudgetStore({ client: options.dynamoDocument, tableName: options.tableName }),
+    limits: rateBudgetLimits(options),
+    now: options.now ?? Date.now,
+    sleep: options.sleep ?? sleepFor,
+    ...(options.maxInlineWaitMs === undefined ? {} : { maxInlineWaitMs: options.maxInlineWaitMs }),
+  });
+}
+
+/** The Stytch client's `beforeRequest`: each attempt takes one request from its group's budget. */
+export function stytchRequestBudget(budget: RateBudget): BeforeRequest {
+  return ({ group }) => budget.acquire(stytchBudgetOf(group));
+}
