@@ -284,6 +284,9 @@ export interface PhaseFigures {
   };
 }
 
+/** A Stytch budget the emulator without a limit never makes the CLI wait for. */
+const UNLIMITED_STYTCH_RPS = 10_000;
+
 /** Runs `rotator apply` in-process against the sandbox, one phase at a time, counting what each costs. */
 class ApplyRunner {
   readonly #sandbox: Sandbox;
@@ -296,12 +299,24 @@ class ApplyRunner {
   /** The emulator's last request sequence number seen: a phase's Stytch calls are the numbers after it. */
   #lastSeq: number;
 
-  public constructor(sandbox: Sandbox, emulator: StytchEmulator, context: BenchContext, rss: RssSampler) {
+  public constructor(
+    sandbox: Sandbox,
+    emulator: StytchEmulator,
+    context: BenchContext,
+    rss: RssSampler,
+    stytchRps: number | undefined,
+  ) {
     this.#sandbox = sandbox;
     this.#emulator = emulator;
     this.#context = context;
     this.#rss = rss;
-    this.#env = sandbox.cliEnv();
+    // The shared budgets the CLI takes from: the emulator's limit when it has one (else one that
+    // never binds), and Secrets Manager's own 50 writes a second.
+    this.#env = {
+      ...sandbox.cliEnv(),
+      ROTATOR_STYTCH_REQUESTS_PER_SECOND: String(stytchRps ?? UNLIMITED_STYTCH_RPS),
+      ROTATOR_SECRETS_MANAGER_WRITES_PER_SECOND: '50',
+    };
     this.#operatorKey = this.#env.AWS_ACCESS_KEY_ID ?? '';
     this.#lastSeq = emulator.requestLog().at(-1)?.seq ?? 0;
     emulator.clearRequestLog();
@@ -483,7 +498,7 @@ export async function applyBench(context: BenchContext, options: ApplyBenchOptio
     const { sandbox, emulator } = await startSandbox(context, options);
     try {
       const baselineRssMb = mb(rss.sample());
-      const runner = new ApplyRunner(sandbox, emulator, context, rss);
+      const runner = new ApplyRunner(sandbox, emulator, context, rss, options.stytchRps);
       const concurrency =
         options.concurrency === undefined ? [] : ['--concurrency', String(options.concurrency)];
       const plan = await runner.run('plan', ['apply', '-f', file, '--dry-run', '--json']);

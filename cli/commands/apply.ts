@@ -20,6 +20,7 @@ import {
 import { ClientsFileError, parseClientsFile } from '#core/clientsFile.js';
 import { toError } from '#core/errors.js';
 import type { ClientRef } from '#core/ports.js';
+import { BUDGET_NAMES } from '#core/rateBudget.js';
 import { type ClientRegistration, rotationScheduleName } from '#core/registry.js';
 import type { Secret } from '#core/secret.js';
 import {
@@ -141,7 +142,10 @@ async function apply(io: CliIo, flags: ApplyFlags): Promise<number> {
     const store = new SecretsManagerStore({ client: budget.secretsManager, prefix: resources.prefix });
     const stytch = lazyStytch(aws, resources, budget);
     try {
-      const plan = await makePlan(store, ledger, stytch, parsed.entries, flags.prune === true);
+      const plan = await makePlan(store, ledger, stytch, parsed.entries, {
+        prune: flags.prune === true,
+        stytchRequestsPerSecond: budget.budget.limit(BUDGET_NAMES.stytchManagement).requests,
+      });
       if (plan.problems.length > 0) {
         for (const problem of plan.problems) {
           io.stderr.write(
@@ -273,7 +277,7 @@ async function makePlan(
   ledger: DynamoLedger,
   stytch: ReturnType<typeof lazyStytch>,
   entries: readonly PlannedEntry[],
-  prune: boolean,
+  options: Parameters<typeof planApply>[2],
 ): Promise<ApplyPlan> {
   const registry = await ledger.listRegistrations();
   const needsStytch = planNeedsStytch(entries, registry);
@@ -282,7 +286,7 @@ async function makePlan(
     storedSecrets: new Set(needsStytch ? await store.clientIds() : []),
     ...(needsStytch ? { stytch: await stytchFacts((await stytch.get()).client) } : {}),
   };
-  return planApply(entries, facts, { prune });
+  return planApply(entries, facts, options);
 }
 
 /** What executing a plan's actions works with. */

@@ -8,6 +8,7 @@ import { fingerprintEntry } from '#core/fingerprintedSecrets.js';
 import { ConsumerNameSchema } from '#core/model.js';
 import { ClientNameSchema, type ClientRegistration, ScopeSchema } from '#core/registry.js';
 import { isKnownTimeZone, scheduleExpressionProblem } from '#core/scheduleExpression.js';
+import { DEFAULT_FLEXIBLE_WINDOW_MINUTES } from '#core/scheduleSpread.js';
 import type { Secret } from '#core/secret.js';
 import {
   atStytch,
@@ -83,7 +84,7 @@ export function registerRegisterCommand(program: Command, context: CommandContex
     .option('--time-zone <zone>', 'IANA time zone of --schedule (default: UTC)')
     .option(
       '--flexible-window <minutes>',
-      'let Scheduler start up to this many minutes late (1-1440; default: off)',
+      'let Scheduler start up to this many minutes late (1-1440; default: 15, so schedules never stampede)',
     )
     .option(
       '--consumers <x,y>',
@@ -155,7 +156,8 @@ function parseRequest(flags: RegisterFlags): RegisterRequest {
     if (problem !== undefined) problems.push(`--schedule ${problem}`);
     if (!isKnownTimeZone(timeZone))
       problems.push(`--time-zone "${timeZone.slice(0, 60)}" is not a known IANA time zone`);
-    let flexibleWindowMinutes: number | undefined;
+    // Every schedule has a window: clients registered one by one at the same cron never stampede.
+    let flexibleWindowMinutes = DEFAULT_FLEXIBLE_WINDOW_MINUTES;
     if (flags.flexibleWindow !== undefined) {
       flexibleWindowMinutes = Number(flags.flexibleWindow);
       if (
@@ -166,11 +168,7 @@ function parseRequest(flags: RegisterFlags): RegisterRequest {
         problems.push('--flexible-window must be a whole number of minutes, 1-1440');
       }
     }
-    schedule = {
-      expression: flags.schedule,
-      timeZone,
-      ...(flexibleWindowMinutes === undefined ? {} : { flexibleWindowMinutes }),
-    };
+    schedule = { expression: flags.schedule, timeZone, flexibleWindowMinutes };
   } else if (flags.timeZone !== undefined || flags.flexibleWindow !== undefined) {
     problems.push('--time-zone and --flexible-window need --schedule');
   }

@@ -1,7 +1,9 @@
 import type { ClientSpec } from './clientSpec.js';
 import type { ClientKind } from './model.js';
 import type { ClientPolicy } from './policy.js';
+import { DEFAULT_STYTCH_REQUESTS_PER_SECOND } from './rateBudget.js';
 import type { ClientRegistration } from './registry.js';
+import { spreadSchedules } from './scheduleSpread.js';
 
 /*
  * `rotator apply`'s decision: what to do to make the registry, Stytch and the schedules match a
@@ -156,12 +158,25 @@ export function changesOf(spec: ClientSpec, current: ClientRegistration): Client
  * Plans `entries` against the facts. Each entry matches the registration of its client id, else
  * of its name; an entry that matches none creates (no client id) or adopts (a client id). With
  * `prune`, a registration no entry matches is removed when `apply` made it; `register`'s are kept.
+ * First every scheduled entry gets its flexible window (scheduleSpread.ts): the plan applies that.
  */
 export function planApply(
-  entries: readonly PlannedEntry[],
+  fileEntries: readonly PlannedEntry[],
   facts: ApplyFacts,
-  options: { readonly prune: boolean },
+  options: {
+    readonly prune: boolean;
+    /**
+     * The Stytch budget the schedules' windows are sized for (scheduleSpread.ts).
+     * @default DEFAULT_STYTCH_REQUESTS_PER_SECOND
+     */
+    readonly stytchRequestsPerSecond?: number;
+  },
 ): ApplyPlan {
+  const spread = spreadSchedules(
+    fileEntries,
+    options.stytchRequestsPerSecond ?? DEFAULT_STYTCH_REQUESTS_PER_SECOND,
+  );
+  const entries = spread.entries;
   const context: PlanContext = {
     byId: new Map(facts.registry.map((registration) => [registration.clientId, registration])),
     byName: new Map(facts.registry.map((registration) => [registration.name, registration])),
@@ -170,7 +185,7 @@ export function planApply(
     storedSecrets: facts.storedSecrets,
   };
   const actions: ApplyAction[] = [];
-  const problems: PlanProblem[] = [];
+  const problems: PlanProblem[] = [...spread.problems];
   const matched = new Set<string>();
   for (const entry of entries) {
     const planned = planEntry(entry, context);
@@ -191,7 +206,7 @@ export function planApply(
       actions.push({ action: 'keep', current: registration, why: 'no-prune' });
     }
   }
-  return { actions, problems };
+  return { actions, problems: problems.sort((a, b) => a.index - b.index) };
 }
 
 /** What planning one entry looks up. */

@@ -54,6 +54,8 @@ describe('Function: planApply', () => {
       schedule: {
         expression: 'rate(30 days)',
         timeZone: 'UTC',
+        // What apply gave it: the default window (scheduleSpread.ts).
+        flexibleWindowMinutes: 15,
         scheduleName: 'rotate-m2m-client-test-billing',
       },
     });
@@ -68,7 +70,15 @@ describe('Function: planApply', () => {
     const plan = planApply([spec], facts({ registry: [current] }), { prune: true });
 
     // Assess
-    expect(plan).toEqual({ actions: [{ action: 'unchanged', entry: spec, current }], problems: [] });
+    // The entry as planned carries the window the spread gave it.
+    const planned = {
+      ...spec,
+      spec: {
+        ...spec.spec,
+        schedule: { ...spec.spec.schedule, flexibleWindowMinutes: 15 },
+      },
+    };
+    expect(plan).toEqual({ actions: [{ action: 'unchanged', entry: planned, current }], problems: [] });
     expect(planNeedsStytch([spec], [current])).toBe(false);
   });
 
