@@ -1,5 +1,5 @@
 import type { RotatorEvent } from './events.js';
-import type { FingerprintIndexPort } from './fingerprint.js';
+import type { FingerprintEntry, FingerprintIndexPort } from './fingerprint.js';
 import type { ClientKind } from './model.js';
 import type { Secret } from './secret.js';
 
@@ -58,6 +58,16 @@ export interface ManagedSecretValue {
   readonly tokenUrl: string;
 }
 
+/**
+ * A value as {@link SecretStorePort.read} found it: the version it was read from and the labels
+ * that version carried then (what GetSecretValue answers beside the value, so a step that reads a
+ * label needs no DescribeSecret to learn which version holds it).
+ */
+export interface StoredSecretValue extends ManagedSecretValue {
+  readonly versionId: string;
+  readonly versionStages: readonly string[];
+}
+
 /** The standard staging labels, as AWS's native rotation uses them. */
 export type VersionStage = 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS';
 
@@ -68,20 +78,52 @@ export interface SecretVersions {
   readonly previousVersionId: string | null;
 }
 
+/** The holders of AWSCURRENT and AWSPENDING, as the caller read them in this step with nothing moved since. */
+export type KnownLabels = Pick<SecretVersions, 'currentVersionId' | 'pendingVersionId'>;
+
+/** How a caller asks for a change of a secret's versions. */
+export interface SecretChangeOptions {
+  /**
+   * The caller writes the fingerprint index entries of this change itself, in its own ledger
+   * write (e.g. with the rotation record): a store that indexes what it changes
+   * (`fingerprintedSecrets`) then leaves them to it.
+   */
+  readonly indexedByCaller?: boolean;
+}
+
+/** Options of {@link SecretStorePort.putPending}. */
+export interface PutPendingOptions extends SecretChangeOptions {
+  /**
+   * The label holders the caller read in this step with nothing moved since (it spares a read). A
+   * version that holds no label may still exist: the store still finds that out.
+   */
+  readonly known?: KnownLabels;
+}
+
 /** Secrets Manager, as the rotation sees it: one secret per managed client. */
 export interface SecretStorePort {
   /** The secret's name or ARN for a client (what consumers read). */
   secretIdOf(client: ClientRef): string;
   versions(client: ClientRef): Promise<SecretVersions>;
-  /** Reads the version with `stage`, or null when no version carries it. */
-  read(client: ClientRef, stage: VersionStage): Promise<ManagedSecretValue | null>;
+  /** Reads the version with `stage` (and says which version that is), or null when no version carries it. */
+  read(client: ClientRef, stage: VersionStage): Promise<StoredSecretValue | null>;
   /** Stores `value` as version `versionId` labelled AWSPENDING; a retry with the same id is a no-op. */
-  putPending(client: ClientRef, versionId: string, value: ManagedSecretValue): Promise<void>;
+  putPending(
+    client: ClientRef,
+    versionId: string,
+    value: ManagedSecretValue,
+    options?: PutPendingOptions,
+  ): Promise<void>;
   /**
    * Moves AWSCURRENT to `versionId` (AWSPREVIOUS follows) and removes AWSPENDING from it. `known`:
    * the label holders the caller read in this step with nothing moved since (it spares a read).
    */
-  promotePending(client: ClientRef, versionId: string, known?: SecretVersions): Promise<void>;
+  promotePending(
+    client: ClientRef,
+    versionId: string,
+    known?: KnownLabels,
+    options?: SecretChangeOptions,
+  ): Promise<void>;
   /** Removes AWSPENDING from `versionId`; nothing to do when it is not there. */
   removePending(client: ClientRef, versionId: string): Promise<void>;
 }
@@ -287,6 +329,54 @@ export interface LeakReportLedgerPort {
   listLeakReports(clientId: string, limit: number): Promise<readonly LeakReportRecord[]>;
 }
 
+/** The outcome of {@link RotationWritesPort.beginRotation}. */
+export type BeginResult =
+  | { readonly acquired: true; readonly record: RotationRecord }
+  | { readonly acquired: false; readonly heldBy: RotationLock };
+
+/**
+ * The writes of a rotation's steps that touch more than one item (the lock, the record, the
+ * fingerprint index), each made as one write where the ledger can (all of it or none of it), so a
+ * step pays one round trip where it would pay one per item. Each has the contract of the separate
+ * writes it stands for, retries included.
+ */
+export interface RotationWritesPort {
+  /**
+   * {@link LockPort.acquireLock}, then {@link RotationLedgerPort.createRotation} of `record` and
+   * {@link FingerprintIndexPort.putFingerprint} of each entry. When the lock is held by another
+   * unexpired rotation nothing is written and the holder is returned. `record` is the stored one
+   * when it existed already (a retried step).
+   */
+  beginRotation(
+    lock: RotationLock,
+    record: RotationRecord,
+    entries: readonly FingerprintEntry[],
+    now: Date,
+  ): Promise<BeginResult>;
+  /**
+   * {@link RotationLedgerPort.updateRotation} with `patch` and the entries put, without returning the
+   * record; fails if the record does not exist (and then writes no entry).
+   */
+  recordStep(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
+    entries: readonly FingerprintEntry[],
+  ): Promise<void>;
+  /**
+   * Ends the rotation: {@link RotationLedgerPort.updateRotation} with `patch`, the entries put, and
+   * {@link LockPort.releaseLock}. Returns the ended record when a leak had escalated it (the caller
+   * must answer the leak: see preemption.ts) or when it had to be read back for another reason;
+   * null only when it ended with no escalation on it.
+   */
+  endRotation(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
+    entries: readonly FingerprintEntry[],
+  ): Promise<RotationRecord | null>;
+}
+
 /**
  * The DynamoDB ledger, as the rotation sees it: every concern above, and the fingerprint index,
  * over one table. Steps take the whole ledger; an adapter may implement each part on its own.
@@ -294,6 +384,7 @@ export interface LeakReportLedgerPort {
 export interface LedgerPort
   extends LockPort,
     RotationLedgerPort,
+    RotationWritesPort,
     LeakReportLedgerPort,
     FingerprintIndexPort {}
 

@@ -1,7 +1,9 @@
 /**
  * What one function of the rotator may do, as the IAM actions its code calls: the ledger's item
  * calls (lambdas/adapters/aws/DynamoLedger.ts: GetItem, PutItem, UpdateItem, DeleteItem, and Query
- * on the table for the registered clients; never Scan, never the index), the managed secrets'
+ * on the table for the registered clients; never Scan, never the index; a TransactWriteItems of
+ * ledger/RotationWrites.ts is authorized as the PutItem, UpdateItem and DeleteItem it holds, and
+ * the shared rate budgets' counters are UpdateItems), the managed secrets'
  * calls (SecretsManagerStore: DescribeSecret for the labels, GetSecretValue, PutSecretValue,
  * UpdateSecretVersionStage; never UpdateSecret), and which other secrets it reads.
  */

@@ -9,6 +9,7 @@ import type {
 import { EVENT_SCHEMAS, type RotatorEvent } from '#core/events.js';
 import { type FingerprintEntry, type FingerprintPort, fingerprintOf } from '#core/fingerprint.js';
 import type {
+  BeginResult,
   ClientRef,
   ConsumerReport,
   DecisionAnswer,
@@ -25,6 +26,7 @@ import type {
   RotationRecord,
   SecretStorePort,
   SecretVersions,
+  StoredSecretValue,
   StytchPort,
   StytchSecretState,
   TaskCallbackPort,
@@ -165,9 +167,11 @@ export class FakeSecretStore implements SecretStorePort {
     };
   }
 
-  public async read(client: ClientRef, stage: VersionStage): Promise<ManagedSecretValue | null> {
-    const version = [...this.#versionsOf(client).values()].find((v) => v.stages.has(stage));
-    return version ? deserialize(version.value) : null;
+  public async read(client: ClientRef, stage: VersionStage): Promise<StoredSecretValue | null> {
+    const found = [...this.#versionsOf(client)].find(([, v]) => v.stages.has(stage));
+    if (found === undefined) return null;
+    const [versionId, version] = found;
+    return { ...deserialize(version.value), versionId, versionStages: [...version.stages] };
   }
 
   public async putPending(client: ClientRef, versionId: string, value: ManagedSecretValue): Promise<void> {
@@ -288,6 +292,44 @@ export class FakeLedger implements LedgerPort {
     const updated: RotationRecord = { ...record, ...rest, steps: { ...record.steps, ...steps } };
     this.#rotations.set(`${clientId}/${rotationId}`, updated);
     return updated;
+  }
+
+  /** The lock, the record and the entries, as the separate writes make them (the adapter makes them in one). */
+  public async beginRotation(
+    lock: RotationLock,
+    record: RotationRecord,
+    entries: readonly FingerprintEntry[],
+    now: Date,
+  ): Promise<BeginResult> {
+    const acquired = await this.acquireLock(lock, now);
+    if (!acquired.acquired) return acquired;
+    for (const entry of entries) await this.putFingerprint(entry);
+    return { acquired: true, record: await this.createRotation(record) };
+  }
+
+  public async recordStep(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
+    entries: readonly FingerprintEntry[],
+  ): Promise<void> {
+    await this.updateRotation(clientId, rotationId, patch);
+    for (const entry of entries) await this.putFingerprint(entry);
+  }
+
+  /** Null when it ended with no escalation on it and the lock was ours (the adapter's one write). */
+  public async endRotation(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
+    entries: readonly FingerprintEntry[],
+  ): Promise<RotationRecord | null> {
+    for (const entry of entries) await this.putFingerprint(entry);
+    const ended = await this.updateRotation(clientId, rotationId, patch);
+    const ours = this.#locks.get(clientId)?.rotationId === rotationId;
+    await this.releaseLock(clientId, rotationId);
+    const escalated = ended.escalatedCancel !== undefined || ended.escalatedComplete !== undefined;
+    return escalated || !ours ? ended : null;
   }
 
   public async recordReport(

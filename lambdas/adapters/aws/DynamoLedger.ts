@@ -1,6 +1,7 @@
 import type { FingerprintEntry } from '#core/fingerprint.js';
 import type { FleetSweepRecord, FleetSweepStorePort } from '#core/fleetSweep.js';
 import type {
+  BeginResult,
   ConsumerReport,
   DecisionAnswer,
   EscalationKind,
@@ -20,6 +21,7 @@ import { LeakReports } from './ledger/LeakReports.js';
 import { LockTable } from './ledger/LockTable.js';
 import type { LedgerTableProps } from './ledger/ledgerTable.js';
 import { RotationRecords } from './ledger/RotationRecords.js';
+import { RotationWrites } from './ledger/RotationWrites.js';
 
 export { FLEET_PK, FLEET_SWEEP_SK } from './ledger/FleetSweeps.js';
 export {
@@ -50,10 +52,13 @@ export type DynamoLedgerProps = LedgerTableProps;
  * - {@link LeakReports}: accepted leak reports (`sk=LEAK#…`) and their guards (`sk=LEAKEVENT#…`);
  * - {@link ClientRegistryTable}: the run-time clients (`pk=REGISTRY#`);
  * - {@link FingerprintIndex}: the fingerprints of managed secrets (`pk=FINGERPRINT#<hex>`);
- * - {@link FleetSweeps}: the last hourly fleet sweep (`pk=FLEET#, sk=SWEEP`).
+ * - {@link FleetSweeps}: the last hourly fleet sweep (`pk=FLEET#, sk=SWEEP`);
+ * - {@link RotationWrites}: the steps' writes of the lock, the record and the index together, each
+ *   one transaction (the same conditions), falling back to the separate writes when it is cancelled.
  *
- * Every write two actors could race on is a single conditional write in its concern, so the
- * ledger is race-free without transactions. Reads after a conditional failure are strongly consistent.
+ * Every write two actors could race on is a single conditional write in its concern (or a
+ * transaction of those very writes), so the ledger is race-free. Reads after a conditional
+ * failure are strongly consistent.
  */
 export class DynamoLedger implements LedgerPort, RegistryPort, FleetSweepStorePort {
   readonly #locks: LockTable;
@@ -62,6 +67,7 @@ export class DynamoLedger implements LedgerPort, RegistryPort, FleetSweepStorePo
   readonly #registry: ClientRegistryTable;
   readonly #fingerprints: FingerprintIndex;
   readonly #sweeps: FleetSweeps;
+  readonly #writes: RotationWrites;
 
   public constructor(props: DynamoLedgerProps) {
     this.#locks = new LockTable(props);
@@ -70,6 +76,7 @@ export class DynamoLedger implements LedgerPort, RegistryPort, FleetSweepStorePo
     this.#registry = new ClientRegistryTable(props);
     this.#fingerprints = new FingerprintIndex(props);
     this.#sweeps = new FleetSweeps(props);
+    this.#writes = new RotationWrites(props);
   }
 
   /** See {@link LockTable.acquireLock}. */
@@ -102,6 +109,36 @@ export class DynamoLedger implements LedgerPort, RegistryPort, FleetSweepStorePo
   /** See {@link RotationRecords.updateRotation}. */
   public updateRotation(clientId: string, rotationId: string, patch: RotationPatch): Promise<RotationRecord> {
     return this.#rotations.updateRotation(clientId, rotationId, patch);
+  }
+
+  /** See {@link RotationWrites.beginRotation}. */
+  public beginRotation(
+    lock: RotationLock,
+    record: RotationRecord,
+    entries: readonly FingerprintEntry[],
+    now: Date,
+  ): Promise<BeginResult> {
+    return this.#writes.beginRotation(lock, record, entries, now);
+  }
+
+  /** See {@link RotationWrites.recordStep}. */
+  public recordStep(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
+    entries: readonly FingerprintEntry[],
+  ): Promise<void> {
+    return this.#writes.recordStep(clientId, rotationId, patch, entries);
+  }
+
+  /** See {@link RotationWrites.endRotation}. */
+  public endRotation(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
+    entries: readonly FingerprintEntry[],
+  ): Promise<RotationRecord | null> {
+    return this.#writes.endRotation(clientId, rotationId, patch, entries);
   }
 
   /** See {@link RotationRecords.recordReport}. */

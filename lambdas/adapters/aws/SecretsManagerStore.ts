@@ -1,6 +1,14 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
-import type { ClientRef, ManagedSecretValue, SecretStorePort, SecretVersions } from '#core/ports.js';
+import type {
+  ClientRef,
+  KnownLabels,
+  ManagedSecretValue,
+  PutPendingOptions,
+  SecretStorePort,
+  SecretVersions,
+  StoredSecretValue,
+} from '#core/ports.js';
 import { Secret } from '#core/secret.js';
 import {
   type AwsCallContext,
@@ -52,8 +60,9 @@ type VersionMap = Readonly<Record<string, readonly string[]>>;
  * labelled `AWSCURRENT` / `AWSPENDING` / `AWSPREVIOUS`.
  *
  * Every value read names its `VersionStage` explicitly (AWS defaults to AWSCURRENT, moto does
- * not). Every write is idempotent: each method first reads the labels (DescribeSecret) and
- * changes only what is not already as wanted, so a retry after a crash at any point converges.
+ * not). Every write is idempotent: each method first reads the labels (DescribeSecret, or takes
+ * the ones the caller read in this step) and changes only what is not already as wanted, so a
+ * retry after a crash at any point converges.
  * The caller holds the client's rotation lock, so no two rotations move labels at once.
  */
 export class SecretsManagerStore implements SecretStorePort {
@@ -78,10 +87,14 @@ export class SecretsManagerStore implements SecretStorePort {
     };
   }
 
+  /**
+   * GetSecretValue by `stage` (always named: see above). The answer says which version that is and
+   * the labels it carries, which the value is returned with.
+   */
   public async read(
     client: ClientRef,
-    stage: 'AWSCURRENT' | 'AWSPENDING',
-  ): Promise<ManagedSecretValue | null> {
+    stage: 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS',
+  ): Promise<StoredSecretValue | null> {
     const secretId = this.secretIdOf(client);
     const { GetSecretValueCommand } = await secretsManagerSdk();
     const context: AwsCallContext = {
@@ -89,11 +102,11 @@ export class SecretsManagerStore implements SecretStorePort {
       operation: 'GetSecretValue',
       resource: secretId,
     };
-    let secretString: string | undefined;
+    let answer: { SecretString?: string; VersionId?: string; VersionStages?: string[] };
     try {
-      ({ SecretString: secretString } = await this.#client.send(
+      answer = await this.#client.send(
         new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }),
-      ));
+      );
     } catch (error) {
       // AWS answers ResourceNotFoundException both for a missing secret and for a stage no version
       // carries: DescribeSecret tells them apart (and throws for a missing secret).
@@ -102,14 +115,22 @@ export class SecretsManagerStore implements SecretStorePort {
       if (holder === null) return null;
       // The label arrived between the two calls: read the version that has it now.
       try {
-        ({ SecretString: secretString } = await this.#client.send(
+        answer = await this.#client.send(
           new GetSecretValueCommand({ SecretId: secretId, VersionId: holder, VersionStage: stage }),
-        ));
+        );
       } catch (retryError) {
         throw wrapAwsError(retryError, context);
       }
     }
-    return parseSecretString(secretString, secretId, stage, client.clientId);
+    const value = parseSecretString(answer.SecretString, secretId, stage, client.clientId);
+    if (answer.VersionId !== undefined) {
+      return { ...value, versionId: answer.VersionId, versionStages: [...(answer.VersionStages ?? [stage])] };
+    }
+    // AWS names the version it answers with; an answer without it is settled by the labels.
+    const map = await this.#describe(secretId);
+    const holder = holderOf(map, stage);
+    if (holder === null) throw new SecretValueFormatError(secretId, stage, ['VersionId: missing']);
+    return { ...value, versionId: holder, versionStages: [...(map[holder] ?? [stage])] };
   }
 
   /**
@@ -122,17 +143,26 @@ export class SecretsManagerStore implements SecretStorePort {
    * that implicit move. Readers then see no pending version, which is safe: the current secret
    * still works. The stale version stays, unlabelled, for AWS to clean up.
    *
+   * With `options.known` (the holders of AWSCURRENT and AWSPENDING the caller read in this step)
+   * no DescribeSecret is made up front; a version `versionId` that exists without labels is then
+   * found out from PutSecretValue's answer (the labels it reports lack AWSPENDING).
+   *
    * @throws {SecretVersionConflictError} when `versionId` already holds a different value
    *   (AWS's ResourceExistsException): permanent
    * @throws {SecretValueFormatError} when `value` names another client, before any call
    */
-  public async putPending(client: ClientRef, versionId: string, value: ManagedSecretValue): Promise<void> {
+  public async putPending(
+    client: ClientRef,
+    versionId: string,
+    value: ManagedSecretValue,
+    options: PutPendingOptions = {},
+  ): Promise<void> {
     const secretId = this.secretIdOf(client);
     if (value.clientId !== client.clientId) {
       // Another client's credentials under this client's name would break every consumer.
       throw new SecretValueFormatError(secretId, STAGES.pending, ['client_id: does_not_match_secret_name']);
     }
-    const map = await this.#describe(secretId);
+    const map = options.known === undefined ? await this.#describe(secretId) : labelMap(options.known);
     const existing = map[versionId];
     if (existing?.includes(STAGES.pending) || existing?.includes(STAGES.current)) return;
 
@@ -140,8 +170,9 @@ export class SecretsManagerStore implements SecretStorePort {
     if (stale !== null) await this.#removeLabel(secretId, STAGES.pending, stale);
 
     const { PutSecretValueCommand } = await secretsManagerSdk();
+    let labelled: boolean;
     try {
-      await this.#client.send(
+      const put = await this.#client.send(
         new PutSecretValueCommand({
           SecretId: secretId,
           ClientRequestToken: versionId,
@@ -149,6 +180,8 @@ export class SecretsManagerStore implements SecretStorePort {
           VersionStages: [STAGES.pending],
         }),
       );
+      // No labels in the answer: only a DescribeSecret can tell (when the caller's labels spared the first one).
+      labelled = put.VersionStages?.includes(STAGES.pending) ?? options.known === undefined;
     } catch (error) {
       if (awsErrorCode(error) === 'ResourceExistsException') {
         throw new SecretVersionConflictError(secretId, versionId, { cause: error });
@@ -160,7 +193,7 @@ export class SecretsManagerStore implements SecretStorePort {
       });
     }
 
-    if (existing !== undefined) {
+    if (existing !== undefined || !labelled) {
       // The version existed without labels (its pending label was removed earlier). AWS ignores a
       // PutSecretValue that repeats a version's value, labels included, so attach the label here.
       const after = await this.#describe(secretId);
@@ -180,7 +213,7 @@ export class SecretsManagerStore implements SecretStorePort {
    * between them finishes the job.
    * @throws {SecretVersionNotFoundError} (permanent) when `versionId` is not a version of the secret
    */
-  public async promotePending(client: ClientRef, versionId: string, known?: SecretVersions): Promise<void> {
+  public async promotePending(client: ClientRef, versionId: string, known?: KnownLabels): Promise<void> {
     const secretId = this.secretIdOf(client);
     let current: boolean;
     let pending: boolean;
@@ -391,6 +424,17 @@ export class SecretsManagerStore implements SecretStorePort {
       });
     }
   }
+}
+
+/** The labels of `known` as DescribeSecret's map would hold them (versions without these labels left out). */
+function labelMap(known: KnownLabels): VersionMap {
+  const map: Record<string, string[]> = {};
+  const add = (versionId: string | null, stage: string) => {
+    if (versionId !== null) map[versionId] = [...(map[versionId] ?? []), stage];
+  };
+  add(known.currentVersionId, STAGES.current);
+  add(known.pendingVersionId, STAGES.pending);
+  return map;
 }
 
 /** The version carrying `stage`, or null. */

@@ -1,13 +1,16 @@
 import { LOCK_GRACE_SECONDS, type StepDeps } from '../deps.js';
-import type { RotationStartedDetail } from '../events.js';
-import { indexCurrent } from '../fingerprintedSecrets.js';
+import type { RotationStartedDetail, RotatorEvent } from '../events.js';
+import type { FingerprintEntry, FingerprintStage } from '../fingerprint.js';
+import { fingerprintEntry } from '../fingerprintedSecrets.js';
 import { resolvePolicy } from '../policy.js';
 import type {
   ClientRef,
+  KnownLabels,
   ManagedSecretValue,
   RotationLock,
   RotationRecord,
   SecretVersions,
+  StoredSecretValue,
 } from '../ports.js';
 import { reconcileClient } from '../reconcile.js';
 import {
@@ -45,8 +48,9 @@ export async function startRotation(deps: StepDeps, raw: unknown): Promise<Rotat
   const deadline = new Date(now.getTime() + policy.deadlineSeconds * 1000);
 
   // Checked before the lock: a request that cannot start takes nothing it would have to give back.
+  // The read says which version is AWSCURRENT, so indexing it needs no DescribeSecret.
   const secretId = deps.secrets.secretIdOf(client);
-  const current = await deps.secrets.read(client, 'AWSCURRENT');
+  let current = await deps.secrets.read(client, 'AWSCURRENT');
   if (current === null) throw new NotEnrolledError(client.clientId, secretId);
 
   const lock: RotationLock = {
@@ -55,54 +59,63 @@ export async function startRotation(deps: StepDeps, raw: unknown): Promise<Rotat
     executionId,
     expiresAt: new Date(deadline.getTime() + LOCK_GRACE_SECONDS * 1000).toISOString(),
   };
-  const acquired = await deps.ledger.acquireLock(lock, now);
-  const staleLeak = acquired.acquired
-    ? null
-    : await takeOverStaleLock(deps, client, lock, acquired.heldBy, input.trigger);
-  // With the lock held nothing moves AWSCURRENT: index it (a leak report can then find a client
-  // enrolled from outside, from its first rotation on).
-  // The labels as they are now: nothing moves them while the lock is held but this step.
-  const versions = await indexCurrent({ ...deps, index: deps.ledger }, client, current);
-
-  // The first attempt creates the record; `Rotation Started` goes out until one attempt has
-  // recorded that it did (at least once, like every event: consumers dedupe by rotationId).
-  const record = await deps.ledger.createRotation(
-    newRecord(input, client, rotationId, executionId, policy, now),
-  );
+  // One write: the lock, the record (the first attempt creates it, a retry finds it), and the
+  // current secret's index entry (a leak report can then find a client enrolled from outside,
+  // from its first rotation on).
+  const fresh = newRecord(input, client, rotationId, executionId, policy, now);
+  const currentEntry = await indexEntry(deps, client, current, current.versionId, 'current');
+  let begun = await deps.ledger.beginRotation(lock, fresh, [currentEntry], now);
+  let staleLeak: RotatorEvent<'Secret Leak Detected'> | null = null;
+  if (!begun.acquired) {
+    staleLeak = await takeOverStaleLock(deps, client, lock, begun.heldBy, input.trigger);
+    begun = await deps.ledger.beginRotation(lock, fresh, [currentEntry], now);
+    // Taken over a moment ago: only a rotation that took it from us since could hold it now.
+    if (!begun.acquired) throw lockRefusal(client, begun.heldBy, input.trigger);
+  }
+  const { record } = begun;
   const startedAt = record.steps.started ?? now.toISOString();
   // A leak the dead holder left unanswered now meets this rotation (the intake escalates it).
   if (staleLeak !== null) await deps.events.publish(staleLeak);
-  if (record.steps.announced === undefined) {
-    const started: RotationStartedDetail = {
-      rotationId,
-      clientId: client.clientId,
-      clientKind: client.kind,
-      trigger: input.trigger,
-      startedAt,
-      ...(input.reason === undefined ? {} : { reason: input.reason }),
-      ...(input.requestedBy === undefined ? {} : { requestedBy: input.requestedBy }),
-    };
-    await deps.events.publish({ detailType: 'Rotation Started', detail: started });
-    await deps.ledger.updateRotation(client.clientId, rotationId, {
-      steps: { announced: deps.clock.now().toISOString() },
-    });
+  // `Rotation Started` goes out until one attempt has recorded that it did (at least once, like
+  // every event: consumers dedupe by rotationId); the record says so with the step's last write.
+  const announcedAt =
+    record.steps.announced === undefined
+      ? await announceStart(
+          deps,
+          { rotationId, clientId: client.clientId, clientKind: client.kind, startedAt },
+          input,
+        )
+      : undefined;
+
+  // The labels as they are now: with the lock held nothing moves them but this step.
+  const versions = await deps.secrets.versions(client);
+  if (versions.currentVersionId !== current.versionId) {
+    current = await currentMovedBeforeLock(deps, client, current, versions);
   }
+  const started = await pendingSecret(deps, client, rotationId, versions);
+  await storePending(deps, client, rotationId, current, started);
+  await deps.stytch.selfTest(client, started.secret);
 
-  const nextSecret =
-    (await reusablePending(deps, client, rotationId, versions)) ??
-    (await startAtStytch(deps, client, rotationId));
-  await storePending(deps, client, rotationId, current, nextSecret);
-  await deps.stytch.selfTest(client, nextSecret);
-
-  // The record's deadline is the one fixed at the first attempt: a retry must not extend it.
+  // The record's deadline is the one fixed at the first attempt: a retry must not extend it. The
+  // pending secret is indexed with the record: a leak report that comes before finds no entry and
+  // is matched against the stored secrets instead (leakIntake.ts), so it is never lost.
   const fixedDeadline = record.deadline ?? deadline.toISOString();
-  await deps.ledger.updateRotation(client.clientId, rotationId, {
-    deadline: fixedDeadline,
-    pendingVersionId: rotationId,
-    pendingLastFour: nextSecret.lastFour,
-    previousLastFour: current.clientSecret.lastFour,
-    steps: { stored: deps.clock.now().toISOString() },
-  });
+  const nextSecret = started.secret;
+  await deps.ledger.recordStep(
+    client.clientId,
+    rotationId,
+    {
+      deadline: fixedDeadline,
+      pendingVersionId: rotationId,
+      pendingLastFour: nextSecret.lastFour,
+      previousLastFour: current.clientSecret.lastFour,
+      steps: {
+        ...(announcedAt === undefined ? {} : { announced: announcedAt }),
+        stored: deps.clock.now().toISOString(),
+      },
+    },
+    [await indexEntry(deps, client, { clientSecret: nextSecret }, rotationId, 'pending')],
+  );
   deps.logger.info('Rotation started', {
     clientId: client.clientId,
     rotationId,
@@ -162,18 +175,45 @@ function newRecord(
   };
 }
 
+/** The next secret, and the labels it was stored against if nothing has moved them since they were read. */
+interface StartedSecret {
+  readonly secret: Secret;
+  readonly known?: KnownLabels;
+}
+
 /**
- * The next secret this rotation already stored, if Stytch still has it pending (a retry after a
- * crash between the store and the end of the step). A stored pending Stytch no longer has is
- * dropped, and the rotation starts afresh.
+ * The next secret: the one this rotation already stored, if Stytch still has it pending (a retry
+ * after a crash between the store and the end of the step), else a new one from rotate/start. The
+ * labels read before come back as `known` while nothing has moved them (no stale pending dropped,
+ * no reconciliation), so storing the secret needs no second DescribeSecret.
+ */
+async function pendingSecret(
+  deps: StepDeps,
+  client: ClientRef,
+  rotationId: string,
+  versions: SecretVersions,
+): Promise<StartedSecret> {
+  if (versions.pendingVersionId === rotationId) {
+    const reused = await reusablePending(deps, client, rotationId);
+    if (reused !== null) return { secret: reused, known: versions };
+    // Our stale pending was dropped: the labels moved.
+    return { secret: (await startAtStytch(deps, client, rotationId)).secret };
+  }
+  const fromStytch = await startAtStytch(deps, client, rotationId);
+  return fromStytch.reconciled
+    ? { secret: fromStytch.secret }
+    : { secret: fromStytch.secret, known: versions };
+}
+
+/**
+ * The next secret this rotation already stored (AWSPENDING is its version), if Stytch still has
+ * it pending. A stored pending Stytch no longer has is dropped, and the rotation starts afresh.
  */
 async function reusablePending(
   deps: StepDeps,
   client: ClientRef,
   rotationId: string,
-  versions: SecretVersions,
 ): Promise<Secret | null> {
-  if (versions.pendingVersionId !== rotationId) return null;
   const pending = await deps.secrets.read(client, 'AWSPENDING');
   const stytchState = await deps.stytch.getSecretState(client);
   if (pending !== null && stytchState.nextLastFour === pending.clientSecret.lastFour) {
@@ -190,11 +230,15 @@ async function reusablePending(
 /**
  * rotate/start, with the recovery rule: if Stytch already has a rotation pending that we hold no
  * secret for, that secret is lost for good; cancel it (dropping any stale AWSPENDING first, so no
- * reader picks up a dead secret) and start again.
+ * reader picks up a dead secret) and start again. `reconciled`: the labels may have moved.
  */
-async function startAtStytch(deps: StepDeps, client: ClientRef, rotationId: string): Promise<Secret> {
+async function startAtStytch(
+  deps: StepDeps,
+  client: ClientRef,
+  rotationId: string,
+): Promise<{ readonly secret: Secret; readonly reconciled: boolean }> {
   try {
-    return (await deps.stytch.startRotation(client)).nextSecret;
+    return { secret: (await deps.stytch.startRotation(client)).nextSecret, reconciled: false };
   } catch (error) {
     if (!(error instanceof AlreadyRotatingError)) throw error;
   }
@@ -207,7 +251,7 @@ async function startAtStytch(deps: StepDeps, client: ClientRef, rotationId: stri
     rotationId,
     finding: plan.finding,
   });
-  return (await deps.stytch.startRotation(client)).nextSecret;
+  return { secret: (await deps.stytch.startRotation(client)).nextSecret, reconciled: true };
 }
 
 /**
@@ -226,8 +270,7 @@ async function takeOverStaleLock(
 ) {
   const holder = await lockHolder(deps, heldBy);
   const refuse = (): never => {
-    if (trigger === 'leak') throw new LeakWaitingForLockError(client.clientId, heldBy.rotationId);
-    throw new RotationInProgressError(client.clientId, heldBy.rotationId);
+    throw lockRefusal(client, heldBy, trigger);
   };
   if (holder.alive) refuse();
   let end: StaleRotationEnd;
@@ -251,17 +294,76 @@ async function takeOverStaleLock(
   return leakLeftBy(end, deps.clock.now().toISOString());
 }
 
+/** Publishes `Rotation Started`; returns when (what the record keeps as `steps.announced`). */
+async function announceStart(
+  deps: StepDeps,
+  rotation: Pick<RotationStartedDetail, 'rotationId' | 'clientId' | 'clientKind' | 'startedAt'>,
+  input: Pick<RotationStartedDetail, 'trigger' | 'reason' | 'requestedBy'>,
+): Promise<string> {
+  const detail: RotationStartedDetail = {
+    ...rotation,
+    trigger: input.trigger,
+    ...(input.reason === undefined ? {} : { reason: input.reason }),
+    ...(input.requestedBy === undefined ? {} : { requestedBy: input.requestedBy }),
+  };
+  await deps.events.publish({ detailType: 'Rotation Started', detail });
+  return deps.clock.now().toISOString();
+}
+
+/**
+ * AWSCURRENT moved between the read and the lock (a rotation that ended just then): the secret
+ * read is no longer current. Reads and indexes the one that is (and the one read as `previous`,
+ * if that is what it is now); returns it.
+ */
+async function currentMovedBeforeLock(
+  deps: StepDeps,
+  client: ClientRef,
+  before: StoredSecretValue,
+  versions: SecretVersions,
+): Promise<StoredSecretValue> {
+  const current = await deps.secrets.read(client, 'AWSCURRENT');
+  if (current === null) throw new NotEnrolledError(client.clientId, deps.secrets.secretIdOf(client));
+  await deps.ledger.putFingerprint(await indexEntry(deps, client, current, current.versionId, 'current'));
+  if (versions.previousVersionId === before.versionId) {
+    await deps.ledger.putFingerprint(await indexEntry(deps, client, before, before.versionId, 'previous'));
+  }
+  return current;
+}
+
+/** Why a start is refused while `heldBy` holds the lock: a leak rotation is retried instead (it must not be dropped). */
+function lockRefusal(client: ClientRef, heldBy: RotationLock, trigger: RotationRecord['trigger']): Error {
+  if (trigger === 'leak') return new LeakWaitingForLockError(client.clientId, heldBy.rotationId);
+  return new RotationInProgressError(client.clientId, heldBy.rotationId);
+}
+
+/** Stores the next secret as AWSPENDING; its index entry is written with the record (the caller's). */
 async function storePending(
   deps: StepDeps,
   client: ClientRef,
   rotationId: string,
   current: ManagedSecretValue,
-  nextSecret: Secret,
+  started: StartedSecret,
 ): Promise<void> {
-  await deps.secrets.putPending(client, rotationId, {
-    projectId: current.projectId,
-    clientId: client.clientId,
-    clientSecret: nextSecret,
-    tokenUrl: current.tokenUrl,
-  });
+  await deps.secrets.putPending(
+    client,
+    rotationId,
+    {
+      projectId: current.projectId,
+      clientId: client.clientId,
+      clientSecret: started.secret,
+      tokenUrl: current.tokenUrl,
+    },
+    { indexedByCaller: true, ...(started.known === undefined ? {} : { known: started.known }) },
+  );
+}
+
+/** The index entry of `value`'s secret (version `versionId`), now at `stage`. */
+function indexEntry(
+  deps: StepDeps,
+  client: ClientRef,
+  value: Pick<ManagedSecretValue, 'clientSecret'>,
+  versionId: string,
+  stage: FingerprintStage,
+): Promise<FingerprintEntry> {
+  return fingerprintEntry(deps.fingerprints, client, value.clientSecret, versionId, stage, deps.clock.now());
 }

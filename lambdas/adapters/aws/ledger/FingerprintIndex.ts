@@ -37,7 +37,7 @@ export class FingerprintIndex implements FingerprintIndexPort {
 
   /** One PutItem: the latest change of a secret wins (stored, promoted, cancelled). */
   public async putFingerprint(entry: FingerprintEntry): Promise<void> {
-    await this.#table.put({ Item: { ...entry, pk: fingerprintPk(entry.fingerprint), sk: FINGERPRINT_SK } });
+    await this.#table.put(fingerprintPut(entry));
   }
 
   public async findFingerprint(fingerprint: string): Promise<FingerprintEntry | null> {
@@ -45,6 +45,11 @@ export class FingerprintIndex implements FingerprintIndexPort {
     const item = await this.#table.get(pk, FINGERPRINT_SK);
     return item === undefined ? null : parseItem(FingerprintItemSchema, item, `${pk}/${FINGERPRINT_SK}`);
   }
+}
+
+/** The put of `entry`'s item (the latest change wins: no condition). Also a write of a transaction. */
+export function fingerprintPut(entry: FingerprintEntry) {
+  return { Item: { ...entry, pk: fingerprintPk(entry.fingerprint), sk: FINGERPRINT_SK } };
 }
 
 function fingerprintPk(fingerprint: string): string {

@@ -30,13 +30,9 @@ export class LockTable implements LockPort {
    * step: the expiry is renewed), or the holder's lock has expired.
    */
   public async acquireLock(lock: RotationLock, now: Date): Promise<LockResult> {
-    const item = lockItem(lock);
+    const write = acquireLockPut(lock, now);
     for (let attempt = 1; ; attempt += 1) {
-      const put = await this.#table.put({
-        Item: item,
-        ConditionExpression: 'attribute_not_exists(pk) OR rotationId = :me OR expiresAtMs < :now',
-        ExpressionAttributeValues: { ':me': lock.rotationId, ':now': now.getTime() },
-      });
+      const put = await this.#table.put(write);
       if (put.written) return { acquired: true };
       const heldBy = await this.getLock(lock.clientId);
       if (heldBy !== null) return { acquired: false, heldBy };
@@ -61,11 +57,7 @@ export class LockTable implements LockPort {
 
   /** One conditional DeleteItem: not held, or held by another rotation, leaves nothing of ours to release. */
   public async releaseLock(clientId: string, rotationId: string): Promise<void> {
-    await this.#table.delete({
-      Key: { pk: clientId, sk: LOCK_SK },
-      ConditionExpression: 'rotationId = :me',
-      ExpressionAttributeValues: { ':me': rotationId },
-    });
+    await this.#table.delete(releaseLockDelete(clientId, rotationId));
   }
 
   public async getLock(clientId: string): Promise<RotationLock | null> {
@@ -79,6 +71,27 @@ export class LockTable implements LockPort {
       ...(stored.executionId === undefined ? {} : { executionId: stored.executionId }),
     };
   }
+}
+
+/**
+ * The conditional put that takes the lock (see {@link LockTable.acquireLock}): there is no lock,
+ * the lock is ours already, or the holder's has expired. Also a write of a transaction.
+ */
+export function acquireLockPut(lock: RotationLock, now: Date) {
+  return {
+    Item: lockItem(lock),
+    ConditionExpression: 'attribute_not_exists(pk) OR rotationId = :me OR expiresAtMs < :now',
+    ExpressionAttributeValues: { ':me': lock.rotationId, ':now': now.getTime() },
+  };
+}
+
+/** The conditional delete that releases the lock only if `rotationId` holds it. Also a write of a transaction. */
+export function releaseLockDelete(clientId: string, rotationId: string) {
+  return {
+    Key: { pk: clientId, sk: LOCK_SK },
+    ConditionExpression: 'rotationId = :me',
+    ExpressionAttributeValues: { ':me': rotationId },
+  };
 }
 
 /**

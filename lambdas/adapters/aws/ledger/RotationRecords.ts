@@ -110,37 +110,13 @@ export class RotationRecords implements RotationLedgerPort {
     rotationId: string,
     patch: RotationPatch,
   ): Promise<RotationRecord> {
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const sets: string[] = [];
-    let n = 0;
-    const { steps, ...fields } = patch;
-    for (const [field, value] of Object.entries(fields)) {
-      if (value === undefined) continue;
-      n += 1;
-      names[`#f${n}`] = field;
-      values[`:v${n}`] = value;
-      sets.push(`#f${n} = :v${n}`);
-    }
-    for (const [step, at] of Object.entries(steps ?? {})) {
-      n += 1;
-      names[`#s${n}`] = step;
-      values[`:v${n}`] = at;
-      sets.push(`steps.#s${n} = :v${n}`);
-    }
-    if (sets.length === 0) {
+    const write = rotationPatchUpdate(clientId, rotationId, patch);
+    if (write === null) {
       const stored = await this.getRotation(clientId, rotationId);
       if (stored === null) throw new RotationNotFoundError(clientId, rotationId);
       return stored;
     }
-    const update = await this.#table.update({
-      Key: rotationKey(clientId, rotationId),
-      UpdateExpression: `SET ${sets.join(', ')}`,
-      ConditionExpression: 'attribute_exists(sk)',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ReturnValues: 'ALL_NEW',
-    });
+    const update = await this.#table.update({ ...write, ReturnValues: 'ALL_NEW' });
     if (!update.written) throw new RotationNotFoundError(clientId, rotationId, { cause: update.refusal });
     return toRecord(update.output ?? {});
   }
@@ -297,6 +273,46 @@ export class RotationRecords implements RotationLedgerPort {
   }
 }
 
+/**
+ * The UpdateItem of {@link RotationRecords.updateRotation}: `SET` per patched field and
+ * `SET steps.#k` per step timestamp, conditional on the record existing (and on `condition` too,
+ * when given); null when the patch changes nothing. Also a write of a transaction.
+ */
+export function rotationPatchUpdate(
+  clientId: string,
+  rotationId: string,
+  patch: RotationPatch,
+  condition?: string,
+) {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  let n = 0;
+  const { steps, ...fields } = patch;
+  for (const [field, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    n += 1;
+    names[`#f${n}`] = field;
+    values[`:v${n}`] = value;
+    sets.push(`#f${n} = :v${n}`);
+  }
+  for (const [step, at] of Object.entries(steps ?? {})) {
+    n += 1;
+    names[`#s${n}`] = step;
+    values[`:v${n}`] = at;
+    sets.push(`steps.#s${n} = :v${n}`);
+  }
+  if (sets.length === 0) return null;
+  return {
+    Key: rotationKey(clientId, rotationId),
+    UpdateExpression: `SET ${sets.join(', ')}`,
+    ConditionExpression:
+      condition === undefined ? 'attribute_exists(sk)' : `attribute_exists(sk) AND (${condition})`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
 function rotationSk(rotationId: string): string {
   return `${ROTATION_SK_PREFIX}${rotationId}`;
 }
@@ -306,7 +322,7 @@ function rotationKey(clientId: string, rotationId: string): { pk: string; sk: st
 }
 
 /** A record as a table item: its fields, the keys and the LSI sort key; no undefined values. */
-function rotationItem(record: RotationRecord): LedgerItem {
+export function rotationItem(record: RotationRecord): LedgerItem {
   const startedAt = record.steps.started;
   if (startedAt === undefined) {
     throw new LedgerItemFormatError(`${record.clientId}/${rotationSk(record.rotationId)}`, [
@@ -323,7 +339,8 @@ function rotationItem(record: RotationRecord): LedgerItem {
   };
 }
 
-function toRecord(item: LedgerItem): RotationRecord {
+/** A stored item as the port's record (exactly its fields). */
+export function toRecord(item: LedgerItem): RotationRecord {
   const { pk, sk, startedAt: _startedAt, ...fields } = item;
   const parsed = parseItem(RotationItemSchema, fields, `${String(item.clientId ?? pk)}/${String(sk)}`);
   // zod drops keys it does not know, so the record holds exactly the port's fields.

@@ -4,6 +4,7 @@ import type {
   DynamoDBDocumentClient,
   PutCommandInput,
   QueryCommandInput,
+  TransactWriteCommandInput,
   UpdateCommandInput,
   UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
@@ -91,6 +92,28 @@ export type WriteOutcome<Output> =
   | { readonly written: true; readonly output: Output }
   | { readonly written: false; readonly refusal: unknown };
 
+/** The expression parts every write of a transaction may carry. */
+interface TransactExpressions {
+  readonly ConditionExpression?: string;
+  readonly ExpressionAttributeNames?: Record<string, string>;
+  readonly ExpressionAttributeValues?: Record<string, unknown>;
+}
+
+/** One write of a {@link LedgerTable.transact}: a put, an update or a delete of one item of the table. */
+export type TransactWrite =
+  | { readonly put: TransactExpressions & { readonly Item: LedgerItem } }
+  | { readonly update: TransactExpressions & { readonly Key: LedgerItem; readonly UpdateExpression: string } }
+  | { readonly delete: TransactExpressions & { readonly Key: LedgerItem } };
+
+/**
+ * What a transaction did: written, or cancelled (a condition failed, or a concurrent write or
+ * transaction conflicted): `reasons` holds DynamoDB's cancellation code of each write, in order
+ * (`None`, `ConditionalCheckFailed`, `TransactionConflict`, …).
+ */
+export type TransactOutcome =
+  | { readonly written: true }
+  | { readonly written: false; readonly refusal: unknown; readonly reasons: readonly string[] };
+
 /**
  * The calls of the ledger table. A failed condition is an outcome ({@link WriteOutcome}), not an
  * error, because every concern acts on it; any other failure is an `AwsServiceError` naming the
@@ -140,6 +163,30 @@ export class LedgerTable {
     return this.#write('DeleteItem', describeKey(input.Key), ({ DeleteCommand }) =>
       this.#client.send(new DeleteCommand({ TableName: this.#tableName, ...input })),
     );
+  }
+
+  /**
+   * One TransactWriteItems of `writes` (distinct items; at most 100): all of them or none. A
+   * cancelled transaction is an outcome, like a failed condition; `what` names it in errors.
+   */
+  public async transact(writes: readonly TransactWrite[], what: string): Promise<TransactOutcome> {
+    const { TransactWriteCommand } = await dynamoDocumentSdk();
+    const TableName = this.#tableName;
+    const TransactItems: NonNullable<TransactWriteCommandInput['TransactItems']> = writes.map((write) => {
+      if ('put' in write) return { Put: { TableName, ...write.put } };
+      if ('update' in write) return { Update: { TableName, ...write.update } };
+      return { Delete: { TableName, ...write.delete } };
+    });
+    try {
+      await this.#client.send(new TransactWriteCommand({ TransactItems }));
+      return { written: true };
+    } catch (error) {
+      if (awsErrorCode(error) !== 'TransactionCanceledException') {
+        throw this.#wrap(error, 'TransactWriteItems', what);
+      }
+      const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+      return { written: false, refusal: error, reasons: reasons.map((reason) => reason.Code ?? 'None') };
+    }
   }
 
   /**

@@ -234,6 +234,44 @@ describe('Class: SecretsManagerStore (faults AWS produces and moto does not)', (
     ]);
   });
 
+  it('stores AWSPENDING with the labels the caller read: no DescribeSecret, the stale pending label removed first', async () => {
+    // Prepare
+    sm.on(PutSecretValueCommand).resolves({ VersionId: PENDING_ID, VersionStages: ['AWSPENDING'] });
+    sm.on(UpdateSecretVersionStageCommand).resolves({});
+
+    // Act
+    await store.putPending(CLIENT, PENDING_ID, VALUE, {
+      known: { currentVersionId: CURRENT_ID, pendingVersionId: STALE_ID },
+    });
+
+    // Assess
+    expect(sm.commandCalls(DescribeSecretCommand)).toHaveLength(0);
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: SECRET_ID, VersionStage: 'AWSPENDING', RemoveFromVersionId: STALE_ID },
+    ]);
+    expect(sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toMatchObject({
+      ClientRequestToken: PENDING_ID,
+      VersionStages: ['AWSPENDING'],
+    });
+  });
+
+  it('attaches AWSPENDING when PutSecretValue answers that the version it repeated carries no label', async () => {
+    // Prepare: the version existed without labels, which the caller's labels cannot show.
+    sm.on(PutSecretValueCommand).resolves({ VersionId: PENDING_ID, VersionStages: [] });
+    sm.on(DescribeSecretCommand).resolves(describeWith({ [CURRENT_ID]: ['AWSCURRENT'], [PENDING_ID]: [] }));
+    sm.on(UpdateSecretVersionStageCommand).resolves({});
+
+    // Act
+    await store.putPending(CLIENT, PENDING_ID, VALUE, {
+      known: { currentVersionId: CURRENT_ID, pendingVersionId: null },
+    });
+
+    // Assess
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: SECRET_ID, VersionStage: 'AWSPENDING', MoveToVersionId: PENDING_ID },
+    ]);
+  });
+
   it('always names the VersionStage when it reads a value (moto and AWS differ without it)', async () => {
     // Prepare: the stage is absent, then it appears between the two calls.
     sm.on(GetSecretValueCommand)
@@ -245,6 +283,8 @@ describe('Class: SecretsManagerStore (faults AWS produces and moto does not)', (
           client_secret: NEXT_SECRET,
           token_url: VALUE.tokenUrl,
         }),
+        VersionId: PENDING_ID,
+        VersionStages: ['AWSPENDING'],
       });
     sm.on(DescribeSecretCommand).resolves(
       describeWith({ [CURRENT_ID]: ['AWSCURRENT'], [PENDING_ID]: ['AWSPENDING'] }),
@@ -255,6 +295,7 @@ describe('Class: SecretsManagerStore (faults AWS produces and moto does not)', (
 
     // Assess
     expect(value?.clientSecret.reveal()).toBe(NEXT_SECRET);
+    expect(value).toMatchObject({ versionId: PENDING_ID, versionStages: ['AWSPENDING'] });
     const reads = sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input);
     expect(reads).toEqual([
       { SecretId: SECRET_ID, VersionStage: 'AWSPENDING' },
