@@ -139,8 +139,12 @@ async function fleetStatus(io: CliIo, flags: StatusFlags): Promise<void> {
   const table = resolveResource('table', flags, io);
   await withAws(io, async (aws) => {
     const ledger = aws.ledger(table);
+    // The fleet past a registry item that cannot be read, which is named on stderr.
     const [registrations, lastSweep] = await Promise.all([
-      ledger.listRegistrations(),
+      ledger.listRegistrations({
+        onUnreadable: (_key, error) =>
+          io.stderr.write(`rotator: skipped an unreadable registry item: ${forTerminal(error.message)}\n`),
+      }),
       ledger.getFleetSweep(),
     ]);
     const ids = registrations.map((registration) => registration.clientId).sort();

@@ -10,6 +10,8 @@ export interface RegisteredClientsOptions {
   readonly now?: () => number;
   /** @default CLIENT_CACHE_TTL_MS */
   readonly ttlMs?: number;
+  /** Told of each registry item `ids` skipped because it cannot be read. @default - nothing told */
+  readonly onUnreadable?: (key: string, error: Error) => void;
 }
 
 /** A registration as the workflow uses it: its kind and its policy (consumers and overrides). */
@@ -46,6 +48,12 @@ export function registeredClients(
       cache.set(clientId, { settings, until: now() + ttlMs });
       return settings;
     },
-    ids: async () => (await registry.listRegistrations()).map((registration) => registration.clientId),
+    // One unreadable item must not hide the rest of the fleet from the leak matching.
+    ids: async () =>
+      (
+        await registry.listRegistrations({
+          onUnreadable: (key, error) => options.onUnreadable?.(key, error),
+        })
+      ).map((registration) => registration.clientId),
   };
 }

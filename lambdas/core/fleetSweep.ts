@@ -103,7 +103,18 @@ type StytchSide =
  * counts were published (the async-failure alarm tells; the next hour writes it again).
  */
 export async function sweepFleet(deps: FleetSweepDeps, rule: OverdueRule): Promise<FleetSweepSummary> {
-  const registrations = await deps.registry.listRegistrations();
+  // One registry item that cannot be read must not blind the sweep to the rest of the fleet: it is
+  // skipped, logged by its key and counted as unmeasured (its secret's age is not known).
+  const unreadable: string[] = [];
+  const registrations = await deps.registry.listRegistrations({
+    onUnreadable: (key) => unreadable.push(key),
+  });
+  if (unreadable.length > 0) {
+    deps.logger.warn('Registry items unreadable: skipped, counted as unmeasured', {
+      count: unreadable.length,
+      keys: unreadable.slice(0, MAX_LOGGED),
+    });
+  }
   const sweptAt = deps.clock.now();
   // Stytch's searches take seconds, the ages minutes at 10,000 clients: side by side.
   const [ages, stytchSide] = await Promise.all([
@@ -121,10 +132,10 @@ export async function sweepFleet(deps: FleetSweepDeps, rule: OverdueRule): Promi
   deps.metrics.secretAgeCounts({
     managedClients: registrations.length,
     overdue: ages.overdue.length,
-    unmeasured: ages.problems.length,
+    unmeasured: ages.problems.length + unreadable.length,
     ...(drift.stytch === null ? {} : { drift: drift.stytch }),
   });
-  const sweep = sweepRecord(sweptAt, ages, drift, known ? undefined : stytchSide.problem);
+  const sweep = sweepRecord(sweptAt, ages, drift, known ? undefined : stytchSide.problem, unreadable.length);
   logSweep(deps.logger, ages, drift, sweep);
   const recorded = await deps.sweeps.putFleetSweep(sweep);
   if (!recorded) deps.logger.warn('Fleet sweep not recorded: a later sweep is', { sweptAt: sweep.sweptAt });
@@ -158,11 +169,12 @@ function sweepRecord(
   ages: MeasuredAges,
   drift: FleetDrift,
   problem: { readonly error: string; readonly message: string } | undefined,
+  unreadable: number,
 ): FleetSweepRecord {
   return {
     sweptAt: sweptAt.toISOString(),
     managedClients: drift.managedClients,
-    unmeasured: ages.problems.length,
+    unmeasured: ages.problems.length + unreadable,
     overdue: drift.overdue,
     midRotationAtStytch: drift.stytch?.midRotationAtStytch ?? null,
     missingAtStytch: drift.stytch?.missingAtStytch ?? null,

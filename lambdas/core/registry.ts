@@ -71,7 +71,17 @@ export interface RegistryPort {
   removeRegistration(registration: Pick<ClientRegistration, 'name' | 'clientId'>): Promise<void>;
   findRegistrationByName(name: string): Promise<ClientRegistration | null>;
   getRegistration(clientId: string): Promise<ClientRegistration | null>;
-  listRegistrations(): Promise<readonly ClientRegistration[]>;
+  /**
+   * Every registration. An item that cannot be read (edited by hand, written by a newer version)
+   * fails the listing, unless `onUnreadable` is given: then it is skipped and reported by its key
+   * (never its content), so one bad item does not blind a sweep or the leak matching to the fleet.
+   */
+  listRegistrations(options?: ListRegistrationsOptions): Promise<readonly ClientRegistration[]>;
+}
+
+/** See {@link RegistryPort.listRegistrations}. */
+export interface ListRegistrationsOptions {
+  readonly onUnreadable?: (key: string, error: Error) => void;
 }
 
 /** A client's rotation schedule's name: one per client, in the stack's registered-clients group. */

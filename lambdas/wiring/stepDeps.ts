@@ -89,7 +89,14 @@ export function createStepDeps(env: RotatorEnv, options: StepDepsOptions): StepD
     callbacks: new SfnTaskCallbacks({ client: aws.sfn }),
     executions: new SfnExecutionStatus({ client: aws.sfn }),
     clock,
-    clients: registeredClients(ledger),
+    clients: registeredClients(ledger, {
+      onUnreadable: (key, error) =>
+        logger.warn('Registry item unreadable: skipped', {
+          key,
+          error: error.name,
+          errorMessage: error.message,
+        }),
+    }),
     logger,
     fingerprints,
     metrics: options.metrics ?? powertoolsMetrics(),

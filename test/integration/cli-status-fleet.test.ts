@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger, ledgerTableDefinition } from '#adapters/aws/DynamoLedger.js';
 import { exec } from '#cli/exec.js';
@@ -209,6 +209,32 @@ describe('CLI: status --fleet (moto)', () => {
       'Managed clients: 2\n' +
         'In flight: 0 (starting 0, publishing 0, awaiting consumers 0)\n' +
         'Last sweep: none yet: the hourly sweep (the secret-age publisher) has not run yet\n',
+    );
+  });
+
+  it('counts the fleet past a registry item it cannot read, and names that item on stderr', async () => {
+    // Prepare: two clients, and a client item a newer version (or a hand) wrote
+    const { tableName } = await ledgerWith(['m2m-client-test-a', 'm2m-client-test-b']);
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          ...registration('m2m-client-test-edited'),
+          clientKind: 'saml',
+          pk: 'REGISTRY#',
+          sk: 'CLIENT#m2m-client-test-edited',
+        },
+      }),
+    );
+
+    // Act
+    const json = await run(['status', '--fleet', '--json'], envFor(tableName));
+
+    // Assess
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ managedClients: 2 });
+    expect(json.stderr).toBe(
+      'rotator: skipped an unreadable registry item: The ledger item REGISTRY#/CLIENT#m2m-client-test-edited is malformed: clientKind: invalid_value\n',
     );
   });
 

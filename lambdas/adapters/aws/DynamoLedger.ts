@@ -13,7 +13,7 @@ import type {
   RotationPatch,
   RotationRecord,
 } from '#core/ports.js';
-import type { ClientRegistration, RegistryPort } from '#core/registry.js';
+import type { ClientRegistration, ListRegistrationsOptions, RegistryPort } from '#core/registry.js';
 import { ClientRegistryTable } from './ledger/ClientRegistryTable.js';
 import { FingerprintIndex } from './ledger/FingerprintIndex.js';
 import { FleetSweeps } from './ledger/FleetSweeps.js';
@@ -219,8 +219,8 @@ export class DynamoLedger implements LedgerPort, RegistryPort, FleetSweepStorePo
     return this.#registry.getRegistration(clientId);
   }
 
-  public listRegistrations(): Promise<readonly ClientRegistration[]> {
-    return this.#registry.listRegistrations();
+  public listRegistrations(options?: ListRegistrationsOptions): Promise<readonly ClientRegistration[]> {
+    return this.#registry.listRegistrations(options);
   }
 
   /** See {@link FingerprintIndex.putFingerprint}. */

@@ -53,4 +53,25 @@ describe('Function: registeredClients', () => {
     await directory.find('m2m-client-test-new');
     expect(lookups).toEqual(['m2m-client-test-new', 'm2m-client-test-new', 'm2m-client-test-new']);
   });
+
+  it('lists the ids past an unreadable registry item, telling who asked to be told', async () => {
+    // Prepare: a registry with one item that cannot be read
+    const told: string[] = [];
+    const registry: Pick<RegistryPort, 'getRegistration' | 'listRegistrations'> = {
+      getRegistration: async () => null,
+      listRegistrations: async (options) => {
+        const error = new Error('malformed');
+        if (options?.onUnreadable === undefined) throw error;
+        options.onUnreadable('REGISTRY#/CLIENT#m2m-client-test-edited', error);
+        return [registration('m2m-client-test-readable', [])];
+      },
+    };
+
+    // Act
+    const ids = await registeredClients(registry, { onUnreadable: (key) => told.push(key) }).ids();
+
+    // Assess
+    expect(ids).toEqual(['m2m-client-test-readable']);
+    expect(told).toEqual(['REGISTRY#/CLIENT#m2m-client-test-edited']);
+  });
 });

@@ -29,6 +29,8 @@ function registration(
 
 interface World {
   readonly registrations: readonly ClientRegistration[];
+  /** Registry items that cannot be read: reported to the listing's onUnreadable, or thrown without one. */
+  readonly unreadable?: readonly string[];
   /** Days old each client's secret is (default 1). */
   readonly ageDays?: Readonly<Record<string, number>>;
   /** Stytch's clients, or the error its search fails with. */
@@ -48,7 +50,16 @@ function setup(world: World) {
   const logger = new RecordingLogger();
   const clock = new FakeClock(NOW);
   const deps: FleetSweepDeps = {
-    registry: { listRegistrations: async () => world.registrations },
+    registry: {
+      listRegistrations: async (options) => {
+        for (const key of world.unreadable ?? []) {
+          const error = new Error(`Ledger item ${key} is malformed: clientKind: invalid_value`);
+          if (options?.onUnreadable === undefined) throw error;
+          options.onUnreadable(key, error);
+        }
+        return world.registrations;
+      },
+    },
     ages: {
       currentVersionCreatedAt: async (clientId) =>
         new Date(clock.now().getTime() - (world.ageDays?.[clientId] ?? 1) * DAY),
@@ -154,6 +165,25 @@ describe('Function: sweepFleet (the drift)', () => {
     };
     expect(t.records).toEqual([sweep]);
     expect(summary).toMatchObject({ clients: 4, overdueCount: 1, sweep, recorded: true });
+  });
+
+  it('sweeps the rest of the fleet past an unreadable registry item, counting it as unmeasured and naming its key', async () => {
+    // Prepare
+    const t = setup({ ...DRIFTED, unreadable: ['REGISTRY#/CLIENT#m2m-client-test-edited'] });
+
+    // Act
+    const summary = await sweepFleet(t.deps, RULE);
+
+    // Assess
+    expect(t.counts).toEqual([expect.objectContaining({ managedClients: 4, overdue: 1, unmeasured: 1 })]);
+    expect(t.records).toEqual([expect.objectContaining({ managedClients: 4, unmeasured: 1 })]);
+    expect(summary).toMatchObject({ clients: 4, recorded: true });
+    expect(t.logged()).toContainEqual({
+      level: 'warn',
+      message: 'Registry items unreadable: skipped, counted as unmeasured',
+      count: 1,
+      keys: ['REGISTRY#/CLIENT#m2m-client-test-edited'],
+    });
   });
 
   it('reads Stytch first, then the locks of the managed clients it shows mid-rotation only, then records', async () => {

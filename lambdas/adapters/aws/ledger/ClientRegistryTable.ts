@@ -1,4 +1,10 @@
-import { type ClientRegistration, ClientRegistrationSchema, type RegistryPort } from '#core/registry.js';
+import { toError } from '#core/errors.js';
+import {
+  type ClientRegistration,
+  ClientRegistrationSchema,
+  type ListRegistrationsOptions,
+  type RegistryPort,
+} from '#core/registry.js';
 import {
   definedFields,
   type LedgerItem,
@@ -77,7 +83,9 @@ export class ClientRegistryTable implements RegistryPort {
   }
 
   /** Every registered client, one query of `CLIENT#*` page by page. */
-  public async listRegistrations(): Promise<readonly ClientRegistration[]> {
+  public async listRegistrations(
+    options: ListRegistrationsOptions = {},
+  ): Promise<readonly ClientRegistration[]> {
     const items = await this.#table.query(
       {
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :client)',
@@ -85,7 +93,17 @@ export class ClientRegistryTable implements RegistryPort {
       },
       `${REGISTRY_PK}/${REGISTRY_CLIENT_PREFIX}*`,
     );
-    return items.map(parseRegistration);
+    const { onUnreadable } = options;
+    if (onUnreadable === undefined) return items.map(parseRegistration);
+    const registrations: ClientRegistration[] = [];
+    for (const item of items) {
+      try {
+        registrations.push(parseRegistration(item));
+      } catch (error) {
+        onUnreadable(`${REGISTRY_PK}/${String(item.sk)}`, toError(error));
+      }
+    }
+    return registrations;
   }
 
   async #registration(sk: string): Promise<ClientRegistration | null> {

@@ -71,4 +71,32 @@ describe('Class: ClientRegistryTable (moto)', () => {
     expect((error as Error).message).toContain(`REGISTRY#/NAME#${malformed.name}`);
     expect((error as Error).message).not.toContain(malformed.registeredBy);
   });
+
+  it('lists past an unreadable client item only when told where to report it, by its key alone', async () => {
+    // Prepare: a readable registration and a client item a newer version (or a hand) wrote
+    const registry = new ClientRegistryTable(table.props);
+    const good = await registry.putRegistration(clientRegistration());
+    const bad = clientRegistration({ clientKind: 'saml' as 'm2m' });
+    await table.doc.send(
+      new PutCommand({
+        TableName: table.props.tableName,
+        Item: { ...bad, pk: 'REGISTRY#', sk: `CLIENT#${bad.clientId}` },
+      }),
+    );
+
+    // Act
+    const strict = await registry.listRegistrations().catch((e: unknown) => e);
+    const reported: { key: string; error: string }[] = [];
+    const tolerant = await registry.listRegistrations({
+      onUnreadable: (key, error) => reported.push({ key, error: error.message }),
+    });
+
+    // Assess
+    expect(strict).toBeInstanceOf(LedgerItemFormatError);
+    expect(tolerant).toContainEqual(good);
+    expect(tolerant.map((registration) => registration.clientId)).not.toContain(bad.clientId);
+    expect(reported).toHaveLength(1);
+    expect(reported[0]?.key).toBe(`REGISTRY#/CLIENT#${bad.clientId}`);
+    expect(reported[0]?.error).not.toContain(bad.registeredBy);
+  });
 });
