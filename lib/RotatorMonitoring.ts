@@ -15,7 +15,6 @@ import { Construct } from 'constructs';
 import { EVENT_SOURCES, ROTATOR_EVENT_SOURCE } from '../lambdas/core/events.js';
 import { DRIFT_METRICS } from '../lambdas/core/fleetDrift.js';
 import { DEFAULT_POLICIES, MAX_DEADLINE_SECONDS } from '../lambdas/core/policy.js';
-import { BUDGET_NAMES } from '../lambdas/core/rateBudget.js';
 import { ratePeriodSeconds } from '../lambdas/core/scheduleExpression.js';
 import { SECRET_AGE_METRICS } from '../lambdas/core/secretAge.js';
 import { secretAgePublisherEnvironment } from '../lambdas/wiring/environment.js';
@@ -169,8 +168,8 @@ const REQUIRED_PROPS = [
 const FIVE_MINUTES = Duration.minutes(5);
 /** The partition key of the sweep's ledger item (FLEET_PK of lambdas/adapters/aws/ledger/FleetSweeps.ts). */
 const FLEET_SWEEP_PK = 'FLEET#';
-/** The partition keys of the Stytch budget's counters (lambdas/adapters/aws/DynamoRateBudgetStore.ts). */
-const STYTCH_BUDGET_PKS = [`BUDGET#${BUDGET_NAMES.stytchManagement}`, `BUDGET#${BUDGET_NAMES.stytchToken}`];
+/** The partition key of the shared budgets' window items (lambdas/adapters/aws/DynamoRateBudgetStore.ts). */
+const BUDGET_PK = 'BUDGET#';
 /** Counters: no datapoint means nothing happened in the period, which is the healthy case. */
 const COUNTER = {
   threshold: 1,
@@ -672,12 +671,12 @@ export class RotatorMonitoring extends Construct {
         resources: [props.ledger.tableArn],
       }),
     );
-    // The Stytch budget's window counters (DynamoRateBudgetStore: pk=BUDGET#stytch-*), no other item.
+    // The shared budgets' window items (DynamoRateBudgetStore: pk=BUDGET#), no other item.
     publisher.function.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:UpdateItem'],
         resources: [props.ledger.tableArn],
-        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': STYTCH_BUDGET_PKS } },
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [BUDGET_PK] } },
       }),
     );
     // Its one item (FleetSweeps in lambdas/adapters/aws/ledger: pk=FLEET#, sk=SWEEP), and no other.

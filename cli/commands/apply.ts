@@ -144,7 +144,7 @@ async function apply(io: CliIo, flags: ApplyFlags): Promise<number> {
     try {
       const plan = await makePlan(store, ledger, stytch, parsed.entries, {
         prune: flags.prune === true,
-        stytchRequestsPerSecond: budget.budget.limit(BUDGET_NAMES.stytchManagement).requests,
+        stytchRequestsPerSecond: budget.budget.limit(BUDGET_NAMES.stytchManagement),
       });
       if (plan.problems.length > 0) {
         for (const problem of plan.problems) {

@@ -26,14 +26,17 @@ export function stytchBudgetOf(group: 'management' | 'token'): BudgetName {
   return group === 'management' ? BUDGET_NAMES.stytchManagement : BUDGET_NAMES.stytchToken;
 }
 
-/** At most `requests` per window of `windowMs`; windows start at multiples of `windowMs` since the epoch. */
-export interface FixedWindowLimit {
-  readonly requests: number;
+/**
+ * The limit of each budget: at most `requests[name]` per window of `windowMs`, windows starting at
+ * multiples of `windowMs` since the epoch. One window length for all, so one item counts them all.
+ */
+export interface RateBudgetLimits {
   readonly windowMs: number;
+  readonly requests: Readonly<Record<BudgetName, number>>;
 }
 
-/** The limit of each budget a deployment keeps. */
-export type RateBudgetLimits = Readonly<Record<BudgetName, FixedWindowLimit>>;
+/** Requests of some budgets. */
+export type BudgetCounts = Partial<Readonly<Record<BudgetName, number>>>;
 
 /** Stytch publishes no M2M numbers: a project's limit is set in the deployment config. */
 export const DEFAULT_STYTCH_REQUESTS_PER_SECOND = 20;
@@ -49,11 +52,13 @@ export interface RateBudgetSettings {
 
 /** The limits of {@link RateBudgetSettings}: windows of one second, as Stytch's per-second limits. */
 export function rateBudgetLimits(settings: RateBudgetSettings): RateBudgetLimits {
-  const perSecond = (requests: number): FixedWindowLimit => ({ requests, windowMs: 1000 });
   return {
-    [BUDGET_NAMES.stytchManagement]: perSecond(settings.stytchRequestsPerSecond),
-    [BUDGET_NAMES.stytchToken]: perSecond(settings.stytchRequestsPerSecond),
-    [BUDGET_NAMES.secretsManagerWrites]: perSecond(settings.secretsManagerWritesPerSecond),
+    windowMs: 1000,
+    requests: {
+      [BUDGET_NAMES.stytchManagement]: settings.stytchRequestsPerSecond,
+      [BUDGET_NAMES.stytchToken]: settings.stytchRequestsPerSecond,
+      [BUDGET_NAMES.secretsManagerWrites]: settings.secretsManagerWritesPerSecond,
+    },
   };
 }
 
@@ -66,16 +71,14 @@ export function windowOf(
   return { startMs, endMs: startMs + windowMs };
 }
 
-/** What taking from a budget gave: the requests, or when the next window opens. */
-export type BudgetTake = { readonly granted: true } | { readonly granted: false; readonly retryAtMs: number };
-
-/** Where the windows are counted (one conditional increment per take). */
+/** Where the windows are counted (one conditional write per purchase). */
 export interface RateBudgetStorePort {
   /**
-   * Adds `count` to the window's counter unless that would pass `limit.requests`.
+   * Adds each count to its budget's counter of the window, unless any would pass its limit: all
+   * or nothing.
    * @param windowStartMs the window to count in (from {@link windowOf})
    */
-  take(name: BudgetName, windowStartMs: number, count: number, limit: FixedWindowLimit): Promise<boolean>;
+  take(windowStartMs: number, counts: BudgetCounts, limits: RateBudgetLimits): Promise<boolean>;
 }
 
 /** A full budget, as a retryable error the state machine waits on (BudgetWait). */
@@ -100,6 +103,14 @@ export interface RateBudgetOptions {
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   /**
+   * What one purchase buys besides what is asked for: a caller that knows its next requests (a
+   * rotation step: one management request, one token request, two writes) buys them with one
+   * store write instead of one each. Requests bought and not used in their window are lost: the
+   * budget then runs under its limit, never over.
+   * @default - nothing: each purchase buys what is asked for
+   */
+  readonly bundle?: BudgetCounts;
+  /**
    * How long one acquisition may wait in the caller for the next window (a second's window opens
    * within a second); past it, {@link BudgetExhaustedError}.
    * @default 2_000
@@ -117,13 +128,19 @@ const WAKE_SPREAD = 0.2;
 const END_GUARD = 0.05;
 
 /**
- * Takes requests from the shared budgets. A request larger than a whole window is refused at
- * once: waiting would never help.
+ * Takes requests from the shared budgets, buying them from the store a bundle at a time and
+ * keeping what is bought for the rest of its window (shared by every call in this process). A
+ * request larger than a whole window is refused at once: waiting would never help.
  */
 export class RateBudget {
   readonly #options: RateBudgetOptions;
   readonly #maxInlineWaitMs: number;
   readonly #random: () => number;
+  /** Requests bought and not used yet, in the window they were bought for. */
+  #held: { windowStartMs: number; counts: Map<BudgetName, number> } = {
+    windowStartMs: -1,
+    counts: new Map(),
+  };
 
   public constructor(options: RateBudgetOptions) {
     this.#options = options;
@@ -131,30 +148,78 @@ export class RateBudget {
     this.#random = options.random ?? Math.random;
   }
 
-  /** The limit of `name`. */
-  public limit(name: BudgetName): FixedWindowLimit {
-    return this.#options.limits[name];
+  /** The requests `name` may make per window. */
+  public limit(name: BudgetName): number {
+    return this.#options.limits.requests[name];
   }
 
   /**
-   * Takes `count` requests from `name`'s current window, waiting in the caller for later windows
-   * up to the inline limit.
+   * Takes `count` requests from `name` in the current window: from what this process holds, else
+   * bought (with the bundle), waiting in the caller for later windows up to the inline limit.
    * @throws {BudgetExhaustedError} when no window within the inline limit had room
    */
   public async acquire(name: BudgetName, count = 1): Promise<void> {
-    const limit = this.#options.limits[name];
-    if (count > limit.requests) {
-      throw new RotatorError(`${count} requests can never fit the ${name} budget of ${limit.requests}`);
+    const { limits, now, sleep } = this.#options;
+    if (count > limits.requests[name]) {
+      throw new RotatorError(
+        `${count} requests can never fit the ${name} budget of ${limits.requests[name]}`,
+      );
     }
-    const { now, sleep, store } = this.#options;
     const giveUpAt = now() + this.#maxInlineWaitMs;
     for (;;) {
-      const window = windowOf(now(), limit.windowMs);
-      const closing = now() >= window.endMs - END_GUARD * limit.windowMs;
-      if (!closing && (await store.take(name, window.startMs, count, limit))) return;
-      const wakeAt = window.endMs + Math.floor(this.#random() * WAKE_SPREAD * limit.windowMs);
+      const window = windowOf(now(), limits.windowMs);
+      if (this.#spend(window.startMs, name, count)) return;
+      const closing = now() >= window.endMs - END_GUARD * limits.windowMs;
+      if (!closing && (await this.#buy(window.startMs, name, count))) {
+        if (this.#spend(window.startMs, name, count)) return;
+        continue; // what was bought went to concurrent callers of this process
+      }
+      const wakeAt = window.endMs + Math.floor(this.#random() * WAKE_SPREAD * limits.windowMs);
       if (wakeAt > giveUpAt) throw new BudgetExhaustedError(name, window.endMs);
       await sleep(Math.max(0, wakeAt - now()));
+    }
+  }
+
+  /** Uses `count` held requests of `name` in the window, if there are as many. */
+  #spend(windowStartMs: number, name: BudgetName, count: number): boolean {
+    if (this.#held.windowStartMs !== windowStartMs) return false;
+    const held = this.#held.counts.get(name) ?? 0;
+    if (held < count) return false;
+    this.#held.counts.set(name, held - count);
+    return true;
+  }
+
+  /**
+   * Buys what `name` lacks; with the bundle when this process holds nothing in the window (a
+   * step's first request, whose next ones the bundle covers), else (or when the bundle does not
+   * fit) alone: a step that spent part of its bundle and retries a request buys that request only.
+   */
+  async #buy(windowStartMs: number, name: BudgetName, count: number): Promise<boolean> {
+    const { limits, store, bundle = {} } = this.#options;
+    const current = this.#held.windowStartMs === windowStartMs;
+    const heldOf = (budget: BudgetName): number => (current ? (this.#held.counts.get(budget) ?? 0) : 0);
+    const holdsNothing = !current || [...this.#held.counts.values()].every((held) => held === 0);
+    const lacking: BudgetCounts = { [name]: count - heldOf(name) };
+    const withBundle: Partial<Record<BudgetName, number>> = { ...lacking };
+    for (const [budget, wanted] of Object.entries(bundle) as [BudgetName, number][]) {
+      const more = Math.min(wanted, limits.requests[budget]);
+      if (more > (withBundle[budget] ?? 0)) withBundle[budget] = more;
+    }
+    const bundled =
+      holdsNothing && (Object.keys(withBundle).length > 1 || withBundle[name] !== lacking[name]);
+    for (const counts of bundled ? [withBundle, lacking] : [lacking]) {
+      if (await store.take(windowStartMs, counts, limits)) {
+        this.#hold(windowStartMs, counts);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #hold(windowStartMs: number, counts: BudgetCounts): void {
+    if (this.#held.windowStartMs !== windowStartMs) this.#held = { windowStartMs, counts: new Map() };
+    for (const [budget, bought] of Object.entries(counts) as [BudgetName, number][]) {
+      this.#held.counts.set(budget, (this.#held.counts.get(budget) ?? 0) + bought);
     }
   }
 }

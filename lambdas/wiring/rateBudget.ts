@@ -1,7 +1,14 @@
 import type { FunctionClients } from '#adapters/aws/clients.js';
 import { DynamoRateBudgetStore } from '#adapters/aws/DynamoRateBudgetStore.js';
 import type { BeforeRequest } from '#adapters/stytch/types.js';
-import { RateBudget, type RateBudgetSettings, rateBudgetLimits, stytchBudgetOf } from '#core/rateBudget.js';
+import {
+  BUDGET_NAMES,
+  type BudgetCounts,
+  RateBudget,
+  type RateBudgetSettings,
+  rateBudgetLimits,
+  stytchBudgetOf,
+} from '#core/rateBudget.js';
 
 /** Where the shared budgets are counted and how large they are. */
 export interface SharedRateBudgetOptions extends RateBudgetSettings {
@@ -13,7 +20,21 @@ export interface SharedRateBudgetOptions extends RateBudgetSettings {
   readonly sleep?: (ms: number) => Promise<void>;
   /** @default 2_000 (see RateBudgetOptions.maxInlineWaitMs) */
   readonly maxInlineWaitMs?: number;
+  /** @default - none (see RateBudgetOptions.bundle) */
+  readonly bundle?: BudgetCounts;
 }
+
+/**
+ * What a rotation step buys at its first Stytch request or secret write: StartRotation makes one
+ * management request (rotate/start), one token request (the self-test) and one or two writes
+ * (AWSPENDING, a stale label's removal); CompleteRotation one of each kind and two writes (the
+ * labels); CancelRotation fewer. One purchase a step instead of one a request.
+ */
+export const ROTATION_STEP_BUNDLE: BudgetCounts = {
+  [BUDGET_NAMES.stytchManagement]: 1,
+  [BUDGET_NAMES.stytchToken]: 1,
+  [BUDGET_NAMES.secretsManagerWrites]: 2,
+};
 
 const sleepFor = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -25,6 +46,7 @@ export function sharedRateBudget(options: SharedRateBudgetOptions): RateBudget {
     now: options.now ?? Date.now,
     sleep: options.sleep ?? sleepFor,
     ...(options.maxInlineWaitMs === undefined ? {} : { maxInlineWaitMs: options.maxInlineWaitMs }),
+    ...(options.bundle === undefined ? {} : { bundle: options.bundle }),
   });
 }
 

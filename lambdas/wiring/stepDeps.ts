@@ -24,7 +24,7 @@ import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
 import type { Clock, StytchPort } from '#core/ports.js';
 import { BUDGET_NAMES } from '#core/rateBudget.js';
 import { ENV, EnvironmentError, type RotatorEnv } from './environment.js';
-import { sharedRateBudget, stytchRequestBudget } from './rateBudget.js';
+import { ROTATION_STEP_BUNDLE, sharedRateBudget, stytchRequestBudget } from './rateBudget.js';
 
 /** Options of {@link createStepDeps}: what a Lambda container takes by default, overridable. */
 export interface StepDepsOptions {
@@ -50,6 +50,7 @@ export function createStepDeps(env: RotatorEnv, options: StepDepsOptions): StepD
     tableName: env.ROTATOR_TABLE_NAME,
     stytchRequestsPerSecond: env.ROTATOR_STYTCH_REQUESTS_PER_SECOND,
     secretsManagerWritesPerSecond: env.ROTATOR_SECRETS_MANAGER_WRITES_PER_SECOND,
+    bundle: ROTATION_STEP_BUNDLE,
   });
   // The credentials read (a read) goes straight through; the managed secrets' writes wait for budget.
   const aws: FunctionClients = {

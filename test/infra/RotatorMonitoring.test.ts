@@ -748,15 +748,11 @@ describe('Construct: RotatorMonitoring', () => {
           Resource: { 'Fn::GetAtt': [logicalIdOf(rotator.ledger), 'Arn'] },
         },
         {
-          // The Stytch budget's window counters only (DynamoRateBudgetStore: pk=BUDGET#stytch-*).
+          // The shared budgets' window items only (DynamoRateBudgetStore: pk=BUDGET#).
           Action: 'dynamodb:UpdateItem',
           Effect: 'Allow',
           Resource: { 'Fn::GetAtt': [logicalIdOf(rotator.ledger), 'Arn'] },
-          Condition: {
-            'ForAllValues:StringEquals': {
-              'dynamodb:LeadingKeys': ['BUDGET#stytch-management', 'BUDGET#stytch-token'],
-            },
-          },
+          Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['BUDGET#'] } },
         },
         {
           // The sweep's own item only (FleetSweeps: pk=FLEET#).

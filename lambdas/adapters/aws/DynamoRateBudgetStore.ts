@@ -1,17 +1,18 @@
-import type { BudgetName, FixedWindowLimit, RateBudgetStorePort } from '#core/rateBudget.js';
+import type { BudgetCounts, BudgetName, RateBudgetLimits, RateBudgetStorePort } from '#core/rateBudget.js';
 import { LedgerTable, type LedgerTableProps } from './ledger/ledgerTable.js';
 
-/** Partition-key prefix of a budget's window counters: `BUDGET#<name>` (no client id holds `#`). */
-export const BUDGET_PK_PREFIX = 'BUDGET#';
+/** Partition key of the budgets' window items (no client id holds `#`). */
+export const BUDGET_PK = 'BUDGET#';
 
-// A window's counter outlives it by a day (TTL deletes it); nothing reads a past window.
+// A window's item outlives it by a day (TTL deletes it); nothing reads a past window.
 const COUNTER_TTL_SECONDS = 24 * 3600;
 
 /**
- * {@link RateBudgetStorePort} over the ledger table: one item per budget and window,
- * `pk=BUDGET#<name>, sk=<window start, epoch ms>`, `used` raised by one conditional UpdateItem
- * (`ADD`, refused when it would pass the limit). DynamoDB serializes the increments, so callers
- * in any number of Lambdas and CLIs never admit more than the limit between them.
+ * {@link RateBudgetStorePort} over the ledger table: one item per window, `pk=BUDGET#, sk=<window
+ * start, epoch ms>`, with one counter per budget (`stytch-management`, `stytch-token`,
+ * `secretsmanager-writes`), raised together by one conditional UpdateItem (`ADD`, refused when
+ * any counter would pass its limit). DynamoDB serializes the writes, so callers in any number of
+ * Lambdas and CLIs never admit more than the limits between them.
  */
 export class DynamoRateBudgetStore implements RateBudgetStorePort {
   readonly #table: LedgerTable;
@@ -20,22 +21,30 @@ export class DynamoRateBudgetStore implements RateBudgetStorePort {
     this.#table = new LedgerTable(props);
   }
 
-  public async take(
-    name: BudgetName,
-    windowStartMs: number,
-    count: number,
-    limit: FixedWindowLimit,
-  ): Promise<boolean> {
+  public async take(windowStartMs: number, counts: BudgetCounts, limits: RateBudgetLimits): Promise<boolean> {
+    const entries = (Object.entries(counts) as [BudgetName, number][]).filter(([, count]) => count > 0);
+    if (entries.length === 0) return true;
+    // More than a whole window never fits (and a fresh window's item would not refuse it).
+    if (entries.some(([budget, count]) => count > limits.requests[budget])) return false;
+    const names: Record<string, string> = { '#ttl': 'ttl' };
+    const values: Record<string, number> = {
+      ':ttl': Math.floor((windowStartMs + limits.windowMs) / 1000) + COUNTER_TTL_SECONDS,
+    };
+    const adds: string[] = [];
+    const conditions: string[] = [];
+    entries.forEach(([budget, count], i) => {
+      names[`#b${i}`] = budget;
+      values[`:c${i}`] = count;
+      values[`:r${i}`] = limits.requests[budget] - count;
+      adds.push(`#b${i} :c${i}`);
+      conditions.push(`(attribute_not_exists(#b${i}) OR #b${i} <= :r${i})`);
+    });
     const outcome = await this.#table.update({
-      Key: { pk: `${BUDGET_PK_PREFIX}${name}`, sk: String(windowStartMs) },
-      UpdateExpression: 'ADD used :count SET #ttl = if_not_exists(#ttl, :ttl)',
-      ConditionExpression: 'attribute_not_exists(used) OR used <= :room',
-      ExpressionAttributeNames: { '#ttl': 'ttl' },
-      ExpressionAttributeValues: {
-        ':count': count,
-        ':room': limit.requests - count,
-        ':ttl': Math.floor((windowStartMs + limit.windowMs) / 1000) + COUNTER_TTL_SECONDS,
-      },
+      Key: { pk: BUDGET_PK, sk: String(windowStartMs) },
+      UpdateExpression: `ADD ${adds.join(', ')} SET #ttl = if_not_exists(#ttl, :ttl)`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
     });
     return outcome.written;
   }

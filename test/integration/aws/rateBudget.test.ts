@@ -10,10 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { budgetedSecretsManagerWrites } from '#adapters/aws/clients/budgetedWrites.js';
 import { DynamoRateBudgetStore } from '#adapters/aws/DynamoRateBudgetStore.js';
 import { ledgerTableDefinition } from '#adapters/aws/index.js';
-import { BUDGET_NAMES } from '#core/rateBudget.js';
+import { rateBudgetLimits } from '#core/rateBudget.js';
 import { type MotoServer, startMoto } from '../../support/moto.js';
 
 const TABLE = 'rotator-ledger-budget';
+const LIMITS = rateBudgetLimits({ stytchRequestsPerSecond: 2, secretsManagerWritesPerSecond: 5 });
 
 describe('Class: DynamoRateBudgetStore (moto)', () => {
   let moto: MotoServer;
@@ -36,37 +37,38 @@ describe('Class: DynamoRateBudgetStore (moto)', () => {
 
   it('admits exactly the limit among 30 callers racing for one window, and counts them in one expiring item', async () => {
     // Prepare
-    const limit = { requests: 10, windowMs: 1_000 };
+    const limits = { windowMs: 1_000, requests: { ...LIMITS.requests, 'stytch-management': 10 } };
     const windowStartMs = 1_900_000_000_000;
 
     // Act
     const granted = await Promise.all(
-      Array.from({ length: 30 }, () => store.take(BUDGET_NAMES.stytchManagement, windowStartMs, 1, limit)),
+      Array.from({ length: 30 }, () => store.take(windowStartMs, { 'stytch-management': 1 }, limits)),
     );
 
     // Assess
     expect(granted.filter(Boolean)).toHaveLength(10);
     const { Item } = await doc.send(
-      new GetCommand({
-        TableName: TABLE,
-        Key: { pk: 'BUDGET#stytch-management', sk: String(windowStartMs) },
-      }),
+      new GetCommand({ TableName: TABLE, Key: { pk: 'BUDGET#', sk: String(windowStartMs) } }),
     );
     expect(Item).toEqual({
-      pk: 'BUDGET#stytch-management',
+      pk: 'BUDGET#',
       sk: String(windowStartMs),
-      used: 10,
+      'stytch-management': 10,
       ttl: 1_900_000_001 + 24 * 3600,
     });
   });
 
-  it('counts each window and each budget apart, and takes several requests at once only when they all fit', async () => {
-    const limit = { requests: 3, windowMs: 1_000 };
-    expect(await store.take(BUDGET_NAMES.stytchToken, 5_000, 2, limit)).toBe(true);
-    expect(await store.take(BUDGET_NAMES.stytchToken, 5_000, 2, limit)).toBe(false);
-    expect(await store.take(BUDGET_NAMES.stytchToken, 5_000, 1, limit)).toBe(true);
-    expect(await store.take(BUDGET_NAMES.stytchToken, 6_000, 3, limit)).toBe(true);
-    expect(await store.take(BUDGET_NAMES.secretsManagerWrites, 5_000, 3, limit)).toBe(true);
+  it('takes several budgets at once, all or nothing, each window apart', async () => {
+    const step = { 'stytch-management': 1, 'stytch-token': 1, 'secretsmanager-writes': 2 } as const;
+    expect(await store.take(5_000, step, LIMITS)).toBe(true);
+    expect(await store.take(5_000, step, LIMITS)).toBe(true);
+    // The third step's management request would pass 2: nothing of it is counted.
+    expect(await store.take(5_000, step, LIMITS)).toBe(false);
+    expect(await store.take(5_000, { 'secretsmanager-writes': 1 }, LIMITS)).toBe(true);
+    expect(await store.take(6_000, step, LIMITS)).toBe(true);
+    expect(await store.take(7_000, { 'stytch-token': 3 }, LIMITS)).toBe(false);
+    const { Item } = await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: 'BUDGET#', sk: '5000' } }));
+    expect(Item).toMatchObject({ 'stytch-management': 2, 'stytch-token': 2, 'secretsmanager-writes': 5 });
   });
 });
 

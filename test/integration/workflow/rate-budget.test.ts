@@ -12,7 +12,7 @@ import { outputOf } from './support.js';
 const CLIENTS = Array.from({ length: 8 }, (_, i) => `m2m-client-test-burst-${i}`);
 const PER_SECOND = 3;
 
-/** The budget's window counters in the ledger table (DynamoRateBudgetStore's items). */
+/** One budget's window counters in the ledger table (DynamoRateBudgetStore's items). */
 async function budgetWindows(world: World, budget: string): Promise<{ sk: string; used: number }[]> {
   const doc = world.moto.clients.dynamoDbDocument();
   try {
@@ -20,10 +20,13 @@ async function budgetWindows(world: World, budget: string): Promise<{ sk: string
       new QueryCommand({
         TableName: WORLD_RESOURCE_NAMES.tableName,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `BUDGET#${budget}` },
+        ExpressionAttributeValues: { ':pk': 'BUDGET#' },
       }),
     );
-    return Items.map((item) => ({ sk: String(item.sk), used: Number(item.used) }));
+    return Items.filter((item) => typeof item[budget] === 'number').map((item) => ({
+      sk: String(item.sk),
+      used: Number(item[budget]),
+    }));
   } finally {
     doc.destroy();
   }

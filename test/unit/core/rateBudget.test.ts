@@ -1,24 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import {
   BUDGET_NAMES,
+  type BudgetCounts,
   BudgetExhaustedError,
   type BudgetName,
-  type FixedWindowLimit,
   RateBudget,
+  type RateBudgetLimits,
   type RateBudgetStorePort,
   rateBudgetLimits,
   stytchBudgetOf,
   windowOf,
 } from '#core/rateBudget.js';
 
-/** Counts windows in memory, as the ledger table does: never past the limit. */
+/** Counts windows in memory, as the ledger table does: all or nothing, never past a limit. */
 class MemoryStore implements RateBudgetStorePort {
   public readonly used = new Map<string, number>();
-  public async take(name: BudgetName, windowStartMs: number, count: number, limit: FixedWindowLimit) {
-    const key = `${name}@${windowStartMs}`;
-    const used = this.used.get(key) ?? 0;
-    if (used + count > limit.requests) return false;
-    this.used.set(key, used + count);
+  public readonly purchases: BudgetCounts[] = [];
+  public async take(windowStartMs: number, counts: BudgetCounts, limits: RateBudgetLimits) {
+    const entries = Object.entries(counts) as [BudgetName, number][];
+    const key = (budget: BudgetName) => `${budget}@${windowStartMs}`;
+    if (
+      entries.some(([budget, count]) => (this.used.get(key(budget)) ?? 0) + count > limits.requests[budget])
+    )
+      return false;
+    for (const [budget, count] of entries)
+      this.used.set(key(budget), (this.used.get(key(budget)) ?? 0) + count);
+    this.purchases.push(counts);
     return true;
   }
 }
@@ -38,6 +45,11 @@ function fakeTime(startMs: number) {
 }
 
 const LIMITS = rateBudgetLimits({ stytchRequestsPerSecond: 2, secretsManagerWritesPerSecond: 5 });
+const STEP = {
+  [BUDGET_NAMES.stytchManagement]: 1,
+  [BUDGET_NAMES.stytchToken]: 1,
+  [BUDGET_NAMES.secretsManagerWrites]: 2,
+};
 
 describe('Function: windowOf', () => {
   it('starts windows at multiples of their length since the epoch, as Stytch (not rolling)', () => {
@@ -50,9 +62,8 @@ describe('Function: windowOf', () => {
 describe('Function: rateBudgetLimits', () => {
   it('gives each Stytch group the project rate and the writes theirs, in windows of one second', () => {
     expect(LIMITS).toEqual({
-      [BUDGET_NAMES.stytchManagement]: { requests: 2, windowMs: 1000 },
-      [BUDGET_NAMES.stytchToken]: { requests: 2, windowMs: 1000 },
-      [BUDGET_NAMES.secretsManagerWrites]: { requests: 5, windowMs: 1000 },
+      windowMs: 1000,
+      requests: { 'stytch-management': 2, 'stytch-token': 2, 'secretsmanager-writes': 5 },
     });
     expect(stytchBudgetOf('management')).toBe(BUDGET_NAMES.stytchManagement);
     expect(stytchBudgetOf('token')).toBe(BUDGET_NAMES.stytchToken);
@@ -79,18 +90,74 @@ describe('Class: RateBudget', () => {
     });
   });
 
-  it('keeps the budgets apart: a full management window leaves the token endpoint its own', async () => {
+  it('buys a step’s requests in one purchase and spends them without another store call', async () => {
     // Prepare
     const store = new MemoryStore();
     const time = fakeTime(20_000);
-    const budget = new RateBudget({ store, limits: LIMITS, ...time });
-    await budget.acquire(BUDGET_NAMES.stytchManagement, 2);
+    const budget = new RateBudget({ store, limits: LIMITS, ...time, bundle: STEP });
 
-    // Act
-    await budget.acquire(BUDGET_NAMES.stytchToken, 2);
+    // Act: a step's management request, its self-test's token request, one write
+    await budget.acquire(BUDGET_NAMES.stytchManagement);
+    await budget.acquire(BUDGET_NAMES.stytchToken);
+    await budget.acquire(BUDGET_NAMES.secretsManagerWrites);
+    await budget.acquire(BUDGET_NAMES.stytchToken); // a second self-test try: bought on its own
+    await budget.acquire(BUDGET_NAMES.secretsManagerWrites); // the second write: held already
 
     // Assess
+    expect(store.purchases).toEqual([STEP, { 'stytch-token': 1 }]);
     expect(time.sleeps).toEqual([]);
+  });
+
+  it('buys a whole bundle again once it holds nothing (the next step of this process)', async () => {
+    // Prepare
+    const store = new MemoryStore();
+    const budget = new RateBudget({
+      store,
+      limits: rateBudgetLimits({ stytchRequestsPerSecond: 4, secretsManagerWritesPerSecond: 5 }),
+      ...fakeTime(25_000),
+      bundle: STEP,
+    });
+    for (const name of [
+      BUDGET_NAMES.stytchManagement,
+      BUDGET_NAMES.stytchToken,
+      BUDGET_NAMES.secretsManagerWrites,
+      BUDGET_NAMES.secretsManagerWrites,
+    ])
+      await budget.acquire(name);
+
+    // Act
+    await budget.acquire(BUDGET_NAMES.stytchManagement);
+
+    // Assess
+    expect(store.purchases).toEqual([STEP, STEP]);
+  });
+
+  it('drops what it held when its window ends: the next window buys anew', async () => {
+    // Prepare
+    const store = new MemoryStore();
+    const time = fakeTime(30_000);
+    const budget = new RateBudget({ store, limits: LIMITS, ...time, bundle: STEP });
+    await budget.acquire(BUDGET_NAMES.stytchManagement);
+    await time.sleep(1_000);
+
+    // Act
+    await budget.acquire(BUDGET_NAMES.stytchToken);
+
+    // Assess
+    expect(store.purchases).toEqual([STEP, STEP]);
+  });
+
+  it('buys only what the request lacks when the bundle does not fit the window', async () => {
+    // Prepare: the window has room for one more write only
+    const store = new MemoryStore();
+    await store.take(40_000, { 'secretsmanager-writes': 4 }, LIMITS);
+    const budget = new RateBudget({ store, limits: LIMITS, ...fakeTime(40_000), bundle: STEP });
+
+    // Act
+    await budget.acquire(BUDGET_NAMES.stytchManagement);
+
+    // Assess
+    expect(store.purchases.slice(1)).toEqual([{ 'stytch-management': 1 }]);
   });
 
   it('gives up past its inline wait with a retryable BudgetExhaustedError naming the next window', async () => {
@@ -122,7 +189,7 @@ describe('Class: RateBudget', () => {
   it('spreads the callers that wait for one window over its first part, not its first millisecond', async () => {
     // Prepare
     const store = new MemoryStore();
-    await store.take(BUDGET_NAMES.stytchManagement, 40_000, 2, LIMITS[BUDGET_NAMES.stytchManagement]);
+    await store.take(40_000, { 'stytch-management': 2 }, LIMITS);
     const time = fakeTime(40_000);
     const budget = new RateBudget({ store, limits: LIMITS, ...time, random: () => 0.5 });
 
