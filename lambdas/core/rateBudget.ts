@@ -118,9 +118,21 @@ export interface RateBudgetOptions {
   readonly maxInlineWaitMs?: number;
   /** Spreads the callers that wait for one window over its first part, [0, 1). @default Math.random */
   readonly random?: () => number;
+  /**
+   * Whether the caller serves a leak now: it may use the whole limit, where every other caller
+   * stops short of the reserved part, so a leak rotation never queues behind a fleet.
+   * @default - never urgent
+   */
+  readonly urgent?: () => boolean;
+  /**
+   * The part of each limit only urgent callers use (rounded down: a limit under 5 reserves none).
+   * @default 0.2
+   */
+  readonly reservedForUrgent?: number;
 }
 
 const DEFAULT_MAX_INLINE_WAIT_MS = 2_000;
+const DEFAULT_RESERVED_FOR_URGENT = 0.2;
 // Waiters for the next window start within its first fifth, not all at its first millisecond.
 const WAKE_SPREAD = 0.2;
 // A request taken in a window's last moments may reach Stytch in the next window, on top of that
@@ -142,8 +154,19 @@ export class RateBudget {
     counts: new Map(),
   };
 
+  /** The limits of a caller that serves no leak: each short of its reserved part. */
+  readonly #everydayLimits: RateBudgetLimits;
+
   public constructor(options: RateBudgetOptions) {
     this.#options = options;
+    const reserved = options.reservedForUrgent ?? DEFAULT_RESERVED_FOR_URGENT;
+    const requests = Object.fromEntries(
+      Object.entries(options.limits.requests).map(([budget, limit]) => [
+        budget,
+        limit - Math.floor(limit * reserved),
+      ]),
+    ) as Record<BudgetName, number>;
+    this.#everydayLimits = { windowMs: options.limits.windowMs, requests };
     this.#maxInlineWaitMs = options.maxInlineWaitMs ?? DEFAULT_MAX_INLINE_WAIT_MS;
     this.#random = options.random ?? Math.random;
   }
@@ -159,7 +182,8 @@ export class RateBudget {
    * @throws {BudgetExhaustedError} when no window within the inline limit had room
    */
   public async acquire(name: BudgetName, count = 1): Promise<void> {
-    const { limits, now, sleep } = this.#options;
+    const { now, sleep } = this.#options;
+    const limits = this.#options.urgent?.() === true ? this.#options.limits : this.#everydayLimits;
     if (count > limits.requests[name]) {
       throw new RotatorError(
         `${count} requests can never fit the ${name} budget of ${limits.requests[name]}`,
@@ -170,7 +194,7 @@ export class RateBudget {
       const window = windowOf(now(), limits.windowMs);
       if (this.#spend(window.startMs, name, count)) return;
       const closing = now() >= window.endMs - END_GUARD * limits.windowMs;
-      if (!closing && (await this.#buy(window.startMs, name, count))) {
+      if (!closing && (await this.#buy(window.startMs, name, count, limits))) {
         if (this.#spend(window.startMs, name, count)) return;
         continue; // what was bought went to concurrent callers of this process
       }
@@ -194,8 +218,13 @@ export class RateBudget {
    * step's first request, whose next ones the bundle covers), else (or when the bundle does not
    * fit) alone: a step that spent part of its bundle and retries a request buys that request only.
    */
-  async #buy(windowStartMs: number, name: BudgetName, count: number): Promise<boolean> {
-    const { limits, store, bundle = {} } = this.#options;
+  async #buy(
+    windowStartMs: number,
+    name: BudgetName,
+    count: number,
+    limits: RateBudgetLimits,
+  ): Promise<boolean> {
+    const { store, bundle = {} } = this.#options;
     const current = this.#held.windowStartMs === windowStartMs;
     const heldOf = (budget: BudgetName): number => (current ? (this.#held.counts.get(budget) ?? 0) : 0);
     const holdsNothing = !current || [...this.#held.counts.values()].every((held) => held === 0);

@@ -22,6 +22,8 @@ export interface SharedRateBudgetOptions extends RateBudgetSettings {
   readonly maxInlineWaitMs?: number;
   /** @default - none (see RateBudgetOptions.bundle) */
   readonly bundle?: BudgetCounts;
+  /** @default - never urgent (see RateBudgetOptions.urgent) */
+  readonly urgent?: () => boolean;
 }
 
 /**
@@ -47,6 +49,7 @@ export function sharedRateBudget(options: SharedRateBudgetOptions): RateBudget {
     sleep: options.sleep ?? sleepFor,
     ...(options.maxInlineWaitMs === undefined ? {} : { maxInlineWaitMs: options.maxInlineWaitMs }),
     ...(options.bundle === undefined ? {} : { bundle: options.bundle }),
+    ...(options.urgent === undefined ? {} : { urgent: options.urgent }),
   });
 }
 

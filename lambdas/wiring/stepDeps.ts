@@ -25,6 +25,7 @@ import type { Clock, StytchPort } from '#core/ports.js';
 import { BUDGET_NAMES } from '#core/rateBudget.js';
 import { ENV, EnvironmentError, type RotatorEnv } from './environment.js';
 import { ROTATION_STEP_BUNDLE, sharedRateBudget, stytchRequestBudget } from './rateBudget.js';
+import { isUrgent } from './urgency.js';
 
 /** Options of {@link createStepDeps}: what a Lambda container takes by default, overridable. */
 export interface StepDepsOptions {
@@ -51,6 +52,8 @@ export function createStepDeps(env: RotatorEnv, options: StepDepsOptions): StepD
     stytchRequestsPerSecond: env.ROTATOR_STYTCH_REQUESTS_PER_SECOND,
     secretsManagerWritesPerSecond: env.ROTATOR_SECRETS_MANAGER_WRITES_PER_SECOND,
     bundle: ROTATION_STEP_BUNDLE,
+    // A leak rotation's steps may use the reserved part (./urgency.ts).
+    urgent: isUrgent,
   });
   // The credentials read (a read) goes straight through; the managed secrets' writes wait for budget.
   const aws: FunctionClients = {

@@ -4,6 +4,7 @@ import type { StepDeps } from '#core/deps.js';
 import { readRotatorEnv } from './environment.js';
 import { toLambdaError } from './lambdaError.js';
 import { createStepDeps } from './stepDeps.js';
+import { withUrgencyOf } from './urgency.js';
 
 /** The state that flows through the state machine: an object of named parts. */
 export type WorkflowState = Record<string, unknown>;
@@ -45,7 +46,8 @@ export function lambdaHandler<E, R>(
   return withInvocationContext(async (event: E): Promise<R> => {
     const resolved = await (deps ?? containerDeps)();
     try {
-      return await body(resolved, event);
+      // A leak's steps may use the budget that other rotations leave free (./urgency.ts).
+      return await withUrgencyOf(event, () => body(resolved, event));
     } catch (error) {
       const mapped = toLambdaError(error);
       resolved.logger.warn(`${stepName} failed`, { error: mapped.name, errorMessage: mapped.message });

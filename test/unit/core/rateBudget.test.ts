@@ -214,6 +214,28 @@ describe('Class: RateBudget', () => {
     expect(Object.fromEntries(store.used)).toEqual({ 'stytch-management@51000': 1 });
   });
 
+  it('keeps a fifth of each limit for a leak: every other caller stops short of it', async () => {
+    // Prepare: 10 management requests a second, 2 of them kept for leaks
+    const store = new MemoryStore();
+    let urgent = false;
+    const limits = rateBudgetLimits({ stytchRequestsPerSecond: 10, secretsManagerWritesPerSecond: 5 });
+    const time = fakeTime(60_000);
+    const budget = new RateBudget({ store, limits, ...time, random: () => 0, urgent: () => urgent });
+
+    // Act: 8 everyday requests fill the window as far as they may; a ninth waits; a leak's do not
+    for (let i = 0; i < 8; i += 1) await budget.acquire(BUDGET_NAMES.stytchManagement);
+    urgent = true;
+    await budget.acquire(BUDGET_NAMES.stytchManagement);
+    await budget.acquire(BUDGET_NAMES.stytchManagement);
+    urgent = false;
+    await budget.acquire(BUDGET_NAMES.stytchManagement);
+
+    // Assess
+    expect(store.used.get('stytch-management@60000')).toBe(10);
+    expect(store.used.get('stytch-management@61000')).toBe(1);
+    expect(time.sleeps).toEqual([1_000]);
+  });
+
   it('refuses at once a request larger than a whole window (waiting would never help)', async () => {
     const budget = new RateBudget({ store: new MemoryStore(), limits: LIMITS, ...fakeTime(0) });
     await expect(budget.acquire(BUDGET_NAMES.stytchManagement, 3)).rejects.toThrow(
