@@ -67,7 +67,8 @@ export function spreadSchedules<E extends ScheduledEntry>(
     const clients = groups.get(groupKey(schedule)) ?? 1;
     const needed = minimumWindowMinutes(clients, requestsPerSecond);
     const at = `${schedule.expression} (${schedule.timeZone})`;
-    const load = `${clients.toLocaleString('en-US')} clients start at ${at}: at ${requestsPerSecond} Stytch requests/s they need a window of at least ${needed} minutes`;
+    const who = clients === 1 ? '1 client starts' : `${clients.toLocaleString('en-US')} clients start`;
+    const load = `${who} at ${at}: at ${requestsPerSecond} Stytch requests/s ${clients === 1 ? 'it needs' : 'they need'} a window of at least ${needed} minutes`;
     if (needed > MAX_FLEXIBLE_WINDOW_MINUTES) {
       // Said once, at the group's first entry.
       if (tooLarge.has(groupKey(schedule))) return entry;

@@ -345,6 +345,71 @@ clients:
     }
   });
 
+  it('paces a burst under the deployment budget it is given: no 429 at all, every create lands', async () => {
+    // Prepare: the same limit as above, now the budget apply shares with the functions
+    const text = Array.from({ length: 12 }, (_, i) => `  - name: paced-${i}\n    scopes: [read:x]\n`).join(
+      '',
+    );
+    sandbox.emulator?.modes.set({ fixedWindowRateLimit: { management: { requests: 4, windowMs: 1000 } } });
+    sandbox.emulator?.clearRequestLog();
+
+    // Act
+    const result = await applyJson([
+      'apply',
+      '-f',
+      file('paced.yaml', `clients:\n${text}`),
+      '--concurrency',
+      '8',
+      '--stytch-requests-per-second',
+      '4',
+    ]).finally(() => sandbox.emulator?.modes.set({ fixedWindowRateLimit: null }));
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.json).toMatchObject({ counts: { create: 12 }, failed: 0 });
+    const creates =
+      sandbox.emulator?.requestLog().filter((entry) => entry.route === 'm2m.clients.create') ?? [];
+    expect(creates.map((entry) => entry.status)).toEqual(Array.from({ length: 12 }, () => 200));
+    for (let i = 0; i < 12; i += 1) {
+      const registered = await byName(`paced-${i}`);
+      if (registered !== null) await ledger.removeRegistration(registered);
+    }
+  });
+
+  it('refuses a schedule window too short for its group, and a budget that is not a number, changing nothing', async () => {
+    // Prepare
+    const tooShort = `clients:
+  - name: hurried
+    scopes: [read:a]
+    schedule: { expression: rate(30 days), flexibleWindowMinutes: 5 }
+`;
+    const registryBefore = await ledger.listRegistrations();
+
+    // Act
+    const window = await run(['apply', '-f', file('short.yaml', tooShort)]);
+    const budget = await run([
+      'apply',
+      '-f',
+      file('short.yaml', tooShort),
+      '--stytch-requests-per-second',
+      'lots',
+    ]);
+
+    // Assess
+    expect(window.code).toBe(2);
+    expect(window.stderr).toContain(
+      'short.yaml:2: clients[0]: schedule.flexibleWindowMinutes: 5 is too short: 1 client starts at rate(30 days) (UTC): at 20 Stytch requests/s it needs a window of at least 15 minutes (or leave it out)',
+    );
+    expect(window.stderr.trim().split('\n').at(-1)).toBe(
+      'rotator: the plan has problems: nothing was changed',
+    );
+    expect(budget.code).toBe(2);
+    expect(budget.stderr).toBe(
+      'rotator: --stytch-requests-per-second must be a whole number from 1 to 999999\n',
+    );
+    expect(await ledger.listRegistrations()).toEqual(registryBefore);
+  });
+
   it('--prune stops managing a client the file dropped and leaves every other client as it was', async () => {
     // Prepare
     const text = `${CHANGED}  - name: late-joiner\n    scopes: [read:x]\n`.replace(
