@@ -303,10 +303,12 @@ async function status(io: CliIo, clientId: string | undefined, flags: StatusFlag
 
 function describeActive(active: RotationRecord | 'starting'): Partial<ClientStatus> {
   if (active === 'starting') return { step: 'starting' };
+  // The pending secret stored and no wait yet: it is being announced (AwaitConsumers marks the
+  // rotation pending in the write that keeps its token; an older record was marked before).
   const step =
     active.taskToken !== undefined
       ? 'awaiting consumers'
-      : active.status === 'pending'
+      : active.status === 'pending' || active.steps.stored !== undefined
         ? 'publishing'
         : 'starting';
   return { step, rotationId: active.rotationId, trigger: active.trigger };

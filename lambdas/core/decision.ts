@@ -65,10 +65,38 @@ export function decideWait(record: RotationRecord): WaitDecision {
   return allHealthy ? { kind: 'healthy', result: { reason: 'all_consumers_healthy' } } : { kind: 'waiting' };
 }
 
+/** A decision that is made, with the answer it owes the waiting task. */
+export interface DecidedWait {
+  readonly decision: Exclude<WaitDecision, { kind: 'waiting' }>;
+  readonly answer: DecisionAnswer;
+}
+
+/**
+ * What the waiter's own context decides before it reads the record: with no consumer expected,
+ * `healthy` (`no_consumers_expected`), as {@link decideWait} decides every record that expects no
+ * consumer and that no leak escalated; otherwise null (the reports decide). The waiter may claim it
+ * only on those conditions ({@link LedgerPort.keepTokenAndClaim}).
+ */
+export function decideFromContext(expectedConsumers: readonly string[]): DecidedWait | null {
+  if (expectedConsumers.length > 0) return null;
+  const decision = { kind: 'healthy', result: { reason: 'no_consumers_expected' } } as const;
+  return { decision, answer: { kind: 'succeed', reason: decision.result.reason } };
+}
+
 /** The error name AwaitConsumers fails with when a consumer reports unhealthy (matched by Catch). */
 export const CONSUMER_UNHEALTHY_ERROR = 'ConsumerUnhealthy';
 /** The error name AwaitConsumers fails with when the pending secret leaked (matched by Catch). */
 export const LEAK_OF_PENDING_ERROR = 'LeakOfPendingSecret';
+
+/** Who is answering: the waiting step itself (AwaitConsumers), or anyone else (a report, a leak). */
+export interface AnswerOptions {
+  /**
+   * The caller is the waiting step: a claim it makes is kept as the waiter's (`decidedBy`), and it
+   * sends a claimed answer nobody recorded as sent even when the waiter claimed it (a retry of
+   * the waiter that died between its claim and its send).
+   */
+  readonly asWaiter?: boolean;
+}
 
 /**
  * Answers the waiting task once a decision exists. The decision is claimed once across every racer
@@ -77,33 +105,52 @@ export const LEAK_OF_PENDING_ERROR = 'LeakOfPendingSecret';
  * claim and the send, and EventBridge retries the report) sends the claimed answer itself: a task
  * answered twice is not an error (the second answer finds the task gone), a task never answered
  * would sit until its deadline and cancel a rotation every consumer had verified.
+ *
+ * A claim of the waiter is the exception: Step Functions retries the waiter until it has sent its
+ * answer (or the task has failed, and nobody waits for an answer any more), so the waiter records
+ * no answer and nobody else sends it.
  */
 export async function answerWaitIfDecided(
   deps: { readonly ledger: LedgerPort; readonly callbacks: TaskCallbackPort; readonly clock: Clock },
   record: RotationRecord,
+  options: AnswerOptions = {},
 ): Promise<WaitDecision> {
   const decision = decideWait(record);
   if (decision.kind === 'waiting' || record.taskToken === undefined) return decision;
-  const claimed = await deps.ledger.claimDecision(
-    record.clientId,
-    record.rotationId,
-    deps.clock.now().toISOString(),
-    answerFor(decision, record),
-  );
+  const asWaiter = options.asWaiter === true;
+  const { clientId, rotationId } = record;
+  const decidedAt = deps.clock.now().toISOString();
   let answer: DecisionAnswer | undefined = answerFor(decision, record);
+  const claimed = asWaiter
+    ? await deps.ledger.claimDecision(clientId, rotationId, decidedAt, answer, 'waiter')
+    : await deps.ledger.claimDecision(clientId, rotationId, decidedAt, answer);
+  let byWaiter = asWaiter;
   if (!claimed) {
-    const current = await deps.ledger.getRotation(record.clientId, record.rotationId);
-    // Answered already, or claimed by an older version that kept no answer: nothing to send.
-    answer = current?.answeredAt === undefined ? current?.decision : undefined;
+    const current = await deps.ledger.getRotation(clientId, rotationId);
+    byWaiter = current?.decidedBy === 'waiter';
+    // Answered already, claimed by an older version that kept no answer, or claimed by the waiter
+    // (which answers it; unless this is the waiter, run again): nothing to send.
+    answer = current?.answeredAt === undefined && (asWaiter || !byWaiter) ? current?.decision : undefined;
     if (answer === undefined) return decision;
   }
-  if (answer.kind === 'succeed') {
-    await deps.callbacks.succeed(record.taskToken, { reason: answer.reason });
-  } else {
-    await deps.callbacks.fail(record.taskToken, answer.error, answer.cause);
+  await sendAnswer(deps.callbacks, record.taskToken, answer);
+  if (!byWaiter) {
+    await deps.ledger.markAnswered(clientId, rotationId, deps.clock.now().toISOString());
   }
-  await deps.ledger.markAnswered(record.clientId, record.rotationId, deps.clock.now().toISOString());
   return decision;
+}
+
+/** Sends `answer` to the waiting task (SendTaskSuccess or SendTaskFailure). */
+export async function sendAnswer(
+  callbacks: TaskCallbackPort,
+  taskToken: string,
+  answer: DecisionAnswer,
+): Promise<void> {
+  if (answer.kind === 'succeed') {
+    await callbacks.succeed(taskToken, { reason: answer.reason });
+  } else {
+    await callbacks.fail(taskToken, answer.error, answer.cause);
+  }
 }
 
 /** The callback a decision owes the waiting task. */

@@ -193,7 +193,16 @@ export interface RotationRecord {
   readonly decidedAt?: string;
   /** The answer the decider owes the waiting task, kept with the claim so anyone can send it if it died. */
   readonly decision?: DecisionAnswer;
-  /** When the task was sent its answer (absent: the decider may have died between claim and send). */
+  /**
+   * `waiter` when the waiting step itself (AwaitConsumers) claimed the decision: it sends the answer,
+   * and Step Functions retries it until it has (or the task fails), so nobody else sends it and no
+   * `answeredAt` is kept. Absent when a report, a leak or an operator claimed it.
+   */
+  readonly decidedBy?: DecidedBy;
+  /**
+   * When the task was sent its answer (absent: the decider may have died between claim and send,
+   * or the waiter decided: see `decidedBy`).
+   */
   readonly answeredAt?: string;
   readonly outcomeReason?: string;
   readonly error?: { readonly name: string; readonly message: string };
@@ -211,6 +220,9 @@ export interface RotationRecord {
 export type DecisionAnswer =
   | { readonly kind: 'succeed'; readonly reason: string }
   | { readonly kind: 'fail'; readonly error: string; readonly cause: string };
+
+/** Who claimed a decision, when it matters to the others (see {@link RotationRecord.decidedBy}). */
+export type DecidedBy = 'waiter';
 
 /** What a leak asks of the rotation in progress: complete it now, or cancel it. */
 export type EscalationKind = 'complete' | 'cancel';
@@ -287,11 +299,27 @@ export interface RotationLedgerPort {
   ): Promise<RotationRecord | null>;
   /**
    * Marks the wait as decided if nobody has yet; true for exactly one caller, whoever comes
-   * first, so the task token is answered once.
+   * first, so the task token is answered once. `decidedBy` is kept with the claim.
    */
   claimDecision(
     clientId: string,
     rotationId: string,
+    decidedAt: string,
+    answer: DecisionAnswer,
+    decidedBy?: DecidedBy,
+  ): Promise<boolean>;
+  /**
+   * The waiting step's write when its own context decides the wait (no consumer expected):
+   * {@link updateRotation} with `patch` and {@link claimDecision} of `answer` by the waiter, as one
+   * conditional write, made only while the record is live (`started` or `pending`), expects no
+   * consumer, carries no leak escalation and is not decided yet (so the record decides the wait
+   * as the context does). False, with nothing written, otherwise (or when there is no record): the
+   * caller then makes the separate writes.
+   */
+  keepTokenAndClaim(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
     decidedAt: string,
     answer: DecisionAnswer,
   ): Promise<boolean>;

@@ -45,9 +45,9 @@ export const FUNCTION_ACCESS = {
     stytchCredentials: true,
     fingerprintKey: true,
   },
-  /** Records the pending step and announces it: no secret. */
+  /** Announces the pending secret; writes nothing (AwaitConsumers marks the rotation pending): no secret. */
   PublishPending: {
-    ledger: [GET, UPDATE],
+    ledger: [],
     publishes: true,
     managedSecrets: [],
     stytchCredentials: false,

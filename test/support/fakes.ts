@@ -12,6 +12,7 @@ import type {
   BeginResult,
   ClientRef,
   ConsumerReport,
+  DecidedBy,
   DecisionAnswer,
   EscalationKind,
   ExecutionStatus,
@@ -366,10 +367,45 @@ export class FakeLedger implements LedgerPort {
     rotationId: string,
     decidedAt: string,
     decision: DecisionAnswer,
+    decidedBy?: DecidedBy,
   ): Promise<boolean> {
     const record = await this.getRotation(clientId, rotationId);
     if (!record || record.decidedAt !== undefined) return false;
-    this.#rotations.set(`${clientId}/${rotationId}`, { ...record, decidedAt, decision });
+    this.#rotations.set(`${clientId}/${rotationId}`, {
+      ...record,
+      decidedAt,
+      decision,
+      ...(decidedBy === undefined ? {} : { decidedBy }),
+    });
+    return true;
+  }
+
+  /** The patch and the waiter's claim in one write, under the adapter's condition. */
+  public async keepTokenAndClaim(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
+    decidedAt: string,
+    decision: DecisionAnswer,
+  ): Promise<boolean> {
+    const record = await this.getRotation(clientId, rotationId);
+    if (
+      record === null ||
+      (record.status !== 'started' && record.status !== 'pending') ||
+      record.expectedConsumers.length > 0 ||
+      record.escalatedCancel !== undefined ||
+      record.escalatedComplete !== undefined ||
+      record.decidedAt !== undefined
+    ) {
+      return false;
+    }
+    const updated = await this.updateRotation(clientId, rotationId, patch);
+    this.#rotations.set(`${clientId}/${rotationId}`, {
+      ...updated,
+      decidedAt,
+      decision,
+      decidedBy: 'waiter',
+    });
     return true;
   }
 

@@ -3,6 +3,7 @@ import type { FleetSweepRecord, FleetSweepStorePort } from '#core/fleetSweep.js'
 import type {
   BeginResult,
   ConsumerReport,
+  DecidedBy,
   DecisionAnswer,
   EscalationKind,
   LeakReportRecord,
@@ -162,8 +163,20 @@ export class DynamoLedger implements LedgerPort, RegistryPort, FleetSweepStorePo
     rotationId: string,
     decidedAt: string,
     answer: DecisionAnswer,
+    decidedBy?: DecidedBy,
   ): Promise<boolean> {
-    return this.#rotations.claimDecision(clientId, rotationId, decidedAt, answer);
+    return this.#rotations.claimDecision(clientId, rotationId, decidedAt, answer, decidedBy);
+  }
+
+  /** See {@link RotationRecords.keepTokenAndClaim}. */
+  public keepTokenAndClaim(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
+    decidedAt: string,
+    answer: DecisionAnswer,
+  ): Promise<boolean> {
+    return this.#rotations.keepTokenAndClaim(clientId, rotationId, patch, decidedAt, answer);
   }
 
   /** See {@link RotationRecords.markAnswered}. */

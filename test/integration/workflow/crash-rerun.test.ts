@@ -102,15 +102,10 @@ const WORKFLOW_CRASHES: readonly CrashCase[] = [
     ['ledger.takeOverLock', 'the lock taken over', 'Runtime.ExitError'],
     ['ledger.beginRotation', 'the record created under the lock taken over', 'Lambda.Unknown', 2],
   ]),
-  ...crashes('complete', 'PublishPending', [
-    ['ledger.updateRotation', 'marked pending', 'Lambda.Unknown'],
-    ['events.publish', '`Rotation Pending`', 'States.Timeout'],
-  ]),
+  ...crashes('complete', 'PublishPending', [['events.publish', '`Rotation Pending`', 'States.Timeout']]),
   ...crashes('complete', 'AwaitConsumers', [
-    ['ledger.updateRotation', 'the task token kept', 'Sandbox.Timedout'],
-    ['ledger.claimDecision', 'the decision claimed (no consumers expected)', 'Runtime.ExitError'],
+    ['ledger.keepTokenAndClaim', 'token kept, pending, decision claimed (no consumers)', 'Sandbox.Timedout'],
     ['callbacks.succeed', 'the wait answered', 'Lambda.Unknown'],
-    ['ledger.markAnswered', 'the answer recorded', 'Sandbox.Timedout'],
   ]),
   ...crashes('complete', 'CompleteRotation', [
     ['secrets.read', 'AWSCURRENT read (the secret it replaces)', 'States.Timeout', 1],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideWait } from '#core/decision.js';
+import { decideFromContext, decideWait } from '#core/decision.js';
 import type { RotationRecord } from '#core/ports.js';
 
 const BASE: RotationRecord = {
@@ -58,5 +58,24 @@ describe('decideWait', () => {
       kind: 'healthy',
       result: { reason: 'leak_escalated' },
     });
+  });
+});
+
+describe('decideFromContext', () => {
+  it('decides as decideWait decides every record that expects no consumer and no leak escalated', () => {
+    // Prepare
+    const record = { ...BASE, expectedConsumers: [] };
+
+    // Act
+    const decided = decideFromContext([]);
+
+    // Assess
+    expect(decided?.decision).toEqual(decideWait(record));
+    expect(decided?.decision).toEqual(decideWait({ ...record, trigger: 'leak' }));
+    expect(decided?.answer).toEqual({ kind: 'succeed', reason: 'no_consumers_expected' });
+  });
+
+  it('leaves a wait with expected consumers to the reports', () => {
+    expect(decideFromContext(['billing-api'])).toBeNull();
   });
 });

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { ClientKindSchema, ConsumerNameSchema, TriggerSchema } from '#core/model.js';
 import {
   type ConsumerReport,
+  type DecidedBy,
   type DecisionAnswer,
   type EscalationKind,
   MAX_REFUSED_REPORTS,
@@ -53,6 +54,7 @@ const RotationItemSchema = z.object({
       z.object({ kind: z.literal('fail'), error: z.string(), cause: z.string() }),
     ])
     .optional(),
+  decidedBy: z.literal('waiter').optional(),
   answeredAt: z.string().optional(),
   outcomeReason: z.string().optional(),
   error: z.object({ name: z.string(), message: z.string() }).optional(),
@@ -70,6 +72,12 @@ const REFUSED_REPORT_ATTEMPTS = 5;
 // The condition of every write a live rotation accepts and an ended one refuses.
 const WHILE_LIVE = '#status IN (:started, :pending)';
 const LIVE_STATUSES = { ':started': 'started', ':pending': 'pending' } as const;
+
+// The condition under which the waiter's own context decides the wait: the record is live, expects
+// no consumer, carries no leak escalation and is not decided yet (see keepTokenAndClaim).
+const DECIDED_BY_CONTEXT =
+  'attribute_not_exists(decidedAt) AND attribute_not_exists(escalatedCancel) AND ' +
+  `attribute_not_exists(escalatedComplete) AND size(expectedConsumers) = :noConsumers AND ${WHILE_LIVE}`;
 
 /**
  * {@link RotationLedgerPort} over the ledger table: `pk=<clientId>, sk=ROTATION#<rotationId>`, the
@@ -187,7 +195,8 @@ export class RotationRecords implements RotationLedgerPort {
   }
 
   /**
-   * `SET decidedAt` unless it is set: true for exactly one caller.
+   * `SET decidedAt` (with the answer, and `decidedBy` when given) unless it is set: true for
+   * exactly one caller.
    * @throws {RotationNotFoundError} when the record does not exist (the condition also requires
    *   it, so an UpdateItem never creates a stub record)
    */
@@ -196,18 +205,55 @@ export class RotationRecords implements RotationLedgerPort {
     rotationId: string,
     decidedAt: string,
     answer: DecisionAnswer,
+    decidedBy?: DecidedBy,
   ): Promise<boolean> {
     const update = await this.#table.update({
       Key: rotationKey(clientId, rotationId),
-      UpdateExpression: 'SET decidedAt = :t, decision = :d',
+      UpdateExpression: `SET decidedAt = :t, decision = :d${decidedBy === undefined ? '' : ', decidedBy = :by'}`,
       ConditionExpression: 'attribute_exists(sk) AND attribute_not_exists(decidedAt)',
-      ExpressionAttributeValues: { ':t': decidedAt, ':d': answer },
+      ExpressionAttributeValues: {
+        ':t': decidedAt,
+        ':d': answer,
+        ...(decidedBy === undefined ? {} : { ':by': decidedBy }),
+      },
     });
     if (update.written) return true;
     if ((await this.#table.get(clientId, rotationSk(rotationId))) === undefined) {
       throw new RotationNotFoundError(clientId, rotationId);
     }
     return false;
+  }
+
+  /**
+   * One UpdateItem: the patch's `SET`s (as {@link updateRotation}) and the claim's (`decidedAt`,
+   * `decision`, `decidedBy = waiter`), conditional on the record existing, being live, expecting no
+   * consumer (`size(expectedConsumers) = 0`), carrying no escalation and being undecided. False when
+   * the condition failed (nothing written): the caller makes the separate writes, which settle why.
+   */
+  public async keepTokenAndClaim(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
+    decidedAt: string,
+    answer: DecisionAnswer,
+  ): Promise<boolean> {
+    const write = rotationPatchUpdate(clientId, rotationId, patch, DECIDED_BY_CONTEXT);
+    const claim = 'decidedAt = :decidedAt, decision = :decision, decidedBy = :decidedBy';
+    const update = await this.#table.update({
+      Key: rotationKey(clientId, rotationId),
+      UpdateExpression: write === null ? `SET ${claim}` : `${write.UpdateExpression}, ${claim}`,
+      ConditionExpression: write?.ConditionExpression ?? `attribute_exists(sk) AND (${DECIDED_BY_CONTEXT})`,
+      ExpressionAttributeNames: { ...write?.ExpressionAttributeNames, '#status': 'status' },
+      ExpressionAttributeValues: {
+        ...write?.ExpressionAttributeValues,
+        ...LIVE_STATUSES,
+        ':noConsumers': 0,
+        ':decidedAt': decidedAt,
+        ':decision': answer,
+        ':decidedBy': 'waiter' satisfies DecidedBy,
+      },
+    });
+    return update.written;
   }
 
   /** `SET answeredAt` once (a repeated answer keeps the first time). */

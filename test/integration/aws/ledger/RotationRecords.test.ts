@@ -239,6 +239,121 @@ describe('Class: RotationRecords (moto)', () => {
     });
   });
 
+  describe("the waiter's claim with its token (keepTokenAndClaim)", () => {
+    /** AwaitConsumers' patch: marked pending, the task token kept. */
+    const WAIT = {
+      status: 'pending',
+      taskToken: 'task-token-1',
+      steps: { pending: at(4), awaiting: at(4) },
+    } as const;
+    const NO_CONSUMERS = { kind: 'succeed', reason: 'no_consumers_expected' } as const;
+
+    it('writes the patch and the claim as the waiter in one write, once', async () => {
+      // Prepare
+      const created = await ledger.createRotation(rotationRecord(newClientId(), { expectedConsumers: [] }));
+
+      // Act
+      const first = await ledger.keepTokenAndClaim(
+        created.clientId,
+        created.rotationId,
+        WAIT,
+        at(4),
+        NO_CONSUMERS,
+      );
+      const second = await ledger.keepTokenAndClaim(
+        created.clientId,
+        created.rotationId,
+        { ...WAIT, taskToken: 'task-token-2' },
+        at(5),
+        NO_CONSUMERS,
+      );
+
+      // Assess
+      expect([first, second]).toEqual([true, false]);
+      expect(await ledger.getRotation(created.clientId, created.rotationId)).toEqual({
+        ...created,
+        status: 'pending',
+        taskToken: 'task-token-1',
+        steps: { started: at(0), pending: at(4), awaiting: at(4) },
+        decidedAt: at(4),
+        decision: NO_CONSUMERS,
+        decidedBy: 'waiter',
+      });
+    });
+
+    it.each([
+      ['a consumer is expected', { expectedConsumers: ['billing-api'] }],
+      ['a leak of the pending secret escalated it', { expectedConsumers: [], escalatedCancel: at(1) }],
+      ['a leak of the current secret escalated it', { expectedConsumers: [], escalatedComplete: at(1) }],
+      ['the wait is decided', { expectedConsumers: [], decidedAt: at(1), decision: NO_CONSUMERS }],
+      ['the rotation has ended', { expectedConsumers: [], status: 'cancelled' }],
+    ] as const)('writes nothing (false) when %s', async (_label, overrides) => {
+      // Prepare
+      const created = await ledger.createRotation(rotationRecord(newClientId(), overrides));
+
+      // Act
+      const claimed = await ledger.keepTokenAndClaim(
+        created.clientId,
+        created.rotationId,
+        WAIT,
+        at(4),
+        NO_CONSUMERS,
+      );
+
+      // Assess
+      expect(claimed).toBe(false);
+      expect(await ledger.getRotation(created.clientId, created.rotationId)).toEqual(created);
+    });
+
+    it('writes nothing (false) for an unknown rotation, without creating a stub item', async () => {
+      // Prepare
+      const clientId = newClientId();
+      const rotationId = randomUUID();
+
+      // Act
+      const claimed = await ledger.keepTokenAndClaim(clientId, rotationId, WAIT, at(4), NO_CONSUMERS);
+
+      // Assess
+      expect(claimed).toBe(false);
+      expect(await ledger.getRotation(clientId, rotationId)).toBeNull();
+    });
+
+    it('goes to exactly one of the waiter and 10 concurrent claimants, and an escalation racing it never lands unseen', async () => {
+      // Prepare
+      const created = await ledger.createRotation(rotationRecord(newClientId(), { expectedConsumers: [] }));
+      const { clientId, rotationId } = created;
+
+      // Act
+      const [waiter, escalated, ...others] = await Promise.all([
+        ledger.keepTokenAndClaim(clientId, rotationId, WAIT, at(4), NO_CONSUMERS),
+        ledger.escalateRotation(clientId, rotationId, 'cancel', at(3)),
+        ...Array.from({ length: 10 }, (_, i) => ledger.claimDecision(clientId, rotationId, at(i), SUCCEED)),
+      ]);
+
+      // Assess
+      expect([waiter, ...others].filter(Boolean)).toHaveLength(1);
+      const stored = await ledger.getRotation(clientId, rotationId);
+      expect(stored?.escalatedCancel).toBe(at(3));
+      expect(escalated?.escalatedCancel).toBe(at(3));
+      expect(stored?.decidedBy).toBe(waiter ? 'waiter' : undefined);
+    });
+
+    it('keeps who claimed a decision when the claimant says so', async () => {
+      // Prepare
+      const created = await ledger.createRotation(rotationRecord(newClientId(), { status: 'pending' }));
+
+      // Act
+      await ledger.claimDecision(created.clientId, created.rotationId, at(5), SUCCEED, 'waiter');
+
+      // Assess
+      expect(await ledger.getRotation(created.clientId, created.rotationId)).toMatchObject({
+        decidedAt: at(5),
+        decision: SUCCEED,
+        decidedBy: 'waiter',
+      });
+    });
+  });
+
   describe('answer and escalation', () => {
     it('marks the answer once (a repeated answer keeps the first time); refuses an unknown rotation', async () => {
       // Prepare
