@@ -11,9 +11,10 @@ import {
   BUDGET_NAMES,
   DEFAULT_SECRETS_MANAGER_WRITES_PER_SECOND,
   DEFAULT_STYTCH_REQUESTS_PER_SECOND,
+  PER_SECOND_PROBLEM,
+  parsePerSecond,
   RateBudget,
   rateBudgetLimits,
-  stytchBudgetOf,
 } from '#core/rateBudget.js';
 import { rotationScheduleName, scheduledRotationInput } from '#core/registry.js';
 import type { Secret } from '#core/secret.js';
@@ -57,8 +58,6 @@ const CLI_MAX_BUDGET_WAIT_MS = 60_000;
 /** The deployment's shared budgets as an enrolling command takes from them, and its clients made to. */
 export interface CliBudget {
   readonly budget: RateBudget;
-  /** The Stytch client's `beforeRequest`. */
-  readonly beforeRequest: (call: { readonly group: 'management' | 'token' }) => Promise<void>;
   /** `aws.secretsManager` with every write taking from the write budget first. */
   readonly secretsManager: AwsClients['secretsManager'];
 }
@@ -72,10 +71,9 @@ export function cliBudget(aws: AwsClients, table: string, flags: ResourceFlags, 
   const perSecond = (name: 'stytchRequestsPerSecond' | 'secretsManagerWritesPerSecond', fallback: number) => {
     const text = optionalResource(name, flags, io);
     if (text === undefined) return fallback;
-    if (!/^[1-9][0-9]{0,5}$/.test(text.trim())) {
-      throw usageError(`${RESOURCES[name].flag} must be a whole number from 1 to 999999`);
-    }
-    return Number(text);
+    const value = parsePerSecond(text);
+    if (value === null) throw usageError(`${RESOURCES[name].flag} ${PER_SECOND_PROBLEM}`);
+    return value;
   };
   const budget = new RateBudget({
     store: aws.rateBudgetStore(table),
@@ -92,7 +90,6 @@ export function cliBudget(aws: AwsClients, table: string, flags: ResourceFlags, 
   });
   return {
     budget,
-    beforeRequest: ({ group }) => budget.acquire(stytchBudgetOf(group)),
     secretsManager: budgetedSecretsManagerWrites(aws.secretsManager, () =>
       budget.acquire(BUDGET_NAMES.secretsManagerWrites),
     ),

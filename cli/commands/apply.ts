@@ -258,7 +258,7 @@ function lazyStytch(
             projectId: credentials.projectId,
             secret: credentials.secret,
             retry: APPLY_STYTCH_RETRY,
-            beforeRequest: budget.beforeRequest,
+            beforeRequest: budget.budget.acquireStytch,
             ...(resources.stytchBaseUrl === undefined ? {} : { baseUrl: resources.stytchBaseUrl }),
           }),
         }),

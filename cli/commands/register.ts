@@ -212,7 +212,7 @@ async function register(io: CliIo, flags: RegisterFlags): Promise<number> {
       projectId: credentials.projectId,
       secret: credentials.secret,
       ...(stytchBaseUrl === undefined ? {} : { baseUrl: stytchBaseUrl }),
-      beforeRequest: budget.beforeRequest,
+      beforeRequest: budget.budget.acquireStytch,
     });
     try {
       const { client, secret } = await atStytch(stytch, () =>

@@ -43,6 +43,15 @@ export const DEFAULT_STYTCH_REQUESTS_PER_SECOND = 20;
 /** Half of Secrets Manager's 50 writes per second per region: other writers in the account keep room. */
 export const DEFAULT_SECRETS_MANAGER_WRITES_PER_SECOND = 25;
 
+/** What {@link parsePerSecond} accepts, as a problem names it. */
+export const PER_SECOND_PROBLEM = 'must be a whole number from 1 to 999999';
+
+/** A per-second limit as a setting writes it (an environment variable, a CLI flag), or null. */
+export function parsePerSecond(text: string): number | null {
+  const trimmed = text.trim();
+  return /^[1-9][0-9]{0,5}$/.test(trimmed) ? Number(trimmed) : null;
+}
+
 /** What a deployment configures: requests per second of windows of one second. */
 export interface RateBudgetSettings {
   /** Each of Stytch's two groups (management routes, token endpoint) gets this many. */
@@ -170,6 +179,13 @@ export class RateBudget {
     this.#maxInlineWaitMs = options.maxInlineWaitMs ?? DEFAULT_MAX_INLINE_WAIT_MS;
     this.#random = options.random ?? Math.random;
   }
+
+  /**
+   * Takes one request of a Stytch call from its group's budget: the Stytch client's
+   * `beforeRequest` (bound, so it can be handed over as it is).
+   */
+  public readonly acquireStytch = (call: { readonly group: 'management' | 'token' }): Promise<void> =>
+    this.acquire(stytchBudgetOf(call.group));
 
   /** The requests `name` may make per window. */
   public limit(name: BudgetName): number {

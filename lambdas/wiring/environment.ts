@@ -4,6 +4,8 @@ import { SecretPrefixSchema } from '#core/model.js';
 import {
   DEFAULT_SECRETS_MANAGER_WRITES_PER_SECOND,
   DEFAULT_STYTCH_REQUESTS_PER_SECOND,
+  PER_SECOND_PROBLEM,
+  parsePerSecond,
 } from '#core/rateBudget.js';
 
 /*
@@ -53,8 +55,7 @@ const SecretPrefixEnvSchema = SecretPrefixSchema.default(DEFAULT_ENV_SECRET_PREF
 function perSecondEnvSchema(fallback: number) {
   return z
     .string()
-    .trim()
-    .regex(/^[1-9][0-9]{0,5}$/, 'must be a whole number from 1 to 999999')
+    .refine((text) => parsePerSecond(text) !== null, PER_SECOND_PROBLEM)
     .transform(Number)
     .default(fallback);
 }

@@ -1,13 +1,11 @@
 import type { FunctionClients } from '#adapters/aws/clients.js';
 import { DynamoRateBudgetStore } from '#adapters/aws/DynamoRateBudgetStore.js';
-import type { BeforeRequest } from '#adapters/stytch/types.js';
 import {
   BUDGET_NAMES,
   type BudgetCounts,
   RateBudget,
   type RateBudgetSettings,
   rateBudgetLimits,
-  stytchBudgetOf,
 } from '#core/rateBudget.js';
 
 /** Where the shared budgets are counted and how large they are. */
@@ -51,9 +49,4 @@ export function sharedRateBudget(options: SharedRateBudgetOptions): RateBudget {
     ...(options.bundle === undefined ? {} : { bundle: options.bundle }),
     ...(options.urgent === undefined ? {} : { urgent: options.urgent }),
   });
-}
-
-/** The Stytch client's `beforeRequest`: each attempt takes one request from its group's budget. */
-export function stytchRequestBudget(budget: RateBudget): BeforeRequest {
-  return ({ group }) => budget.acquire(stytchBudgetOf(group));
 }

@@ -21,7 +21,7 @@ import type { Clock } from '#core/ports.js';
 import { DEFAULT_SECRETS_MANAGER_WRITES_PER_SECOND } from '#core/rateBudget.js';
 import type { OverdueRule, SecretAgeMetricsPort } from '#core/secretAge.js';
 import { ENV, readSecretAgeEnv, SECRET_AGE_ENV, type SecretAgeEnv } from './environment.js';
-import { sharedRateBudget, stytchRequestBudget } from './rateBudget.js';
+import { sharedRateBudget } from './rateBudget.js';
 
 /** Options of {@link createSecretAgeDeps}: what a Lambda container takes by default, overridable. */
 export interface SecretAgeDepsOptions {
@@ -77,7 +77,7 @@ export function createSecretAgeDeps(
             debug: () => undefined,
             warn: (message, attributes) => options.logger.warn(message, attributes),
           },
-          beforeRequest: stytchRequestBudget(budget),
+          beforeRequest: budget.acquireStytch,
         });
         return new StytchInventory({ stytch });
       }),

@@ -24,7 +24,7 @@ import { fingerprintedSecrets } from '#core/fingerprintedSecrets.js';
 import type { Clock, StytchPort } from '#core/ports.js';
 import { BUDGET_NAMES } from '#core/rateBudget.js';
 import { ENV, EnvironmentError, type RotatorEnv } from './environment.js';
-import { ROTATION_STEP_BUNDLE, sharedRateBudget, stytchRequestBudget } from './rateBudget.js';
+import { ROTATION_STEP_BUNDLE, sharedRateBudget } from './rateBudget.js';
 import { isUrgent } from './urgency.js';
 
 /** Options of {@link createStepDeps}: what a Lambda container takes by default, overridable. */
@@ -80,7 +80,7 @@ export function createStepDeps(env: RotatorEnv, options: StepDepsOptions): StepD
         secret: credentials.secret,
         ...(env.ROTATOR_STYTCH_BASE_URL === undefined ? {} : { baseUrl: env.ROTATOR_STYTCH_BASE_URL }),
         logger: { debug: () => undefined, warn: (message, attributes) => logger.warn(message, attributes) },
-        beforeRequest: stytchRequestBudget(budget),
+        beforeRequest: budget.acquireStytch,
       });
       return new StytchRotationAdapter({ stytch });
     }),

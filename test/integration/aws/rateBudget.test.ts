@@ -1,39 +1,31 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { budgetedSecretsManagerWrites } from '#adapters/aws/clients/budgetedWrites.js';
 import { DynamoRateBudgetStore } from '#adapters/aws/DynamoRateBudgetStore.js';
-import { ledgerTableDefinition } from '#adapters/aws/index.js';
 import { rateBudgetLimits } from '#core/rateBudget.js';
 import { type MotoServer, startMoto } from '../../support/moto.js';
+import { useMotoLedger } from './ledger/motoLedger.js';
 
 const TABLE = 'rotator-ledger-budget';
 const LIMITS = rateBudgetLimits({ stytchRequestsPerSecond: 2, secretsManagerWritesPerSecond: 5 });
 
 describe('Class: DynamoRateBudgetStore (moto)', () => {
-  let moto: MotoServer;
-  let doc: DynamoDBDocumentClient;
   let store: DynamoRateBudgetStore;
-
-  beforeAll(async () => {
-    moto = await startMoto();
-    const raw = moto.clients.dynamoDb();
-    await raw.send(new CreateTableCommand(ledgerTableDefinition(TABLE)));
-    raw.destroy();
-    doc = moto.clients.dynamoDbDocument();
-    store = new DynamoRateBudgetStore({ client: doc, tableName: TABLE });
+  const table = useMotoLedger(TABLE, (props) => {
+    store = new DynamoRateBudgetStore(props);
   });
-
-  afterAll(async () => {
-    doc?.destroy();
-    await moto?.stop();
-  });
+  const itemOf = async (windowStartMs: number) =>
+    (
+      await table.doc.send(
+        new GetCommand({ TableName: TABLE, Key: { pk: 'BUDGET#', sk: String(windowStartMs) } }),
+      )
+    ).Item;
 
   it('admits exactly the limit among 30 callers racing for one window, and counts them in one expiring item', async () => {
     // Prepare
@@ -47,10 +39,7 @@ describe('Class: DynamoRateBudgetStore (moto)', () => {
 
     // Assess
     expect(granted.filter(Boolean)).toHaveLength(10);
-    const { Item } = await doc.send(
-      new GetCommand({ TableName: TABLE, Key: { pk: 'BUDGET#', sk: String(windowStartMs) } }),
-    );
-    expect(Item).toEqual({
+    expect(await itemOf(windowStartMs)).toEqual({
       pk: 'BUDGET#',
       sk: String(windowStartMs),
       'stytch-management': 10,
@@ -67,8 +56,11 @@ describe('Class: DynamoRateBudgetStore (moto)', () => {
     expect(await store.take(5_000, { 'secretsmanager-writes': 1 }, LIMITS)).toBe(true);
     expect(await store.take(6_000, step, LIMITS)).toBe(true);
     expect(await store.take(7_000, { 'stytch-token': 3 }, LIMITS)).toBe(false);
-    const { Item } = await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: 'BUDGET#', sk: '5000' } }));
-    expect(Item).toMatchObject({ 'stytch-management': 2, 'stytch-token': 2, 'secretsmanager-writes': 5 });
+    expect(await itemOf(5_000)).toMatchObject({
+      'stytch-management': 2,
+      'stytch-token': 2,
+      'secretsmanager-writes': 5,
+    });
   });
 });
 
