@@ -47,7 +47,7 @@ export interface ApplyBenchFlags {
 }
 
 /** A whole number in [min, max], or the usage message. */
-function wholeNumber(flag: string, raw: string, min: number, max: number): number {
+export function wholeNumber(flag: string, raw: string, min: number, max: number): number {
   const value = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
     throw new Error(`--${flag} must be a whole number from ${min} to ${max}, not "${raw}"`);

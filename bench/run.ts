@@ -10,20 +10,30 @@ import { bundlesBench, MAX_BUNDLE_BYTES, MAX_COLD_IMPORT_MS } from './bundlesBen
 import { cliBench } from './cliBench.js';
 import { consumerBench } from './consumerBench.js';
 import { CONTAINMENT_TARGET_MS, containmentBench } from './containmentBench.js';
+import {
+  DEFAULT_FLEET_CLIENTS,
+  DEFAULT_FLEET_RPS,
+  type FleetBenchOptions,
+  fleetBench,
+  MAX_FLEET_CLIENTS,
+  MAX_PEAK_RSS_MB,
+  MIN_ACHIEVED_SHARE,
+  parseFleetBenchOptions,
+} from './fleetBench.js';
 import type { BenchContext, BenchResult } from './harness.js';
 import { leakBench } from './leakBench.js';
 import { loadBench } from './loadBench.js';
 import { MAX_AWS_CALLS, MAX_RATIO, rotationBench } from './rotationBench.js';
 
-// `npm run bench -- <consumer|load|leak|containment|rotation|apply|bundles|cli> [--json]`: all but bundles and cli
+// `npm run bench -- <consumer|load|leak|containment|rotation|apply|fleet|bundles|cli> [--json]`: all but bundles and cli
 // run in the sandbox; bundles builds the Lambda bundles and imports them.
 
 const USAGE =
-  'usage: npm run bench -- <consumer|load|leak|containment|rotation|apply|bundles|cli> [--json] [apply or bundles options]';
+  'usage: npm run bench -- <consumer|load|leak|containment|rotation|apply|fleet|bundles|cli> [--json] [apply, fleet or bundles options]';
 
 const HELP = `${USAGE}
 
-consumer, load, leak, containment, rotation and apply each run in their own sandbox (moto_server behind the sandbox gateway, the Stytch emulator,
+consumer, load, leak, containment, rotation, apply and fleet each run in their own sandbox (moto_server behind the sandbox gateway, the Stytch emulator,
 the synthesized state machine; see docs/sandbox.md). consumer and load measure the consumer
 library (consumer/): the sample config's m2m-client-test-billing-worker is rotated by hand
 (trigger "manual") 10 times back to back, each rotation waiting for the benchmark's library
@@ -78,6 +88,22 @@ paths: how fast a reported secret stops working; containment, how fast a token m
             --concurrency <n>  passed to apply --concurrency (default: apply's own)
             --stytch-rps <n>   the Stytch emulator's management routes limited to n requests per
                                1,000 ms window (fixed window; default: no limit)
+  fleet     a fleet run over --clients clients (fleet-00001..., no expected consumer, enrolled as the
+            sandbox enrols its own), the emulator enforcing --stytch-rps requests per 1,000 ms per
+            route group (management, token; fixed windows, no Retry-After) and the deployment's
+            shared budget set to the same figure; \`rotator emergency --all\` (or \`rotate --all\`
+            with --trigger manual) through the fleet workflow, in real time. achievedRps is the
+            management requests Stytch admitted per second of the run (the group a rotation spends
+            most of); unhandled429 the rotations that ended on a 429. Targets: every client rotated,
+            0 failed, 0 unhandled429, achievedRps >= ${MIN_ACHIEVED_SHARE * 100}% of the limit, peak RSS <= ${MAX_PEAK_RSS_MB} MB.
+            JSON: {"clients","wallS","achievedRps","limitRps","rotated","failed","unhandled429",
+                   "peakRssMb","trigger","maxConcurrency","steadyRps","tokenRps","throttled429",
+                   "status","stytchRequests","cpuS","setupS"}
+            --clients <n>          clients (default ${DEFAULT_FLEET_CLIENTS}, 1-${MAX_FLEET_CLIENTS})
+            --stytch-rps <n>       the limit and the budget (default ${DEFAULT_FLEET_RPS})
+            --max-concurrency <n>  of the run (default: 4 x the limit, at most the clients)
+            --trigger leak|manual  emergency (default; may use the budget's reserve) or rotate
+                                   (four fifths of the budget: the rest is kept for leaks)
   bundles   each Lambda function built as \`cdk synth\` builds it (lib/bundling.ts): the size of its
             index.mjs, the packages that fill it, and its cold import (a fresh node process per
             sample imports it; median and max). No sandbox. Targets: every index.mjs <= ${MAX_BUNDLE_BYTES / 1024} KB,
@@ -122,6 +148,8 @@ let parsed: {
     clients?: string;
     concurrency?: string;
     'stytch-rps'?: string;
+    'max-concurrency'?: string;
+    trigger?: string;
   };
   positionals: string[];
 };
@@ -137,6 +165,8 @@ try {
       clients: { type: 'string' },
       concurrency: { type: 'string' },
       'stytch-rps': { type: 'string' },
+      'max-concurrency': { type: 'string' },
+      trigger: { type: 'string' },
     },
     strict: true,
     allowPositionals: true,
@@ -157,10 +187,17 @@ if (values.sdk !== undefined && values.sdk !== 'runtime' && values.sdk !== 'bund
   fail(`--sdk must be runtime or bundled, not "${values.sdk}"`);
 }
 const sdk = values.sdk;
-const applyFlagsGiven =
-  values.clients !== undefined || values.concurrency !== undefined || values['stytch-rps'] !== undefined;
+const sharedFlagsGiven = values.clients !== undefined || values['stytch-rps'] !== undefined;
+const applyOnlyFlagsGiven = values.concurrency !== undefined;
+const fleetOnlyFlagsGiven = values['max-concurrency'] !== undefined || values.trigger !== undefined;
 /** Set once the benchmark is known to be apply (below); read when it runs. */
 let applyOptions: ApplyBenchOptions = { clients: DEFAULT_CLIENTS };
+/** Set once the benchmark is known to be fleet (below); read when it runs. */
+let fleetOptions: FleetBenchOptions = {
+  clients: DEFAULT_FLEET_CLIENTS,
+  stytchRps: DEFAULT_FLEET_RPS,
+  trigger: 'leak',
+};
 const BENCHMARKS: Readonly<Record<string, (context: BenchContext) => Promise<BenchResult>>> = {
   consumer: consumerBench,
   load: loadBench,
@@ -168,6 +205,7 @@ const BENCHMARKS: Readonly<Record<string, (context: BenchContext) => Promise<Ben
   containment: containmentBench,
   rotation: rotationBench,
   apply: (context) => applyBench(context, applyOptions),
+  fleet: (context) => fleetBench(context, fleetOptions),
   cli: cliBench,
   bundles: (context) =>
     bundlesBench(context, {
@@ -177,19 +215,31 @@ const BENCHMARKS: Readonly<Record<string, (context: BenchContext) => Promise<Ben
     }),
 };
 if (positionals.length !== 1)
-  fail(`name one benchmark: consumer, load, leak, containment, rotation, apply, bundles or cli (${USAGE})`);
+  fail(
+    `name one benchmark: consumer, load, leak, containment, rotation, apply, fleet, bundles or cli (${USAGE})`,
+  );
 const name = positionals[0] ?? '';
 const benchmark = BENCHMARKS[name];
 if (benchmark === undefined) {
   fail(
-    `unknown benchmark "${name}": the benchmarks are consumer, load, leak, containment, rotation, apply, bundles and cli`,
+    `unknown benchmark "${name}": the benchmarks are consumer, load, leak, containment, rotation, apply, fleet, bundles and cli`,
   );
 }
 if (name !== 'bundles' && (samples !== undefined || values.node !== undefined || sdk !== undefined)) {
   fail('--samples, --node and --sdk are options of bundles only');
 }
-if (name !== 'apply' && applyFlagsGiven)
-  fail('--clients, --concurrency and --stytch-rps are options of apply only');
+if (name !== 'apply' && name !== 'fleet' && sharedFlagsGiven)
+  fail('--clients and --stytch-rps are options of apply and fleet only');
+if (name !== 'apply' && applyOnlyFlagsGiven) fail('--concurrency is an option of apply only');
+if (name !== 'fleet' && fleetOnlyFlagsGiven)
+  fail('--max-concurrency and --trigger are options of fleet only');
+if (name === 'fleet') {
+  try {
+    fleetOptions = parseFleetBenchOptions(values);
+  } catch (error) {
+    fail(`${error instanceof Error ? error.message : String(error)} (see npm run bench -- --help)`);
+  }
+}
 if (name === 'apply') {
   try {
     applyOptions = parseApplyBenchOptions(values);

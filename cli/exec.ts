@@ -56,13 +56,13 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     commands: [
       {
         name: 'rotate',
-        term: 'rotate [options] <clientId>',
-        summary: 'rotate a managed client now (trigger manual)',
+        term: 'rotate [options] [clientId]',
+        summary: 'rotate a managed client, or a fleet of them, now (trigger manual)',
       },
       {
         name: 'emergency',
-        term: 'emergency [options] <clientId>',
-        summary: 'rotate a leaked secret now (trigger leak, reason required)',
+        term: 'emergency [options] [clientId]',
+        summary: 'rotate a leaked secret, or a fleet of them, now (trigger leak, reason required)',
       },
     ],
     load: async () => (await import('./commands/rotate.js')).registerRotateCommands,

@@ -15,6 +15,8 @@ import type { CliIo } from './io.js';
 /** The resources an operator command may need. */
 export type ResourceName =
   | 'stateMachineArn'
+  | 'fleetStateMachineArn'
+  | 'fleetBucket'
   | 'table'
   | 'eventBus'
   | 'secretPrefix'
@@ -43,6 +45,18 @@ export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
     env: 'ROTATOR_STATE_MACHINE_ARN',
     description: 'the rotation state machine',
     output: 'StateMachineArn',
+  },
+  fleetStateMachineArn: {
+    flag: '--fleet-state-machine-arn',
+    env: 'ROTATOR_FLEET_STATE_MACHINE_ARN',
+    description: 'the fleet rotation state machine',
+    output: 'FleetStateMachineArn',
+  },
+  fleetBucket: {
+    flag: '--fleet-bucket',
+    env: 'ROTATOR_FLEET_BUCKET',
+    description: "the bucket of fleet runs' selections",
+    output: 'FleetBucketName',
   },
   table: {
     flag: '--table',

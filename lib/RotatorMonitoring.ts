@@ -72,6 +72,13 @@ export interface RotatorMonitoringOptions {
 export interface RotatorMonitoringProps extends RotatorMonitoringOptions {
   /** The rotation workflow to watch. */
   readonly stateMachine: sfn.IStateMachine;
+  /**
+   * The fleet workflow (`rotator rotate --all | --selector`) and its Distributed Map's label: the
+   * dashboard shows its runs and its items (the map's child executions, which Step Functions
+   * reports under `<state machine ARN>/<label>`).
+   * @default - no fleet widgets
+   */
+  readonly fleetRotation?: { readonly stateMachine: sfn.IStateMachine; readonly mapLabel: string };
   /** The rotator's dead-letter queue (undeliverable events and schedules). */
   readonly deadLetterQueue: sqs.IQueue;
   /**
@@ -715,6 +722,52 @@ export class RotatorMonitoring extends Construct {
     });
   }
 
+  /**
+   * Fleet runs and their items: one item is one client's rotation, a child execution of the map,
+   * which Step Functions counts under the state machine ARN `<fleet ARN>/<map label>`.
+   * `rotator status --fleet` adds what no metric has: the rotations waiting for consumers.
+   */
+  private fleetWidgets(
+    props: RotatorMonitoringProps,
+    executions: (label: string, metric: cloudwatch.Metric) => cloudwatch.Metric,
+  ): cloudwatch.IWidget[][] {
+    if (props.fleetRotation === undefined) return [];
+    const { stateMachine, mapLabel } = props.fleetRotation;
+    const items = (metricName: string, label: string): cloudwatch.Metric =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/States',
+        metricName,
+        dimensionsMap: { StateMachineArn: `${stateMachine.stateMachineArn}/${mapLabel}` },
+        label,
+        period: FIVE_MINUTES,
+        statistic: 'Sum',
+      });
+    return [
+      [
+        new cloudwatch.GraphWidget({
+          title: 'Fleet runs (rotator rotate --all | --selector)',
+          width: 8,
+          left: [
+            executions('Started', stateMachine.metricStarted()),
+            executions('Succeeded', stateMachine.metricSucceeded()),
+            executions('Failed (over the tolerated failures)', stateMachine.metricFailed()),
+            executions('Stopped', stateMachine.metricAborted()),
+          ],
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Fleet run items (one per client: rotated, not rotated, stopped)',
+          width: 16,
+          left: [
+            items('ExecutionsStarted', 'Started'),
+            items('ExecutionsSucceeded', 'Rotated'),
+            items('ExecutionsFailed', 'Not rotated (cancelled, refused, failed)'),
+            items('ExecutionsAborted', 'Stopped with the run'),
+          ],
+        }),
+      ],
+    ];
+  }
+
   /** Executions, execution time, queues, alarm states and the rotation metrics on one page. */
   private createDashboard(props: RotatorMonitoringProps, stuckThresholdMs: number): cloudwatch.Dashboard {
     const executions = (label: string, metric: cloudwatch.Metric): cloudwatch.Metric =>
@@ -801,6 +854,7 @@ export class RotatorMonitoring extends Construct {
             left: [search('TimeToFirstConsumerReport', [service, 'Trigger'], 'Maximum')],
           }),
         ],
+        ...this.fleetWidgets(props, executions),
         [
           new cloudwatch.GraphWidget({
             title: 'Secret ages (registered clients, overdue and unmeasured secrets, hourly)',

@@ -42,6 +42,14 @@ export class RotatorStack extends Stack {
         value: this.rotator.stateMachine.stateMachineArn,
         description: 'The rotation workflow (rotator rotate/cancel start and stop executions here)',
       },
+      FleetStateMachineArn: {
+        value: this.rotator.fleetRotation.stateMachine.stateMachineArn,
+        description: 'The fleet workflow (rotator rotate --all | --selector runs a Distributed Map here)',
+      },
+      FleetBucketName: {
+        value: this.rotator.fleetRotation.bucket.bucketName,
+        description: "Fleet runs' selections (selections/<run>.json) and the map's results",
+      },
       EventBusName: {
         value: this.rotator.eventBus.eventBusName,
         description: 'Event bus for Rotation Pending, Consumer Health Reported and Secret Leak Detected',

@@ -12,6 +12,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { workflowFunctionEnvironment } from '../lambdas/wiring/environment.js';
 import type { DeploymentConfig } from './config/DeploymentConfig.js';
+import { FleetRotation } from './constructs/FleetRotation.js';
 import { RotationTriggers } from './constructs/RotationTriggers.js';
 import { RotationWorkflow } from './constructs/RotationWorkflow.js';
 import { RotatorAccess } from './constructs/RotatorAccess.js';
@@ -90,6 +91,8 @@ export class StytchM2MRotator extends Construct {
   public readonly fingerprintKey: secretsmanager.Secret;
   /** The rotation workflow. */
   public readonly stateMachine: sfn.StateMachine;
+  /** Fleet rotation (`rotator rotate --all | --selector`): a Distributed Map over the rotation workflow. */
+  public readonly fleetRotation: FleetRotation;
   /** The schedule group `rotator apply` and `rotator register` create the clients' schedules in. */
   public readonly registeredSchedules: scheduler.ScheduleGroup;
   /** The role those schedules start executions with (`rotator register` passes it). */
@@ -219,9 +222,16 @@ export class StytchM2MRotator extends Construct {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.removalPolicy === undefined ? {} : { removalPolicy: props.removalPolicy }),
     });
+    this.fleetRotation = new FleetRotation(this, 'FleetRotation', {
+      rotationStateMachine: this.stateMachine,
+      eventBus: this.eventBus,
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.removalPolicy === undefined ? {} : { removalPolicy: props.removalPolicy }),
+    });
     this.#access = new RotatorAccess(this, 'Access', {
       eventBus: this.eventBus,
       stateMachine: this.stateMachine,
+      fleet: { stateMachine: this.fleetRotation.stateMachine, bucket: this.fleetRotation.bucket },
       ledger: this.ledger,
       encryptionKey: this.encryptionKey,
       fingerprintKey: this.fingerprintKey,
@@ -255,6 +265,7 @@ export class StytchM2MRotator extends Construct {
     return new RotatorMonitoring(this, 'Monitoring', {
       ...(props.monitoring === false ? {} : props.monitoring),
       stateMachine: this.stateMachine,
+      fleetRotation: { stateMachine: this.fleetRotation.stateMachine, mapLabel: this.fleetRotation.mapLabel },
       deadLetterQueue: this.deadLetterQueue,
       asyncFailureQueue: this.asyncFailureQueue,
       eventBus: this.eventBus,

@@ -1,11 +1,17 @@
 import type { Command } from 'commander';
 import type { AwsClients } from '#adapters/aws/awsClients.js';
 import { SfnWorkflowStarter } from '#adapters/aws/SfnWorkflowStarter.js';
+import {
+  DEFAULT_FLEET_CONCURRENCY,
+  DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
+  FLEET_MAX_CONCURRENCY,
+} from '#core/fleetRotation.js';
 import type { Trigger } from '#core/model.js';
 import { rotationIdFor } from '#core/state.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { executionStatus, followExecution, writeResult } from '../executions.js';
+import { type FleetFlags, isFleetRequest, rotateFleet, SELECTOR_HELP } from '../fleetRotation.js';
 import type { CliIo } from '../io.js';
 import { CLI_LEAK_SOURCE, publishLeak } from '../leakEvents.js';
 import { assertManaged } from '../managed.js';
@@ -14,7 +20,6 @@ import {
   addResourceOptions,
   optionalResource,
   parseClientId,
-  type ResourceFlags,
   requestedBy,
   resolveResource,
   resolveSecretPrefix,
@@ -24,7 +29,7 @@ import {
 import { forTerminal, jsonLine } from '../terminalText.js';
 
 /** Raw flags of `rotate` and `emergency`. */
-interface RotateFlags extends ResourceFlags {
+interface RotateFlags extends FleetFlags {
   readonly reason?: string;
   readonly wait?: boolean;
   readonly json?: boolean;
@@ -34,33 +39,81 @@ interface RotateFlags extends ResourceFlags {
 export function registerRotateCommands(program: Command, context: CommandContext): void {
   const rotate = program
     .command('rotate')
-    .summary('rotate a managed client now (trigger manual)')
+    .summary('rotate a managed client, or a fleet of them, now (trigger manual)')
     .description(
       'Start a rotation of <clientId> (trigger manual: if consumers do not all report healthy before the ' +
         'deadline, it is cancelled and nothing breaks). With --wait, follow it live: each state entered ' +
-        'with the elapsed time, consumer reports as they arrive, and the outcome.',
+        'with the elapsed time, consumer reports as they arrive, and the outcome. With --all or --selector, ' +
+        'rotate every registered client (that matches) instead, as one fleet run: a Distributed Map that ' +
+        'rotates --max-concurrency clients at once and stops once more than --tolerated-failure-percentage ' +
+        'of them were not rotated (default 0: at the first; docs/fleet.md).',
     )
-    .argument('<clientId>', 'the managed Stytch client id')
+    .argument('[clientId]', 'the managed Stytch client id (none with --all or --selector)')
     .option('--reason <text>', 'why (kept in the ledger and the events; 1-500 characters)');
+  addFleetOptions(rotate, DEFAULT_TOLERATED_FAILURE_PERCENTAGE.manual);
   addFollowOptions(rotate);
-  rotate.action(async (clientId: string, flags: RotateFlags) => {
-    context.setExitCode(await startRotation(context.io, clientId, 'manual', flags));
+  rotate.action(async (clientId: string | undefined, flags: RotateFlags) => {
+    context.setExitCode(await rotateOneOrFleet(context.io, clientId, 'manual', flags));
   });
 
   const emergency = program
     .command('emergency')
-    .summary('rotate a leaked secret now (trigger leak, reason required)')
+    .summary('rotate a leaked secret, or a fleet of them, now (trigger leak, reason required)')
     .description(
       'Start an emergency rotation of <clientId> (trigger leak: when the deadline passes the rotation ' +
-        'completes anyway, so the leaked secret dies even if a consumer is not ready). --reason is required.',
+        'completes anyway, so the leaked secret dies even if a consumer is not ready). --reason is required. ' +
+        'With --all or --selector, every registered client (that matches), as one fleet run that never stops ' +
+        'for failures unless --tolerated-failure-percentage says so (default 100).',
     )
-    .argument('<clientId>', 'the managed Stytch client id')
+    .argument('[clientId]', 'the managed Stytch client id (none with --all or --selector)')
     .option('--reason <text>', 'why (required; kept in the ledger and the events; 1-500 characters)');
+  addFleetOptions(emergency, DEFAULT_TOLERATED_FAILURE_PERCENTAGE.leak);
   addFollowOptions(emergency);
-  emergency.action(async (clientId: string, flags: RotateFlags) => {
+  emergency.action(async (clientId: string | undefined, flags: RotateFlags) => {
     if (flags.reason === undefined) throw usageError('emergency needs --reason <text> (what leaked, where)');
-    context.setExitCode(await startRotation(context.io, clientId, 'leak', flags));
+    context.setExitCode(await rotateOneOrFleet(context.io, clientId, 'leak', flags));
   });
+}
+
+function addFleetOptions(command: Command, defaultTolerance: number): void {
+  command
+    .option('--all', 'rotate every client the registry manages, as one fleet run')
+    .option('--selector <expr>', SELECTOR_HELP)
+    .option(
+      '--max-concurrency <n>',
+      `fleet: rotations in flight at once, 1-${FLEET_MAX_CONCURRENCY} (default ${DEFAULT_FLEET_CONCURRENCY}; the shared ` +
+        'Stytch budget still paces them)',
+    )
+    .option(
+      '--tolerated-failure-percentage <p>',
+      `fleet: the share of clients that may end not rotated (cancelled, refused, failed) before the run stops, 0-100 (default ${defaultTolerance})`,
+    )
+    .option('--dry-run', 'fleet: print the clients that would be rotated, start nothing');
+}
+
+/** One client's rotation, or a fleet run with --all / --selector. */
+async function rotateOneOrFleet(
+  io: CliIo,
+  clientId: string | undefined,
+  trigger: Trigger,
+  flags: RotateFlags,
+) {
+  const fleetOnly = (['maxConcurrency', 'toleratedFailurePercentage', 'dryRun'] as const).filter(
+    (flag) => flags[flag] !== undefined,
+  );
+  if (isFleetRequest(flags)) {
+    if (clientId !== undefined) throw usageError('give a clientId or --all/--selector, not both');
+    return rotateFleet(io, trigger === 'leak' ? 'leak' : 'manual', flags);
+  }
+  if (clientId === undefined) throw usageError('give the <clientId> to rotate, or --all / --selector <expr>');
+  if (fleetOnly.length > 0) {
+    throw usageError(`${fleetOnly.map(flagName).join(', ')} only apply to a fleet run (--all or --selector)`);
+  }
+  return startRotation(io, clientId, trigger, flags);
+}
+
+function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
 }
 
 function addFollowOptions(command: Command): void {
@@ -73,7 +126,14 @@ function addFollowOptions(command: Command): void {
         '{executionArn, rotationId, clientId, trigger, outcome, reason?, detail?, durationMs, ' +
         'steps:[{name, atMs, ms}], reports:{<consumer>:{healthy, detail?, reportedAt}}}',
     );
-  addResourceOptions(command, ['stateMachineArn', 'secretPrefix', 'table', 'eventBus']);
+  addResourceOptions(command, [
+    'stateMachineArn',
+    'secretPrefix',
+    'table',
+    'eventBus',
+    'fleetStateMachineArn',
+    'fleetBucket',
+  ]);
   command.addHelpText(
     'after',
     `${EXIT_CODES_HELP}\nA client the deployment does not manage (no secret <prefix>/<clientId>) is refused with exit 2\n` +
@@ -83,7 +143,9 @@ function addFollowOptions(command: Command): void {
       'once, and follows it, instead of being rejected. rotate does not use --event-bus.)\n' +
       '\nExamples:\n' +
       `  $ rotator ${command.name()} m2m-client-test-billing-worker --reason "quarterly" --wait\n` +
-      `  $ rotator ${command.name()} m2m-client-test-billing-worker --reason "ticket 42" --no-wait --json`,
+      `  $ rotator ${command.name()} m2m-client-test-billing-worker --reason "ticket 42" --no-wait --json\n` +
+      `  $ rotator ${command.name()} --selector "consumer=billing-api" --reason "CI log exposed them" --dry-run\n` +
+      `  $ rotator ${command.name()} --all --reason "quarterly campaign" --max-concurrency 50 --wait`,
   );
 }
 

@@ -1,18 +1,23 @@
 import type { Command } from 'commander';
+import type { AwsClients } from '#adapters/aws/awsClients.js';
 import { AwsServiceError } from '#adapters/aws/errors.js';
+import { FleetRuns } from '#adapters/aws/FleetRuns.js';
 import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
 import { DRIFT_KINDS, type DriftKind } from '#core/fleetDrift.js';
+import type { FleetProgress } from '#core/fleetRotation.js';
 import type { FleetSweepRecord } from '#core/fleetSweep.js';
 import type { ClientRef, RotationRecord } from '#core/ports.js';
 import { mapBounded } from '#core/secretAge.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { activeRotation, executionStatus } from '../executions.js';
+import { fleetRunProgress, progressText } from '../fleetRotation.js';
 import type { CliIo } from '../io.js';
 import { EXIT_CODES_HELP } from '../output.js';
 import {
   addResourceOptions,
   masked,
+  optionalResource,
   parseClientId,
   type ResourceFlags,
   resolveResource,
@@ -74,7 +79,8 @@ export function registerStatusCommand(program: Command, context: CommandContext)
       'the fleet instead (the ledger only): how many clients the registry manages, the rotations in ' +
         "flight (each registered client's lock and, when held, its rotation record: one GetItem each), and " +
         'the last hourly sweep (overdue secrets, managed clients mid-rotation at Stytch with no rotation ' +
-        'holding them, managed clients missing at Stytch, unmanaged Stytch clients; up to 20 ids each)',
+        'holding them, managed clients missing at Stytch, unmanaged Stytch clients; up to 20 ids each), and ' +
+        'the latest fleet runs with their progress (rotated, cancelled, failed, in flight, waiting for consumers)',
     )
     .option(
       '--json',
@@ -84,10 +90,12 @@ export function registerStatusCommand(program: Command, context: CommandContext)
         '{managedClients, inFlight:{count, steps:{starting, publishing, awaitingConsumers}, ' +
         'clients:[{clientId, rotationId, step}]}, lastSweep:{sweptAt, managedClients, unmeasured, overdue, ' +
         'midRotationAtStytch, missingAtStytch, unmanaged, samples:{overdue, midRotationAtStytch, ' +
-        'missingAtStytch, unmanaged}, stytchProblem?}|null} (a Stytch count is null when that sweep could ' +
-        'not read Stytch; lastSweep is null before the first sweep)',
+        'missingAtStytch, unmanaged}, stytchProblem?}|null, fleetRuns:[{fleetRun, status, trigger, startedAt, ' +
+        'stoppedAt, error, progress:{selected, rotated, cancelled, failed, inFlight, waitingForConsumers, ' +
+        'notStarted}}]|null} (a Stytch count is null when that sweep could not read Stytch; lastSweep is null ' +
+        'before the first sweep; fleetRuns, the latest 5 fleet runs, is null when the fleet workflow is not known)',
     );
-  addResourceOptions(command, ['table', 'secretPrefix']);
+  addResourceOptions(command, ['table', 'secretPrefix', 'fleetStateMachineArn']);
   command.addHelpText('after', EXIT_CODES_HELP);
   command.action(async (clientId: string | undefined, flags: StatusFlags) => {
     if (flags.fleet === true) {
@@ -123,7 +131,27 @@ export interface FleetStatus {
   };
   /** The last hourly sweep's record, or null before the first one. */
   readonly lastSweep: FleetSweepRecord | null;
+  /**
+   * The latest fleet runs (`rotate --all | --selector`), newest first, each with its progress from
+   * its rotation records; null when the fleet workflow is not known (no stack, no
+   * --fleet-state-machine-arn).
+   */
+  readonly fleetRuns: readonly FleetRunStatus[] | null;
 }
+
+/** One fleet run in `status --fleet`. */
+export interface FleetRunStatus {
+  readonly fleetRun: string;
+  readonly status: string;
+  readonly trigger: string | null;
+  readonly startedAt: string;
+  readonly stoppedAt: string | null;
+  readonly error: string | null;
+  readonly progress: FleetProgress;
+}
+
+/** Fleet runs `status --fleet` shows. */
+const LATEST_FLEET_RUNS = 5;
 
 /** Locks read at once: an operator's command over a whole fleet, a few GetItems in flight. */
 const LOCK_READS_AT_ONCE = 16;
@@ -147,6 +175,7 @@ async function fleetStatus(io: CliIo, flags: StatusFlags): Promise<void> {
       }),
       ledger.getFleetSweep(),
     ]);
+    const fleetRunsShown = await latestFleetRuns(aws, io, flags, table);
     const ids = registrations.map((registration) => registration.clientId).sort();
     const active = await mapBounded(ids, LOCK_READS_AT_ONCE, async (clientId) => {
       const rotation = await activeRotation(aws, clientId, table);
@@ -166,9 +195,35 @@ async function fleetStatus(io: CliIo, flags: StatusFlags): Promise<void> {
         clients: inFlight.slice(0, MAX_LISTED_IN_FLIGHT),
       },
       lastSweep,
+      fleetRuns: fleetRunsShown,
     };
     io.stdout.write(flags.json === true ? jsonLine(fleet) : fleetText(fleet));
   });
+}
+
+/** The latest fleet runs with their progress, or null when the fleet workflow is not known. */
+async function latestFleetRuns(
+  aws: AwsClients,
+  io: CliIo,
+  flags: StatusFlags,
+  table: string,
+): Promise<readonly FleetRunStatus[] | null> {
+  const stateMachineArn = optionalResource('fleetStateMachineArn', flags, io);
+  if (stateMachineArn === undefined) return null;
+  // No bucket: the runs' inputs say how many clients each selected.
+  const runs = new FleetRuns({ s3: aws.s3, sfn: aws.sfn, stateMachineArn });
+  const latest = await runs.latest(LATEST_FLEET_RUNS);
+  return Promise.all(
+    latest.map(async (run) => ({
+      fleetRun: run.fleetRun,
+      status: run.status,
+      trigger: run.input?.trigger ?? null,
+      startedAt: run.startDate.toISOString(),
+      stoppedAt: run.stopDate?.toISOString() ?? null,
+      error: run.error ?? null,
+      progress: await fleetRunProgress(aws, table, run),
+    })),
+  );
 }
 
 function inFlightRotation(clientId: string, active: RotationRecord | 'starting'): InFlightRotation {
@@ -201,6 +256,16 @@ function fleetText(fleet: FleetStatus): string {
   ];
   if (inFlight.count > inFlight.clients.length)
     lines.push(`  … and ${inFlight.count - inFlight.clients.length} more`);
+  if (fleet.fleetRuns !== null) {
+    lines.push(fleet.fleetRuns.length === 0 ? 'Fleet runs: none yet' : 'Fleet runs (newest first):');
+    for (const run of fleet.fleetRuns) {
+      lines.push(
+        `  ${forTerminal(run.fleetRun, 80)}  ${run.status}${run.trigger === null ? '' : ` (${run.trigger})`}` +
+          `${run.error === null ? '' : `  ${forTerminal(run.error, 80)}`}  started ${forTerminal(run.startedAt, 40)}`,
+        `    ${progressText(run.progress)}`,
+      );
+    }
+  }
   if (lastSweep === null) {
     lines.push('Last sweep: none yet: the hourly sweep (the secret-age publisher) has not run yet');
     return `${lines.join('\n')}\n`;

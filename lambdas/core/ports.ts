@@ -177,6 +177,8 @@ export interface RotationRecord {
   readonly trigger: 'schedule' | 'leak' | 'manual';
   readonly reason?: string;
   readonly requestedBy?: string;
+  /** The fleet run that started it, if one did: the ledger's byFleetRun index counts a run's progress by it. */
+  readonly fleetRun?: string;
   readonly executionId: string;
   readonly status: RotationStatus;
   /** ISO timestamps per step, e.g. `{ started, pending, awaiting, completed }`. */

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { FleetRunNameSchema } from './fleetRotation.js';
 import { ClientIdSchema, NoteSchema, TriggerSchema } from './model.js';
 
 /**
@@ -10,5 +11,7 @@ export const WorkflowInputSchema = z.strictObject({
   trigger: TriggerSchema,
   reason: NoteSchema.optional(),
   requestedBy: NoteSchema.optional(),
+  /** The fleet run that started it (`rotator rotate --all | --selector`): kept on its rotation record. */
+  fleetRun: FleetRunNameSchema.optional(),
 });
 export type WorkflowInput = z.infer<typeof WorkflowInputSchema>;

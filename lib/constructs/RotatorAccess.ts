@@ -3,11 +3,14 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { BY_FLEET_RUN_INDEX } from '../../lambdas/adapters/aws/ledger/ledgerTable.js';
 import { CONSUMER_PRINCIPAL_TAG, consumerSource, EVENT_SOURCES } from '../../lambdas/core/events.js';
+import { FLEET_SELECTIONS_PREFIX } from '../../lambdas/core/fleetRotation.js';
 import { ConsumerNameSchema } from '../../lambdas/core/model.js';
 import {
   acknowledgeManagedSecrets,
@@ -27,6 +30,12 @@ export interface RotatorAccessProps {
   readonly eventBus: events.EventBus;
   /** The rotation workflow operators run, follow and stop. */
   readonly stateMachine: sfn.StateMachine;
+  /**
+   * The fleet workflow and its selection bucket (`rotator rotate --all | --selector`): operators
+   * start and follow runs, write selections and read results.
+   * @default - no fleet rotation grants
+   */
+  readonly fleet?: { readonly stateMachine: sfn.StateMachine; readonly bucket: s3.IBucket };
   /** The ledger operators read and repair. */
   readonly ledger: dynamodb.ITable;
   /** The key that encrypts the ledger and the fingerprint key. */
@@ -213,6 +222,7 @@ function operatorStatements(scope: Construct, props: RotatorAccessProps): iam.Po
       ],
       [props.ledger.tableArn, `${props.ledger.tableArn}/index/byStartedAt`],
     ),
+    ...fleetStatements(props, statement),
     statement(
       'LedgerKey',
       ['kms:Decrypt', 'kms:GenerateDataKey'],
@@ -240,10 +250,56 @@ function operatorStatements(scope: Construct, props: RotatorAccessProps): iam.Po
   ];
 }
 
+/** Run, follow and stop fleet rotations; write their selections, read their results and progress. */
+function fleetStatements(
+  props: RotatorAccessProps,
+  statement: (sid: string, actions: string[], resources: string[]) => iam.PolicyStatement,
+): iam.PolicyStatement[] {
+  if (props.fleet === undefined) return [];
+  const { stateMachine, bucket } = props.fleet;
+  return [
+    statement(
+      'RunFleetRotations',
+      ['states:StartExecution', 'states:ListExecutions'],
+      [stateMachine.stateMachineArn],
+    ),
+    statement(
+      'FollowFleetRotations',
+      ['states:DescribeExecution', 'states:StopExecution'],
+      [executionsArn(stateMachine)],
+    ),
+    statement(
+      'WriteFleetSelections',
+      ['s3:PutObject'],
+      [bucket.arnForObjects(`${FLEET_SELECTIONS_PREFIX}*`)],
+    ),
+    statement('ReadFleetRuns', ['s3:GetObject'], [bucket.arnForObjects('*')]),
+    statement('FleetProgress', ['dynamodb:Query'], [`${props.ledger.tableArn}/index/${BY_FLEET_RUN_INDEX}`]),
+  ];
+}
+
 /** The operator policy's wildcards, each acknowledged with its reason, on that policy only. */
 function acknowledgeOperatorFindings(policy: iam.ManagedPolicy, props: RotatorAccessProps): void {
   const stack = Stack.of(policy);
   acknowledgeManagedSecrets(policy, props.secretPrefix);
+  if (props.fleet !== undefined) {
+    const bucketId = stack.getLogicalId(props.fleet.bucket.node.defaultChild as s3.CfnBucket);
+    Validations.of(policy).acknowledge(
+      {
+        id: executionsFinding(props.fleet.stateMachine),
+        reason: "Describe and stop the fleet workflow's runs, whose names are only known at run time.",
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${FLEET_SELECTIONS_PREFIX}*]`,
+        reason: 'Each fleet run writes its own selection object, named after the run.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
+        reason:
+          "Read a fleet run's selection and the results the map wrote: client ids and execution ARNs only.",
+      },
+    );
+  }
   Validations.of(policy).acknowledge(
     {
       id: executionsFinding(props.stateMachine),

@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { BY_FLEET_RUN_INDEX, BY_FLEET_RUN_PROJECTED } from '../../lambdas/adapters/aws/ledger/ledgerTable.js';
 
 /** Props of {@link RotatorLedger}. */
 export interface RotatorLedgerProps {
@@ -80,6 +81,14 @@ export class RotatorLedger extends Construct {
     this.table.addLocalSecondaryIndex({
       indexName: 'byStartedAt',
       sortKey: { name: 'startedAt', type: dynamodb.AttributeType.STRING },
+    });
+    // A fleet run's rotation records, for its progress (ledgerTable.ts BY_FLEET_RUN_INDEX).
+    this.table.addGlobalSecondaryIndex({
+      indexName: BY_FLEET_RUN_INDEX,
+      partitionKey: { name: 'fleetRun', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'clientId', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...BY_FLEET_RUN_PROJECTED],
     });
     this.fingerprintKey = this.createFingerprintKey(within, given ?? LEDGER_REMOVAL.fingerprintKey);
   }

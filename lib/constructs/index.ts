@@ -1,4 +1,5 @@
 /** The constructs {@link StytchM2MRotator} is composed of, one concern each. */
+export { FleetRotation, type FleetRotationProps } from './FleetRotation.js';
 export { FUNCTION_ACCESS, type FunctionAccess, type RotatorFunctionName } from './functionAccess.js';
 export { RotationTriggers, type RotationTriggersProps } from './RotationTriggers.js';
 export { RotationWorkflow, type RotationWorkflowProps, type WorkflowStepName } from './RotationWorkflow.js';

@@ -14,8 +14,14 @@ import { templateManagedPolicies } from './templateGrants.js';
 export interface SandboxGatewayOptions {
   /** The moto server every call that is not Step Functions goes to. */
   readonly motoEndpoint: string;
-  /** Serves the Step Functions API. */
+  /** Serves the Step Functions API; the state machine the template's rules start. */
   readonly executor: LocalExecutor;
+  /**
+   * The template's other state machines (the fleet workflow), served by the same API: a call goes
+   * to the executor its state machine or execution ARN names.
+   * @default - none
+   */
+  readonly otherExecutors?: readonly LocalExecutor[];
   /** The synthesized template: its EventBridge rules route `PutEvents`. */
   readonly template: unknown;
   /** The name of the template's event bus in moto. */
@@ -153,26 +159,25 @@ export class SandboxGateway {
         ...(options.putEvents?.accessKeys === undefined ? {} : { accessKeys: options.putEvents.accessKeys }),
       });
       const createdAt = new Date();
+      const executors = [options.executor, ...(options.otherExecutors ?? [])];
       const callObservers = new Set<(call: AwsCall) => void>();
       const listening = createServer((request, response) => {
         if (callObservers.size > 0) observeCall(request, response, callObservers);
-        handle(request, response, { executor: options.executor, moto, router, createdAt, authorizer }).catch(
-          (error) => {
-            if (!response.headersSent) {
-              sendError(
-                response,
-                'application/x-amz-json-1.0',
-                new AwsJsonError(
-                  'InternalFailure',
-                  error instanceof Error ? error.message : 'gateway failure',
-                  500,
-                ),
-              );
-            } else {
-              response.destroy();
-            }
-          },
-        );
+        handle(request, response, { executors, moto, router, createdAt, authorizer }).catch((error) => {
+          if (!response.headersSent) {
+            sendError(
+              response,
+              'application/x-amz-json-1.0',
+              new AwsJsonError(
+                'InternalFailure',
+                error instanceof Error ? error.message : 'gateway failure',
+                500,
+              ),
+            );
+          } else {
+            response.destroy();
+          }
+        });
       });
       server = listening;
       await new Promise<void>((resolve, reject) => {
@@ -215,7 +220,7 @@ export class SandboxGateway {
 }
 
 interface GatewayParts {
-  readonly executor: LocalExecutor;
+  readonly executors: readonly LocalExecutor[];
   readonly moto: Pool;
   readonly router: EventRouter;
   readonly createdAt: Date;
@@ -232,7 +237,7 @@ async function handle(
   if (target?.service === 'AWSStepFunctions') {
     const contentType = 'application/x-amz-json-1.0';
     try {
-      const answer = callStepFunctions(parts.executor, target.action, parseJsonBody(body), parts.createdAt);
+      const answer = callStepFunctions(parts.executors, target.action, parseJsonBody(body), parts.createdAt);
       sendJson(response, contentType, answer);
     } catch (error) {
       if (error instanceof AwsJsonError) return sendError(response, contentType, error);

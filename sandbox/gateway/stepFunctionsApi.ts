@@ -2,7 +2,7 @@
  * The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Action>`) served from the
  * local executor: request fields as the SDK sends them, answers as AWS gives them.
  */
-import { type ExecutionStatus, type LocalExecutor, page } from '../localExecutor/index.js';
+import { type ExecutionStatus, type LocalExecutor, LocalSfnApiError, page } from '../localExecutor/index.js';
 import { AwsJsonError } from './awsJson.js';
 
 const EXECUTION_STATUSES = new Set([
@@ -38,10 +38,43 @@ function optionalInteger(body: Record<string, unknown>, field: string, max: numb
   return value;
 }
 
-function checkStateMachine(executor: LocalExecutor, arn: string): void {
-  if (arn !== executor.stateMachineArn) {
+/** The executor of state machine `arn`. */
+function byStateMachine(executors: readonly LocalExecutor[], arn: string): LocalExecutor {
+  const executor = executors.find((candidate) => candidate.stateMachineArn === arn);
+  if (executor === undefined) {
     throw new AwsJsonError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
   }
+  return executor;
+}
+
+/**
+ * The executor of execution `arn` (`arn:aws:states:<region>:<account>:execution:<machine>:<name>`);
+ * the first when none matches, which then answers ExecutionDoesNotExist as AWS does.
+ */
+function byExecution(executors: readonly LocalExecutor[], arn: string): LocalExecutor {
+  const machine = arn.split(':')[6];
+  return (executors.find((candidate) => candidate.stateMachineName === machine) ??
+    executors[0]) as LocalExecutor;
+}
+
+/** Answers a task token with whichever executor issued it (each knows only its own tokens). */
+function answerToken(executors: readonly LocalExecutor[], answer: (executor: LocalExecutor) => void): void {
+  let unknown: unknown;
+  for (const executor of executors) {
+    try {
+      answer(executor);
+      return;
+    } catch (error) {
+      if (
+        !(error instanceof LocalSfnApiError) ||
+        (error.name !== 'TaskDoesNotExist' && error.name !== 'InvalidToken')
+      ) {
+        throw error;
+      }
+      unknown ??= error;
+    }
+  }
+  throw unknown;
 }
 
 /** The actions served; anything else is `UnknownOperationException`, as AWS answers. */
@@ -60,14 +93,14 @@ export const STEP_FUNCTIONS_ACTIONS = [
 
 /** Runs one Step Functions action against the executor; throws {@link AwsJsonError} or the executor's API errors. */
 export function callStepFunctions(
-  executor: LocalExecutor,
+  executors: readonly LocalExecutor[],
   action: string,
   body: Record<string, unknown>,
   createdAt: Date,
 ): unknown {
   switch (action) {
     case 'StartExecution': {
-      checkStateMachine(executor, requiredString(body, 'stateMachineArn'));
+      const executor = byStateMachine(executors, requiredString(body, 'stateMachineArn'));
       const inputText = optionalString(body, 'input') ?? '{}';
       let input: unknown;
       try {
@@ -82,10 +115,12 @@ export function callStepFunctions(
       return executor.startExecution({ input, ...(name === undefined ? {} : { name }) });
     }
     case 'DescribeExecution':
-      return executor.describeExecution(requiredString(body, 'executionArn'));
+      return byExecution(executors, requiredString(body, 'executionArn')).describeExecution(
+        requiredString(body, 'executionArn'),
+      );
     case 'ListExecutions': {
       const arn = optionalString(body, 'stateMachineArn');
-      if (arn !== undefined) checkStateMachine(executor, arn);
+      const executor = arn === undefined ? (executors[0] as LocalExecutor) : byStateMachine(executors, arn);
       const statusFilter = optionalString(body, 'statusFilter');
       if (statusFilter !== undefined && !EXECUTION_STATUSES.has(statusFilter)) {
         throw new AwsJsonError(
@@ -107,7 +142,8 @@ export function callStepFunctions(
     case 'GetExecutionHistory': {
       const maxResults = optionalInteger(body, 'maxResults', 1000);
       const nextToken = optionalString(body, 'nextToken');
-      return executor.getExecutionHistory(requiredString(body, 'executionArn'), {
+      const executionArn = requiredString(body, 'executionArn');
+      return byExecution(executors, executionArn).getExecutionHistory(executionArn, {
         reverseOrder: body.reverseOrder === true,
         includeExecutionData: body.includeExecutionData !== false,
         ...(maxResults === undefined || maxResults === 0 ? {} : { maxResults }),
@@ -117,26 +153,31 @@ export function callStepFunctions(
     case 'StopExecution': {
       const error = optionalString(body, 'error');
       const cause = optionalString(body, 'cause');
-      return executor.stopExecution(requiredString(body, 'executionArn'), {
+      const executionArn = requiredString(body, 'executionArn');
+      return byExecution(executors, executionArn).stopExecution(executionArn, {
         ...(error === undefined ? {} : { error }),
         ...(cause === undefined ? {} : { cause }),
       });
     }
     case 'SendTaskSuccess':
-      executor.sendTaskSuccess(requiredString(body, 'taskToken'), requiredString(body, 'output'));
+      answerToken(executors, (executor) =>
+        executor.sendTaskSuccess(requiredString(body, 'taskToken'), requiredString(body, 'output')),
+      );
       return {};
     case 'SendTaskFailure':
-      executor.sendTaskFailure(
-        requiredString(body, 'taskToken'),
-        optionalString(body, 'error'),
-        optionalString(body, 'cause'),
+      answerToken(executors, (executor) =>
+        executor.sendTaskFailure(
+          requiredString(body, 'taskToken'),
+          optionalString(body, 'error'),
+          optionalString(body, 'cause'),
+        ),
       );
       return {};
     case 'SendTaskHeartbeat':
-      executor.sendTaskHeartbeat(requiredString(body, 'taskToken'));
+      answerToken(executors, (executor) => executor.sendTaskHeartbeat(requiredString(body, 'taskToken')));
       return {};
-    case 'DescribeStateMachine':
-      checkStateMachine(executor, requiredString(body, 'stateMachineArn'));
+    case 'DescribeStateMachine': {
+      const executor = byStateMachine(executors, requiredString(body, 'stateMachineArn'));
       return {
         stateMachineArn: executor.stateMachineArn,
         name: executor.stateMachineName,
@@ -146,16 +187,15 @@ export function callStepFunctions(
         roleArn: `arn:aws:iam::123456789012:role/${executor.stateMachineName}Role`,
         creationDate: createdAt,
       };
+    }
     case 'ListStateMachines':
       return {
-        stateMachines: [
-          {
-            stateMachineArn: executor.stateMachineArn,
-            name: executor.stateMachineName,
-            type: 'STANDARD',
-            creationDate: createdAt,
-          },
-        ],
+        stateMachines: executors.map((executor) => ({
+          stateMachineArn: executor.stateMachineArn,
+          name: executor.stateMachineName,
+          type: 'STANDARD',
+          creationDate: createdAt,
+        })),
       };
     default:
       throw new AwsJsonError(

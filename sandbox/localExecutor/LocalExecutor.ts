@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { ExecutionTimeoutError, type RunOptions, StateMachine } from 'aws-local-stepfunctions';
+import { DistributedMapRuns } from './distributedMap.js';
+import { type DistributedMapPlan, LOCAL_MAPS_CONTEXT_KEY } from './distributedMapPlan.js';
 import { LocalExecutorTemplateError, LocalSfnApiError } from './errors.js';
 import { describeFunction, expectedKey, matchHandlers } from './handlerMatching.js';
 import { ExecutionHistory, json } from './history.js';
-import { type BoundTask, bindRun } from './lambdaBinding.js';
+import { type BoundTask, bindRun, type RunBinding } from './lambdaBinding.js';
 import {
   planLocalDefinition,
   retryIntervalOverrides,
@@ -20,6 +22,7 @@ import type {
   HistoryEvent,
   ListExecutionsParams,
   LocalExecutorOptions,
+  LocalItemReader,
   StartExecutionParams,
   StartExecutionResult,
   StopExecutionParams,
@@ -62,6 +65,8 @@ interface PreparedMachine {
   readonly machine: StateMachine;
   readonly tasks: ReadonlyMap<string, BoundTask>;
   readonly stateTypes: ReadonlyMap<string, string>;
+  readonly distributedMaps: readonly DistributedMapPlan[];
+  readonly itemReaders: Readonly<Record<string, LocalItemReader>>;
   readonly overrides: Omit<NonNullable<RunOptions['overrides']>, 'taskResourceLocalHandlers'>;
 }
 
@@ -87,8 +92,8 @@ export class LocalExecutor {
   /** The synthesized definition with every CloudFormation intrinsic resolved to a placeholder. */
   public readonly definition: Record<string, unknown>;
   /**
-   * What aws-local-stepfunctions actually runs: {@link definition} plus the timeout rewrites described
-   * in README.md (no other change).
+   * What aws-local-stepfunctions actually runs: {@link definition} plus the timeout and Distributed
+   * Map rewrites described in README.md (no other change).
    */
   public readonly localDefinition: Record<string, unknown>;
 
@@ -113,7 +118,8 @@ export class LocalExecutor {
    * {@link LocalExecutorTemplateError} listing every problem: no state machine or several without
    * `stateMachineLogicalId`, an intrinsic with no placeholder, JSONata, a Lambda task whose function
    * has no handler (see `LocalExecutorOptions.handlers` for the matching rule), a non-Lambda task
-   * without a `taskHandlers` entry, a definition aws-local-stepfunctions rejects.
+   * without a `taskHandlers` entry, a Distributed Map whose ItemReader has no `itemReaders` entry or
+   * that the local executor cannot run (see README.md), a definition aws-local-stepfunctions rejects.
    */
   public static fromTemplate(template: unknown, options: LocalExecutorOptions): LocalExecutor {
     const region = options.region ?? DEFAULT_REGION;
@@ -141,6 +147,13 @@ export class LocalExecutor {
     const plan = planLocalDefinition(stateMachine.definition, stateMachine.lambdaFunctions);
     issues.push(...plan.issues);
     const tasks = bindTasks(plan.tasks, options, issues);
+    for (const map of plan.distributedMaps) {
+      if (map.itemReaderResource !== undefined && options.itemReaders?.[map.mapName] === undefined) {
+        issues.push(
+          `Map state ${map.mapName} reads its items with ${map.itemReaderResource} (ItemReader); add itemReaders['${map.mapName}'].`,
+        );
+      }
+    }
 
     let machine: StateMachine | undefined;
     try {
@@ -161,15 +174,18 @@ export class LocalExecutor {
       machine,
       tasks,
       stateTypes: plan.stateTypes,
+      distributedMaps: plan.distributedMaps,
+      itemReaders: options.itemReaders ?? {},
+      // From the local definition: the states added before a Distributed Map have its Retry.
       overrides: {
         ...(options.waitTimeScale === undefined
           ? {}
-          : { waitTimeOverrides: waitTimeOverrides(stateMachine.definition, options.waitTimeScale) }),
+          : { waitTimeOverrides: waitTimeOverrides(plan.localDefinition, options.waitTimeScale) }),
         ...(options.retryIntervalScale === undefined
           ? {}
           : {
               retryIntervalOverrides: retryIntervalOverrides(
-                stateMachine.definition,
+                plan.localDefinition,
                 options.retryIntervalScale,
               ),
             }),
@@ -221,14 +237,18 @@ export class LocalExecutor {
 
     // `$$.Task.Token` is read from this object; the binding replaces the token after each use.
     const taskContext = { Token: this.tokens.issue() };
-    const handlers = bindRun(this.prepared.tasks, {
+    const binding: RunBinding = {
       executionArn,
       region,
       history: record.history,
       tokens: this.tokens,
       taskContext,
       isRunning: () => record.status === 'RUNNING',
-    });
+      isStateActive: (stateName) => maps.isStateActive(stateName),
+    };
+    // Distributed Maps: their items and map runs live in the run context, never in the state data.
+    const maps = new DistributedMapRuns(this.prepared.distributedMaps, this.prepared.itemReaders, binding);
+    const handlers = { ...bindRun(this.prepared.tasks, binding), ...maps.handlers };
     const run = this.prepared.machine.run(JSON.parse(inputJson), {
       overrides: { ...this.prepared.overrides, taskResourceLocalHandlers: handlers },
       noThrowOnAbort: true,
@@ -242,6 +262,7 @@ export class LocalExecutor {
         },
         StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineName },
         Task: taskContext,
+        [LOCAL_MAPS_CONTEXT_KEY]: maps.context,
       },
     });
     record.abort = run.abort;

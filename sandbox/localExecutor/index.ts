@@ -5,6 +5,11 @@
  */
 
 export {
+  LOCAL_MAP_RUN_KEY,
+  LOCAL_MAPS_CONTEXT_KEY,
+  RESULTS_NOT_WRITTEN,
+} from './distributedMapPlan.js';
+export {
   LocalExecutorTemplateError,
   LocalSfnApiError,
   SFN_ERROR_CODES,
@@ -26,6 +31,7 @@ export type {
   ListExecutionsParams,
   LocalExecutorOptions,
   LocalHandlerContext,
+  LocalItemReader,
   LocalLambdaHandler,
   LocalTaskHandler,
   StartExecutionParams,

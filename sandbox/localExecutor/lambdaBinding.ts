@@ -29,6 +29,12 @@ export interface RunBinding {
   /** The run context's `Task` object: `$$.Task.Token` reads `Token` when `Parameters` are resolved. */
   readonly taskContext: { Token: string };
   readonly isRunning: () => boolean;
+  /**
+   * False for a task of a Distributed Map's item processor once that map run has failed: the task's
+   * item was stopped with it, so the task must not start (or be recorded) any more.
+   * @default - every task is active while the execution runs
+   */
+  readonly isStateActive?: (stateName: string) => boolean;
 }
 
 /** The `taskResourceLocalHandlers` of one run: every bound Task state, closed over this execution. */
@@ -81,9 +87,13 @@ async function runTask(bound: BoundTask, rawParameters: unknown, run: RunBinding
   // The library dispatched this state's StateEntered (or StateRetried) just before calling us; after
   // one macrotask the history has recorded it, so task events follow it in order.
   await nextMacrotask();
-  if (!run.isRunning()) {
+  if (!isActive(plan, run)) {
     if (token !== undefined) run.tokens.close(token);
-    throw new TaskFailureError('States.Runtime', 'The execution has ended.', { final: true });
+    throw new TaskFailureError(
+      'States.Runtime',
+      run.isRunning() ? 'The map run of this item has ended.' : 'The execution has ended.',
+      { final: true },
+    );
   }
   const record = recorder(plan, run);
   record.scheduled(parameters, timeoutSeconds);
@@ -121,6 +131,11 @@ async function runTask(bound: BoundTask, rawParameters: unknown, run: RunBinding
     record.failed(error);
     throw error;
   }
+}
+
+/** Whether the task may still run and record events: the execution runs, and so does its map run. */
+function isActive(plan: TaskPlan, run: RunBinding): boolean {
+  return run.isRunning() && (run.isStateActive?.(plan.stateName) ?? true);
 }
 
 /** Calls the handler with a JSON copy of its input and returns the service's response. */
@@ -200,7 +215,7 @@ function recorder(plan: TaskPlan, run: RunBinding) {
   const { history } = run;
   const lambdaArn = plan.kind === 'lambdaFunction';
   const ids = { resourceType: plan.resourceType, resource: plan.resourceName };
-  const alive = (): boolean => run.isRunning();
+  const alive = (): boolean => isActive(plan, run);
   return {
     scheduled(parameters: unknown, timeoutSeconds: number | undefined): void {
       const timeout = timeoutSeconds === undefined ? {} : { timeoutInSeconds: timeoutSeconds };

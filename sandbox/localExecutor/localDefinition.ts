@@ -1,3 +1,4 @@
+import { type DistributedMapPlan, rewriteDistributedMaps } from './distributedMapPlan.js';
 import type { TemplateLambdaFunction } from './template.js';
 import { isRecord } from './template.js';
 
@@ -50,6 +51,8 @@ export interface LocalPlan {
   readonly tasks: ReadonlyMap<string, TaskPlan>;
   /** Every state's type by name (names are unique across nested branches), for history. */
   readonly stateTypes: ReadonlyMap<string, string>;
+  /** The Distributed Maps, run as inline Maps with the states they were given (see distributedMap.ts). */
+  readonly distributedMaps: readonly DistributedMapPlan[];
   readonly issues: readonly string[];
 }
 
@@ -68,7 +71,12 @@ const SERVICE_INTEGRATION = /^arn:aws[a-z-]*:states:::(.+):([^:]+)$/;
  *   `TimeoutSecondsPath` at it; the binding removes the key before the handler sees the parameters.
  *   Without `Parameters`, `Parameters` become `{"__localExecutorInput.$": "$", …timeout}` and the binding
  *   unwraps the input. So `States.Timeout` fires from the library's own timer, and Catch/Retry treat it
- *   as on AWS.
+ *   as on AWS;
+ * - a Distributed Map (the library runs Maps inline only and knows no ItemReader, ResultWriter or
+ *   tolerated failures) becomes an inline Map with local states around it: `<Map> (ItemReader)` before
+ *   it, its item processor inside a Parallel `<Map> (item)` whose failures go to `<Map> (item failed)`.
+ *   See `rewriteDistributedMaps` in distributedMap.ts. These states' tasks are bound by the executor
+ *   itself (never by `taskHandlers`) and have no timeout.
  */
 export function planLocalDefinition(
   definition: Record<string, unknown>,
@@ -81,17 +89,21 @@ export function planLocalDefinition(
   if (localDefinition.QueryLanguage === 'JSONata') {
     issues.push('The definition uses QueryLanguage JSONata, which aws-local-stepfunctions never evaluates.');
   }
+  const distributedMaps = rewriteDistributedMaps(localDefinition, issues);
+  const localTasks = new Set(distributedMaps.flatMap((map) => [map.itemsStateName, map.itemFailedStateName]));
   for (const [name, state] of allStates(localDefinition, issues)) {
     stateTypes.set(name, String(state.Type));
     if (state.QueryLanguage === 'JSONata') {
       issues.push(`State ${name} uses QueryLanguage JSONata, which aws-local-stepfunctions never evaluates.`);
     }
-    if (state.Type === 'Task') {
+    if (localTasks.has(name)) {
+      state.TimeoutSeconds = NO_TIMEOUT_SECONDS;
+    } else if (state.Type === 'Task') {
       const plan = planTask(name, state, lambdaFunctions, issues);
       if (plan !== undefined) tasks.set(name, plan);
     }
   }
-  return { localDefinition, tasks, stateTypes, issues };
+  return { localDefinition, tasks, stateTypes, distributedMaps, issues };
 }
 
 function planTask(

@@ -31,6 +31,15 @@ export type LocalLambdaHandler = (payload: unknown, context: LocalHandlerContext
  */
 export type LocalTaskHandler = (parameters: unknown, context: LocalHandlerContext) => Promise<unknown>;
 
+/**
+ * A local stand-in for a Distributed Map's ItemReader (e.g. `arn:aws:states:::s3:getObject` with
+ * `ReaderConfig.InputType: JSON`): gets the ItemReader's `Parameters` resolved against the Map state's
+ * input (`{Bucket, Key}`, a JSON copy) and returns the items (the parsed JSON array). A thrown error, or a
+ * result that is not an array, fails the Map with `States.ItemReaderFailed`, as on AWS. The executor
+ * applies `ReaderConfig.MaxItems`/`MaxItemsPath` to what it returns.
+ */
+export type LocalItemReader = (parameters: Record<string, unknown>) => Promise<readonly unknown[]>;
+
 /** Options of {@link LocalExecutor.fromTemplate}. */
 export interface LocalExecutorOptions {
   /**
@@ -49,6 +58,12 @@ export interface LocalExecutorOptions {
    * @default - none: such a state is reported by `fromTemplate`
    */
   readonly taskHandlers?: Readonly<Record<string, LocalTaskHandler>>;
+  /**
+   * The ItemReaders of Distributed Map states, keyed by the Map state's name. A Distributed Map runs as
+   * an inline Map (see README.md); its items come from this reader and stay out of the state data.
+   * @default - none: a Distributed Map with an ItemReader is reported by `fromTemplate`
+   */
+  readonly itemReaders?: Readonly<Record<string, LocalItemReader>>;
   /** Which `AWS::StepFunctions::StateMachine` to run. @default - the template's only state machine */
   readonly stateMachineLogicalId?: string;
   /** Region of the placeholder ARNs. @default 'us-east-1' */

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -35,6 +35,7 @@ import {
 } from './principals.js';
 import { enrolSandboxClients } from './sandboxClients.js';
 import type { SandboxConfig } from './sandboxConfig.js';
+import { createFleetBucket, createFleetExecutor, fleetS3Client } from './sandboxFleet.js';
 import { SandboxFunctions, type SandboxMetric } from './sandboxFunctions.js';
 import {
   announceExecutionEnds,
@@ -130,6 +131,8 @@ export class Sandbox {
   /** Our Stytch client on the sandbox's Stytch (project credentials); closed by {@link stop}. */
   public readonly stytchClient: StytchClient;
   public readonly executor: LocalExecutor;
+  /** The fleet workflow (`rotator rotate --all | --selector`), its items run on {@link executor}. */
+  public readonly fleetExecutor: LocalExecutor;
   public readonly template: unknown;
   public readonly config: SandboxConfig;
   /** Config client id → registered client id. */
@@ -183,6 +186,7 @@ export class Sandbox {
     emulator: StytchEmulator | undefined;
     stytchClient: StytchClient;
     executor: LocalExecutor;
+    fleetExecutor: LocalExecutor;
     template: unknown;
     config: SandboxConfig;
     clientIdMap: Map<string, string>;
@@ -206,6 +210,7 @@ export class Sandbox {
     this.emulator = parts.emulator;
     this.stytchClient = parts.stytchClient;
     this.executor = parts.executor;
+    this.fleetExecutor = parts.fleetExecutor;
     this.template = parts.template;
     this.config = parts.config;
     this.clientIdMap = parts.clientIdMap;
@@ -260,9 +265,13 @@ export class Sandbox {
     const motoEndpoint = await motoFor(options, stopTasks);
     const { stytch, emulator } = await stytchFor(options, stopTasks);
     const deployed = await deploy(options, motoEndpoint, stytch, stopTasks);
-    const { functions, executor, observed, logger } = startFunctions(options, deployed, stopTasks);
+    const { functions, executor, fleetExecutor, fleetEvents, observed, logger } = startFunctions(
+      options,
+      deployed,
+      stopTasks,
+    );
     let resourceServer: DemoResourceServer | undefined;
-    const access = await openGateway(options, deployed, functions, executor, stopTasks, {
+    const access = await openGateway(options, deployed, functions, [executor, fleetExecutor], stopTasks, {
       logger,
       // The publisher's events join the world's list, as the step functions' do.
       onEvent: (event) => {
@@ -273,6 +282,7 @@ export class Sandbox {
       },
     });
     const { gateway, principals } = access;
+    fleetEvents.client = new EventBridgeClient(awsClientConfig(gateway.url, principals.operator));
     resourceServer = await DemoResourceServer.start({
       projectId: stytch.projectId,
       stytchUrl: stytch.url,
@@ -298,7 +308,12 @@ export class Sandbox {
     await createSandboxSchedules(direct, config.clients, executor.stateMachineArn);
     await putSandboxStack(
       direct,
-      sandboxStackOutputs(executor.stateMachineArn, config.secretPrefix, stytch.url),
+      sandboxStackOutputs(
+        executor.stateMachineArn,
+        config.secretPrefix,
+        stytch.url,
+        fleetExecutor.stateMachineArn,
+      ),
     );
     return new Sandbox({
       ...access,
@@ -308,6 +323,7 @@ export class Sandbox {
       emulator,
       stytchClient: deployed.stytchClient,
       executor,
+      fleetExecutor,
       template,
       config,
       clientIdMap: deployed.clientIdMap,
@@ -388,7 +404,12 @@ export class Sandbox {
    * sandbox's own StytchBaseUrl.
    */
   public stackOutputs(): Record<string, string> {
-    return sandboxStackOutputs(this.executor.stateMachineArn, this.config.secretPrefix, this.stytch.url);
+    return sandboxStackOutputs(
+      this.executor.stateMachineArn,
+      this.config.secretPrefix,
+      this.stytch.url,
+      this.fleetExecutor.stateMachineArn,
+    );
   }
 
   /**
@@ -493,6 +514,7 @@ async function deploy(
   const aws = { dynamo, eventBridge: new EventBridgeClient(direct), secretsManager };
   const { credentialsArn, fingerprintKey } = await createWorldResources(aws, NAMES, stytch);
   await ensureRevocationsBucket(direct);
+  await createFleetBucket(direct);
   secrets.push(fingerprintKey);
   const stytchClient = new StytchClient({
     projectId: stytch.projectId,
@@ -536,9 +558,42 @@ function startFunctions(options: SandboxOptions, deployed: Deployed, stopTasks: 
     metrics: observed.metrics,
   });
   const handlers = bindFunctions(STATE_MACHINE_TASKS, functions.bind);
-  const executor = createWorldExecutor(deployed.template, handlers, options.timeScale ?? 0.01);
+  const timeScale = options.timeScale ?? 0.01;
+  const executor = createWorldExecutor(deployed.template, handlers, timeScale);
+  const fleetS3 = fleetS3Client(deployed.direct);
+  // The fleet workflow's leak reports go through the gateway as the operator who started the run
+  // (its role's grant), once the gateway listens.
+  const fleetEvents: { client?: EventBridgeClient } = {};
+  const fleetExecutor = createFleetExecutor(
+    deployed.template,
+    executor,
+    fleetS3,
+    timeScale,
+    async (entries) => {
+      if (fleetEvents.client === undefined)
+        throw new Error('the fleet workflow published before the gateway listened');
+      const sent = await fleetEvents.client.send(
+        new PutEventsCommand({
+          Entries: entries.map((entry) => ({
+            Source: entry.Source,
+            DetailType: entry.DetailType,
+            Detail: JSON.stringify(entry.Detail),
+            EventBusName: NAMES.eventBusName,
+          })),
+        }),
+      );
+      if ((sent.FailedEntryCount ?? 0) > 0)
+        throw new Error(`PutEvents refused ${sent.FailedEntryCount} entries`);
+    },
+  );
+  // The fleet first: stopping it stops waiting on its rotations, which the executor then stops.
+  stopTasks.push(async () => {
+    await fleetExecutor.close();
+    fleetS3.destroy();
+  });
   stopTasks.push(async () => executor.close());
-  return { functions, executor, observed, logger };
+  stopTasks.push(async () => fleetEvents.client?.destroy());
+  return { functions, executor, fleetExecutor, fleetEvents, observed, logger };
 }
 
 /**
@@ -550,7 +605,7 @@ async function openGateway(
   options: SandboxOptions,
   deployed: Deployed,
   functions: SandboxFunctions,
-  executor: LocalExecutor,
+  [executor, ...otherExecutors]: readonly [LocalExecutor, ...LocalExecutor[]],
   stopTasks: StopTasks,
   observed: { readonly logger: StepLogger; readonly onEvent: (event: RotatorEvent) => void },
 ) {
@@ -587,7 +642,7 @@ async function openGateway(
     ),
   };
   const gateway = await startSandboxGateway(
-    { ...world, motoEndpoint, executor, lambdaTargets, principals },
+    { ...world, motoEndpoint, executor, otherExecutors, lambdaTargets, principals },
     stopTasks,
   );
   placed = { awsEndpoint: gateway.url, accessKey: principals.functions };

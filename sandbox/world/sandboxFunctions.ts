@@ -71,6 +71,11 @@ export class SandboxFunctions {
       names: WORLD_RESOURCE_NAMES,
       config: this.#options.config,
       stytchUrl: this.#options.stytchUrl,
+      // The deployment's shared budgets, as the template sets them in Lambda.
+      rateBudget: {
+        stytchRequestsPerSecond: this.#options.config.stytch.requestsPerSecond,
+        secretsManagerWritesPerSecond: this.#options.config.secretsManagerWritesPerSecond,
+      },
     });
     Object.assign(process.env, environment);
     const real = stepDepsFromEnvironment({ ...process.env }, this.#options.logger);

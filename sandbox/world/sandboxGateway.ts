@@ -78,6 +78,8 @@ export async function createSandboxIam(
 export interface GatewayWorld {
   readonly motoEndpoint: string;
   readonly executor: LocalExecutor;
+  /** The template's other state machines' executors (the fleet workflow). */
+  readonly otherExecutors?: readonly LocalExecutor[];
   readonly template: unknown;
   readonly eventBusName: string;
   /** The handlers of the functions the template's rules target, by construct path. */
@@ -94,6 +96,7 @@ export async function startSandboxGateway(
   const gateway = await SandboxGateway.start({
     motoEndpoint: world.motoEndpoint,
     executor: world.executor,
+    ...(world.otherExecutors === undefined ? {} : { otherExecutors: world.otherExecutors }),
     template: world.template,
     eventBusName: world.eventBusName,
     lambdaTargets: world.lambdaTargets,

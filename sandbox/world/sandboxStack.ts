@@ -14,6 +14,7 @@ import { SchedulerSchedules } from '#adapters/aws/SchedulerSchedules.js';
 import { rotationScheduleName, scheduledRotationInput } from '#core/registry.js';
 import type { awsClientConfig } from './awsClientConfig.js';
 import type { SandboxClient } from './sandboxConfig.js';
+import { SANDBOX_FLEET_BUCKET } from './sandboxFleet.js';
 import { WORLD_RESOURCE_NAMES } from './worldResources.js';
 import { WORLD_STACK_NAME } from './worldStack.js';
 
@@ -35,10 +36,13 @@ export function sandboxStackOutputs(
   stateMachineArn: string,
   secretPrefix: string,
   stytchBaseUrl: string,
+  fleetStateMachineArn: string,
 ): Record<string, string> {
   const names = WORLD_RESOURCE_NAMES;
   return {
     StateMachineArn: stateMachineArn,
+    FleetStateMachineArn: fleetStateMachineArn,
+    FleetBucketName: SANDBOX_FLEET_BUCKET,
     LedgerTableName: names.tableName,
     EventBusName: names.eventBusName,
     SecretPrefix: secretPrefix,

@@ -56,8 +56,33 @@ export function createWorldExecutor(
 ): LocalExecutor {
   return LocalExecutor.fromTemplate(template, {
     handlers,
+    stateMachineLogicalId: stateMachineLogicalId(template, 'Rotator/Workflow/StateMachine'),
     stateMachineName: WORLD_STACK_NAME,
     retryIntervalScale: timeScale,
     waitTimeScale: timeScale,
   });
+}
+
+/**
+ * The logical id of the template's state machine whose construct path ends with `pathTail` (the
+ * template has two: the rotation workflow and the fleet workflow).
+ */
+export function stateMachineLogicalId(template: unknown, pathTail: string): string {
+  return resourceLogicalId(template, 'AWS::StepFunctions::StateMachine', pathTail);
+}
+
+/** The logical id of the template's resource of `type` whose construct path ends with `pathTail`. */
+export function resourceLogicalId(template: unknown, type: string, pathTail: string): string {
+  const resources = (
+    template as { Resources?: Record<string, { Type?: string; Metadata?: Record<string, unknown> }> }
+  ).Resources;
+  for (const [logicalId, resource] of Object.entries(resources ?? {})) {
+    if (resource.Type !== type) continue;
+    const path = resource.Metadata?.['aws:cdk:path'];
+    if (typeof path === 'string' && path.replace(/\/Resource$/, '').endsWith(`/${pathTail}`))
+      return logicalId;
+    // Without path metadata: CDK's logical id is the path's ids joined, plus an 8-character hash.
+    if (path === undefined && logicalId.slice(0, -8).endsWith(pathTail.replaceAll('/', ''))) return logicalId;
+  }
+  throw new Error(`the template has no ${type} at .../${pathTail}`);
 }

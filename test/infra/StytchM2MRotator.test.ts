@@ -171,7 +171,8 @@ describe('Construct: StytchM2MRotator', () => {
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: Match.objectLike({ LogFormat: 'JSON', LogGroup: Match.anyValue() }),
     });
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 13);
+    // Their 12 log groups, the rotation workflow's execution log and the fleet workflow's.
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 14);
   });
 
   it('builds a Standard JSONPath state machine whose tasks retry transient errors, real crashes and rate limits with jitter', () => {
@@ -344,8 +345,11 @@ describe('Construct: StytchM2MRotator', () => {
     const starters = Object.entries(policies).filter(([, policy]) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes('states:StartExecution'),
     );
-    // Besides the role the clients' schedules start rotations with, the leak intake alone.
+    // Besides the role the clients' schedules start rotations with and the fleet workflow (a
+    // Distributed Map whose items start rotations), the leak intake alone.
     expect(starters.map(([id]) => id).sort()).toEqual([
+      expect.stringMatching(/^RotatorFleetRotationStateMachineDistributedMapPolicy/),
+      expect.stringMatching(/^RotatorFleetRotationStateMachineRole/),
       expect.stringMatching(/^RotatorLeakIntakeFunction/),
       expect.stringMatching(/^RotatorRegisteredSchedulesRole/),
     ]);

@@ -171,7 +171,8 @@ describe('Deploy: what a deleted stack leaves, and what a failed first deploy cl
 
   it('keeps every log group (the audit trail) except after a failed first deploy', () => {
     // Assess
-    expect(ofType(template, 'AWS::Logs::LogGroup')).toHaveLength(13);
+    // 12 functions' and the two workflows' execution logs.
+    expect(ofType(template, 'AWS::Logs::LogGroup')).toHaveLength(14);
     expect(policiesOf(template, 'AWS::Logs::LogGroup')).toEqual(['RetainExceptOnCreate/Retain']);
   });
 

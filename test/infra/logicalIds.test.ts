@@ -26,6 +26,7 @@ const PER_CLIENT = /^Rotator(ManagedSecret\d|MonitoringSecretAgeAlarm\d)/;
 const ADDED: Record<string, string> = {
   RotatorMonitoringSecretsOverdueAlarm423C7131: 'AWS::CloudWatch::Alarm',
   RotatorMonitoringFleetDriftAlarm98AAC24C: 'AWS::CloudWatch::Alarm',
+  RotatorFleetRotationExecutionLogs8458B39B: 'AWS::Logs::LogGroup',
 };
 /** What counts as stateful: the kinds above, and anything CloudFormation must retain. */
 const STATEFUL_TYPES = new Set([

@@ -136,11 +136,16 @@ describe('Trust boundaries (issue 13)', () => {
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
+      // A fleet run's progress (the byFleetRun index).
+      'dynamodb:Query',
       'dynamodb:UpdateItem',
       'events:PutEvents',
       'kms:Decrypt',
       'kms:Decrypt',
       'kms:GenerateDataKey',
+      // A fleet run's selection (written) and its results (read): client ids, never a secret.
+      's3:GetObject',
+      's3:PutObject',
       'scheduler:GetSchedule',
       'scheduler:ListSchedules',
       'secretsmanager:DescribeSecret',
@@ -148,12 +153,17 @@ describe('Trust boundaries (issue 13)', () => {
       'secretsmanager:ListSecretVersionIds',
       'secretsmanager:ListSecrets',
       'states:DescribeExecution',
+      'states:DescribeExecution',
       'states:GetExecutionHistory',
+      'states:ListExecutions',
       'states:ListExecutions',
       'states:SendTaskFailure',
       'states:SendTaskHeartbeat',
       'states:SendTaskSuccess',
+      // The rotation workflow and the fleet workflow.
       'states:StartExecution',
+      'states:StartExecution',
+      'states:StopExecution',
       'states:StopExecution',
     ]);
     template.hasOutput('OperatorPolicyArn', { Value: { Ref: id } });

@@ -163,6 +163,8 @@ describe('CLI: status --fleet (moto)', () => {
         ],
       },
       lastSweep: sweep,
+      // No fleet workflow named (no stack, no ROTATOR_FLEET_STATE_MACHINE_ARN): no runs to show.
+      fleetRuns: null,
     });
     // And for a terminal: counts, ids, the rest counted, nothing raw.
     expect(text.code).toBe(0);
@@ -203,6 +205,7 @@ describe('CLI: status --fleet (moto)', () => {
       managedClients: 2,
       inFlight: { count: 0, steps: { starting: 0, publishing: 0, awaitingConsumers: 0 }, clients: [] },
       lastSweep: null,
+      fleetRuns: null,
     });
     expect(text.code).toBe(0);
     expect(text.stdout).toBe(

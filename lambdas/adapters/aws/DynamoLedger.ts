@@ -1,4 +1,5 @@
 import type { FingerprintEntry } from '#core/fingerprint.js';
+import type { FleetRotationSummary } from '#core/fleetRotation.js';
 import type { FleetSweepRecord, FleetSweepStorePort } from '#core/fleetSweep.js';
 import type {
   BeginResult,
@@ -197,6 +198,11 @@ export class DynamoLedger implements LedgerPort, RegistryPort, FleetSweepStorePo
   /** See {@link RotationRecords.listRotations}. */
   public listRotations(clientId: string, limit: number): Promise<readonly RotationRecord[]> {
     return this.#rotations.listRotations(clientId, limit);
+  }
+
+  /** See {@link RotationRecords.listFleetRunRotations}. */
+  public listFleetRunRotations(fleetRun: string): Promise<readonly FleetRotationSummary[]> {
+    return this.#rotations.listFleetRunRotations(fleetRun);
   }
 
   /** See {@link LeakReports.recordLeakReport}. */

@@ -1,6 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -36,6 +37,7 @@ export class AwsClients {
   #events?: EventBridgeClient;
   #scheduler?: SchedulerClient;
   #cloudFormation?: CloudFormationClient;
+  #s3?: S3Client;
 
   public constructor(settings: AwsClientSettings) {
     this.#settings = settings;
@@ -66,6 +68,12 @@ export class AwsClients {
     return this.#cloudFormation;
   }
 
+  /** Path-style addressing with a custom endpoint (moto, the sandbox's gateway): no bucket DNS there. */
+  public get s3(): S3Client {
+    this.#s3 ??= new S3Client({ ...this.#settings, forcePathStyle: this.#settings.endpoint !== undefined });
+    return this.#s3;
+  }
+
   /** The ledger in `tableName`, over this run's one DynamoDB client. */
   public ledger(tableName: string): DynamoLedger {
     this.#dynamo ??= new DynamoDBClient(this.#settings);
@@ -87,6 +95,7 @@ export class AwsClients {
       this.#events,
       this.#scheduler,
       this.#cloudFormation,
+      this.#s3,
     ]) {
       client?.destroy();
     }

@@ -67,10 +67,10 @@ export async function startRotation(deps: StepDeps, raw: unknown): Promise<Rotat
   let begun = await deps.ledger.beginRotation(lock, fresh, [currentEntry], now);
   let staleLeak: RotatorEvent<'Secret Leak Detected'> | null = null;
   if (!begun.acquired) {
-    staleLeak = await takeOverStaleLock(deps, client, lock, begun.heldBy, input.trigger);
+    staleLeak = await takeOverStaleLock(deps, client, lock, begun.heldBy, input);
     begun = await deps.ledger.beginRotation(lock, fresh, [currentEntry], now);
     // Taken over a moment ago: only a rotation that took it from us since could hold it now.
-    if (!begun.acquired) throw lockRefusal(client, begun.heldBy, input.trigger);
+    if (!begun.acquired) throw lockRefusal(client, begun.heldBy, input);
   }
   const { record } = begun;
   const startedAt = record.steps.started ?? now.toISOString();
@@ -153,6 +153,7 @@ function newRecord(
     trigger: RotationRecord['trigger'];
     reason?: string | undefined;
     requestedBy?: string | undefined;
+    fleetRun?: string | undefined;
   },
   client: ClientRef,
   rotationId: string,
@@ -167,6 +168,7 @@ function newRecord(
     trigger: input.trigger,
     ...(input.reason === undefined ? {} : { reason: input.reason }),
     ...(input.requestedBy === undefined ? {} : { requestedBy: input.requestedBy }),
+    ...(input.fleetRun === undefined ? {} : { fleetRun: input.fleetRun }),
     executionId,
     status: 'started',
     steps: { started: now.toISOString() },
@@ -266,11 +268,11 @@ async function takeOverStaleLock(
   client: ClientRef,
   lock: RotationLock,
   heldBy: RotationLock,
-  trigger: RotationRecord['trigger'],
+  request: LockRequest,
 ) {
   const holder = await lockHolder(deps, heldBy);
   const refuse = (): never => {
-    throw lockRefusal(client, heldBy, trigger);
+    throw lockRefusal(client, heldBy, request);
   };
   if (holder.alive) refuse();
   let end: StaleRotationEnd;
@@ -330,9 +332,22 @@ async function currentMovedBeforeLock(
   return current;
 }
 
-/** Why a start is refused while `heldBy` holds the lock: a leak rotation is retried instead (it must not be dropped). */
-function lockRefusal(client: ClientRef, heldBy: RotationLock, trigger: RotationRecord['trigger']): Error {
-  if (trigger === 'leak') return new LeakWaitingForLockError(client.clientId, heldBy.rotationId);
+/** What decides how a start that meets a held lock is refused. */
+interface LockRequest {
+  readonly trigger: RotationRecord['trigger'];
+  readonly fleetRun?: string | undefined;
+}
+
+/**
+ * Why a start is refused while `heldBy` holds the lock: a leak rotation is retried instead (it
+ * must not be dropped), unless a fleet run started it: the run is told (RotationInProgressError,
+ * outcome `rejected`) and reports the leak instead, which has the intake complete the rotation in
+ * progress at once, as `rotator emergency <clientId>` does.
+ */
+function lockRefusal(client: ClientRef, heldBy: RotationLock, request: LockRequest): Error {
+  if (request.trigger === 'leak' && request.fleetRun === undefined) {
+    return new LeakWaitingForLockError(client.clientId, heldBy.rotationId);
+  }
   return new RotationInProgressError(client.clientId, heldBy.rotationId);
 }
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import type { FleetRotationSummary } from '#core/fleetRotation.js';
 import { ClientKindSchema, ConsumerNameSchema, TriggerSchema } from '#core/model.js';
 import {
   type ConsumerReport,
@@ -15,6 +16,7 @@ import {
 import { parseOrThrow } from '#core/validate.js';
 import { AwsAdapterError, LedgerItemFormatError, RotationNotFoundError } from '../errors.js';
 import {
+  BY_FLEET_RUN_INDEX,
   BY_STARTED_AT_INDEX,
   definedFields,
   type LedgerItem,
@@ -37,6 +39,7 @@ const RotationItemSchema = z.object({
   trigger: TriggerSchema,
   reason: z.string().optional(),
   requestedBy: z.string().optional(),
+  fleetRun: z.string().optional(),
   executionId: z.string(),
   status: z.enum(ROTATION_STATUSES),
   steps: z.record(z.string(), z.string()),
@@ -65,6 +68,9 @@ const RotationItemSchema = z.object({
     .optional(),
   refusedReportCount: z.number().int().nonnegative().optional(),
 });
+
+// What the byFleetRun index projects (keys and status).
+const FleetRunItemSchema = z.object({ clientId: z.string(), status: z.enum(ROTATION_STATUSES) });
 
 // Attempts of recordRefusedReport when other refusals keep landing between its read and its write.
 const REFUSED_REPORT_ATTEMPTS = 5;
@@ -280,6 +286,19 @@ export class RotationRecords implements RotationLedgerPort {
       limit,
     );
     return items.map(toRecord);
+  }
+
+  /** The rotation records a fleet run tagged (the `byFleetRun` GSI: eventually consistent, by client id). */
+  public async listFleetRunRotations(fleetRun: string): Promise<readonly FleetRotationSummary[]> {
+    const items = await this.#table.query(
+      {
+        IndexName: BY_FLEET_RUN_INDEX,
+        KeyConditionExpression: 'fleetRun = :run',
+        ExpressionAttributeValues: { ':run': fleetRun },
+      },
+      `${fleetRun}@${BY_FLEET_RUN_INDEX}`,
+    );
+    return items.map((item) => parseItem(FleetRunItemSchema, item, `${fleetRun}@${BY_FLEET_RUN_INDEX}`));
   }
 
   /**

@@ -39,6 +39,13 @@ export const LEAK_EVENT_SK_PREFIX = 'LEAKEVENT#';
 export const LEAK_REPORT_RETENTION_DAYS = 180;
 /** The local secondary index (pk + startedAt) that lists a client's rotations by start time. */
 export const BY_STARTED_AT_INDEX = 'byStartedAt';
+/**
+ * The global secondary index (fleetRun + clientId) over the rotation records a fleet run tagged:
+ * `rotator status --fleet` counts a run's progress from it, a page of a thousand records a read.
+ */
+export const BY_FLEET_RUN_INDEX = 'byFleetRun';
+/** The attributes {@link BY_FLEET_RUN_INDEX} projects besides its keys. */
+export const BY_FLEET_RUN_PROJECTED = ['status'] as const;
 
 /**
  * The ledger table, as CreateTable input: `pk` (the client id) + `sk` (`LOCK` or
@@ -53,6 +60,8 @@ export function ledgerTableDefinition(tableName: string): CreateTableCommandInpu
       { AttributeName: 'pk', AttributeType: 'S' },
       { AttributeName: 'sk', AttributeType: 'S' },
       { AttributeName: 'startedAt', AttributeType: 'S' },
+      { AttributeName: 'fleetRun', AttributeType: 'S' },
+      { AttributeName: 'clientId', AttributeType: 'S' },
     ],
     KeySchema: [
       { AttributeName: 'pk', KeyType: 'HASH' },
@@ -66,6 +75,16 @@ export function ledgerTableDefinition(tableName: string): CreateTableCommandInpu
           { AttributeName: 'startedAt', KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: BY_FLEET_RUN_INDEX,
+        KeySchema: [
+          { AttributeName: 'fleetRun', KeyType: 'HASH' },
+          { AttributeName: 'clientId', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...BY_FLEET_RUN_PROJECTED] },
       },
     ],
   };
