@@ -64,11 +64,13 @@ export function parseFleetBenchOptions(flags: FleetBenchFlags): FleetBenchOption
 }
 
 /**
- * Rotations in flight that keep `rps` busy: a rotation spends about 2 management requests over a
- * few seconds, so 4 × rps of them are in flight at the limit, with room for those waiting on budget.
+ * Rotations in flight that keep `rps` busy without crowding the budget: a rotation spends 2
+ * management requests in about a second, so rps / 2 of them fill the limit. More only wait: each
+ * waiter tries the budget's one counter item once a window, and a crowd of them costs every
+ * other call its speed (moto here; the item's write capacity in DynamoDB).
  */
 export function concurrencyFor(rps: number, clients: number): number {
-  return Math.max(1, Math.min(clients, rps * 4, 10_000));
+  return Math.max(1, Math.min(clients, Math.ceil(rps / 2), 10_000));
 }
 
 /** The fleet's `index`-th client (1-based): `fleet-00001`. */

@@ -101,7 +101,7 @@ paths: how fast a reported secret stops working; containment, how fast a token m
                    "status","stytchRequests","cpuS","setupS"}
             --clients <n>          clients (default ${DEFAULT_FLEET_CLIENTS}, 1-${MAX_FLEET_CLIENTS})
             --stytch-rps <n>       the limit and the budget (default ${DEFAULT_FLEET_RPS})
-            --max-concurrency <n>  of the run (default: 4 x the limit, at most the clients)
+            --max-concurrency <n>  of the run (default: half the limit, at most the clients)
             --trigger leak|manual  emergency (default; may use the budget's reserve) or rotate
                                    (four fifths of the budget: the rest is kept for leaks)
   bundles   each Lambda function built as \`cdk synth\` builds it (lib/bundling.ts): the size of its

@@ -138,6 +138,25 @@ export interface RateBudgetOptions {
    * @default 0.2
    */
   readonly reservedForUrgent?: number;
+  /**
+   * Where the requests the caller bought and has not used yet are held: those of the invocation in
+   * progress. A Lambda container serves one invocation at a time, so per container is per
+   * invocation there; where one process runs many at once (the sandbox, a test), a step must not
+   * spend the bundle another step bought for its own next requests.
+   * @default - one holding for every caller of this budget
+   */
+  readonly heldCredits?: () => HeldCredits | undefined;
+}
+
+/** Requests bought and not used yet, in the window they were bought for (mutable). */
+export interface HeldCredits {
+  windowStartMs: number;
+  counts: Map<BudgetName, number>;
+}
+
+/** An empty holding. */
+export function noHeldCredits(): HeldCredits {
+  return { windowStartMs: -1, counts: new Map() };
 }
 
 const DEFAULT_MAX_INLINE_WAIT_MS = 2_000;
@@ -150,18 +169,16 @@ const END_GUARD = 0.05;
 
 /**
  * Takes requests from the shared budgets, buying them from the store a bundle at a time and
- * keeping what is bought for the rest of its window (shared by every call in this process). A
+ * keeping what is bought for the rest of its window (for the invocation that bought it, see
+ * {@link RateBudgetOptions.heldCredits}; else shared by every call in this process). A
  * request larger than a whole window is refused at once: waiting would never help.
  */
 export class RateBudget {
   readonly #options: RateBudgetOptions;
   readonly #maxInlineWaitMs: number;
   readonly #random: () => number;
-  /** Requests bought and not used yet, in the window they were bought for. */
-  #held: { windowStartMs: number; counts: Map<BudgetName, number> } = {
-    windowStartMs: -1,
-    counts: new Map(),
-  };
+  /** Requests bought and not used yet, when the options keep no holding per invocation. */
+  readonly #ownHeld: HeldCredits = noHeldCredits();
 
   /** The limits of a caller that serves no leak: each short of its reserved part. */
   readonly #everydayLimits: RateBudgetLimits;
@@ -222,11 +239,17 @@ export class RateBudget {
 
   /** Uses `count` held requests of `name` in the window, if there are as many. */
   #spend(windowStartMs: number, name: BudgetName, count: number): boolean {
-    if (this.#held.windowStartMs !== windowStartMs) return false;
-    const held = this.#held.counts.get(name) ?? 0;
+    const holding = this.#held();
+    if (holding.windowStartMs !== windowStartMs) return false;
+    const held = holding.counts.get(name) ?? 0;
     if (held < count) return false;
-    this.#held.counts.set(name, held - count);
+    holding.counts.set(name, held - count);
     return true;
+  }
+
+  /** The holding of the caller now (its invocation's, or this budget's own). */
+  #held(): HeldCredits {
+    return this.#options.heldCredits?.() ?? this.#ownHeld;
   }
 
   /**
@@ -241,9 +264,10 @@ export class RateBudget {
     limits: RateBudgetLimits,
   ): Promise<boolean> {
     const { store, bundle = {} } = this.#options;
-    const current = this.#held.windowStartMs === windowStartMs;
-    const heldOf = (budget: BudgetName): number => (current ? (this.#held.counts.get(budget) ?? 0) : 0);
-    const holdsNothing = !current || [...this.#held.counts.values()].every((held) => held === 0);
+    const holding = this.#held();
+    const current = holding.windowStartMs === windowStartMs;
+    const heldOf = (budget: BudgetName): number => (current ? (holding.counts.get(budget) ?? 0) : 0);
+    const holdsNothing = !current || [...holding.counts.values()].every((held) => held === 0);
     const lacking: BudgetCounts = { [name]: count - heldOf(name) };
     const withBundle: Partial<Record<BudgetName, number>> = { ...lacking };
     for (const [budget, wanted] of Object.entries(bundle) as [BudgetName, number][]) {
@@ -262,9 +286,13 @@ export class RateBudget {
   }
 
   #hold(windowStartMs: number, counts: BudgetCounts): void {
-    if (this.#held.windowStartMs !== windowStartMs) this.#held = { windowStartMs, counts: new Map() };
+    const holding = this.#held();
+    if (holding.windowStartMs !== windowStartMs) {
+      holding.windowStartMs = windowStartMs;
+      holding.counts = new Map();
+    }
     for (const [budget, bought] of Object.entries(counts) as [BudgetName, number][]) {
-      this.#held.counts.set(budget, (this.#held.counts.get(budget) ?? 0) + bought);
+      holding.counts.set(budget, (holding.counts.get(budget) ?? 0) + bought);
     }
   }
 }

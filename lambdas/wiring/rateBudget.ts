@@ -4,6 +4,7 @@ import {
   BUDGET_NAMES,
   type BudgetCounts,
   RateBudget,
+  type RateBudgetOptions,
   type RateBudgetSettings,
   rateBudgetLimits,
 } from '#core/rateBudget.js';
@@ -22,6 +23,8 @@ export interface SharedRateBudgetOptions extends RateBudgetSettings {
   readonly bundle?: BudgetCounts;
   /** @default - never urgent (see RateBudgetOptions.urgent) */
   readonly urgent?: () => boolean;
+  /** @default - one holding for the process (see RateBudgetOptions.heldCredits) */
+  readonly heldCredits?: RateBudgetOptions['heldCredits'];
 }
 
 /**
@@ -48,5 +51,6 @@ export function sharedRateBudget(options: SharedRateBudgetOptions): RateBudget {
     ...(options.maxInlineWaitMs === undefined ? {} : { maxInlineWaitMs: options.maxInlineWaitMs }),
     ...(options.bundle === undefined ? {} : { bundle: options.bundle }),
     ...(options.urgent === undefined ? {} : { urgent: options.urgent }),
+    ...(options.heldCredits === undefined ? {} : { heldCredits: options.heldCredits }),
   });
 }

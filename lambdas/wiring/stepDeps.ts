@@ -25,7 +25,7 @@ import type { Clock, StytchPort } from '#core/ports.js';
 import { BUDGET_NAMES } from '#core/rateBudget.js';
 import { ENV, EnvironmentError, type RotatorEnv } from './environment.js';
 import { ROTATION_STEP_BUNDLE, sharedRateBudget } from './rateBudget.js';
-import { isUrgent } from './urgency.js';
+import { invocationCredits, isUrgent } from './urgency.js';
 
 /** Options of {@link createStepDeps}: what a Lambda container takes by default, overridable. */
 export interface StepDepsOptions {
@@ -54,6 +54,8 @@ export function createStepDeps(env: RotatorEnv, options: StepDepsOptions): StepD
     bundle: ROTATION_STEP_BUNDLE,
     // A leak rotation's steps may use the reserved part (./urgency.ts).
     urgent: isUrgent,
+    // Each step spends the bundle it bought, not one a concurrent step of this process bought.
+    heldCredits: invocationCredits,
   });
   // The credentials read (a read) goes straight through; the managed secrets' writes wait for budget.
   const aws: FunctionClients = {

@@ -101,7 +101,8 @@ const RULES: readonly Rule[] = [
   },
   { pattern: /^npm run bench -- --help$/, how: 'run', why: 'prints the benchmarks' },
   {
-    pattern: /^npm run bench -- (consumer|load|leak|containment|rotation) --json$/,
+    pattern:
+      /^npm run bench -- (consumer|load|leak|containment|rotation|fleet)( --clients \d+)?( --stytch-rps \d+)? --json$/,
     how: 'bench-help-instead',
     why: 'each starts its own sandbox and runs 30-40 s of measurement',
   },

@@ -4,6 +4,7 @@ import {
   type BudgetCounts,
   BudgetExhaustedError,
   type BudgetName,
+  noHeldCredits,
   RateBudget,
   type RateBudgetLimits,
   type RateBudgetStorePort,
@@ -130,6 +131,32 @@ describe('Class: RateBudget', () => {
 
     // Assess
     expect(store.purchases).toEqual([STEP, STEP]);
+  });
+
+  it('keeps each invocation’s bundle its own: a concurrent step of the process buys its bundle, never spends another’s', async () => {
+    // Prepare: two steps in one process (the sandbox runs many at once), each its own holding
+    const store = new MemoryStore();
+    const holdings = { a: noHeldCredits(), b: noHeldCredits() };
+    let running: keyof typeof holdings = 'a';
+    const budget = new RateBudget({
+      store,
+      limits: LIMITS,
+      ...fakeTime(30_000),
+      bundle: STEP,
+      heldCredits: () => holdings[running],
+    });
+
+    // Act: step a buys its bundle, step b then asks for the same kind of request
+    await budget.acquire(BUDGET_NAMES.stytchManagement);
+    running = 'b';
+    await budget.acquire(BUDGET_NAMES.stytchManagement);
+    running = 'a';
+    await budget.acquire(BUDGET_NAMES.stytchToken);
+
+    // Assess: b bought a bundle of its own; a's token request came from a's bundle
+    expect(store.purchases).toEqual([STEP, STEP]);
+    expect(holdings.a.counts.get(BUDGET_NAMES.stytchToken)).toBe(0);
+    expect(holdings.b.counts.get(BUDGET_NAMES.stytchToken)).toBe(1);
   });
 
   it('drops what it held when its window ends: the next window buys anew', async () => {
