@@ -60,7 +60,49 @@ export class FleetRotation extends Construct {
     this.node.setContext(RESULT_WRITER_V2_FLAG, true);
     validateProps(props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
-    this.bucket = new s3.Bucket(this, 'SelectionBucket', {
+    this.bucket = this.createBucket(removalPolicy);
+
+    const rotateEach = new sfn.DistributedMap(this, 'RotateEach', {
+      stateName: MAP_LABEL,
+      label: MAP_LABEL,
+      itemReader: new sfn.S3JsonItemReader({
+        bucket: this.bucket,
+        key: sfn.JsonPath.stringAt('$.selection.key'),
+      }),
+      itemSelector: {
+        'clientId.$': '$$.Map.Item.Value.clientId',
+        'trigger.$': '$.trigger',
+        'reason.$': '$.reason',
+        'requestedBy.$': '$.requestedBy',
+        'fleetRun.$': '$$.Execution.Name',
+      },
+      maxConcurrencyPath: '$.maxConcurrency',
+      toleratedFailurePercentagePath: '$.toleratedFailurePercentage',
+      mapExecutionType: sfn.StateMachineType.STANDARD,
+      // Results go to the bucket: 10,000 items' results would not fit the 256 KiB state payload.
+      resultWriterV2: new sfn.ResultWriterV2({ bucket: this.bucket, prefix: FLEET_RESULTS_PREFIX }),
+      resultPath: '$.results',
+    });
+    rotateEach.itemProcessor(this.itemProcessor(props), {
+      mode: sfn.ProcessorMode.DISTRIBUTED,
+      executionType: sfn.ProcessorType.STANDARD,
+    });
+    const done = new sfn.Succeed(this, 'FleetRotated', { stateName: 'FleetRotated' });
+    this.stateMachine = this.createStateMachine(rotateEach.next(done), props, removalPolicy);
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [props.eventBus.eventBusArn],
+        conditions: {
+          StringEquals: { 'events:source': EVENT_SOURCES.operator, 'events:detail-type': LEAK_DETAIL_TYPE },
+        },
+      }),
+    );
+  }
+
+  /** The bucket of the runs' selections and the map's results. */
+  private createBucket(removalPolicy: RemovalPolicy): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'SelectionBucket', {
       // Client ids and execution ARNs, never a secret: S3's own key is enough.
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -72,13 +114,20 @@ export class FleetRotation extends Construct {
       removalPolicy,
       autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
     });
-    Validations.of(this.bucket).acknowledge({
+    Validations.of(bucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
         'No server access log bucket: the CLI writes one selection per fleet run and the state machine reads it; ' +
         'both are in the execution history and CloudTrail.',
     });
+    return bucket;
+  }
 
+  /**
+   * One item: the client's rotation (an execution of the rotation workflow, waited for), then its
+   * outcome: rotated, preempted (a leak run that met a rotation in progress), or not rotated.
+   */
+  private itemProcessor(props: FleetRotationProps): sfn.IChainable {
     const rotateClient = new tasks.StepFunctionsStartExecution(this, 'RotateClient', {
       stateName: 'RotateClient',
       stateMachine: props.rotationStateMachine,
@@ -181,43 +230,7 @@ export class FleetRotation extends Construct {
           'The rotation was refused (one in progress, or the client is not managed)',
         ),
       );
-
-    const rotateEach = new sfn.DistributedMap(this, 'RotateEach', {
-      stateName: MAP_LABEL,
-      label: MAP_LABEL,
-      itemReader: new sfn.S3JsonItemReader({
-        bucket: this.bucket,
-        key: sfn.JsonPath.stringAt('$.selection.key'),
-      }),
-      itemSelector: {
-        'clientId.$': '$$.Map.Item.Value.clientId',
-        'trigger.$': '$.trigger',
-        'reason.$': '$.reason',
-        'requestedBy.$': '$.requestedBy',
-        'fleetRun.$': '$$.Execution.Name',
-      },
-      maxConcurrencyPath: '$.maxConcurrency',
-      toleratedFailurePercentagePath: '$.toleratedFailurePercentage',
-      mapExecutionType: sfn.StateMachineType.STANDARD,
-      // Results go to the bucket: 10,000 items' results would not fit the 256 KiB state payload.
-      resultWriterV2: new sfn.ResultWriterV2({ bucket: this.bucket, prefix: FLEET_RESULTS_PREFIX }),
-      resultPath: '$.results',
-    });
-    rotateEach.itemProcessor(rotateClient.next(outcome), {
-      mode: sfn.ProcessorMode.DISTRIBUTED,
-      executionType: sfn.ProcessorType.STANDARD,
-    });
-    const done = new sfn.Succeed(this, 'FleetRotated', { stateName: 'FleetRotated' });
-    this.stateMachine = this.createStateMachine(rotateEach.next(done), props, removalPolicy);
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['events:PutEvents'],
-        resources: [props.eventBus.eventBusArn],
-        conditions: {
-          StringEquals: { 'events:source': EVENT_SOURCES.operator, 'events:detail-type': LEAK_DETAIL_TYPE },
-        },
-      }),
-    );
+    return rotateClient.next(outcome);
   }
 
   private createStateMachine(
