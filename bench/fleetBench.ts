@@ -2,6 +2,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { exec } from '#cli/exec.js';
 import type { CliIo, TextSink } from '#cli/io.js';
+import type { AwsCall } from '#sandbox/gateway/index.js';
 import type { LoggedRequest, StytchEmulator } from '#sandbox/stytch-emulator/index.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
 import { type SandboxConfig, sampleSandboxConfig, withClients } from '#sandbox/world/sandboxConfig.js';
@@ -145,6 +146,31 @@ class Sink implements TextSink {
   }
 }
 
+/** Every AWS call the run's functions and CLI make, at the gateway: how many, and where the time goes. */
+class AwsTally {
+  public calls = 0;
+  readonly #byAction = new Map<string, { calls: number; ms: number }>();
+
+  public count(call: AwsCall): void {
+    this.calls += 1;
+    const key = `${call.service}.${call.action}`;
+    const entry = this.#byAction.get(key) ?? { calls: 0, ms: 0 };
+    entry.calls += 1;
+    entry.ms += call.ms;
+    this.#byAction.set(key, entry);
+  }
+
+  /** The actions that took the most time at the gateway, with their count and mean milliseconds. */
+  public slowest(limit: number): Record<string, { calls: number; meanMs: number }> {
+    return Object.fromEntries(
+      [...this.#byAction.entries()]
+        .sort(([, a], [, b]) => b.ms - a.ms)
+        .slice(0, limit)
+        .map(([key, { calls, ms }]) => [key, { calls, meanMs: Math.round(ms / calls) }]),
+    );
+  }
+}
+
 /** `npm run bench -- fleet`. */
 export async function fleetBench(context: BenchContext, options: FleetBenchOptions): Promise<BenchResult> {
   let peakRss = process.memoryUsage.rss();
@@ -184,6 +210,8 @@ export async function fleetBench(context: BenchContext, options: FleetBenchOptio
         `${options.trigger} fleet run of ${options.clients} clients, at most ${maxConcurrency} at once`,
     );
     const tally = new StytchTally(emulator);
+    const awsTally = new AwsTally();
+    const stopObserving = sandbox.observeAwsCalls((call) => awsTally.count(call));
     const env = { ...sandbox.cliEnv(), ROTATOR_STYTCH_REQUESTS_PER_SECOND: String(options.stytchRps) };
     const stdout = new Sink();
     const stderr = new Sink();
@@ -222,12 +250,13 @@ export async function fleetBench(context: BenchContext, options: FleetBenchOptio
       const s = (performance.now() - started) / 1000;
       context.say(
         `[${s.toFixed(0)} s] ${done}/${options.clients} rotated; Stytch management ${tally.byGroup.management} ` +
-          `(${(tally.byGroup.management / s).toFixed(1)}/s), 429s ${tally.throttled}; RSS ${mb(process.memoryUsage.rss())} MB`,
+          `(${(tally.byGroup.management / s).toFixed(1)}/s), 429s ${tally.throttled}; AWS ${(awsTally.calls / s).toFixed(0)} calls/s; RSS ${mb(process.memoryUsage.rss())} MB`,
       );
     }
     const wallS = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     tally.stop();
+    stopObserving();
     const records = await ledger.listFleetRunRotations(fleetRun);
     const rotated = new Set(records.filter((r) => r.status === 'completed').map((r) => r.clientId)).size;
     // A 429 that reached a rotation as its failure: a record that ended failed with RateLimited.
@@ -257,6 +286,9 @@ export async function fleetBench(context: BenchContext, options: FleetBenchOptio
       throttled429: tally.throttled,
       status: described.status,
       stytchRequests: { ...tally.byGroup },
+      awsCalls: awsTally.calls,
+      awsCallsPerSecond: round2(awsTally.calls / wallS),
+      slowestAwsActions: awsTally.slowest(8),
       cpuS: round2((cpu.user + cpu.system) / 1e6),
       peakRssMb: mb(peakRss),
       setupS: round2(setupS),
@@ -296,6 +328,14 @@ export async function fleetBench(context: BenchContext, options: FleetBenchOptio
           `${document.achievedRps} management req/s of ${options.stytchRps} (steady ${document.steadyRps ?? '?'}), ${document.tokenRps} token req/s; ${tally.throttled} 429s sent, ${unhandled429} reached a rotation`,
         ],
         ['rotated', `${rotated} of ${options.clients}`],
+        [
+          'AWS',
+          `${document.awsCalls} calls (${document.awsCallsPerSecond}/s); most time: ${Object.entries(
+            document.slowestAwsActions,
+          )
+            .map(([action, { calls, meanMs }]) => `${action} ${calls}× ${meanMs} ms`)
+            .join(', ')}`,
+        ],
         ['peak RSS', `${document.peakRssMb} MB`],
       ],
       targets,

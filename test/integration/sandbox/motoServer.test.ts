@@ -2,9 +2,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   CreateTableCommand,
+  DeleteItemCommand,
   DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  ScanCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -241,6 +246,100 @@ describe('startMotoServer', () => {
 
       // Assess
       expect(torn).toEqual([]);
+    } finally {
+      dynamo.destroy();
+      await moto.stop();
+    }
+  }, 60_000);
+
+  it('undoes every item of a cancelled TransactWriteItems and leaves the rest of the table alone (the sandbox backs up only the items a transaction names)', async () => {
+    // Prepare
+    const moto = await startMotoServer();
+    const dynamo = new DynamoDBClient({
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    const table = 'transactions';
+    const key = (pk: string) => ({ pk: { S: pk }, sk: { S: 'item' } });
+    const item = async (pk: string) =>
+      (await dynamo.send(new GetItemCommand({ TableName: table, Key: key(pk), ConsistentRead: true }))).Item;
+    try {
+      await dynamo.send(
+        new CreateTableCommand({
+          TableName: table,
+          BillingMode: 'PAY_PER_REQUEST',
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+          ],
+        }),
+      );
+      for (const pk of ['updated', 'deleted', 'guard', 'bystander']) {
+        await dynamo.send(new PutItemCommand({ TableName: table, Item: { ...key(pk), v: { S: 'before' } } }));
+      }
+      // A committed transaction first: the backup of one must not be put back by the next.
+      await dynamo.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: table,
+                Key: key('updated'),
+                UpdateExpression: 'SET v = :v',
+                ExpressionAttributeValues: { ':v': { S: 'committed' } },
+              },
+            },
+          ],
+        }),
+      );
+
+      // Act: a put of a new item, an update, a delete, then a condition that fails
+      const cancelled = dynamo.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: table, Item: { ...key('created'), v: { S: 'new' } } } },
+            {
+              Update: {
+                TableName: table,
+                Key: key('updated'),
+                UpdateExpression: 'SET v = :v, extra = :v',
+                ExpressionAttributeValues: { ':v': { S: 'rolled back' } },
+              },
+            },
+            { Delete: { TableName: table, Key: key('deleted') } },
+            {
+              ConditionCheck: {
+                TableName: table,
+                Key: key('guard'),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+
+      // Assess
+      await expect(cancelled).rejects.toBeInstanceOf(TransactionCanceledException);
+      expect(await item('created')).toBeUndefined();
+      expect(await item('updated')).toEqual({ ...key('updated'), v: { S: 'committed' } });
+      expect(await item('deleted')).toEqual({ ...key('deleted'), v: { S: 'before' } });
+      expect(await item('bystander')).toEqual({ ...key('bystander'), v: { S: 'before' } });
+      const { Count } = await dynamo.send(new ScanCommand({ TableName: table, Select: 'COUNT' }));
+      expect(Count).toBe(4);
+      // The table still takes writes and transactions after the rollback.
+      await dynamo.send(new DeleteItemCommand({ TableName: table, Key: key('bystander') }));
+      await dynamo.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [{ Put: { TableName: table, Item: { ...key('created'), v: { S: 'later' } } } }],
+        }),
+      );
+      expect(await item('created')).toEqual({ ...key('created'), v: { S: 'later' } });
+      expect(await item('bystander')).toBeUndefined();
     } finally {
       dynamo.destroy();
       await moto.stop();
