@@ -6,6 +6,7 @@ import {
   type ExecutionHistoryEvent,
   SfnExecutions,
 } from '#adapters/aws/SfnExecutions.js';
+import { parseJsonOrUndefined } from '#core/json.js';
 import type { ConsumerReport, ExecutionStatus, RotationRecord } from '#core/ports.js';
 import { rotationIdFor } from '#core/state.js';
 import type { CliIo } from './io.js';
@@ -256,7 +257,7 @@ function finish(
     reports: seen.reports,
   };
   if (described.status === 'SUCCEEDED') {
-    const output = parseJson(described.output) as
+    const output = parseJsonOrUndefined(described.output) as
       | { outcome?: string; reason?: string; error?: string }
       | undefined;
     if (output?.outcome === 'rejected' || output?.outcome === 'invalid_request') {
@@ -305,7 +306,7 @@ function lastTaskFailure(events: readonly ExecutionHistoryEvent[]): string | und
   for (const event of [...events].reverse()) {
     const failure = event.taskFailure;
     if (failure === undefined) continue;
-    const cause = parseJson(failure.cause) as { errorMessage?: unknown } | undefined;
+    const cause = parseJsonOrUndefined(failure.cause) as { errorMessage?: unknown } | undefined;
     const message = typeof cause?.errorMessage === 'string' ? cause.errorMessage : failure.cause;
     return oneLine(`${failure.error ?? 'Error'}: ${message ?? ''}`);
   }
@@ -319,15 +320,6 @@ function timings(entered: readonly { name: string; at: number }[], end: number):
     atMs: Math.max(0, step.at - first),
     ms: Math.max(0, (entered[index + 1]?.at ?? end) - step.at),
   }));
-}
-
-function parseJson(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

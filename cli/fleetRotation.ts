@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AwsClients } from '#adapters/aws/awsClients.js';
-import { type FleetRunDescription, FleetRuns } from '#adapters/aws/FleetRuns.js';
+import { type FleetRunDescription, FleetRunReader, FleetRuns } from '#adapters/aws/FleetRuns.js';
 import {
   DEFAULT_FLEET_CONCURRENCY,
   DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
@@ -16,7 +16,14 @@ import {
 import { ExitCode } from './errors.js';
 import type { CliIo } from './io.js';
 import { seconds } from './output.js';
-import { type ResourceFlags, requestedBy, resolveResource, usageError, withAws } from './resources.js';
+import {
+  optionalResource,
+  type ResourceFlags,
+  requestedBy,
+  resolveResource,
+  usageError,
+  withAws,
+} from './resources.js';
 import { forTerminal, jsonLine } from './terminalText.js';
 
 /**
@@ -84,7 +91,9 @@ function fleetSettings(flags: FleetFlags, trigger: 'manual' | 'leak') {
       : Number(flags.toleratedFailurePercentage);
   if (
     !(Number.isFinite(tolerated) && tolerated >= 0 && tolerated <= 100) ||
-    flags.toleratedFailurePercentage === ''
+    // Number('') and Number(' ') are 0, which the range check accepts: a blank flag would silently
+    // tolerate no failure.
+    flags.toleratedFailurePercentage?.trim() === ''
   ) {
     problems.push('--tolerated-failure-percentage must be a number from 0 to 100');
   }
@@ -171,7 +180,12 @@ export async function rotateFleet(io: CliIo, trigger: 'manual' | 'leak', flags: 
   });
 }
 
-/** The fleet runs adapter over the CLI's clients and resources. */
+/*
+ * The fleet runs adapters over the CLI's clients and resources, built here only: `rotate`/`emergency`
+ * start runs and need both the fleet bucket and workflow; `status --fleet` only reads them.
+ */
+
+/** Fleet runs to start: the fleet bucket and workflow, each an error naming its flag when not known. */
 export function fleetRuns(aws: AwsClients, flags: ResourceFlags, io: CliIo): FleetRuns {
   return new FleetRuns({
     s3: aws.s3,
@@ -179,6 +193,15 @@ export function fleetRuns(aws: AwsClients, flags: ResourceFlags, io: CliIo): Fle
     bucket: resolveResource('fleetBucket', flags, io),
     stateMachineArn: resolveResource('fleetStateMachineArn', flags, io),
   });
+}
+
+/**
+ * Fleet runs to read, or undefined when the fleet workflow is not known (a stack from before fleet
+ * rotation). No bucket: each run's input says how many clients it selected.
+ */
+export function fleetRunReader(aws: AwsClients, flags: ResourceFlags, io: CliIo): FleetRunReader | undefined {
+  const stateMachineArn = optionalResource('fleetStateMachineArn', flags, io);
+  return stateMachineArn === undefined ? undefined : new FleetRunReader({ sfn: aws.sfn, stateMachineArn });
 }
 
 /** A run's progress now: its execution and its rotation records (the byFleetRun index). */
@@ -195,7 +218,7 @@ export async function fleetRunProgress(
 async function followFleetRun(
   aws: AwsClients,
   io: CliIo,
-  runs: FleetRuns,
+  runs: FleetRunReader,
   run: {
     readonly fleetRun: string;
     readonly executionArn: string;

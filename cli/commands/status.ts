@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { AwsClients } from '#adapters/aws/awsClients.js';
 import { AwsServiceError } from '#adapters/aws/errors.js';
-import { FleetRuns } from '#adapters/aws/FleetRuns.js';
 import { SecretsManagerStore } from '#adapters/aws/SecretsManagerStore.js';
 import { DRIFT_KINDS, type DriftKind } from '#core/fleetDrift.js';
 import type { FleetProgress } from '#core/fleetRotation.js';
@@ -11,13 +10,12 @@ import { mapBounded } from '#core/secretAge.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { activeRotation, executionStatus } from '../executions.js';
-import { fleetRunProgress, progressText } from '../fleetRotation.js';
+import { fleetRunProgress, fleetRunReader, progressText } from '../fleetRotation.js';
 import type { CliIo } from '../io.js';
 import { EXIT_CODES_HELP } from '../output.js';
 import {
   addResourceOptions,
   masked,
-  optionalResource,
   parseClientId,
   type ResourceFlags,
   resolveResource,
@@ -208,10 +206,8 @@ async function latestFleetRuns(
   flags: StatusFlags,
   table: string,
 ): Promise<readonly FleetRunStatus[] | null> {
-  const stateMachineArn = optionalResource('fleetStateMachineArn', flags, io);
-  if (stateMachineArn === undefined) return null;
-  // No bucket: the runs' inputs say how many clients each selected.
-  const runs = new FleetRuns({ s3: aws.s3, sfn: aws.sfn, stateMachineArn });
+  const runs = fleetRunReader(aws, flags, io);
+  if (runs === undefined) return null;
   const latest = await runs.latest(LATEST_FLEET_RUNS);
   return Promise.all(
     latest.map(async (run) => ({

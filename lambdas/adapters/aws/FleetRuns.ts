@@ -7,16 +7,21 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { type FleetRunInput, FleetRunInputSchema, fleetSelectionKey } from '#core/fleetRotation.js';
+import { parseJsonOrUndefined } from '#core/json.js';
 import { wrapAwsError } from './errors.js';
 
-/** Props of {@link FleetRuns}. */
-export interface FleetRunsProps {
-  readonly s3: S3Client;
+/** Props of {@link FleetRunReader}. */
+export interface FleetRunReaderProps {
   readonly sfn: SFNClient;
-  /** The fleet bucket (stack output FleetBucketName): needed to start a run, not to read runs. */
-  readonly bucket?: string;
   /** The fleet workflow (stack output FleetStateMachineArn). */
   readonly stateMachineArn: string;
+}
+
+/** Props of {@link FleetRuns}: a reader's, and the bucket a run's selection is written to. */
+export interface FleetRunsProps extends FleetRunReaderProps {
+  readonly s3: S3Client;
+  /** The fleet bucket (stack output FleetBucketName). */
+  readonly bucket: string;
 }
 
 /** A fleet run as Step Functions describes it; `input` is null when it is not a fleet input we wrote. */
@@ -32,56 +37,21 @@ export interface FleetRunDescription {
 }
 
 /**
- * Fleet runs: the selection object in the fleet bucket and the fleet workflow's executions. A run's
- * execution is named after it, and its selection is `selections/<run>.json`.
+ * Fleet runs as they are read: the fleet workflow's executions, each named after its run. Reading
+ * needs no bucket, so `status --fleet` works where only the fleet workflow is known.
  */
-export class FleetRuns {
-  readonly #props: FleetRunsProps;
+export class FleetRunReader {
+  readonly #props: FleetRunReaderProps;
 
-  public constructor(props: FleetRunsProps) {
+  public constructor(props: FleetRunReaderProps) {
     this.#props = props;
-  }
-
-  /**
-   * Writes the selection (a JSON array of `{clientId}`), then starts the run with `input` pointing
-   * at it. The selection is written first: a run never starts without its items.
-   */
-  public async start(
-    fleetRun: string,
-    clientIds: readonly string[],
-    input: Omit<FleetRunInput, 'selection'>,
-  ): Promise<{ executionArn: string; input: FleetRunInput }> {
-    const { s3, sfn, bucket, stateMachineArn } = this.#props;
-    if (bucket === undefined) throw new TypeError('FleetRuns.start needs the fleet bucket');
-    const key = fleetSelectionKey(fleetRun);
-    try {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: JSON.stringify(clientIds.map((clientId) => ({ clientId }))),
-          ContentType: 'application/json',
-        }),
-      );
-    } catch (error) {
-      throw wrapAwsError(error, { service: 'S3', operation: 'PutObject', resource: `${bucket}/${key}` });
-    }
-    const runInput: FleetRunInput = { ...input, selection: { bucket, key, count: clientIds.length } };
-    try {
-      const started = await sfn.send(
-        new StartExecutionCommand({ stateMachineArn, name: fleetRun, input: JSON.stringify(runInput) }),
-      );
-      return { executionArn: started.executionArn ?? '', input: runInput };
-    } catch (error) {
-      throw wrapAwsError(error, { service: 'SFN', operation: 'StartExecution', resource: fleetRun });
-    }
   }
 
   /** The run of execution `executionArn`. */
   public async describe(executionArn: string): Promise<FleetRunDescription> {
     try {
       const described = await this.#props.sfn.send(new DescribeExecutionCommand({ executionArn }));
-      const parsed = FleetRunInputSchema.safeParse(safeJson(described.input));
+      const parsed = FleetRunInputSchema.safeParse(parseJsonOrUndefined(described.input));
       return {
         fleetRun: described.name ?? executionArn.split(':').at(-1) ?? executionArn,
         executionArn,
@@ -113,11 +83,49 @@ export class FleetRuns {
   }
 }
 
-function safeJson(text: string | undefined): unknown {
-  if (text === undefined) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
+/**
+ * Fleet runs, started and read: the selection object in the fleet bucket and the fleet workflow's
+ * executions. A run's execution is named after it, and its selection is `selections/<run>.json`.
+ */
+export class FleetRuns extends FleetRunReader {
+  readonly #props: FleetRunsProps;
+
+  public constructor(props: FleetRunsProps) {
+    super(props);
+    this.#props = props;
+  }
+
+  /**
+   * Writes the selection (a JSON array of `{clientId}`), then starts the run with `input` pointing
+   * at it. The selection is written first: a run never starts without its items.
+   */
+  public async start(
+    fleetRun: string,
+    clientIds: readonly string[],
+    input: Omit<FleetRunInput, 'selection'>,
+  ): Promise<{ executionArn: string; input: FleetRunInput }> {
+    const { s3, sfn, bucket, stateMachineArn } = this.#props;
+    const key = fleetSelectionKey(fleetRun);
+    try {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: JSON.stringify(clientIds.map((clientId) => ({ clientId }))),
+          ContentType: 'application/json',
+        }),
+      );
+    } catch (error) {
+      throw wrapAwsError(error, { service: 'S3', operation: 'PutObject', resource: `${bucket}/${key}` });
+    }
+    const runInput: FleetRunInput = { ...input, selection: { bucket, key, count: clientIds.length } };
+    try {
+      const started = await sfn.send(
+        new StartExecutionCommand({ stateMachineArn, name: fleetRun, input: JSON.stringify(runInput) }),
+      );
+      return { executionArn: started.executionArn ?? '', input: runInput };
+    } catch (error) {
+      throw wrapAwsError(error, { service: 'SFN', operation: 'StartExecution', resource: fleetRun });
+    }
   }
 }
