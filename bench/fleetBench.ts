@@ -254,6 +254,13 @@ export async function fleetBench(context: BenchContext, options: FleetBenchOptio
       );
     }
     const wallS = (performance.now() - started) / 1000;
+    // Deliveries that failed every attempt (on AWS: the target's dead-letter queue), by rule and target.
+    await sandbox.settle();
+    const undelivered: Record<string, number> = {};
+    for (const failure of sandbox.gatewayFailures) {
+      const key = `${failure.detailType} → ${failure.target}`;
+      undelivered[key] = (undelivered[key] ?? 0) + 1;
+    }
     const cpu = process.cpuUsage(cpuBefore);
     tally.stop();
     stopObserving();
@@ -286,6 +293,7 @@ export async function fleetBench(context: BenchContext, options: FleetBenchOptio
       throttled429: tally.throttled,
       status: described.status,
       stytchRequests: { ...tally.byGroup },
+      undeliveredEvents: undelivered,
       awsCalls: awsTally.calls,
       awsCallsPerSecond: round2(awsTally.calls / wallS),
       slowestAwsActions: awsTally.slowest(8),
@@ -308,6 +316,14 @@ export async function fleetBench(context: BenchContext, options: FleetBenchOptio
         name: `achievedRps >= ${MIN_ACHIEVED_SHARE * 100}% of the limit (${options.stytchRps})`,
         ok: document.achievedRps >= options.stytchRps * MIN_ACHIEVED_SHARE,
         detail: `${document.achievedRps} management requests/s over ${document.wallS} s (steady ${document.steadyRps ?? '?'}/s)`,
+      },
+      {
+        name: 'every event delivered to its targets',
+        ok: Object.keys(undelivered).length === 0,
+        detail:
+          Object.entries(undelivered)
+            .map(([key, count]) => `${key}: ${count} undelivered`)
+            .join('; ') || 'all delivered',
       },
       {
         name: `peak RSS <= ${MAX_PEAK_RSS_MB} MB`,

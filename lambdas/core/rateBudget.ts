@@ -152,6 +152,14 @@ export interface RateBudgetOptions {
 export interface HeldCredits {
   windowStartMs: number;
   counts: Map<BudgetName, number>;
+  /**
+   * What the caller's bundle was bought for and has not been used yet, whatever the window: when
+   * the window ends between a step's requests (a slow write between its rotate/start and its
+   * self-test), the next purchase buys what is left of the bundle, not the whole bundle again
+   * (which would spend a management request the step never makes, halving what a fleet gets).
+   * Undefined until the first bundle is bought.
+   */
+  unspentBundle?: Map<BudgetName, number>;
 }
 
 /** An empty holding. */
@@ -244,6 +252,8 @@ export class RateBudget {
     const held = holding.counts.get(name) ?? 0;
     if (held < count) return false;
     holding.counts.set(name, held - count);
+    const unspent = holding.unspentBundle?.get(name);
+    if (unspent !== undefined) holding.unspentBundle?.set(name, Math.max(0, unspent - count));
     return true;
   }
 
@@ -256,6 +266,8 @@ export class RateBudget {
    * Buys what `name` lacks; with the bundle when this process holds nothing in the window (a
    * step's first request, whose next ones the bundle covers), else (or when the bundle does not
    * fit) alone: a step that spent part of its bundle and retries a request buys that request only.
+   * The bundle is what is left of the one bought before ({@link HeldCredits.unspentBundle}) while
+   * any of it is left, else the whole bundle (the next step of this holding).
    */
   async #buy(
     windowStartMs: number,
@@ -263,14 +275,15 @@ export class RateBudget {
     count: number,
     limits: RateBudgetLimits,
   ): Promise<boolean> {
-    const { store, bundle = {} } = this.#options;
+    const { store } = this.#options;
     const holding = this.#held();
     const current = holding.windowStartMs === windowStartMs;
     const heldOf = (budget: BudgetName): number => (current ? (holding.counts.get(budget) ?? 0) : 0);
     const holdsNothing = !current || [...holding.counts.values()].every((held) => held === 0);
     const lacking: BudgetCounts = { [name]: count - heldOf(name) };
+    const bundle = this.#bundleFor(holding);
     const withBundle: Partial<Record<BudgetName, number>> = { ...lacking };
-    for (const [budget, wanted] of Object.entries(bundle) as [BudgetName, number][]) {
+    for (const [budget, wanted] of bundle) {
       const more = Math.min(wanted, limits.requests[budget]);
       if (more > (withBundle[budget] ?? 0)) withBundle[budget] = more;
     }
@@ -278,11 +291,21 @@ export class RateBudget {
       holdsNothing && (Object.keys(withBundle).length > 1 || withBundle[name] !== lacking[name]);
     for (const counts of bundled ? [withBundle, lacking] : [lacking]) {
       if (await store.take(windowStartMs, counts, limits)) {
+        if (counts === withBundle && holding.unspentBundle !== bundle) {
+          holding.unspentBundle = new Map(bundle);
+        }
         this.#hold(windowStartMs, counts);
         return true;
       }
     }
     return false;
+  }
+
+  /** What a bundled purchase buys: the rest of the holding's bundle while any is left, else a whole one. */
+  #bundleFor(holding: HeldCredits): Map<BudgetName, number> {
+    const left = holding.unspentBundle;
+    if (left !== undefined && [...left.values()].some((count) => count > 0)) return left;
+    return new Map(Object.entries(this.#options.bundle ?? {}) as [BudgetName, number][]);
   }
 
   #hold(windowStartMs: number, counts: BudgetCounts): void {

@@ -159,8 +159,8 @@ describe('Class: RateBudget', () => {
     expect(holdings.b.counts.get(BUDGET_NAMES.stytchToken)).toBe(1);
   });
 
-  it('drops what it held when its window ends: the next window buys anew', async () => {
-    // Prepare
+  it('drops what it held when its window ends; the next window buys what is left of the bundle, not a management request the step will not make', async () => {
+    // Prepare: a step's rotate/start, then a write slow enough that its self-test meets the next window
     const store = new MemoryStore();
     const time = fakeTime(30_000);
     const budget = new RateBudget({ store, limits: LIMITS, ...time, bundle: STEP });
@@ -169,9 +169,31 @@ describe('Class: RateBudget', () => {
 
     // Act
     await budget.acquire(BUDGET_NAMES.stytchToken);
+    await budget.acquire(BUDGET_NAMES.secretsManagerWrites);
+    await budget.acquire(BUDGET_NAMES.secretsManagerWrites);
+
+    // Assess: the second window's purchase is the token request and the two writes only
+    expect(store.purchases).toEqual([STEP, { 'stytch-token': 1, 'secretsmanager-writes': 2 }]);
+    expect(store.used.get('stytch-management@31000')).toBeUndefined();
+  });
+
+  it('buys a whole bundle once the one before is used up, in whatever windows it was used', async () => {
+    // Prepare: a step's four requests spread over two windows
+    const store = new MemoryStore();
+    const time = fakeTime(50_000);
+    const budget = new RateBudget({ store, limits: LIMITS, ...time, bundle: STEP });
+    await budget.acquire(BUDGET_NAMES.stytchManagement);
+    await budget.acquire(BUDGET_NAMES.stytchToken);
+    await time.sleep(1_000);
+    await budget.acquire(BUDGET_NAMES.secretsManagerWrites);
+    await budget.acquire(BUDGET_NAMES.secretsManagerWrites);
+    await time.sleep(1_000);
+
+    // Act: the next step of this holding
+    await budget.acquire(BUDGET_NAMES.stytchManagement);
 
     // Assess
-    expect(store.purchases).toEqual([STEP, STEP]);
+    expect(store.purchases).toEqual([STEP, { 'secretsmanager-writes': 2 }, STEP]);
   });
 
   it('buys only what the request lacks when the bundle does not fit the window', async () => {
