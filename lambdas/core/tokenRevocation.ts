@@ -222,8 +222,10 @@ export interface RevocationPublisherDeps {
   readonly document: RevocationDocumentPort;
   readonly events: { publish(event: ClientTokensRevokedEvent): Promise<unknown> };
   readonly clock: { now(): Date };
-  /** Resolves after `ms` (publishing waits for a cutoff still ahead). */
+  /** Resolves after `ms` (publishing waits for a cutoff still ahead, and between contended writes). */
   readonly wait: (ms: number) => Promise<void>;
+  /** A number in [0, 1) that spreads contended writers' retries. @default Math.random */
+  readonly random?: () => number;
   readonly logger: {
     info(message: string, attributes?: Record<string, unknown>): void;
     warn(message: string, attributes?: Record<string, unknown>): void;
@@ -236,8 +238,20 @@ export interface RevocationPublisherDeps {
  */
 export const MAX_CUTOFF_WAIT_MS = 2_000;
 
-/** How many read-merge-write rounds one invocation tries before it gives up (retryable). */
-export const REVOCATION_WRITE_ATTEMPTS = 5;
+/**
+ * How many read-merge-write rounds one invocation tries before it gives up (retryable). A leak of
+ * many clients at once (`rotator emergency --all`) has as many publishers write the one document:
+ * with five rounds and no pause between them, 66 of a thousand sandbox leak rotations lost every
+ * round, three invocations running, and their tokens were never revoked.
+ */
+export const REVOCATION_WRITE_ATTEMPTS = 10;
+
+/**
+ * The wait after the n-th lost round is random in [0, min(cap, base × 2^(n-1))) ("full jitter"):
+ * writers that lost together do not read and write together again. At most about 9 s in all.
+ */
+export const REVOCATION_RETRY_BASE_MS = 50;
+export const REVOCATION_RETRY_CAP_MS = 2_000;
 
 /**
  * Waits until `record.cutoff` has passed (at most {@link MAX_CUTOFF_WAIT_MS}), then
@@ -285,8 +299,15 @@ export async function publishRevocation(
       clientId: record.clientId,
       attempt,
     });
+    if (attempt < REVOCATION_WRITE_ATTEMPTS) await deps.wait(contendedWriteWaitMs(attempt, deps.random));
   }
   throw new RevocationWriteContendedError(REVOCATION_WRITE_ATTEMPTS);
+}
+
+/** How long to wait after losing round `attempt` (1-based) of the document's write. */
+export function contendedWriteWaitMs(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(REVOCATION_RETRY_CAP_MS, REVOCATION_RETRY_BASE_MS * 2 ** (attempt - 1));
+  return Math.floor(random() * ceiling);
 }
 
 /**

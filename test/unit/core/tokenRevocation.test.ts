@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { revocationOfEvent } from '#core/revocationRequests.js';
 import {
   type ClientTokensRevokedEvent,
+  contendedWriteWaitMs,
   MAX_REVOCATION_DOCUMENT_BYTES,
   mergeRevocations,
   parseRevocationDocument,
@@ -232,6 +233,30 @@ describe('Publishing a revocation (publishRevocation)', () => {
     const clients = parseRevocationDocument(document.body ?? '').revocations.map((held) => held.clientId);
     expect(clients).toEqual(['m2m-a', 'racer-0', 'racer-1']);
     expect(deps.logger.lines.filter((line) => line.includes('changed while writing'))).toHaveLength(2);
+  });
+
+  it('waits a random, growing while after each lost race, so that writers that lost together do not write together again', async () => {
+    // Prepare: three writes lost; the random draw is the middle of its range
+    const { document, deps, waits } = setup();
+    document.raceOnWrite = 3;
+
+    // Act
+    await publishRevocation({ ...deps, random: () => 0.5 }, record('m2m-a', NOW.toISOString()));
+
+    // Assess: half of 50, 100, 200 ms
+    expect(waits).toEqual([25, 50, 100]);
+    expect(parseRevocationDocument(document.body ?? '').revocations.map((held) => held.clientId)).toContain(
+      'm2m-a',
+    );
+  });
+
+  it('keeps each wait under its cap, and all of them within seconds (a Lambda has minutes)', () => {
+    const longest = Array.from({ length: REVOCATION_WRITE_ATTEMPTS - 1 }, (_, i) =>
+      contendedWriteWaitMs(i + 1, () => 0.999_999),
+    );
+    expect(Math.max(...longest)).toBeLessThan(2_000);
+    expect(longest.reduce((sum, ms) => sum + ms, 0)).toBeLessThan(10_000);
+    expect(contendedWriteWaitMs(1, () => 0)).toBe(0);
   });
 
   it('gives up (retryably) when every write loses', async () => {
