@@ -98,7 +98,20 @@ export class RotationStateMachine extends Construct {
       }).next(completeRotation),
     );
 
-    const definition = prepare.next(startRotation).next(publishPending).next(awaitConsumers);
+    // StartRotation decided the wait when no consumer is expected (`$.rotation.decided`, claimed in
+    // the write that stored the pending secret): no task token is kept for a wait nobody takes part in.
+    const waitDecided = new sfn.Choice(this, 'WaitDecided', { stateName: 'WaitDecided' })
+      .when(
+        sfn.Condition.isPresent('$.rotation.decided'),
+        new sfn.Pass(this, 'Complete: decided at start', {
+          stateName: 'Complete: decided at start',
+          parameters: { 'reason.$': '$.rotation.decided.reason' },
+          resultPath: '$.completion',
+        }).next(completeRotation),
+      )
+      .otherwise(awaitConsumers);
+
+    const definition = prepare.next(startRotation).next(publishPending).next(waitDecided);
     this.stateMachine = this.createStateMachine(definition, props);
     this.acknowledgeFindings(f);
   }

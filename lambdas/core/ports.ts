@@ -394,6 +394,20 @@ export interface RotationWritesPort {
     entries: readonly FingerprintEntry[],
   ): Promise<void>;
   /**
+   * {@link recordStep} and the waiter's claim of `answer` as one write (the step that stores the
+   * pending secret of a rotation that expects no consumer decides the wait itself, so the workflow
+   * keeps no task token for it), made only on {@link RotationLedgerPort.keepTokenAndClaim}'s
+   * conditions. False, with nothing written, otherwise: the caller then makes {@link recordStep}.
+   */
+  recordStepAndClaim(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
+    entries: readonly FingerprintEntry[],
+    decidedAt: string,
+    answer: DecisionAnswer,
+  ): Promise<boolean>;
+  /**
    * Ends the rotation: {@link RotationLedgerPort.updateRotation} with `patch`, the entries put, and
    * {@link LockPort.releaseLock}. Returns the ended record when a leak had escalated it (the caller
    * must answer the leak: see preemption.ts) or when it had to be read back for another reason;

@@ -39,6 +39,12 @@ export const RotationContextSchema = z.strictObject({
     deadlineSeconds: z.number().int().positive(),
     expectedConsumers: z.array(ConsumerNameSchema),
   }),
+  /**
+   * The wait, when StartRotation decided it with the write that stored the pending secret (no
+   * consumer expected): the workflow then goes from PublishPending to CompleteRotation with this
+   * reason, and keeps no task token.
+   */
+  decided: z.strictObject({ reason: z.enum(COMPLETION_REASONS) }).optional(),
 });
 export type RotationContext = z.infer<typeof RotationContextSchema>;
 

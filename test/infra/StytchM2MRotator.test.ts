@@ -225,6 +225,26 @@ describe('Construct: StytchM2MRotator', () => {
     expect(JSON.stringify(definition.States.AwaitConsumers?.Retry)).not.toContain('States.Timeout');
   });
 
+  it('keeps a task token only for a wait StartRotation left undecided: a decided one goes from PublishPending to CompleteRotation', () => {
+    // Prepare
+    const definition = definitionOf(template);
+
+    // Assess
+    expect(definition.States.PublishPending?.Next).toBe('WaitDecided');
+    expect(definition.States.WaitDecided).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.rotation.decided', IsPresent: true, Next: 'Complete: decided at start' }],
+      Default: 'AwaitConsumers',
+    });
+    expect(definition.States['Complete: decided at start']).toEqual({
+      Type: 'Pass',
+      Parameters: { 'reason.$': '$.rotation.decided.reason' },
+      ResultPath: '$.completion',
+      Next: 'CompleteRotation',
+    });
+    expect(definition.States.AwaitConsumers?.Resource).toMatch(/waitForTaskToken/);
+  });
+
   it('completes forward only: CompletionPending is retried for hours and nothing leads from CompleteRotation to a cancel', () => {
     // Prepare
     const definition = definitionOf(template);

@@ -318,6 +318,19 @@ export class FakeLedger implements LedgerPort {
     for (const entry of entries) await this.putFingerprint(entry);
   }
 
+  public async recordStepAndClaim(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
+    entries: readonly FingerprintEntry[],
+    decidedAt: string,
+    decision: DecisionAnswer,
+  ): Promise<boolean> {
+    if (!(await this.keepTokenAndClaim(clientId, rotationId, patch, decidedAt, decision))) return false;
+    for (const entry of entries) await this.putFingerprint(entry);
+    return true;
+  }
+
   /** Null when it ended with no escalation on it and the lock was ours (the adapter's one write). */
   public async endRotation(
     clientId: string,

@@ -133,6 +133,18 @@ export class DynamoLedger implements LedgerPort, RegistryPort, FleetSweepStorePo
     return this.#writes.recordStep(clientId, rotationId, patch, entries);
   }
 
+  /** See {@link RotationWrites.recordStepAndClaim}. */
+  public recordStepAndClaim(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
+    entries: readonly FingerprintEntry[],
+    decidedAt: string,
+    answer: DecisionAnswer,
+  ): Promise<boolean> {
+    return this.#writes.recordStepAndClaim(clientId, rotationId, patch, entries, decidedAt, answer);
+  }
+
   /** See {@link RotationWrites.endRotation}. */
   public endRotation(
     clientId: string,

@@ -1,3 +1,4 @@
+import { decideFromContext } from '../decision.js';
 import { LOCK_GRACE_SECONDS, type StepDeps } from '../deps.js';
 import type { RotationStartedDetail, RotatorEvent } from '../events.js';
 import type { FingerprintEntry, FingerprintStage } from '../fingerprint.js';
@@ -8,6 +9,7 @@ import type {
   KnownLabels,
   ManagedSecretValue,
   RotationLock,
+  RotationPatch,
   RotationRecord,
   SecretVersions,
   StoredSecretValue,
@@ -101,26 +103,22 @@ export async function startRotation(deps: StepDeps, raw: unknown): Promise<Rotat
   // is matched against the stored secrets instead (leakIntake.ts), so it is never lost.
   const fixedDeadline = record.deadline ?? deadline.toISOString();
   const nextSecret = started.secret;
-  await deps.ledger.recordStep(
-    client.clientId,
-    rotationId,
-    {
-      deadline: fixedDeadline,
-      pendingVersionId: rotationId,
-      pendingLastFour: nextSecret.lastFour,
-      previousLastFour: current.clientSecret.lastFour,
-      steps: {
-        ...(announcedAt === undefined ? {} : { announced: announcedAt }),
-        stored: deps.clock.now().toISOString(),
-      },
-    },
-    [await indexEntry(deps, client, { clientSecret: nextSecret }, rotationId, 'pending')],
-  );
+  const storedAt = deps.clock.now().toISOString();
+  const stored: RotationPatch = {
+    deadline: fixedDeadline,
+    pendingVersionId: rotationId,
+    pendingLastFour: nextSecret.lastFour,
+    previousLastFour: current.clientSecret.lastFour,
+    steps: { ...(announcedAt === undefined ? {} : { announced: announcedAt }), stored: storedAt },
+  };
+  const entries = [await indexEntry(deps, client, { clientSecret: nextSecret }, rotationId, 'pending')];
+  const decided = await recordStored(deps, client, rotationId, policy.expectedConsumers, stored, entries);
   deps.logger.info('Rotation started', {
     clientId: client.clientId,
     rotationId,
     pendingLastFour: nextSecret.lastFour,
     previousLastFour: current.clientSecret.lastFour,
+    ...(decided === undefined ? {} : { decided: decided.reason }),
   });
 
   return {
@@ -145,7 +143,40 @@ export async function startRotation(deps: StepDeps, raw: unknown): Promise<Rotat
       ),
       expectedConsumers: [...policy.expectedConsumers],
     },
+    ...(decided === undefined ? {} : { decided }),
   };
+}
+
+/**
+ * Records the stored pending secret (`stored`, with its index entry). With no consumer expected
+ * the wait is decided in the same write (AwaitConsumers' claim, made here: the workflow then keeps
+ * no task token for a wait nobody takes part in), only while the record decides it so too: a leak
+ * that escalated it meanwhile, or a retry that finds its claim made, leaves the decision to the
+ * wait. Returns the decision when this write made it.
+ */
+async function recordStored(
+  deps: StepDeps,
+  client: ClientRef,
+  rotationId: string,
+  expectedConsumers: readonly string[],
+  stored: RotationPatch,
+  entries: readonly FingerprintEntry[],
+): Promise<RotationContext['decided']> {
+  const decidedByContext = decideFromContext(expectedConsumers);
+  if (decidedByContext !== null && decidedByContext.decision.kind === 'healthy') {
+    const at = stored.steps?.stored ?? deps.clock.now().toISOString();
+    const claimed = await deps.ledger.recordStepAndClaim(
+      client.clientId,
+      rotationId,
+      { ...stored, status: 'pending', steps: { ...stored.steps, pending: at } },
+      entries,
+      at,
+      decidedByContext.answer,
+    );
+    if (claimed) return decidedByContext.decision.result;
+  }
+  await deps.ledger.recordStep(client.clientId, rotationId, stored, entries);
+  return undefined;
 }
 
 function newRecord(

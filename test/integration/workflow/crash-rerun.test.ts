@@ -27,7 +27,9 @@ import { healthReport, outputOf } from './support.js';
  * One world for all; the points share a client per setting and step, one after the other (a Lambda
  * environment holds the policies of only a few dozen clients), each starting from the converged,
  * idle state the point before it left. Settings:
- * - `complete`: a scheduled rotation, no consumers expected: it completes at once;
+ * - `complete`: a scheduled rotation, no consumers expected: StartRotation decides the wait, and it
+ *   completes at once;
+ * - `consumers`: a scheduled rotation that expects a consumer, which reports healthy: it completes;
  * - `recover`: Stytch already has a rotation pending whose secret is stored as a stale AWSPENDING
  *   (a start that nobody finished): StartRotation's recovery drops it, cancels at Stytch, starts again;
  * - `takeover`: the lock is held by an execution that was stopped (its status event lost), so
@@ -36,7 +38,7 @@ import { healthReport, outputOf } from './support.js';
  * - `fail`: a leak rotation whose start Stytch refuses (400): cancelled, and since a leak must not
  *   end quietly, RecordFailure; the execution fails and the execution reconciler runs.
  */
-type Setting = 'complete' | 'recover' | 'takeover' | 'cancel' | 'fail';
+type Setting = 'complete' | 'consumers' | 'recover' | 'takeover' | 'cancel' | 'fail';
 type WorkflowStep = Extract<
   StepName,
   | 'StartRotation'
@@ -51,6 +53,7 @@ type CrashCase = HarnessCrashCase<Setting, WorkflowStep>;
 
 const CONVERGES: Readonly<Record<Setting, string>> = {
   complete: 'completed; lock released',
+  consumers: 'completed; lock released',
   recover: 'completed; the lost secret cancelled at Stytch; lock released',
   takeover: 'completed; the dead rotation failed; lock released',
   cancel: 'cancelled (consumer_unhealthy); lock released',
@@ -73,7 +76,11 @@ const WORKFLOW_CRASHES: readonly CrashCase[] = [
     ['stytch.startRotation', 'rotate/start', 'Sandbox.Timedout'],
     ['secrets.putPending', 'AWSPENDING stored, not yet indexed', 'Runtime.ExitError'],
     ['stytch.selfTest', 'the self-test', 'Lambda.Unknown'],
-    ['ledger.recordStep', "recorded as stored, with the pending secret's entry", 'States.Timeout'],
+    [
+      'ledger.recordStepAndClaim',
+      "recorded as stored, with the pending secret's entry; the wait decided (no consumers)",
+      'States.Timeout',
+    ],
   ]),
   ...crashes('recover', 'StartRotation', [
     ['stytch.startRotation', 'rotate/start refused: already rotating', 'Runtime.ExitError', 1],
@@ -103,9 +110,8 @@ const WORKFLOW_CRASHES: readonly CrashCase[] = [
     ['ledger.beginRotation', 'the record created under the lock taken over', 'Lambda.Unknown', 2],
   ]),
   ...crashes('complete', 'PublishPending', [['events.publish', '`Rotation Pending`', 'States.Timeout']]),
-  ...crashes('complete', 'AwaitConsumers', [
-    ['ledger.keepTokenAndClaim', 'token kept, pending, decision claimed (no consumers)', 'Sandbox.Timedout'],
-    ['callbacks.succeed', 'the wait answered', 'Lambda.Unknown'],
+  ...crashes('consumers', 'AwaitConsumers', [
+    ['ledger.updateRotation', 'token kept, pending (a consumer expected)', 'Sandbox.Timedout'],
   ]),
   ...crashes('complete', 'CompleteRotation', [
     ['secrets.read', 'AWSCURRENT read (the secret it replaces)', 'States.Timeout', 1],
@@ -154,7 +160,7 @@ const SHORT_DEADLINES = {
 
 function worldClient(crash: CrashCase): WorldClient {
   const clientId = clientOf(crash);
-  if (crash.setting === 'cancel' || crash.setting === 'takeover') {
+  if (crash.setting === 'cancel' || crash.setting === 'takeover' || crash.setting === 'consumers') {
     return { clientId, policy: { ...CONSUMERS, ...SHORT_DEADLINES } };
   }
   return { clientId, policy: SHORT_DEADLINES };
@@ -203,6 +209,7 @@ describe('Scenario: a Lambda dies after each call of each workflow step, and the
       const rotationId = rotationIdFor(execution.executionArn);
       switch (crash.setting) {
         case 'complete':
+        case 'consumers':
         case 'recover':
         case 'takeover':
           expect(outputOf(execution)).toMatchObject({ outcome: 'completed', clientId, rotationId });
@@ -243,6 +250,14 @@ async function prepare(world: World, crash: CrashCase, ref: ClientRef): Promise<
     case 'complete':
       world.crashAfter(crash.point);
       return () => world.run({ clientId, trigger: 'schedule' });
+    case 'consumers':
+      world.crashAfter(crash.point);
+      return async () => {
+        const { executionArn } = world.executor.startExecution({ input: { clientId, trigger: 'schedule' } });
+        const pending = await pendingOf(world, rotationIdFor(executionArn));
+        await world.report(healthReport(pending, 'api', true));
+        return world.executor.waitForExecution(executionArn);
+      };
     case 'recover': {
       // A start nobody finished: Stytch has a next secret, stored as an AWSPENDING no rotation owns.
       const current = await world.deps.secrets.read(ref, 'AWSCURRENT');

@@ -76,6 +76,8 @@ describe('Scenario: every consumer reports healthy', () => {
       'Prepare',
       'StartRotation',
       'PublishPending',
+      // Consumers are expected: StartRotation left the wait to AwaitConsumers.
+      'WaitDecided',
       'AwaitConsumers',
       'Complete: consumers',
       'CompleteRotation',

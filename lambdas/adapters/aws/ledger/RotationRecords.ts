@@ -243,22 +243,9 @@ export class RotationRecords implements RotationLedgerPort {
     decidedAt: string,
     answer: DecisionAnswer,
   ): Promise<boolean> {
-    const write = rotationPatchUpdate(clientId, rotationId, patch, DECIDED_BY_CONTEXT);
-    const claim = 'decidedAt = :decidedAt, decision = :decision, decidedBy = :decidedBy';
-    const update = await this.#table.update({
-      Key: rotationKey(clientId, rotationId),
-      UpdateExpression: write === null ? `SET ${claim}` : `${write.UpdateExpression}, ${claim}`,
-      ConditionExpression: write?.ConditionExpression ?? `attribute_exists(sk) AND (${DECIDED_BY_CONTEXT})`,
-      ExpressionAttributeNames: { ...write?.ExpressionAttributeNames, '#status': 'status' },
-      ExpressionAttributeValues: {
-        ...write?.ExpressionAttributeValues,
-        ...LIVE_STATUSES,
-        ':noConsumers': 0,
-        ':decidedAt': decidedAt,
-        ':decision': answer,
-        ':decidedBy': 'waiter' satisfies DecidedBy,
-      },
-    });
+    const update = await this.#table.update(
+      claimByContextUpdate(clientId, rotationId, patch, decidedAt, answer),
+    );
     return update.written;
   }
 
@@ -375,6 +362,36 @@ export function rotationPatchUpdate(
       condition === undefined ? 'attribute_exists(sk)' : `attribute_exists(sk) AND (${condition})`,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
+  };
+}
+
+/**
+ * The update that applies `patch` and claims the wait's decision (`answer`) for the waiter, made
+ * only while the record's own context decides the wait as `answer` does: it is live, expects no
+ * consumer, carries no leak escalation and is not decided yet (`DECIDED_BY_CONTEXT`).
+ */
+export function claimByContextUpdate(
+  clientId: string,
+  rotationId: string,
+  patch: RotationPatch,
+  decidedAt: string,
+  answer: DecisionAnswer,
+) {
+  const write = rotationPatchUpdate(clientId, rotationId, patch, DECIDED_BY_CONTEXT);
+  const claim = 'decidedAt = :decidedAt, decision = :decision, decidedBy = :decidedBy';
+  return {
+    Key: rotationKey(clientId, rotationId),
+    UpdateExpression: write === null ? `SET ${claim}` : `${write.UpdateExpression}, ${claim}`,
+    ConditionExpression: write?.ConditionExpression ?? `attribute_exists(sk) AND (${DECIDED_BY_CONTEXT})`,
+    ExpressionAttributeNames: { ...write?.ExpressionAttributeNames, '#status': 'status' },
+    ExpressionAttributeValues: {
+      ...write?.ExpressionAttributeValues,
+      ...LIVE_STATUSES,
+      ':noConsumers': 0,
+      ':decidedAt': decidedAt,
+      ':decision': answer,
+      ':decidedBy': 'waiter' satisfies DecidedBy,
+    },
   };
 }
 

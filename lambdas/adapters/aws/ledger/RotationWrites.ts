@@ -1,6 +1,7 @@
 import type { FingerprintEntry } from '#core/fingerprint.js';
 import type {
   BeginResult,
+  DecisionAnswer,
   RotationLock,
   RotationPatch,
   RotationRecord,
@@ -10,7 +11,13 @@ import { RotationNotFoundError } from '../errors.js';
 import { FingerprintIndex, fingerprintPut } from './FingerprintIndex.js';
 import { acquireLockPut, LockTable, releaseLockDelete } from './LockTable.js';
 import { LedgerTable, type LedgerTableProps, type TransactWrite } from './ledgerTable.js';
-import { RotationRecords, rotationItem, rotationPatchUpdate, toRecord } from './RotationRecords.js';
+import {
+  claimByContextUpdate,
+  RotationRecords,
+  rotationItem,
+  rotationPatchUpdate,
+  toRecord,
+} from './RotationRecords.js';
 
 /** The condition under which a rotation may end in one write: no leak has escalated it (see preemption.ts). */
 const NOT_ESCALATED = 'attribute_not_exists(escalatedCancel) AND attribute_not_exists(escalatedComplete)';
@@ -87,6 +94,30 @@ export class RotationWrites implements RotationWritesPort {
     }
     await this.#rotations.updateRotation(clientId, rotationId, patch);
     await this.#putEntries(entries);
+  }
+
+  /**
+   * One transaction: the record's update with the waiter's claim of the decision (see
+   * {@link claimByContextUpdate}) and the entries. False, with nothing written, when the record does
+   * not decide the wait by its context any more (a leak escalated it, a retry finds its claim made)
+   * or the transaction met another write: the caller then makes {@link recordStep}'s writes.
+   */
+  public async recordStepAndClaim(
+    clientId: string,
+    rotationId: string,
+    patch: RotationPatch,
+    entries: readonly FingerprintEntry[],
+    decidedAt: string,
+    answer: DecisionAnswer,
+  ): Promise<boolean> {
+    const written = await this.#table.transact(
+      [
+        { update: claimByContextUpdate(clientId, rotationId, patch, decidedAt, answer) },
+        ...entryPuts(entries),
+      ],
+      `${clientId}/ROTATION#${rotationId}`,
+    );
+    return written.written;
   }
 
   /**

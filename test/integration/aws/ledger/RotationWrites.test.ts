@@ -103,6 +103,77 @@ describe('Class: RotationWrites (moto)', () => {
     expect(await index.findFingerprint(pending.fingerprint)).toEqual(pending);
   });
 
+  it('records the stored step with its entry and claims the wait in one write when no consumer is expected, once', async () => {
+    // Prepare
+    const clientId = newClientId();
+    const record = rotationRecord(clientId, { expectedConsumers: [] });
+    await records.createRotation(record);
+    const pending = entry(clientId, 'pending', record.rotationId);
+    const patch = {
+      status: 'pending',
+      pendingLastFour: 'ab12',
+      steps: { stored: at(3), pending: at(3) },
+    } as const;
+    const answer = { kind: 'succeed', reason: 'no_consumers_expected' } as const;
+
+    // Act
+    const first = await writes.recordStepAndClaim(
+      clientId,
+      record.rotationId,
+      patch,
+      [pending],
+      at(3),
+      answer,
+    );
+    const retried = await writes.recordStepAndClaim(
+      clientId,
+      record.rotationId,
+      patch,
+      [pending],
+      at(4),
+      answer,
+    );
+
+    // Assess
+    expect([first, retried]).toEqual([true, false]);
+    expect(await records.getRotation(clientId, record.rotationId)).toMatchObject({
+      status: 'pending',
+      pendingLastFour: 'ab12',
+      steps: { started: record.steps.started, stored: at(3), pending: at(3) },
+      decidedAt: at(3),
+      decision: answer,
+      decidedBy: 'waiter',
+    });
+    expect(await index.findFingerprint(pending.fingerprint)).toEqual(pending);
+  });
+
+  it.each([
+    ['a consumer is expected', { expectedConsumers: ['billing-api'] }],
+    ['a leak of the pending secret escalated it', { expectedConsumers: [], escalatedCancel: at(1) }],
+  ] as const)('writes nothing, the entry included (false), when %s', async (_label, overrides) => {
+    // Prepare
+    const clientId = newClientId();
+    const record = rotationRecord(clientId, overrides);
+    await records.createRotation(record);
+    const pending = entry(clientId, 'pending', record.rotationId);
+
+    // Act
+    const claimed = await writes.recordStepAndClaim(
+      clientId,
+      record.rotationId,
+      { status: 'pending', steps: { stored: at(3), pending: at(3) } },
+      [pending],
+      at(3),
+      { kind: 'succeed', reason: 'no_consumers_expected' },
+    );
+
+    // Assess
+    expect(claimed).toBe(false);
+    expect(await records.getRotation(clientId, record.rotationId)).toMatchObject({ status: 'started' });
+    expect(await records.getRotation(clientId, record.rotationId)).not.toHaveProperty('decidedAt');
+    expect(await index.findFingerprint(pending.fingerprint)).toBeNull();
+  });
+
   it('ends a rotation in one write (null: no escalation), or returns the ended record when a leak escalated it', async () => {
     // Prepare
     const clientId = newClientId();

@@ -19,13 +19,25 @@ const NO_CONSUMERS = { kind: 'succeed', token: 'token-1', payload: { reason: 'no
  * retries it until it has). The task is still answered once: nobody else sends a waiter's answer.
  */
 describe('Steps: the waiter claims a wait its own input decides', () => {
-  /** A started rotation (its pending secret stored), every ledger call counted. */
+  /**
+   * A started rotation (its pending secret stored), every ledger call counted. StartRotation's own
+   * claim is refused here, as for an execution started before StartRotation decided the wait, or a
+   * start whose claim a leak beat: the wait decides, as these tests are about.
+   */
   async function started(expectedConsumers: string[] = []) {
     const t = fakeDeps({ [CLIENT]: { kind: 'm2m', policy: { expectedConsumers } } });
-    const rotation = await startRotation(t.deps, {
-      input: { clientId: CLIENT, trigger: 'schedule', requestedBy: 'test' },
-      executionId: EXECUTION,
-    });
+    const noClaimAtStart = new Proxy(t.ledger, {
+      get(target, property, receiver) {
+        if (property === 'recordStepAndClaim') return async () => false;
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as LedgerPort;
+    const rotation = await startRotation(
+      { ...t.deps, ledger: noClaimAtStart },
+      { input: { clientId: CLIENT, trigger: 'schedule', requestedBy: 'test' }, executionId: EXECUTION },
+    );
+    expect(rotation).not.toHaveProperty('decided');
     const ledgerCalls: string[] = [];
     const ledger = new Proxy(t.ledger, {
       get(target, property, receiver) {
@@ -203,5 +215,97 @@ describe('Steps: the waiter claims a wait its own input decides', () => {
     expect(t.ledgerCalls).toEqual(['updateRotation']);
     expect(t.callbacks.calls).toEqual([]);
     expect(await t.record()).toMatchObject({ status: 'pending', taskToken: 'token-1' });
+  });
+});
+
+describe('Steps: StartRotation decides the wait of a rotation that expects no consumer', () => {
+  /** fakeDeps with every ledger call counted; `beforeClaim` runs just before StartRotation's claim. */
+  function world(
+    expectedConsumers: string[],
+    beforeClaim?: (t: ReturnType<typeof fakeDeps>) => Promise<void>,
+  ) {
+    const t = fakeDeps({ [CLIENT]: { kind: 'm2m', policy: { expectedConsumers } } });
+    const ledgerCalls: string[] = [];
+    const ledger = new Proxy(t.ledger, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          ledgerCalls.push(String(property));
+          if (property === 'recordStepAndClaim') await beforeClaim?.(t);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    }) as LedgerPort;
+    const start = () =>
+      startRotation(
+        { ...t.deps, ledger },
+        { input: { clientId: CLIENT, trigger: 'schedule', requestedBy: 'test' }, executionId: EXECUTION },
+      );
+    return { ...t, ledgerCalls, start };
+  }
+
+  it('claims it in the write that stores the pending secret: no task token, no second write', async () => {
+    // Prepare
+    const t = world([]);
+
+    // Act
+    const rotation = await t.start();
+
+    // Assess
+    expect(rotation.decided).toEqual({ reason: 'no_consumers_expected' });
+    expect(t.ledgerCalls.filter((call) => call !== 'getRotation' && call !== 'getLock')).toEqual([
+      'beginRotation',
+      'recordStepAndClaim',
+    ]);
+    const now = t.clock.now().toISOString();
+    const record = await t.ledger.getRotation(CLIENT, rotation.rotationId);
+    expect(record).toMatchObject({
+      status: 'pending',
+      steps: { stored: now, pending: now },
+      decidedAt: now,
+      decision: { kind: 'succeed', reason: 'no_consumers_expected' },
+      decidedBy: 'waiter',
+      pendingVersionId: rotation.rotationId,
+    });
+    expect(record).not.toHaveProperty('taskToken');
+    expect(t.callbacks.calls).toEqual([]);
+  });
+
+  it('leaves the decision to the wait when a leak escalated the rotation before the pending secret was recorded', async () => {
+    // Prepare: a leak of the stored pending secret lands between its store and its record
+    const t = world([], async (deps) => {
+      const [record] = await deps.ledger.listRotations(CLIENT, 1);
+      await deps.ledger.escalateRotation(
+        CLIENT,
+        record?.rotationId ?? '',
+        'cancel',
+        deps.clock.now().toISOString(),
+      );
+    });
+
+    // Act
+    const rotation = await t.start();
+
+    // Assess: the step recorded the secret without deciding; AwaitConsumers will cancel
+    expect(rotation).not.toHaveProperty('decided');
+    expect(t.ledgerCalls).toContain('recordStep');
+    const record = await t.ledger.getRotation(CLIENT, rotation.rotationId);
+    expect(record).toMatchObject({ status: 'started', escalatedCancel: expect.any(String) });
+    expect(record).not.toHaveProperty('decidedAt');
+    expect(record?.steps.stored).toEqual(t.clock.now().toISOString());
+  });
+
+  it('decides nothing when consumers are expected (their reports decide)', async () => {
+    // Prepare
+    const t = world(['billing-api']);
+
+    // Act
+    const rotation = await t.start();
+
+    // Assess
+    expect(rotation).not.toHaveProperty('decided');
+    expect(t.ledgerCalls).not.toContain('recordStepAndClaim');
+    expect(await t.ledger.getRotation(CLIENT, rotation.rotationId)).toMatchObject({ status: 'started' });
   });
 });
