@@ -68,7 +68,12 @@ describe('Scenario: a burst of rotations under Stytch fixed-window limits, one b
     expect(Math.max(...windows.map((window) => window.used))).toBe(PER_SECOND);
     const requests = world.emulator.requestLog().slice(before);
     const management = requests.filter((entry) => entry.route !== 'jwks' && entry.route !== 'oauth2.token');
-    expect(windows.reduce((sum, window) => sum + window.used, 0)).toBe(management.length);
+    // Each request was bought before it was sent. A step's bundle may buy one it does not send (a
+    // step that runs out of budget before its management call is retried as a new invocation,
+    // which buys its own): the budget then runs under its limit, never over; at most one a rotation.
+    const bought = windows.reduce((sum, window) => sum + window.used, 0);
+    expect(bought).toBeGreaterThanOrEqual(management.length);
+    expect(bought - management.length).toBeLessThanOrEqual(CLIENTS.length);
     // 8 rotations' management calls at 3 a second span several windows.
     expect(windows.length).toBeGreaterThan(3);
     // Without the budget, this burst met 56 429s (64 rotate/start attempts for 8 rotations). A
