@@ -82,15 +82,17 @@ async function cancel(io: CliIo, rawClientId: string, flags: CancelFlags): Promi
     const executionArn = record.executionId;
     // The ledger's fields are printed escaped: the record is not only ours to write.
     const rotationId = forTerminal(record.rotationId, 100);
+    // Decided first: a rotation that expects no consumer is decided by its start and keeps no
+    // token, and waiting a moment would not make it cancellable.
+    if (record.decidedAt !== undefined) {
+      return failed(io, `the wait of rotation ${rotationId} is already decided; it is finishing`);
+    }
     if (record.taskToken === undefined) {
       const step = await new SfnExecutions({ client: aws.sfn }).currentState(executionArn);
       return failed(
         io,
         `not at a cancellable step (${forTerminal(step ?? record.status, 100)}): retry in a moment`,
       );
-    }
-    if (record.decidedAt !== undefined) {
-      return failed(io, `the wait of rotation ${rotationId} is already decided; it is finishing`);
     }
     // Its execution was stopped or failed and nothing released the lock yet (the reconciler
     // normally does at once): there is no task left to answer.

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateSecretCommand,
@@ -107,8 +108,15 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
       executionArn: expect.stringMatching(/^arn:aws:states:/),
     });
     const names = output.steps.map((step) => step.name);
+    expect(names).not.toContain('AwaitConsumers');
     expect(names).toEqual(
-      expect.arrayContaining(['StartRotation', 'AwaitConsumers', 'CompleteRotation', 'Completed']),
+      // No consumer expected: StartRotation decides the wait, and no task token is kept.
+      expect.arrayContaining([
+        'StartRotation',
+        'Complete: decided at start',
+        'CompleteRotation',
+        'Completed',
+      ]),
     );
     for (const step of output.steps) expect(step.ms).toBeGreaterThanOrEqual(0);
   });
@@ -241,6 +249,8 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
   it('leak report --client-id, history and cancel refuse a client the deployment does not manage even without ROTATOR_SECRET_PREFIX: exit 2, one line, nothing sent', async () => {
     // Prepare: every resource but the prefix, which is what tells a managed client from a typo.
     const { ROTATOR_SECRET_PREFIX: _prefix, ...noPrefix } = env;
+    // What the tests before sent is on the bus first (an execution's end is announced after it ends).
+    await sandbox.settle();
     const eventsBefore = sandbox.events.length;
     const deliveriesBefore = sandbox.gatewayDeliveries.length;
 
@@ -441,6 +451,45 @@ describe('CLI: operator commands (rotate, emergency, status, cancel, history) ag
 
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^rotator: no rotation in progress for \S+\n$/);
+  });
+
+  it('cancel of a rotation its start already decided (no consumer expected, no task token) says it is finishing, exit 1', async () => {
+    // Prepare: the lock and the record of a rotation between StartRotation and CompleteRotation
+    const clientId = id('m2m-client-test-search-indexer');
+    const rotationId = randomUUID();
+    const at = new Date().toISOString();
+    await ledger.acquireLock(
+      { clientId, rotationId, expiresAt: new Date(Date.now() + 600_000).toISOString() },
+      new Date(),
+    );
+    await ledger.createRotation({
+      clientId,
+      rotationId,
+      clientKind: 'm2m',
+      trigger: 'manual',
+      executionId: `arn:aws:states:us-east-1:123456789012:execution:StytchM2MRotator:${rotationId}`,
+      status: 'pending',
+      steps: { started: at, stored: at, pending: at },
+      expectedConsumers: [],
+      reports: {},
+      decidedAt: at,
+      decision: { kind: 'succeed', reason: 'no_consumers_expected' },
+      decidedBy: 'waiter',
+    });
+
+    try {
+      // Act
+      const result = await run(['cancel', clientId]);
+
+      // Assess
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `rotator: the wait of rotation ${rotationId} is already decided; it is finishing\n`,
+      );
+    } finally {
+      await ledger.updateRotation(clientId, rotationId, { status: 'completed' });
+      await ledger.releaseLock(clientId, rotationId);
+    }
   });
 
   it('history shows the rotations newest first, without task tokens', async () => {

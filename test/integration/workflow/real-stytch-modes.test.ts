@@ -45,7 +45,8 @@ describe('Scenario: Stytch behaves as the real one may, not as an instantly cons
       );
   }
 
-  const straightThrough = ['Prepare', 'StartRotation', 'PublishPending', 'AwaitConsumers'];
+  // No consumer expected: StartRotation decides the wait (no retry of the start, no task token).
+  const straightThrough = ['Prepare', 'StartRotation', 'PublishPending', 'WaitDecided'];
 
   it('completes when the token endpoint sees rotate/start late: the self-test waits for the new secret', async () => {
     // Prepare
