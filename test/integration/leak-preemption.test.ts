@@ -329,7 +329,8 @@ describe('Leak report and preemption against the sandbox', () => {
       /1 to 2048/,
     ],
   ])('refuses %s with exit 2 and sends nothing', async (_, argv, stdin, message) => {
-    // Prepare
+    // Prepare: what earlier tests sent is delivered first (an execution's end is announced after it ends)
+    await sandbox.settle();
     const before = sandbox.gatewayDeliveries.length;
 
     // Act

@@ -106,6 +106,7 @@ describe('Bad events and workflow inputs through the sandbox', () => {
       ['a JSON string', JSON.stringify({ clientId: PAYMENTS, trigger: 'manual' }), /\(root\): Invalid input/],
     ])('%s ends in InvalidRequest and changes nothing', async (_label, input, issue) => {
       // Prepare
+      await sandbox.settle();
       const before = await worldState();
 
       // Act
@@ -140,6 +141,7 @@ describe('Bad events and workflow inputs through the sandbox', () => {
 
     it('a null input fails before StartRotation and changes nothing', async () => {
       // Prepare
+      await sandbox.settle();
       const before = await worldState();
 
       // Act
@@ -160,6 +162,7 @@ describe('Bad events and workflow inputs through the sandbox', () => {
 
     it('an input that is not JSON is refused by StartExecution: no execution', async () => {
       // Prepare
+      await sandbox.settle();
       const before = await worldState();
 
       // Act
@@ -181,6 +184,7 @@ describe('Bad events and workflow inputs through the sandbox', () => {
   describe('a malformed Secret Leak Detected', () => {
     it('is not delivered, starts no rotation and changes nothing', async () => {
       // Prepare
+      await sandbox.settle();
       const before = await worldState();
       const failuresBefore = sandbox.gatewayFailures.length;
 
@@ -241,6 +245,7 @@ describe('Bad events and workflow inputs through the sandbox', () => {
       ['an array', (detail) => [detail]],
     ])('%s: accepted by the bus, not delivered, nothing changed', async (_label, breakIt) => {
       // Prepare
+      await sandbox.settle();
       const before = await worldState();
       const failuresBefore = sandbox.gatewayFailures.length;
       const deliveriesBefore = sandbox.gatewayDeliveries.length;
@@ -270,6 +275,7 @@ describe('Bad events and workflow inputs through the sandbox', () => {
 
     it('a detail that is not JSON is refused by PutEvents itself and routed nowhere', async () => {
       // Prepare
+      await sandbox.settle();
       const before = await worldState();
       const failuresBefore = sandbox.gatewayFailures.length;
       const deliveriesBefore = sandbox.gatewayDeliveries.length;
@@ -292,6 +298,7 @@ describe('Bad events and workflow inputs through the sandbox', () => {
     it('a source that is no consumer’s (issue 13): PutEvents refuses it, routed nowhere, nothing changed', async () => {
       // Prepare: the source this file used before issue 13, with the consumer's own key.
       const billingApi = await consumer('billing-api');
+      await sandbox.settle();
       const before = await worldState();
       const failuresBefore = sandbox.gatewayFailures.length;
       const deliveriesBefore = sandbox.gatewayDeliveries.length;
@@ -313,8 +320,10 @@ describe('Bad events and workflow inputs through the sandbox', () => {
 
     it('a well-formed report naming another consumer than its sender (issue 13): delivered, refused and kept on the rotation as refused, nothing else changes', async () => {
       // Prepare
+      await sandbox.settle();
       const before = await worldState();
       const recordBefore = await ledger.getRotation(BILLING, waiting.rotationId);
+      await sandbox.settle();
       const failuresBefore = sandbox.gatewayFailures.length;
       const deliveriesBefore = sandbox.gatewayDeliveries.length;
 
