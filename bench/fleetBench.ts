@@ -2,7 +2,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoLedger } from '#adapters/aws/DynamoLedger.js';
 import { exec } from '#cli/exec.js';
 import type { CliIo, TextSink } from '#cli/io.js';
-import type { AwsCall } from '#sandbox/gateway/index.js';
+import { type AwsCall, NOT_MODELLED_TARGET } from '#sandbox/gateway/index.js';
 import type { LoggedRequest, StytchEmulator } from '#sandbox/stytch-emulator/index.js';
 import { Sandbox } from '#sandbox/world/Sandbox.js';
 import { type SandboxConfig, sampleSandboxConfig, withClients } from '#sandbox/world/sandboxConfig.js';
@@ -24,8 +24,6 @@ export const MAX_PEAK_RSS_MB = 2048;
 const RSS_SAMPLE_MS = 250;
 const LOG_DRAIN_MS = 200;
 const POLL_MS = 1000;
-/** How the event router names a target kind the sandbox does not run (an SNS topic). */
-const NOT_MODELLED = 'the sandbox cannot deliver to';
 /** How often the run's progress is said (every poll would be a line a second for an hour). */
 const PROGRESS_EVERY_S = 5;
 
@@ -247,9 +245,8 @@ export async function fleetBench(context: BenchContext, options: FleetBenchOptio
     // `rotator status --fleet` reads) are read once, at the end. Their index is a query moto answers
     // by scanning the whole ledger table under its one DynamoDB lock, which every second held up the
     // rotations being measured.
-    const rotationExecutions = sandbox.executor;
     let ended = 0;
-    const stopCounting = rotationExecutions.onExecutionEnded(() => {
+    const stopCounting = sandbox.executor.onExecutionEnded(() => {
       ended += 1;
     });
     let described = sandbox.fleetExecutor.describeExecution(executionArn);
@@ -273,7 +270,7 @@ export async function fleetBench(context: BenchContext, options: FleetBenchOptio
     const undelivered: Record<string, number> = {};
     for (const failure of sandbox.gatewayFailures) {
       // Targets the sandbox does not model (the monitoring topic): not a delivery that failed.
-      if (failure.reason.startsWith(NOT_MODELLED)) continue;
+      if (failure.reason.startsWith(NOT_MODELLED_TARGET)) continue;
       const key = `${failure.detailType} → ${failure.target}`;
       undelivered[key] = (undelivered[key] ?? 0) + 1;
     }

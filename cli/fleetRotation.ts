@@ -180,12 +180,10 @@ export async function rotateFleet(io: CliIo, trigger: 'manual' | 'leak', flags: 
   });
 }
 
-/*
- * The fleet runs adapters over the CLI's clients and resources, built here only: `rotate`/`emergency`
- * start runs and need both the fleet bucket and workflow; `status --fleet` only reads them.
+/**
+ * Fleet runs to start (`rotate`/`emergency`): the fleet bucket and workflow, each an error naming
+ * its flag when not known. `status --fleet` only reads runs: {@link fleetRunReader}.
  */
-
-/** Fleet runs to start: the fleet bucket and workflow, each an error naming its flag when not known. */
 export function fleetRuns(aws: AwsClients, flags: ResourceFlags, io: CliIo): FleetRuns {
   return new FleetRuns({
     s3: aws.s3,

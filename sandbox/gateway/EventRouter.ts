@@ -25,6 +25,12 @@ export interface UndeliveredEvent {
   readonly detailType: string;
 }
 
+/**
+ * How an {@link UndeliveredEvent}'s reason starts when the target is of a kind the sandbox does not
+ * run (an SNS topic): no delivery was attempted, so none failed.
+ */
+export const NOT_MODELLED_TARGET = 'the sandbox cannot deliver to';
+
 /** A delivery that happened (for the timeline and tests). */
 export interface DeliveredEvent {
   readonly rule: string;
@@ -267,7 +273,7 @@ export class EventRouter {
         void invocation.finally(() => this.#inFlight.delete(invocation));
         continue;
       }
-      fail(`the sandbox cannot deliver to ${target.description}`);
+      fail(`${NOT_MODELLED_TARGET} ${target.description}`);
     }
   }
 

@@ -3,7 +3,12 @@
  * executor, EventBridge routed by the template's rules, everything else from moto).
  */
 export { AwsJsonError } from './awsJson.js';
-export { type DeliveredEvent, EventRouter, type UndeliveredEvent } from './EventRouter.js';
+export {
+  type DeliveredEvent,
+  EventRouter,
+  NOT_MODELLED_TARGET,
+  type UndeliveredEvent,
+} from './EventRouter.js';
 export { type EventsCaller, PutEventsAuthorizer, type PutEventsAuthorizerOptions } from './eventsAuth.js';
 export { type Decision, evaluatePolicies, type PolicyDocument, type PolicyStatement } from './iamPolicy.js';
 export { type AccessKey, callIam, IamQueryError } from './iamQuery.js';

@@ -71,6 +71,22 @@ async function withMotoSecrets(use: (secrets: SecretsManagerClient) => Promise<v
   }
 }
 
+/** A moto_server of its own, and a DynamoDB client on it, for one test. */
+async function withMotoDynamo(use: (dynamo: DynamoDBClient) => Promise<void>): Promise<void> {
+  const moto = await startMotoServer();
+  const dynamo = new DynamoDBClient({
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  try {
+    await use(dynamo);
+  } finally {
+    dynamo.destroy();
+    await moto.stop();
+  }
+}
+
 describe('startMotoServer', () => {
   it('stop() ends the process and closes the port', async () => {
     // Prepare
@@ -195,13 +211,7 @@ describe('startMotoServer', () => {
 
   it('never lets a read see half of an UpdateItem, as DynamoDB (moto alone applies it attribute by attribute)', async () => {
     // Prepare
-    const moto = await startMotoServer();
-    const dynamo = new DynamoDBClient({
-      endpoint: moto.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-    });
-    try {
+    await withMotoDynamo(async (dynamo) => {
       await dynamo.send(
         new CreateTableCommand({
           TableName: 'atomic',
@@ -246,25 +256,17 @@ describe('startMotoServer', () => {
 
       // Assess
       expect(torn).toEqual([]);
-    } finally {
-      dynamo.destroy();
-      await moto.stop();
-    }
+    });
   }, 60_000);
 
   it('undoes every item of a cancelled TransactWriteItems and leaves the rest of the table alone (the sandbox backs up only the items a transaction names)', async () => {
     // Prepare
-    const moto = await startMotoServer();
-    const dynamo = new DynamoDBClient({
-      endpoint: moto.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-    });
-    const table = 'transactions';
-    const key = (pk: string) => ({ pk: { S: pk }, sk: { S: 'item' } });
-    const item = async (pk: string) =>
-      (await dynamo.send(new GetItemCommand({ TableName: table, Key: key(pk), ConsistentRead: true }))).Item;
-    try {
+    await withMotoDynamo(async (dynamo) => {
+      const table = 'transactions';
+      const key = (pk: string) => ({ pk: { S: pk }, sk: { S: 'item' } });
+      const item = async (pk: string) =>
+        (await dynamo.send(new GetItemCommand({ TableName: table, Key: key(pk), ConsistentRead: true })))
+          .Item;
       await dynamo.send(
         new CreateTableCommand({
           TableName: table,
@@ -340,9 +342,6 @@ describe('startMotoServer', () => {
       );
       expect(await item('created')).toEqual({ ...key('created'), v: { S: 'later' } });
       expect(await item('bystander')).toBeUndefined();
-    } finally {
-      dynamo.destroy();
-      await moto.stop();
-    }
+    });
   }, 60_000);
 });
